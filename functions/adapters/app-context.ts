@@ -1,0 +1,16 @@
+import type { Clock } from "../domain/clock.ts";
+import type { DatabaseHandle } from "./db/database.ts";
+
+/**
+ * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
+ * by `npm start` from embedded config, by tests from a PGlite clone.
+ */
+export interface AppContext {
+  runtime: "embedded" | "aws";
+  version: string;
+  database: DatabaseHandle;
+  clock: Clock;
+  /** The admin bearer token; async because on AWS it comes from Secrets Manager (cached). */
+  adminToken(): Promise<string | undefined>;
+  corsAllowedOrigins: string[];
+}

@@ -1,0 +1,104 @@
+/**
+ * Configuration, parsed once per process from the environment and validated. A bad or missing
+ * variable fails the start with a ConfigError that names it, instead of a confusing error later.
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface SharedConfig {
+  /** Origins allowed to call the API from a browser (gRPC-web, Connect). `*` allows any. */
+  corsAllowedOrigins: string[];
+}
+
+export interface EmbeddedConfig extends SharedConfig {
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  demoIntegrationKey: string | undefined;
+}
+
+export interface AwsDatabaseConfig {
+  databaseResourceArn: string;
+  databaseSecretArn: string;
+  databaseName: string;
+}
+
+export interface AwsConfig extends SharedConfig, AwsDatabaseConfig {
+  adminTokenSecretArn: string;
+}
+
+export function readEmbeddedConfig(env: Env): EmbeddedConfig {
+  return {
+    ...readShared(env),
+    port: integer(env, "PORT", 8080, { min: 0, max: 65535 }),
+    dataDir: optional(env, "ONCALL_DATA_DIR") ?? ".oncall",
+    databaseUrl: optional(env, "DATABASE_URL"),
+    adminToken: minLength(env, "ONCALL_ADMIN_TOKEN", 16),
+    demoIntegrationKey: minLength(env, "ONCALL_DEMO_INTEGRATION_KEY", 16),
+  };
+}
+
+export function readAwsConfig(env: Env): AwsConfig {
+  return {
+    ...readShared(env),
+    ...readAwsDatabaseConfig(env),
+    adminTokenSecretArn: required(env, "ADMIN_TOKEN_SECRET_ARN"),
+  };
+}
+
+export function readAwsDatabaseConfig(env: Env): AwsDatabaseConfig {
+  return {
+    databaseResourceArn: required(env, "DATABASE_RESOURCE_ARN"),
+    databaseSecretArn: required(env, "DATABASE_SECRET_ARN"),
+    databaseName: required(env, "DATABASE_NAME"),
+  };
+}
+
+function readShared(env: Env): SharedConfig {
+  const origins = optional(env, "ONCALL_CORS_ORIGINS") ?? "*";
+  return {
+    corsAllowedOrigins: origins
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+  };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) throw new ConfigError(name, "is required but not set");
+  return value;
+}
+
+function minLength(env: Env, name: string, length: number): string | undefined {
+  const value = optional(env, name);
+  if (value !== undefined && value.length < length) {
+    throw new ConfigError(name, `must be at least ${length} characters long`);
+  }
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, range: { min: number; max: number }): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new ConfigError(name, `must be an integer from ${range.min} to ${range.max}, got "${raw}"`);
+  }
+  return value;
+}

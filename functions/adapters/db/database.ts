@@ -1,0 +1,78 @@
+import type { RDSDataClient } from "@aws-sdk/client-rds-data";
+import { PGlite } from "@electric-sql/pglite";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import { type Dialect, Kysely, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { createDataApiDialect } from "./data-api-dialect.ts";
+import type { Database } from "./schema.ts";
+import { createTypeOverrides } from "./type-parsers.ts";
+
+/** Where the data lives. One factory serves the embedded runtime, the tests and the Lambdas. */
+export type DatabaseConfig =
+  /** Embedded Postgres (WASM). `dataDir` is a folder, or `memory://` for a throwaway database. */
+  | { kind: "pglite"; dataDir: string }
+  /** An existing PGlite instance (tests clone one migrated template per worker). */
+  | { kind: "pglite-instance"; instance: PGlite }
+  /** Any Postgres reachable with a connection string (`DATABASE_URL`). */
+  | { kind: "postgres"; url: string; maxConnections?: number }
+  /** Aurora through the RDS Data API (inside Lambda). */
+  | { kind: "data-api"; resourceArn: string; secretArn: string; database: string; client: RDSDataClient };
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly kind: DatabaseConfig["kind"];
+  /** Runs `select 1`; resolves with the round trip in ms, rejects when the database is unreachable. */
+  ping(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHandle> {
+  const { dialect, closeExtra } = await createDialect(config);
+  const db = new Kysely<Database>({ dialect });
+  return {
+    db,
+    kind: config.kind,
+    async ping() {
+      const started = performance.now();
+      await sql`select 1`.execute(db);
+      return performance.now() - started;
+    },
+    async close() {
+      await db.destroy();
+      await closeExtra();
+    },
+  };
+}
+
+async function createDialect(config: DatabaseConfig): Promise<{ dialect: Dialect; closeExtra(): Promise<void> }> {
+  const types = createTypeOverrides();
+  switch (config.kind) {
+    case "pglite": {
+      const instance = await PGlite.create(config.dataDir);
+      return {
+        dialect: pgliteDialect(instance, types),
+        closeExtra: () => instance.close(),
+      };
+    }
+    case "pglite-instance":
+      // The caller owns the instance and closes it.
+      return { dialect: pgliteDialect(config.instance, types), closeExtra: async () => {} };
+    case "postgres":
+      return {
+        dialect: new PostgresDialect({
+          pool: new pg.Pool({ connectionString: config.url, max: config.maxConnections ?? 10, types }),
+        }),
+        closeExtra: async () => {},
+      };
+    case "data-api":
+      return { dialect: createDataApiDialect(config), closeExtra: async () => {} };
+  }
+}
+
+/**
+ * PGlite through its node-postgres shim: the same PostgresDialect, the same pg type parsing, so
+ * PGlite and a real Postgres return identical values. PGlite is single-connection.
+ */
+function pgliteDialect(instance: PGlite, types: pg.CustomTypesConfig): Dialect {
+  return new PostgresDialect({ pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types }) });
+}

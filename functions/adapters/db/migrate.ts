@@ -1,0 +1,25 @@
+import { type Kysely, type MigrationResult, Migrator } from "kysely";
+import { migrations } from "./migrations/index.ts";
+
+export class MigrationError extends Error {
+  override readonly name = "MigrationError";
+}
+
+/**
+ * Applies every pending migration; the same call serves `npm start`, the tests and the
+ * migration Lambda. Kysely takes an advisory lock, so concurrent callers apply each migration once.
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResult[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new MigrationError(`migration ${failed} failed: ${String((error as Error).message ?? error)}`, {
+      cause: error,
+    });
+  }
+  return results;
+}
+
+/** The newest migration name, i.e. the schema version a fully migrated database has. */
+export const latestSchemaVersion = Object.keys(migrations).sort().at(-1) ?? "none";

@@ -1,0 +1,10 @@
+import type { Migration } from "kysely";
+import * as settings from "./2026-11-27T1300-settings.ts";
+
+/**
+ * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
+ * into the migration Lambda and the API Lambda alike. Name = file name = timestamp + what.
+ */
+export const migrations: Record<string, Migration> = {
+  "2026-11-27T1300-settings": settings,
+};

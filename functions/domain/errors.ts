@@ -1,0 +1,85 @@
+/**
+ * Domain errors. Each carries one code from a closed set; the RPC edge maps the code to a
+ * Connect code and the webhook edge to an HTTP status (see adapters/rpc/errors.ts), so the
+ * domain never imports a transport.
+ */
+export type ErrorCode =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "failed_precondition"
+  | "permission_denied"
+  | "unauthenticated"
+  | "resource_exhausted"
+  | "payload_too_large"
+  | "unavailable";
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+/** Bad input. `field` names the offending field with a dotted path, e.g. `alerts[3].labels`. */
+export class ValidationError extends DomainError {
+  override readonly name = "ValidationError";
+  readonly code = "invalid_argument";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  override readonly name = "NotFoundError";
+  readonly code = "not_found";
+  constructor(
+    readonly entity: string,
+    readonly id: string,
+  ) {
+    super(`${entity} ${id} not found`);
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  override readonly name = "AlreadyExistsError";
+  readonly code = "already_exists";
+}
+
+export class PreconditionError extends DomainError {
+  override readonly name = "PreconditionError";
+  readonly code = "failed_precondition";
+}
+
+export class UnauthenticatedError extends DomainError {
+  override readonly name = "UnauthenticatedError";
+  readonly code = "unauthenticated";
+}
+
+export class PermissionDeniedError extends DomainError {
+  override readonly name = "PermissionDeniedError";
+  readonly code = "permission_denied";
+}
+
+/** Over a rate or quota. `retryAfterSeconds` becomes the `Retry-After` header on HTTP. */
+export class RateLimitedError extends DomainError {
+  override readonly name = "RateLimitedError";
+  readonly code = "resource_exhausted";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  override readonly name = "PayloadTooLargeError";
+  readonly code = "payload_too_large";
+}
+
+/** A dependency (the database, a provider) is down; the caller should retry. */
+export class UnavailableError extends DomainError {
+  override readonly name = "UnavailableError";
+  readonly code = "unavailable";
+}

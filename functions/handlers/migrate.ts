@@ -1,0 +1,23 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
+import { latestSchemaVersion, migrateToLatest } from "../adapters/db/migrate.ts";
+import { logger } from "../adapters/observability.ts";
+
+/**
+ * The migration Lambda, run by a CDK Trigger on every deploy before the API serves traffic.
+ * Applies the same migrations as `npm start` and the tests; a failure fails the deployment.
+ */
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .handler(async () => {
+    const database = await openAwsDatabase();
+    try {
+      const results = await migrateToLatest(database.db);
+      const applied = results.map((r) => r.migrationName);
+      logger.info("migrations applied", { applied, schemaVersion: latestSchemaVersion });
+      return { applied, schemaVersion: latestSchemaVersion };
+    } finally {
+      await database.close();
+    }
+  });
