@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// vitest is the only test runner (the design card's jest.config.ts would be dead weight).
+// Tests live beside the code (`foo.test.ts`), plus end-to-end suites in test/.
+export default defineConfig({
+  test: {
+    include: ["functions/**/*.test.ts", "infra/**/*.test.ts", "local/**/*.test.ts", "test/**/*.test.ts"],
+    pool: "forks",
+    // PGlite costs ~0.7 GB and ~2 s per instance: suites share one migrated template per worker.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
