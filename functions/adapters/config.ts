@@ -4,11 +4,10 @@
  */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
     super(`${variable}: ${problem}`);
+    this.variable = variable;
   }
 }
 
@@ -21,6 +20,8 @@ export interface SharedConfig {
 
 export interface EmbeddedConfig extends SharedConfig {
   port: number;
+  /** Interface to listen on; 127.0.0.1 by default, 0.0.0.0 inside a container. */
+  host: string;
   dataDir: string;
   databaseUrl: string | undefined;
   adminToken: string | undefined;
@@ -41,6 +42,7 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
   return {
     ...readShared(env),
     port: integer(env, "PORT", 8080, { min: 0, max: 65535 }),
+    host: optional(env, "HOST") ?? "127.0.0.1",
     dataDir: optional(env, "ONCALL_DATA_DIR") ?? ".oncall",
     databaseUrl: optional(env, "DATABASE_URL"),
     adminToken: minLength(env, "ONCALL_ADMIN_TOKEN", 16),

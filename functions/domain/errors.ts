@@ -22,22 +22,22 @@ export abstract class DomainError extends Error {
 export class ValidationError extends DomainError {
   override readonly name = "ValidationError";
   readonly code = "invalid_argument";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(`${field}: ${message}`);
+    this.field = field;
   }
 }
 
 export class NotFoundError extends DomainError {
   override readonly name = "NotFoundError";
   readonly code = "not_found";
-  constructor(
-    readonly entity: string,
-    readonly id: string,
-  ) {
+  readonly entity: string;
+  readonly id: string;
+  constructor(entity: string, id: string) {
     super(`${entity} ${id} not found`);
+    this.entity = entity;
+    this.id = id;
   }
 }
 
@@ -65,11 +65,10 @@ export class PermissionDeniedError extends DomainError {
 export class RateLimitedError extends DomainError {
   override readonly name = "RateLimitedError";
   readonly code = "resource_exhausted";
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
     super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

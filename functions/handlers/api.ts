@@ -3,7 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { NotFoundError } from "../domain/errors.ts";
+import { NotFoundError, PayloadTooLargeError } from "../domain/errors.ts";
 import type { AppContext } from "../adapters/app-context.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { logger, metrics, tracer } from "../adapters/observability.ts";
@@ -33,6 +33,9 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method;
     const origin = event.headers.origin;
+    if (bodyBytes(event) > maxRequestBytes) {
+      throw new PayloadTooLargeError(`request body exceeds ${maxRequestBytes} bytes`);
+    }
     if (method === "OPTIONS") {
       return { statusCode: 204, headers: preflightHeaders(origin, ctx.corsAllowedOrigins) };
     }
@@ -50,6 +53,11 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
     .use(logMetrics(metrics))
     .use(httpErrors())
     .handler(route);
+}
+
+function bodyBytes(event: APIGatewayProxyEventV2): number {
+  if (!event.body) return 0;
+  return event.isBase64Encoded ? Buffer.byteLength(event.body, "base64") : Buffer.byteLength(event.body, "utf8");
 }
 
 async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV2> {

@@ -1,4 +1,5 @@
-import { type Kysely, type MigrationResult, Migrator } from "kysely";
+import type { Kysely } from "kysely";
+import { type MigrationResult, Migrator } from "kysely/migration";
 import { migrations } from "./migrations/index.ts";
 
 export class MigrationError extends Error {
@@ -9,7 +10,8 @@ export class MigrationError extends Error {
  * Applies every pending migration; the same call serves `npm start`, the tests and the
  * migration Lambda. Kysely takes an advisory lock, so concurrent callers apply each migration once.
  */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResult[]> {
+// biome-ignore lint/suspicious/noExplicitAny: migrations run on any typed or untyped Kysely
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {

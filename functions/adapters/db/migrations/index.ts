@@ -1,4 +1,4 @@
-import type { Migration } from "kysely";
+import type { Migration } from "kysely/migration";
 import * as settings from "./2026-11-27T1300-settings.ts";
 
 /**

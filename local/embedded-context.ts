@@ -1,0 +1,112 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { sql } from "kysely";
+import type { AppContext } from "../functions/adapters/app-context.ts";
+import type { EmbeddedConfig } from "../functions/adapters/config.ts";
+import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
+import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { version } from "../functions/adapters/version.ts";
+import { systemClock } from "../functions/domain/clock.ts";
+
+export class DataDirError extends Error {
+  override readonly name = "DataDirError";
+}
+
+export interface EmbeddedRuntime {
+  ctx: AppContext;
+  /** Where the admin token came from, for the start-up banner. */
+  adminTokenSource: "env" | "file" | "generated";
+  adminTokenFile: string;
+  installationId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the embedded AppContext: data folder checked, database opened (PGlite in the data
+ * folder, or DATABASE_URL) and migrated, admin token resolved, installation recorded.
+ */
+export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<EmbeddedRuntime> {
+  const dataDir = resolve(config.dataDir);
+  await ensureWritableDir(dataDir);
+  const database = await openEmbeddedDatabase(config, dataDir);
+  try {
+    await migrateToLatest(database.db);
+    const installationId = await recordInstallation(database);
+    const token = await resolveAdminToken(config, dataDir);
+    return {
+      ctx: {
+        runtime: "embedded",
+        version,
+        database,
+        clock: systemClock,
+        adminToken: async () => token.value,
+        corsAllowedOrigins: config.corsAllowedOrigins,
+      },
+      adminTokenSource: token.source,
+      adminTokenFile: token.file,
+      installationId,
+      close: () => database.close(),
+    };
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+}
+
+async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK | constants.R_OK);
+  } catch (err) {
+    throw new DataDirError(`data folder ${dir} is not usable (${(err as Error).message}): set ONCALL_DATA_DIR`, {
+      cause: err,
+    });
+  }
+}
+
+async function openEmbeddedDatabase(config: EmbeddedConfig, dataDir: string): Promise<DatabaseHandle> {
+  if (config.databaseUrl) return openDatabase({ kind: "postgres", url: config.databaseUrl });
+  try {
+    return await openDatabase({ kind: "pglite", dataDir: join(dataDir, "pgdata") });
+  } catch (err) {
+    throw new DataDirError(
+      `cannot open the embedded database in ${join(dataDir, "pgdata")} (${(err as Error).message}); ` +
+        "is another oncall process using this ONCALL_DATA_DIR?",
+      { cause: err },
+    );
+  }
+}
+
+/** The first start writes an installation id; later starts find it (proof the data was kept). */
+async function recordInstallation(database: DatabaseHandle): Promise<string> {
+  const candidate = { id: randomUUID(), createdAt: new Date().toISOString() };
+  await database.db
+    .insertInto("settings")
+    .values({ key: "installation", value: sql`${JSON.stringify(candidate)}::jsonb` })
+    .onConflict((oc) => oc.column("key").doNothing())
+    .execute();
+  const row = await database.db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", "installation")
+    .executeTakeFirstOrThrow();
+  return (row.value as { id: string }).id;
+}
+
+async function resolveAdminToken(
+  config: EmbeddedConfig,
+  dataDir: string,
+): Promise<{ value: string; source: EmbeddedRuntime["adminTokenSource"]; file: string }> {
+  const file = join(dataDir, "admin-token");
+  if (config.adminToken) return { value: config.adminToken, source: "env", file };
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (existing) return { value: existing, source: "file", file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const value = randomBytes(32).toString("base64url");
+  await writeFile(file, `${value}\n`, { mode: 0o600 });
+  return { value, source: "generated", file };
+}

@@ -1,0 +1,46 @@
+import { ConfigError, readEmbeddedConfig } from "../functions/adapters/config.ts";
+import { logger } from "../functions/adapters/observability.ts";
+import { createApiHandler } from "../functions/handlers/api.ts";
+import { createEmbeddedRuntime, DataDirError } from "./embedded-context.ts";
+import { PortInUseError, startLocalServer } from "./server.ts";
+
+/** Starts the embedded runtime; exits the process with a clear message on a configuration problem. */
+export async function startEmbedded(env: Record<string, string | undefined>): Promise<void> {
+  let runtime: Awaited<ReturnType<typeof createEmbeddedRuntime>> | undefined;
+  try {
+    const config = readEmbeddedConfig(env);
+    runtime = await createEmbeddedRuntime(config);
+    const server = await startLocalServer(createApiHandler(runtime.ctx), { port: config.port, host: config.host });
+    const tokenNote =
+      runtime.adminTokenSource === "env"
+        ? "admin token: from ONCALL_ADMIN_TOKEN"
+        : `admin token: ${await runtime.ctx.adminToken()} (saved in ${runtime.adminTokenFile})`;
+    console.error(
+      [
+        `oncall ${runtime.ctx.version} (embedded) listening on ${server.url}`,
+        `  database: ${config.databaseUrl ? "DATABASE_URL" : `PGlite in ${config.dataDir}`}`,
+        `  ${tokenNote}`,
+        `  try: curl ${server.url}/healthz`,
+      ].join("\n"),
+    );
+
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info("shutting down", { signal });
+      await server.close().catch(() => {});
+      await runtime?.close().catch(() => {});
+      process.exit(0);
+    };
+    process.once("SIGINT", () => void stop("SIGINT"));
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+  } catch (err) {
+    await runtime?.close().catch(() => {});
+    if (err instanceof ConfigError || err instanceof DataDirError || err instanceof PortInUseError) {
+      console.error(`oncall: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
