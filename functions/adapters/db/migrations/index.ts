@@ -1,5 +1,6 @@
 import type { Migration } from "kysely/migration";
 import * as settings from "./2026-11-27T1300-settings.ts";
+import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -7,4 +8,5 @@ import * as settings from "./2026-11-27T1300-settings.ts";
  */
 export const migrations: Record<string, Migration> = {
   "2026-11-27T1300-settings": settings,
+  "2026-11-27T1400-services-alerts": servicesAlerts,
 };
