@@ -1,0 +1,225 @@
+/**
+ * Shared validation for the webhook parsers: every failure is a ValidationError whose `field` is a
+ * dotted path into the request body (`alerts[3].labels.team`), so the 400 says what to fix.
+ */
+import { ValidationError } from "../errors.ts";
+import type { AlertLink } from "./alert-input.ts";
+import {
+  MAX_ANNOTATION_VALUE_LENGTH,
+  MAX_ANNOTATIONS_PER_ALERT,
+  MAX_DEDUP_KEY_LENGTH,
+  MAX_JSON_DEPTH,
+  MAX_LABEL_KEY_LENGTH,
+  MAX_LABEL_VALUE_LENGTH,
+  MAX_LABELS_PER_ALERT,
+  MAX_URL_LENGTH,
+} from "./limits.ts";
+
+export type JsonRecord = Record<string, unknown>;
+
+/** The field name used when the whole body is at fault. */
+export const BODY = "body";
+
+export function isRecord(value: unknown): value is JsonRecord {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const MAX_KEY_IN_PATH = 64;
+
+/**
+ * The path of `key` inside `parent`: `alerts[3]`, `alerts[3].labels`, `labels["app.kubernetes.io/name"]`.
+ * Long keys are cut so that an error message stays readable.
+ */
+export function fieldPath(parent: string, key: string | number): string {
+  if (typeof key === "number") return `${parent}[${key}]`;
+  if (key.length > MAX_KEY_IN_PATH) return `${parent}[${JSON.stringify(truncate(key, MAX_KEY_IN_PATH + 1))}]`;
+  if (IDENTIFIER.test(key)) return parent ? `${parent}.${key}` : key;
+  return `${parent}[${JSON.stringify(key)}]`;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+/**
+ * Rejects a parsed JSON document that is nested deeper than `maxDepth` or holds text Postgres
+ * cannot store (NUL characters, unpaired UTF-16 surrogates from `\ud800` escapes), in keys or values.
+ * The walk stops at the depth limit, so it is safe on any input; call it before anything recursive.
+ *
+ * @example assertJsonLimits(JSON.parse(body)) // throws ValidationError("alerts[0].labels", ...)
+ */
+export function assertJsonLimits(value: unknown, field = "", maxDepth = MAX_JSON_DEPTH): void {
+  walk(value, field, 1);
+
+  function walk(node: unknown, path: string, depth: number): void {
+    if (typeof node === "string") {
+      checkText(node, path);
+      return;
+    }
+    if (typeof node !== "object" || node === null) return;
+    if (depth > maxDepth) throw new ValidationError(path || BODY, `nested deeper than ${maxDepth} levels`);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) walk(node[i], fieldPath(path, i), depth + 1);
+      return;
+    }
+    for (const key of Object.keys(node)) {
+      const child = fieldPath(path, key);
+      checkText(key, child);
+      walk((node as JsonRecord)[key], child, depth + 1);
+    }
+  }
+
+  function checkText(text: string, path: string): void {
+    if (text.includes("\u0000")) throw new ValidationError(path || BODY, "must not contain NUL characters");
+    if (!text.isWellFormed()) throw new ValidationError(path || BODY, "must be well-formed Unicode");
+  }
+}
+
+/** `value` as an object, or a ValidationError naming `field`. */
+export function requireRecord(value: unknown, field: string): JsonRecord {
+  if (!isRecord(value)) throw new ValidationError(field, `must be an object, got ${typeName(value)}`);
+  return value;
+}
+
+/** A required, non-blank string of at most `maxLength` characters, trimmed. */
+export function requireString(value: unknown, field: string, maxLength: number): string {
+  const text = optionalString(value, field, maxLength)?.trim();
+  if (!text) throw new ValidationError(field, "is required");
+  return text;
+}
+
+/** A string of at most `maxLength` characters, or undefined when absent (`undefined` or `null`). */
+export function optionalString(value: unknown, field: string, maxLength: number): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new ValidationError(field, `must be a string, got ${typeName(value)}`);
+  checkLength(value, field, maxLength);
+  return value;
+}
+
+export function checkLength(value: string, field: string, maxLength: number): void {
+  if (value.length > maxLength) {
+    throw new ValidationError(field, `is ${value.length} characters long; at most ${maxLength} are allowed`);
+  }
+}
+
+/** A dedup key given by the sender: trimmed; blank counts as absent. */
+export function optionalDedupKey(value: unknown, field: string): string | undefined {
+  return optionalString(value, field, MAX_DEDUP_KEY_LENGTH)?.trim() || undefined;
+}
+
+/** An id that senders write as a number or a string (Grafana's `ruleId`, `orgId`...). */
+export function optionalId(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === "string" && value.length <= 64) return value;
+  throw new ValidationError(field, "must be an integer or a string of at most 64 characters");
+}
+
+export interface StringMapLimits {
+  /** What the entries are called in messages: "labels", "annotations". */
+  noun: string;
+  maxEntries: number;
+  maxKeyLength: number;
+  maxValueLength: number;
+}
+
+export const LABEL_LIMITS: StringMapLimits = {
+  noun: "labels",
+  maxEntries: MAX_LABELS_PER_ALERT,
+  maxKeyLength: MAX_LABEL_KEY_LENGTH,
+  maxValueLength: MAX_LABEL_VALUE_LENGTH,
+};
+
+export const ANNOTATION_LIMITS: StringMapLimits = {
+  noun: "annotations",
+  maxEntries: MAX_ANNOTATIONS_PER_ALERT,
+  maxKeyLength: MAX_LABEL_KEY_LENGTH,
+  maxValueLength: MAX_ANNOTATION_VALUE_LENGTH,
+};
+
+/**
+ * An object of string values (labels, annotations, tags), checked against `limits`; absent or null
+ * is an empty map. The entry count is checked before any entry is looked at.
+ */
+export function stringMap(value: unknown, field: string, limits: StringMapLimits): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) {
+    throw new ValidationError(field, `must be an object of string values, got ${typeName(value)}`);
+  }
+  const keys = Object.keys(value);
+  if (keys.length > limits.maxEntries) {
+    throw new ValidationError(
+      field,
+      `has ${keys.length} ${limits.noun}; at most ${limits.maxEntries} are allowed`,
+    );
+  }
+  const entries: [string, string][] = [];
+  for (const key of keys) {
+    const path = fieldPath(field, key);
+    if (key === "") throw new ValidationError(field, `${limits.noun} must not have an empty name`);
+    if (key.length > limits.maxKeyLength) {
+      throw new ValidationError(
+        path,
+        `name is ${key.length} characters long; at most ${limits.maxKeyLength}`,
+      );
+    }
+    const entry = value[key];
+    if (typeof entry !== "string")
+      throw new ValidationError(path, `must be a string, got ${typeName(entry)}`);
+    checkLength(entry, path, limits.maxValueLength);
+    entries.push([key, entry]);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays data.
+  return Object.fromEntries(entries);
+}
+
+/** Go's zero time, which Alertmanager and Grafana send as "no end". */
+const ZERO_TIME_YEAR = "0001";
+const RFC3339 = /^(\d{4})-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * An RFC 3339 / ISO 8601 timestamp (`2026-11-27T12:21:13.938671763Z`, `2015-07-17T08:42:58.315+0000`),
+ * or undefined when absent, empty or Go's zero time (`0001-01-01T00:00:00Z`).
+ */
+export function optionalTimestamp(value: unknown, field: string): Date | undefined {
+  const text = optionalString(value, field, 64);
+  if (!text) return undefined;
+  const match = RFC3339.exec(text);
+  if (!match) throw new ValidationError(field, "must be an RFC 3339 timestamp, e.g. 2026-11-27T12:21:13Z");
+  if (match[1] === ZERO_TIME_YEAR) return undefined;
+  const [, , fraction = "", zone = "Z"] = match;
+  const base = text.slice(0, 19).replace(/[t ]/, "T");
+  const millis = fraction ? `.${fraction.slice(0, 3).padEnd(3, "0")}` : "";
+  const offset = zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone.toUpperCase();
+  const date = new Date(`${base}${millis}${offset}`);
+  if (Number.isNaN(date.getTime())) throw new ValidationError(field, "is not a valid date");
+  return date;
+}
+
+/**
+ * A link from a URL field: undefined when absent or empty, and also when the URL is not http(s)
+ * (such a link is never rendered; the value stays in the raw payload). A non-string or an
+ * oversize URL is a ValidationError.
+ */
+export function optionalLink(href: unknown, field: string, text: string): AlertLink | undefined {
+  const url = optionalString(href, field, MAX_URL_LENGTH)?.trim();
+  if (!url) return undefined;
+  const parsed = URL.parse(url);
+  if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") return undefined;
+  return { href: url, text };
+}
+
+/**
+ * Cuts text that we compose ourselves (a fallback summary) to `maxLength`, never splitting a
+ * surrogate pair. Text the sender wrote is rejected when too long, not cut.
+ */
+export function truncate(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return text;
+  let end = maxLength - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
