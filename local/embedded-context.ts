@@ -42,6 +42,7 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
         clock: systemClock,
         adminToken: async () => token.value,
         corsAllowedOrigins: config.corsAllowedOrigins,
+        ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
       },
       adminTokenSource: token.source,
       adminTokenFile: token.file,

@@ -1,6 +1,6 @@
 import { ConfigError, readEmbeddedConfig } from "../functions/adapters/config.ts";
 import { logger } from "../functions/adapters/observability.ts";
-import { createApiHandler } from "../functions/handlers/api.ts";
+import { createLocalDispatch } from "./dispatch.ts";
 import { createEmbeddedRuntime, DataDirError } from "./embedded-context.ts";
 import { PortInUseError, startLocalServer } from "./server.ts";
 
@@ -10,7 +10,7 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
   try {
     const config = readEmbeddedConfig(env);
     runtime = await createEmbeddedRuntime(config);
-    const server = await startLocalServer(createApiHandler(runtime.ctx), { port: config.port, host: config.host });
+    const server = await startLocalServer(createLocalDispatch(runtime.ctx), { port: config.port, host: config.host });
     const tokenNote =
       runtime.adminTokenSource === "env"
         ? "admin token: from ONCALL_ADMIN_TOKEN"

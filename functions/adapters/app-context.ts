@@ -13,4 +13,6 @@ export interface AppContext {
   /** The admin bearer token; async because on AWS it comes from Secrets Manager (cached). */
   adminToken(): Promise<string | undefined>;
   corsAllowedOrigins: string[];
+  /** Webhook requests per minute per integration key, unless the key sets its own. */
+  ingestRateLimitPerMinute: number;
 }

@@ -16,6 +16,8 @@ type Env = Record<string, string | undefined>;
 export interface SharedConfig {
   /** Origins allowed to call the API from a browser (gRPC-web, Connect). `*` allows any. */
   corsAllowedOrigins: string[];
+  /** Webhook requests per minute per integration key, unless the key sets its own. */
+  ingestRateLimitPerMinute: number;
 }
 
 export interface EmbeddedConfig extends SharedConfig {
@@ -69,6 +71,7 @@ export function readAwsDatabaseConfig(env: Env): AwsDatabaseConfig {
 function readShared(env: Env): SharedConfig {
   const origins = optional(env, "ONCALL_CORS_ORIGINS") ?? "*";
   return {
+    ingestRateLimitPerMinute: integer(env, "ONCALL_INGEST_RATE_LIMIT_PER_MINUTE", 600, { min: 1, max: 1_000_000 }),
     corsAllowedOrigins: origins
       .split(",")
       .map((o) => o.trim())

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "unauthenticated"
   | "resource_exhausted"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "unavailable";
 
 export abstract class DomainError extends Error {
@@ -75,6 +76,11 @@ export class RateLimitedError extends DomainError {
 export class PayloadTooLargeError extends DomainError {
   override readonly name = "PayloadTooLargeError";
   readonly code = "payload_too_large";
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  override readonly name = "UnsupportedMediaTypeError";
+  readonly code = "unsupported_media_type";
 }
 
 /** A dependency (the database, a provider) is down; the caller should retry. */

@@ -1,23 +1,17 @@
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import middy from "@middy/core";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { NotFoundError, PayloadTooLargeError } from "../domain/errors.ts";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { NotFoundError } from "../domain/errors.ts";
 import type { AppContext } from "../adapters/app-context.ts";
+import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
-import { logger, metrics, tracer } from "../adapters/observability.ts";
+import { logger } from "../adapters/observability.ts";
 import { adminAuthenticator, createAuthInterceptor } from "../adapters/rpc/auth.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/rpc/cors.ts";
 import { errorInterceptor } from "../adapters/rpc/error-interceptor.ts";
 import { createConnectLambdaAdapter } from "../adapters/rpc/lambda-adapter.ts";
 import { publicProcedures, registerServices } from "../adapters/rpc/routes.ts";
-import { httpErrors } from "./middleware/http-errors.ts";
+import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
-export type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-
-/** Largest request body we read; larger ones are refused before parsing. */
-export const maxRequestBytes = 1024 * 1024;
+export type ApiHandler = HttpHandler;
 
 /**
  * The HTTP API Lambda: Connect RPCs, `/healthz`, CORS. The same function serves `npm start`
@@ -33,9 +27,7 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const method = event.requestContext.http.method;
     const origin = event.headers.origin;
-    if (bodyBytes(event) > maxRequestBytes) {
-      throw new PayloadTooLargeError(`request body exceeds ${maxRequestBytes} bytes`);
-    }
+    assertBodyWithinLimit(event);
     if (method === "OPTIONS") {
       return { statusCode: 204, headers: preflightHeaders(origin, ctx.corsAllowedOrigins) };
     }
@@ -47,17 +39,7 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
     throw new NotFoundError("route", `${method} ${event.rawPath}`);
   }
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics))
-    .use(httpErrors())
-    .handler(route);
-}
-
-function bodyBytes(event: APIGatewayProxyEventV2): number {
-  if (!event.body) return 0;
-  return event.isBase64Encoded ? Buffer.byteLength(event.body, "base64") : Buffer.byteLength(event.body, "utf8");
+  return httpLambda(route);
 }
 
 async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV2> {
@@ -75,15 +57,5 @@ async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV
   };
 }
 
-let awsHandler: Promise<ApiHandler> | undefined;
-
 /** The Lambda entry point. The AWS context (Data API client, secrets) is built on first use. */
-export const handler: ApiHandler = async (event, context) => {
-  awsHandler ??= createAwsContext()
-    .then(createApiHandler)
-    .catch((err: unknown) => {
-      awsHandler = undefined; // let the next invocation try again
-      throw err;
-    });
-  return (await awsHandler)(event, context);
-};
+export const handler: ApiHandler = lazyAwsHandler(async () => createApiHandler(await createAwsContext()));

@@ -15,6 +15,7 @@ export function createTestAppContext(database: DatabaseHandle, overrides: Partia
     clock,
     adminToken: async () => testAdminToken,
     corsAllowedOrigins: ["*"],
+    ingestRateLimitPerMinute: 600,
     ...overrides,
   };
 }

@@ -24,6 +24,7 @@ export async function createAwsContext(env: Record<string, string | undefined> =
       return typeof secret === "string" ? secret : undefined;
     },
     corsAllowedOrigins: config.corsAllowedOrigins,
+    ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
   };
 }
 

@@ -13,6 +13,7 @@ const connectCodeOf: Record<ErrorCode, Code> = {
   resource_exhausted: Code.ResourceExhausted,
   // Connect has no "too large": invalid_argument is what connect-go answers for an oversize message.
   payload_too_large: Code.InvalidArgument,
+  unsupported_media_type: Code.InvalidArgument,
   unavailable: Code.Unavailable,
 };
 
@@ -26,6 +27,7 @@ const httpStatusOf: Record<ErrorCode | "internal", number> = {
   unauthenticated: 401,
   resource_exhausted: 429,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   unavailable: 503,
   internal: 500,
 };

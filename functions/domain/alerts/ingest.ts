@@ -1,0 +1,119 @@
+import type { Clock } from "../clock.ts";
+import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from "../errors.ts";
+import type { AlertSignal, IngestBatch } from "./alert-input.ts";
+import { parseAlertmanager } from "./parse-alertmanager.ts";
+import { parseGeneric } from "./parse-generic.ts";
+import { parseGrafana } from "./parse-grafana.ts";
+import { parsePagerDutyEvent } from "./parse-pagerduty.ts";
+import { assertJsonLimits } from "./validate.ts";
+
+export type WebhookSource = "alertmanager" | "grafana" | "generic" | "pagerduty";
+export type IntegrationKeyKind = WebhookSource | "universal";
+
+/** An integration key as the store found it, with this request counted in its minute window. */
+export interface IngestKey {
+  keyId: string;
+  serviceId: string;
+  type: IntegrationKeyKind;
+  requestsThisMinute: number;
+  limitPerMinute: number;
+}
+
+export type SignalOutcome = "created" | "deduplicated" | "acknowledged" | "resolved" | "unchanged";
+
+export interface SignalResult {
+  dedupKey: string;
+  alertId: number | null;
+  outcome: SignalOutcome;
+}
+
+/** What ingestion needs from the outside world. */
+export interface IngestPorts {
+  clock: Clock;
+  /** Finds a live key by its secret and counts this request against its rate window. */
+  authenticate(secret: string, now: Date): Promise<IngestKey | undefined>;
+  /** Applies all signals of one request atomically; one result per distinct dedup key. */
+  apply(input: { serviceId: string; actor: string; now: Date; signals: readonly AlertSignal[] }): Promise<SignalResult[]>;
+  /** Ids for PagerDuty triggers that come without a dedup_key. */
+  newId(): string;
+}
+
+export interface IngestRequest {
+  source: WebhookSource;
+  /** The integration key secret from the header, the query, or the body (`routing_key`). */
+  secret: string | undefined;
+  /** Parsed JSON, or form fields for the generic webhook. */
+  body: unknown;
+  query?: URLSearchParams;
+}
+
+export interface IngestResult {
+  serviceId: string;
+  keyId: string;
+  results: SignalResult[];
+  signalCount: number;
+  truncatedAlerts: number;
+  /** The PagerDuty dedup_key to answer with (generated when the sender gave none). */
+  pagerDutyDedupKey?: string;
+}
+
+/**
+ * One webhook request: bounds-check the body, authenticate and rate-limit the key, parse the
+ * source's format, apply every signal in one atomic store call. Nothing is written unless the
+ * whole request is valid.
+ *
+ * @throws UnauthenticatedError (401), PermissionDeniedError (key for another source, 403),
+ *   RateLimitedError (429), ValidationError (400 naming the field).
+ */
+export async function ingestWebhook(ports: IngestPorts, request: IngestRequest): Promise<IngestResult> {
+  if (!(request.body instanceof URLSearchParams)) assertJsonLimits(request.body);
+  if (!request.secret) {
+    throw new UnauthenticatedError(
+      request.source === "pagerduty"
+        ? "missing routing_key"
+        : "missing integration key: send Authorization: Bearer <key> or ?key=<key>",
+    );
+  }
+  const now = ports.clock.now();
+  const key = await ports.authenticate(request.secret, now);
+  if (!key) throw new UnauthenticatedError("unknown or revoked integration key");
+  if (key.type !== "universal" && key.type !== request.source) {
+    throw new PermissionDeniedError(`this integration key is for ${key.type} webhooks, not ${request.source}`);
+  }
+  if (key.requestsThisMinute > key.limitPerMinute) {
+    const retryAfterSeconds = 60 - now.getUTCSeconds();
+    throw new RateLimitedError(
+      `integration key over its limit of ${key.limitPerMinute} requests per minute`,
+      retryAfterSeconds,
+    );
+  }
+
+  const batch = parse(request, ports.newId);
+  const results = await ports.apply({
+    serviceId: key.serviceId,
+    actor: `integration_key:${key.keyId}`,
+    now,
+    signals: batch.signals,
+  });
+  return {
+    serviceId: key.serviceId,
+    keyId: key.keyId,
+    results,
+    signalCount: batch.signals.length,
+    truncatedAlerts: batch.truncatedAlerts,
+    ...("dedupKey" in batch ? { pagerDutyDedupKey: batch.dedupKey as string } : {}),
+  };
+}
+
+function parse(request: IngestRequest, newId: () => string): IngestBatch | (IngestBatch & { dedupKey: string }) {
+  switch (request.source) {
+    case "alertmanager":
+      return parseAlertmanager(request.body);
+    case "grafana":
+      return parseGrafana(request.body);
+    case "generic":
+      return parseGeneric(request.body, request.query ? { query: request.query } : {});
+    case "pagerduty":
+      return parsePagerDutyEvent(request.body, newId);
+  }
+}
