@@ -9,6 +9,8 @@ export default defineConfig({
     // PGlite costs ~0.7 GB and ~2 s per instance: suites share one migrated template per worker.
     maxWorkers: 2,
     testTimeout: 30_000,
+    // No CloudWatch in tests: EMF output would only be noise.
+    env: { POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "ERROR" },
     hookTimeout: 60_000,
   },
 });

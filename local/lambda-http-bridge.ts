@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
@@ -35,7 +36,8 @@ export async function toApiGatewayEvent(req: IncomingMessage, sourceIp: string):
   for (const [key, value] of url.searchParams) {
     queryStringParameters[key] = key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
   }
-  const isText = textualContentType.test(headers["content-type"] ?? "");
+  // Bytes that are not valid UTF-8 travel base64-encoded, so the handler can refuse them precisely.
+  const isText = textualContentType.test(headers["content-type"] ?? "") && isUtf8(body);
   const now = new Date();
   return {
     version: "2.0",

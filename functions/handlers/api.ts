@@ -1,9 +1,10 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { NotFoundError } from "../domain/errors.ts";
 import type { AppContext } from "../adapters/app-context.ts";
 import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
-import { logger } from "../adapters/observability.ts";
+import { logger, metrics } from "../adapters/observability.ts";
 import { adminAuthenticator, createAuthInterceptor } from "../adapters/rpc/auth.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/rpc/cors.ts";
 import { errorInterceptor } from "../adapters/rpc/error-interceptor.ts";
@@ -32,10 +33,14 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
       return { statusCode: 204, headers: preflightHeaders(origin, ctx.corsAllowedOrigins) };
     }
     if (rpc.handles(event.rawPath)) {
+      metrics.addMetric("RpcRequests", MetricUnit.Count, 1);
       const response = await rpc.handle(event);
       return { ...response, headers: { ...response.headers, ...corsHeaders(origin, ctx.corsAllowedOrigins) } };
     }
-    if (event.rawPath === "/healthz" && (method === "GET" || method === "HEAD")) return health(ctx);
+    if (event.rawPath === "/healthz" && (method === "GET" || method === "HEAD")) {
+      metrics.addMetric("HealthChecks", MetricUnit.Count, 1);
+      return health(ctx);
+    }
     throw new NotFoundError("route", `${method} ${event.rawPath}`);
   }
 

@@ -1,0 +1,47 @@
+import type { Kysely } from "kysely";
+import { newIntegrationSecret } from "../../functions/adapters/db/stores/integration-keys.ts";
+import type { Database, IntegrationKeyType } from "../../functions/adapters/db/schema.ts";
+
+export interface SeededService {
+  serviceId: string;
+  /** Secret per key type. */
+  secrets: Record<IntegrationKeyType, string>;
+  keyIds: Record<IntegrationKeyType, string>;
+}
+
+const keyTypes: IntegrationKeyType[] = ["alertmanager", "grafana", "generic", "pagerduty", "universal"];
+
+/** A service with one integration key of every type; returns the secrets as a creator would see them. */
+export async function seedService(
+  db: Kysely<Database>,
+  options: { name?: string; rateLimitPerMinute?: number } = {},
+): Promise<SeededService> {
+  const { id: serviceId } = await db
+    .insertInto("services")
+    .values({ name: options.name ?? "checkout", escalation_policy_id: null })
+    .returning("id")
+    .executeTakeFirstOrThrow();
+  const secrets = {} as Record<IntegrationKeyType, string>;
+  const keyIds = {} as Record<IntegrationKeyType, string>;
+  for (const type of keyTypes) {
+    const secret = newIntegrationSecret();
+    const { id } = await db
+      .insertInto("integration_keys")
+      .values({
+        service_id: serviceId,
+        name: `${type} key`,
+        type,
+        secret_hash: secret.hash,
+        secret_prefix: secret.displayPrefix,
+        rate_limit_per_minute: options.rateLimitPerMinute ?? null,
+        rate_window_start: null,
+        revoked_at: null,
+        last_used_at: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    secrets[type] = secret.secret;
+    keyIds[type] = id;
+  }
+  return { serviceId, secrets, keyIds };
+}
