@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from "kysely";
+import type { ColumnType, Generated, RawBuilder } from "kysely";
 
 /**
  * The database as Kysely sees it. One interface per table; every later migration that adds a
@@ -15,6 +15,14 @@ export interface Database {
   api_keys: ApiKeysTable;
   alerts: AlertsTable;
   alert_events: AlertEventsTable;
+  rotations: RotationsTable;
+  schedules: SchedulesTable;
+  schedule_rules: ScheduleRulesTable;
+  schedule_overrides: ScheduleOverridesTable;
+  escalation_policies: EscalationPoliciesTable;
+  escalation_steps: EscalationStepsTable;
+  alert_escalations: AlertEscalationsTable;
+  notifications: NotificationsTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -96,4 +104,110 @@ export interface AlertEventsTable {
   message: Generated<string>;
   data: Json | null;
   created_at: Generated<Date>;
+}
+
+/** JSONB columns that hold arrays or nested values: written only through `jsonb()` (see jsonb.ts). */
+type JsonColumn<T> = ColumnType<T, RawBuilder<T>, RawBuilder<T>>;
+
+export interface RotationsTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  time_zone: string;
+  shift_count: number;
+  shift_unit: "hour" | "day" | "week";
+  start_at: Date;
+  /** Ordered user ids (kneutral-api ids; never user data). */
+  participants: JsonColumn<string[]>;
+  /** The rotation's current-participant anchor (domain RotationAnchor, dates as ISO strings). */
+  anchor: JsonColumn<{ index: number; at: string; previousIndex?: number } | null>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SchedulesTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  time_zone: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ScheduleRulesTable {
+  id: Generated<string>;
+  schedule_id: string;
+  position: number;
+  target_kind: "user" | "rotation";
+  target_user_id: string | null;
+  target_rotation_id: string | null;
+  /** 0 = Sunday … 6 = Saturday. */
+  weekdays: JsonColumn<number[]>;
+  /** "HH:MM" in the schedule's zone. */
+  start_time: string;
+  end_time: string;
+  created_at: Generated<Date>;
+}
+
+export interface ScheduleOverridesTable {
+  id: Generated<string>;
+  schedule_id: string;
+  kind: "add" | "remove" | "replace";
+  user_id: string;
+  replaces_user_id: string | null;
+  start_at: Date;
+  end_at: Date;
+  created_at: Generated<Date>;
+}
+
+export interface EscalationPoliciesTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  repeat_count: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type EscalationTargetRow =
+  | { kind: "user"; id: string }
+  | { kind: "schedule"; id: string }
+  | { kind: "rotation"; id: string }
+  | { kind: "channel"; id: string };
+
+export interface EscalationStepsTable {
+  id: Generated<string>;
+  policy_id: string;
+  position: number;
+  delay_seconds: number;
+  targets: JsonColumn<EscalationTargetRow[]>;
+  created_at: Generated<Date>;
+}
+
+export interface AlertEscalationsTable {
+  alert_id: number;
+  policy_id: string;
+  status: "active" | "stopped" | "completed" | "failed";
+  step_index: Generated<number>;
+  repeat_cycle: Generated<number>;
+  next_step_at: Date | null;
+  execution_name: string;
+  execution_arn: string | null;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface NotificationsTable {
+  id: Generated<number>;
+  alert_id: number;
+  repeat_cycle: number;
+  step_index: number;
+  target_kind: "user" | "channel";
+  target_id: string;
+  /** Why this target: e.g. {"via":"schedule","scheduleId":"…","ruleIndex":0}. */
+  reason: Json;
+  status: Generated<"pending" | "sending" | "sent" | "failed" | "cancelled">;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }

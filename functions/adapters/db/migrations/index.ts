@@ -1,6 +1,7 @@
 import type { Migration } from "kysely/migration";
 import * as settings from "./2026-11-27T1300-settings.ts";
 import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
+import * as oncallEscalation from "./2026-11-27T1500-oncall-escalation.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -9,4 +10,5 @@ import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
 export const migrations: Record<string, Migration> = {
   "2026-11-27T1300-settings": settings,
   "2026-11-27T1400-services-alerts": servicesAlerts,
+  "2026-11-27T1500-oncall-escalation": oncallEscalation,
 };

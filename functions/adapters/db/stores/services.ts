@@ -1,0 +1,210 @@
+import { type Kysely, type RawBuilder, sql } from "kysely";
+import type { Database, IntegrationKeyType } from "../schema.ts";
+import { newIntegrationSecret } from "./integration-keys.ts";
+
+// Services and their integration keys. Every statement casts its parameters explicitly
+// (`::uuid`, `::timestamptz`): the RDS Data API sends strings untyped, and Postgres will not
+// compare a uuid column with a varchar parameter.
+
+export interface ServiceRow {
+  id: string;
+  name: string;
+  description: string;
+  escalation_policy_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface IntegrationKeyRow {
+  id: string;
+  service_id: string;
+  name: string;
+  type: IntegrationKeyType;
+  secret_prefix: string;
+  rate_limit_per_minute: number | null;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** A key as created or rotated: the row plus the secret, which exists only in this value. */
+export interface IssuedIntegrationKey {
+  key: IntegrationKeyRow;
+  secret: string;
+}
+
+const serviceColumns = sql.raw("id, name, description, escalation_policy_id, created_at, updated_at");
+const keyColumns = sql.raw(
+  "id, service_id, name, type, secret_prefix, rate_limit_per_minute, created_at, revoked_at, last_used_at",
+);
+
+export async function createService(
+  db: Kysely<Database>,
+  input: { name: string; description: string; escalationPolicyId: string | null; now: Date },
+): Promise<ServiceRow> {
+  const now = input.now.toISOString();
+  const { rows } = await sql<ServiceRow>`
+    insert into services (name, description, escalation_policy_id, created_at, updated_at)
+    values (${input.name}, ${input.description}, ${input.escalationPolicyId}::uuid, ${now}::timestamptz,
+      ${now}::timestamptz)
+    returning ${serviceColumns}
+  `.execute(db);
+  return rows[0]!;
+}
+
+export async function getService(db: Kysely<Database>, id: string): Promise<ServiceRow | undefined> {
+  const { rows } = await sql<ServiceRow>`
+    select ${serviceColumns} from services where id = ${id}::uuid
+  `.execute(db);
+  return rows[0];
+}
+
+/** Where the previous page ended: services are listed by case-insensitive name, then id. */
+export interface ServiceCursor {
+  name: string;
+  id: string;
+}
+
+/**
+ * A page of services, by case-insensitive name then id. `search` is a case-insensitive substring
+ * of the name. Reads one row more than `limit` to know whether a next page exists.
+ */
+export async function listServices(
+  db: Kysely<Database>,
+  input: { search: string; limit: number; after?: ServiceCursor | undefined },
+): Promise<{ services: ServiceRow[]; next: ServiceCursor | undefined }> {
+  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  if (input.search) conditions.push(sql`name ilike ${likeContaining(input.search)} escape '\\'`);
+  if (input.after) conditions.push(sql`(lower(name), id) > (${input.after.name}, ${input.after.id}::uuid)`);
+  const { rows } = await sql<ServiceRow>`
+    select ${serviceColumns} from services
+    where ${sql.join(conditions, sql` and `)}
+    order by lower(name), id
+    limit ${input.limit + 1}
+  `.execute(db);
+  const services = rows.slice(0, input.limit);
+  const last = services.at(-1);
+  return {
+    services,
+    next: rows.length > input.limit && last ? { name: last.name.toLowerCase(), id: last.id } : undefined,
+  };
+}
+
+export interface ServicePatch {
+  name?: string;
+  description?: string;
+  /** null detaches the policy. */
+  escalationPolicyId?: string | null;
+}
+
+/** Changes the given fields; undefined when the service does not exist. */
+export async function updateService(
+  db: Kysely<Database>,
+  id: string,
+  patch: ServicePatch,
+  now: Date,
+): Promise<ServiceRow | undefined> {
+  const sets: RawBuilder<unknown>[] = [sql`updated_at = ${now.toISOString()}::timestamptz`];
+  if (patch.name !== undefined) sets.push(sql`name = ${patch.name}`);
+  if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`);
+  if (patch.escalationPolicyId !== undefined) {
+    sets.push(sql`escalation_policy_id = ${patch.escalationPolicyId}::uuid`);
+  }
+  const { rows } = await sql<ServiceRow>`
+    update services set ${sql.join(sets)} where id = ${id}::uuid returning ${serviceColumns}
+  `.execute(db);
+  return rows[0];
+}
+
+/** Deletes the service; its integration keys, alerts and their events go with it (FK cascade). */
+export async function deleteService(db: Kysely<Database>, id: string): Promise<boolean> {
+  const { rows } = await sql<{ id: string }>`delete from services where id = ${id}::uuid returning id`.execute(db);
+  return rows.length > 0;
+}
+
+/**
+ * Creates a key with a fresh secret. Undefined when the service does not exist (the insert
+ * selects from services, so a missing service inserts nothing instead of failing on the FK).
+ */
+export async function createIntegrationKey(
+  db: Kysely<Database>,
+  input: { serviceId: string; name: string; type: IntegrationKeyType; rateLimitPerMinute: number | null; now: Date },
+): Promise<IssuedIntegrationKey | undefined> {
+  const secret = newIntegrationSecret();
+  const { rows } = await sql<IntegrationKeyRow>`
+    insert into integration_keys (service_id, name, type, secret_hash, secret_prefix, rate_limit_per_minute, created_at)
+    select s.id, ${input.name}, ${input.type}, ${secret.hash}, ${secret.displayPrefix},
+      ${input.rateLimitPerMinute}::int, ${input.now.toISOString()}::timestamptz
+    from services s where s.id = ${input.serviceId}::uuid
+    returning ${keyColumns}
+  `.execute(db);
+  return rows[0] ? { key: rows[0], secret: secret.secret } : undefined;
+}
+
+/** A service's keys, oldest first, or undefined when the service does not exist; one round trip. */
+export async function listIntegrationKeys(
+  db: Kysely<Database>,
+  input: { serviceId: string; includeRevoked: boolean },
+): Promise<IntegrationKeyRow[] | undefined> {
+  const { rows } = await sql<IntegrationKeyRow | { [K in keyof IntegrationKeyRow]: null }>`
+    select k.id, k.service_id, k.name, k.type, k.secret_prefix, k.rate_limit_per_minute, k.created_at,
+      k.revoked_at, k.last_used_at
+    from services s
+    left join integration_keys k
+      on k.service_id = s.id and (${input.includeRevoked}::boolean or k.revoked_at is null)
+    where s.id = ${input.serviceId}::uuid
+    order by k.created_at, k.id
+  `.execute(db);
+  if (rows.length === 0) return undefined;
+  return rows.filter((r): r is IntegrationKeyRow => r.id !== null);
+}
+
+/** Revokes a key at once (idempotent: a second revoke keeps the first time); undefined when unknown. */
+export async function revokeIntegrationKey(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+): Promise<IntegrationKeyRow | undefined> {
+  const { rows } = await sql<IntegrationKeyRow>`
+    update integration_keys set revoked_at = coalesce(revoked_at, ${now.toISOString()}::timestamptz)
+    where id = ${id}::uuid
+    returning ${keyColumns}
+  `.execute(db);
+  return rows[0];
+}
+
+export type RotateOutcome =
+  | { outcome: "rotated"; issued: IssuedIntegrationKey }
+  | { outcome: "revoked"; key: IntegrationKeyRow }
+  | { outcome: "not_found" };
+
+/**
+ * Gives a live key a new secret; the old hash is replaced in the same statement, so the old secret
+ * stops authenticating at once. A revoked key stays revoked.
+ */
+export async function rotateIntegrationKey(db: Kysely<Database>, id: string): Promise<RotateOutcome> {
+  const secret = newIntegrationSecret();
+  const { rows } = await sql<IntegrationKeyRow & { rotated: boolean }>`
+    with rotated as (
+      update integration_keys set secret_hash = ${secret.hash}, secret_prefix = ${secret.displayPrefix}
+      where id = ${id}::uuid and revoked_at is null
+      returning ${keyColumns}
+    )
+    select *, true as rotated from rotated
+    union all
+    select ${keyColumns}, false from integration_keys
+    where id = ${id}::uuid and not exists (select 1 from rotated)
+  `.execute(db);
+  const row = rows[0];
+  if (!row) return { outcome: "not_found" };
+  const { rotated, ...key } = row;
+  return rotated ? { outcome: "rotated", issued: { key, secret: secret.secret } } : { outcome: "revoked", key };
+}
+
+/**
+ * A LIKE pattern matching `text` anywhere, with `\`, `%` and `_` in it taken literally
+ * (use with `escape '\'`).
+ */
+export function likeContaining(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
