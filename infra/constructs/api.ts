@@ -1,0 +1,142 @@
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from "aws-cdk-lib/aws-apigatewayv2";
+import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+import { ingestRoutes } from "../../functions/handlers/http-routes.ts";
+import type { Database } from "./database.ts";
+import { OncallFunction } from "./function.ts";
+
+/** Stage-wide limits; the per-integration-key rate (429) is enforced by the application. */
+export const defaultThrottle: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
+
+export interface ApiProps {
+  readonly database: Database;
+  /** Browser origins allowed to call the API (ONCALL_CORS_ORIGINS). @default any ("*") */
+  readonly corsAllowedOrigins?: string[];
+  /** @default defaultThrottle */
+  readonly throttle?: ThrottleSettings;
+}
+
+/**
+ * The public entry point, an HTTP API with one `$default` stage. The webhook paths of
+ * functions/handlers/http-routes.ts go to the ingest Lambda (functions/handlers/ingest.ts); every
+ * other request (`$default` route) goes to the API Lambda (functions/handlers/api.ts), which serves
+ * Connect RPCs and `/healthz` and answers CORS preflights itself. Holds the admin bearer token,
+ * generated in Secrets Manager.
+ */
+export class Api extends Construct {
+  readonly apiFunction: OncallFunction;
+  readonly ingestFunction: OncallFunction;
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  /** The admin bearer token (plain string). Read it with `aws secretsmanager get-secret-value`. */
+  readonly adminTokenSecret: Secret;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    this.adminTokenSecret = new Secret(this, "AdminToken", {
+      description: "oncall admin bearer token (Authorization: Bearer <token>)",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    Validations.of(this.adminTokenSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason:
+        "The admin token is a bearer credential held by operators and scripts; an automatic rotation would lock them out. It is rotated by hand (put-secret-value), and Lambdas pick the new value up within 5 minutes.",
+    });
+
+    // functions/adapters/config.ts reads the same variables in both Lambdas.
+    const environment = {
+      ...props.database.environment,
+      ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
+      ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(","),
+    };
+    // API Gateway gives up after 30 s; the Lambdas end first so that their log says why.
+    const timeout = Duration.seconds(29);
+
+    this.apiFunction = new OncallFunction(this, "ApiHandler", {
+      handler: "api",
+      description: "oncall HTTP API: Connect RPCs, health",
+      timeout,
+      environment,
+    });
+    props.database.grantDataAccess(this.apiFunction.function);
+    this.adminTokenSecret.grantRead(this.apiFunction.function);
+
+    // The ingest Lambda gets the secret's ARN (the shared config requires it) but no right to read it.
+    this.ingestFunction = new OncallFunction(this, "IngestHandler", {
+      handler: "ingest",
+      description: "oncall webhooks: Alertmanager, Grafana, generic, PagerDuty Events v2",
+      timeout,
+      environment,
+    });
+    props.database.grantDataAccess(this.ingestFunction.function);
+
+    this.httpApi = new HttpApi(this, "HttpApi", {
+      description: "oncall API",
+      defaultIntegration: new HttpLambdaIntegration("Api", this.apiFunction.function),
+      // The stage below replaces the default one so that it can log and throttle. No corsPreflight:
+      // API Gateway would answer OPTIONS itself and bypass the handler's origin list.
+      createDefaultStage: false,
+    });
+    // Every method: the ingest Lambda answers 405 to anything but POST on its paths.
+    const ingest = new HttpLambdaIntegration("Ingest", this.ingestFunction.function);
+    for (const route of ingestRoutes) {
+      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod.ANY], integration: ingest });
+    }
+
+    this.accessLogs = new LogGroup(this, "AccessLogs", {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, "DefaultStage", {
+      httpApi: this.httpApi,
+      stageName: "$default",
+      autoDeploy: true,
+      throttle: { ...defaultThrottle, ...props.throttle },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        // $context.path has no query string: integration keys sent as ?key= stay out of the logs.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: "$context.requestId",
+            time: "$context.requestTime",
+            ip: "$context.identity.sourceIp",
+            userAgent: "$context.identity.userAgent",
+            method: "$context.httpMethod",
+            path: "$context.path",
+            protocol: "$context.protocol",
+            status: "$context.status",
+            responseLength: "$context.responseLength",
+            latencyMs: "$context.responseLatency",
+            integrationLatencyMs: "$context.integrationLatency",
+            integrationStatus: "$context.integrationStatus",
+            integrationError: "$context.integrationErrorMessage",
+            error: "$context.error.message",
+          }),
+        ),
+      },
+    });
+
+    Validations.of(this.httpApi).acknowledge({
+      id: "AwsSolutions-APIG4",
+      reason:
+        "Authorization is done in the handlers, where it depends on the path: integration keys (looked up in the database, with their own rate limit) for webhooks, the admin bearer token for RPCs, none for /healthz and CORS preflights. An API Gateway authorizer would add a Lambda call and a database lookup per request.",
+    });
+  }
+
+  /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */
+  get url(): string {
+    return this.stage.url;
+  }
+}

@@ -1,0 +1,114 @@
+import path from "node:path";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { handlerEntry, repoRoot } from "../paths.ts";
+
+/** The service name the Powertools logger, tracer and metrics report under (functions/adapters/observability.ts). */
+export const powertoolsServiceName = "oncall";
+
+/**
+ * Lets CommonJS dependencies bundled into the ESM output call `require` (Powertools' tracer pulls in
+ * aws-xray-sdk-core, which is CommonJS and requires Node built-ins at load time).
+ */
+const requireShim =
+  'import { createRequire as __oncallCreateRequire } from "node:module"; const require = __oncallCreateRequire(import.meta.url);';
+
+export interface OncallFunctionProps {
+  /** The handler file under `functions/handlers/`, without `.ts`: `"api"` bundles `functions/handlers/api.ts`. */
+  readonly handler: string;
+  readonly description: string;
+  /** @default 1024 — more memory is also more CPU, which shortens cold starts. */
+  readonly memorySize?: number;
+  /** @default 10 seconds */
+  readonly timeout?: Duration;
+  /** Added to the defaults (POWERTOOLS_SERVICE_NAME, NODE_OPTIONS). */
+  readonly environment?: Record<string, string>;
+  /** @default one month */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A Lambda built from one file of `functions/handlers/`, with the project's defaults held here once:
+ * Node.js 24 on arm64, an ESM bundle made by the local esbuild (minified, with a source map), active
+ * X-Ray tracing, JSON logs in its own log group, and a role that may write only to that log group.
+ *
+ * @example
+ * const fn = new OncallFunction(this, "Api", { handler: "api", description: "HTTP API", timeout: Duration.seconds(29) });
+ * fn.function.addEnvironment("KEY", "value");
+ */
+export class OncallFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: OncallFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, "Logs", {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy: writes to this log group only.
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description} (Lambda execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: handlerEntry(props.handler),
+      handler: "handler",
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
+        // Stack traces in the logs point at functions/*.ts instead of the minified bundle.
+        NODE_OPTIONS: "--enable-source-maps",
+        ...props.environment,
+      },
+      projectRoot: repoRoot,
+      depsLockFilePath: path.join(repoRoot, "package-lock.json"),
+      bundling: {
+        forceDockerBundling: false, // the esbuild from node_modules; no Docker on build machines
+        format: OutputFormat.ESM,
+        target: "node24",
+        mainFields: ["module", "main"],
+        banner: requireShim,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // The nodejs24.x runtime ships the AWS SDK v3: leave it out of the bundle (smaller, faster
+        // cold start). Powertools (@aws-lambda-powertools/*) is not in the runtime and is bundled;
+        // its parameters utility uses the runtime's @aws-sdk/client-secrets-manager.
+        externalModules: ["@aws-sdk/*"],
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions (Resource must be *).",
+    });
+  }
+}

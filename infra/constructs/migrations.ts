@@ -1,0 +1,47 @@
+import { Duration } from "aws-cdk-lib";
+import { Trigger } from "aws-cdk-lib/triggers";
+import { Construct } from "constructs";
+import type { Database } from "./database.ts";
+import { OncallFunction } from "./function.ts";
+
+export interface MigrationsProps {
+  readonly database: Database;
+}
+
+/**
+ * Applies the database migrations during `cdk deploy`: a CDK Trigger invokes the migration Lambda
+ * (functions/handlers/migrate.ts) once the database exists, and a failed migration fails the deployment.
+ *
+ * The Trigger follows the Lambda's current version, so it runs on every deploy that changes the bundle
+ * (a new migration is new code) or its configuration (e.g. a replaced cluster's ARN); a deploy that
+ * changes neither has nothing to migrate. Constructs passed to `runBefore` wait for it.
+ */
+export class Migrations extends Construct {
+  readonly migrateFunction: OncallFunction;
+  readonly trigger: Trigger;
+
+  constructor(scope: Construct, id: string, props: MigrationsProps) {
+    super(scope, id);
+
+    const timeout = Duration.minutes(5);
+    this.migrateFunction = new OncallFunction(this, "Handler", {
+      handler: "migrate",
+      description: "oncall database migrations (run by CDK on deploy)",
+      timeout,
+      environment: { ...props.database.environment },
+    });
+    props.database.grantDataAccess(this.migrateFunction.function);
+
+    this.trigger = new Trigger(this, "Trigger", {
+      handler: this.migrateFunction.function,
+      // Synchronous: the deployment waits for the result and fails with the migration.
+      timeout: timeout.plus(Duration.minutes(1)),
+      executeAfter: [props.database],
+    });
+  }
+
+  /** Makes `scopes` deploy only after the migrations have run. */
+  runBefore(...scopes: Construct[]): void {
+    this.trigger.executeBefore(...scopes);
+  }
+}

@@ -1,0 +1,76 @@
+import { Duration } from "aws-cdk-lib";
+import type { Node } from "constructs";
+import type { OncallStackProps } from "./oncall-stack.ts";
+
+/** CDK context keys (cdk.json `context`, or `cdk deploy -c key=value`) that configure the stack. */
+export const contextKeys = {
+  stackName: "oncall:stackName",
+  databaseDeletionProtection: "oncall:databaseDeletionProtection",
+  databaseBackupRetentionDays: "oncall:databaseBackupRetentionDays",
+  databaseMinCapacity: "oncall:databaseMinCapacity",
+  databaseMaxCapacity: "oncall:databaseMaxCapacity",
+  corsOrigins: "oncall:corsOrigins",
+  apiRateLimit: "oncall:apiRateLimit",
+  apiBurstLimit: "oncall:apiBurstLimit",
+} as const;
+
+export interface StackSettings {
+  stackName: string;
+  props: OncallStackProps;
+}
+
+/**
+ * Reads the stack's settings from the CDK context, with defaults for a production deployment.
+ * Values given with `-c` arrive as strings, so `"false"` and `"2"` are accepted; anything else fails the synth.
+ */
+export function readStackSettings(node: Node): StackSettings {
+  const get = (key: string): unknown => node.tryGetContext(key);
+  const origins = text(get(contextKeys.corsOrigins), contextKeys.corsOrigins);
+  return {
+    stackName: text(get(contextKeys.stackName), contextKeys.stackName) ?? "Oncall",
+    props: {
+      description: "oncall: on-call and alerting (API, Aurora Serverless v2, escalation workflow)",
+      database: {
+        deletionProtection:
+          bool(get(contextKeys.databaseDeletionProtection), contextKeys.databaseDeletionProtection) ?? true,
+        backupRetention: Duration.days(
+          num(get(contextKeys.databaseBackupRetentionDays), contextKeys.databaseBackupRetentionDays, 1, 35) ??
+            7,
+        ),
+        minCapacity: num(get(contextKeys.databaseMinCapacity), contextKeys.databaseMinCapacity, 0, 256),
+        maxCapacity: num(get(contextKeys.databaseMaxCapacity), contextKeys.databaseMaxCapacity, 1, 256),
+      },
+      corsAllowedOrigins: origins
+        ?.split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+      throttle: {
+        rateLimit: num(get(contextKeys.apiRateLimit), contextKeys.apiRateLimit, 1, 10_000),
+        burstLimit: num(get(contextKeys.apiBurstLimit), contextKeys.apiBurstLimit, 1, 5_000),
+      },
+    },
+  };
+}
+
+function text(value: unknown, key: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string")
+    throw new Error(`context ${key}: expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function bool(value: unknown, key: string): boolean | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new Error(`context ${key}: expected true or false, got ${JSON.stringify(value)}`);
+}
+
+function num(value: unknown, key: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new Error(`context ${key}: expected a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
