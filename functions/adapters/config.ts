@@ -37,7 +37,8 @@ export interface AwsDatabaseConfig {
 }
 
 export interface AwsConfig extends SharedConfig, AwsDatabaseConfig {
-  adminTokenSecretArn: string;
+  /** Only the API Lambda reads the admin token; the others run without it. */
+  adminTokenSecretArn: string | undefined;
 }
 
 export function readEmbeddedConfig(env: Env): EmbeddedConfig {
@@ -52,11 +53,11 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
   };
 }
 
-export function readAwsConfig(env: Env): AwsConfig {
+export function readAwsConfig(env: Env, options: { adminToken: boolean }): AwsConfig {
   return {
     ...readShared(env),
     ...readAwsDatabaseConfig(env),
-    adminTokenSecretArn: required(env, "ADMIN_TOKEN_SECRET_ARN"),
+    adminTokenSecretArn: options.adminToken ? required(env, "ADMIN_TOKEN_SECRET_ARN") : undefined,
   };
 }
 

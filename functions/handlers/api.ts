@@ -5,11 +5,9 @@ import type { AppContext } from "../adapters/app-context.ts";
 import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { logger, metrics } from "../adapters/observability.ts";
-import { adminAuthenticator, createAuthInterceptor } from "../adapters/rpc/auth.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/rpc/cors.ts";
-import { errorInterceptor } from "../adapters/rpc/error-interceptor.ts";
 import { createConnectLambdaAdapter } from "../adapters/rpc/lambda-adapter.ts";
-import { publicProcedures, registerServices } from "../adapters/rpc/routes.ts";
+import { createRpcInterceptors, registerServices } from "../adapters/rpc/routes.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
 export type ApiHandler = HttpHandler;
@@ -21,7 +19,7 @@ export type ApiHandler = HttpHandler;
 export function createApiHandler(ctx: AppContext): ApiHandler {
   const rpc = createConnectLambdaAdapter({
     routes: registerServices(ctx),
-    interceptors: [errorInterceptor, createAuthInterceptor({ authenticate: adminAuthenticator(ctx.adminToken), publicProcedures })],
+    interceptors: createRpcInterceptors(ctx),
     readMaxBytes: maxRequestBytes,
   });
 
@@ -63,4 +61,4 @@ async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV
 }
 
 /** The Lambda entry point. The AWS context (Data API client, secrets) is built on first use. */
-export const handler: ApiHandler = lazyAwsHandler(async () => createApiHandler(await createAwsContext()));
+export const handler: ApiHandler = lazyAwsHandler(async () => createApiHandler(await createAwsContext({ adminToken: true })));

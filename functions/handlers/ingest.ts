@@ -13,7 +13,7 @@ import { describeError } from "../adapters/rpc/errors.ts";
 import { type IngestPorts, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";
-import { ingestSourceOf } from "./http-routes.ts";
+import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
 /**
@@ -80,4 +80,4 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 /** The Lambda entry point. */
-export const handler: HttpHandler = lazyAwsHandler(async () => createIngestHandler(await createAwsContext()));
+export const handler: HttpHandler = lazyAwsHandler(async () => createIngestHandler(await createAwsContext({ adminToken: false })));

@@ -11,7 +11,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { ingestRoutes } from "../../functions/handlers/http-routes.ts";
+import { ingestRoutes } from "../../functions/adapters/http/ingest-routes.ts";
 import type { Database } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
@@ -28,7 +28,7 @@ export interface ApiProps {
 
 /**
  * The public entry point, an HTTP API with one `$default` stage. The webhook paths of
- * functions/handlers/http-routes.ts go to the ingest Lambda (functions/handlers/ingest.ts); every
+ * functions/adapters/http/ingest-routes.ts go to the ingest Lambda (functions/handlers/ingest.ts); every
  * other request (`$default` route) goes to the API Lambda (functions/handlers/api.ts), which serves
  * Connect RPCs and `/healthz` and answers CORS preflights itself. Holds the admin bearer token,
  * generated in Secrets Manager.
@@ -55,10 +55,9 @@ export class Api extends Construct {
         "The admin token is a bearer credential held by operators and scripts; an automatic rotation would lock them out. It is rotated by hand (put-secret-value), and Lambdas pick the new value up within 5 minutes.",
     });
 
-    // functions/adapters/config.ts reads the same variables in both Lambdas.
+    // functions/adapters/config.ts reads these; only the API Lambda needs the admin token.
     const environment = {
       ...props.database.environment,
-      ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
       ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(","),
     };
     // API Gateway gives up after 30 s; the Lambdas end first so that their log says why.
@@ -68,7 +67,7 @@ export class Api extends Construct {
       handler: "api",
       description: "oncall HTTP API: Connect RPCs, health",
       timeout,
-      environment,
+      environment: { ...environment, ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn },
     });
     props.database.grantDataAccess(this.apiFunction.function);
     this.adminTokenSecret.grantRead(this.apiFunction.function);

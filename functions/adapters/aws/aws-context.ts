@@ -11,8 +11,12 @@ import { version } from "../version.ts";
 const secretMaxAgeSeconds = 300;
 
 /** Builds the AppContext inside Lambda: Aurora through the Data API, the admin token from Secrets Manager. */
-export async function createAwsContext(env: Record<string, string | undefined> = process.env): Promise<AppContext> {
-  const config = readAwsConfig(env);
+export async function createAwsContext(
+  options: { adminToken: boolean },
+  env: Record<string, string | undefined> = process.env,
+): Promise<AppContext> {
+  const config = readAwsConfig(env, options);
+  const adminTokenSecretArn = config.adminTokenSecretArn;
   const database = await openAwsDatabase(env);
   return {
     runtime: "aws",
@@ -20,7 +24,8 @@ export async function createAwsContext(env: Record<string, string | undefined> =
     database,
     clock: systemClock,
     adminToken: async () => {
-      const secret = await getSecret<string>(config.adminTokenSecretArn, { maxAge: secretMaxAgeSeconds });
+      if (!adminTokenSecretArn) return undefined;
+      const secret = await getSecret<string>(adminTokenSecretArn, { maxAge: secretMaxAgeSeconds });
       return typeof secret === "string" ? secret : undefined;
     },
     corsAllowedOrigins: config.corsAllowedOrigins,

@@ -1,11 +1,8 @@
 import type { RDSDataClient } from "@aws-sdk/client-rds-data";
-import { PGlite } from "@electric-sql/pglite";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
-import { type Dialect, Kysely, PostgresDialect, sql } from "kysely";
-import pg from "pg";
+import type { PGlite } from "@electric-sql/pglite";
+import { type Dialect, Kysely, sql } from "kysely";
 import { createDataApiDialect } from "./data-api-dialect.ts";
 import type { Database } from "./schema.ts";
-import { createTypeOverrides } from "./type-parsers.ts";
 
 /** Where the data lives. One factory serves the embedded runtime, the tests and the Lambdas. */
 export type DatabaseConfig =
@@ -44,26 +41,31 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
   };
 }
 
+// PGlite and node-postgres are loaded only where used: a Lambda on the Data API never pays for
+// their ~600 KB in its bundle's init time.
 async function createDialect(config: DatabaseConfig): Promise<{ dialect: Dialect; closeExtra(): Promise<void> }> {
-  const types = createTypeOverrides();
   switch (config.kind) {
     case "pglite": {
+      const { PGlite } = await import("@electric-sql/pglite");
       const instance = await PGlite.create(config.dataDir);
-      return {
-        dialect: pgliteDialect(instance, types),
-        closeExtra: () => instance.close(),
-      };
+      return { dialect: await pgliteDialect(instance), closeExtra: () => instance.close() };
     }
     case "pglite-instance":
       // The caller owns the instance and closes it.
-      return { dialect: pgliteDialect(config.instance, types), closeExtra: async () => {} };
-    case "postgres":
-      return {
-        dialect: new PostgresDialect({
-          pool: new pg.Pool({ connectionString: config.url, max: config.maxConnections ?? 10, types }),
-        }),
-        closeExtra: async () => {},
-      };
+      return { dialect: await pgliteDialect(config.instance), closeExtra: async () => {} };
+    case "postgres": {
+      const [{ default: pg }, { PostgresDialect }, { createTypeOverrides }] = await Promise.all([
+        import("pg"),
+        import("kysely"),
+        import("./type-parsers.ts"),
+      ]);
+      const pool = new pg.Pool({
+        connectionString: config.url,
+        max: config.maxConnections ?? 10,
+        types: createTypeOverrides(),
+      });
+      return { dialect: new PostgresDialect({ pool }), closeExtra: async () => {} };
+    }
     case "data-api":
       return { dialect: createDataApiDialect(config), closeExtra: async () => {} };
   }
@@ -73,6 +75,12 @@ async function createDialect(config: DatabaseConfig): Promise<{ dialect: Dialect
  * PGlite through its node-postgres shim: the same PostgresDialect, the same pg type parsing, so
  * PGlite and a real Postgres return identical values. PGlite is single-connection.
  */
-function pgliteDialect(instance: PGlite, types: pg.CustomTypesConfig): Dialect {
-  return new PostgresDialect({ pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types }) });
+async function pgliteDialect(instance: PGlite): Promise<Dialect> {
+  const [{ default: pg }, { createPgConfig }, { PostgresDialect }, { createTypeOverrides }] = await Promise.all([
+    import("pg"),
+    import("@electric-sql/pglite/node-postgres"),
+    import("kysely"),
+    import("./type-parsers.ts"),
+  ]);
+  return new PostgresDialect({ pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() }) });
 }

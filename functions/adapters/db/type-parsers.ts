@@ -1,4 +1,7 @@
-import pg from "pg";
+import type pg from "pg";
+// pg-types (what node-postgres parses with) rather than pg itself: the Data API driver shares these
+// parsers, and a Data API Lambda should not bundle the whole node-postgres client.
+import pgTypes from "pg-types";
 
 /** Postgres type oids whose parsing we pin so that every driver returns the same JS values. */
 export const PG_OID = {
@@ -25,7 +28,7 @@ export function parseInt8(text: string): number {
  * timestamp without time zone refused at read time (we only store timestamptz).
  */
 export function createTypeOverrides(): pg.CustomTypesConfig {
-  const builtin = pg.types;
+  const builtin = pgTypes;
   return {
     getTypeParser: ((oid: number, format?: "text" | "binary") => {
       if (oid === PG_OID.INT8) return parseInt8;

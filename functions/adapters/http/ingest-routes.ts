@@ -1,4 +1,4 @@
-import type { WebhookSource } from "../domain/alerts/ingest.ts";
+import type { WebhookSource } from "../../domain/alerts/ingest.ts";
 
 /**
  * The webhook routes served by the ingest Lambda. API Gateway (infra/) and the embedded server
