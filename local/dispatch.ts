@@ -1,6 +1,6 @@
 import type { AppContext } from "../functions/adapters/app-context.ts";
-import { createApiHandler } from "../functions/handlers/api.ts";
 import { ingestSourceOf } from "../functions/adapters/http/ingest-routes.ts";
+import { createApiHandler } from "../functions/handlers/api.ts";
 import { createIngestHandler } from "../functions/handlers/ingest.ts";
 import type { LambdaHttpHandler } from "./lambda-http-bridge.ts";
 

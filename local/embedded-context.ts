@@ -60,9 +60,12 @@ async function ensureWritableDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK | constants.R_OK);
   } catch (err) {
-    throw new DataDirError(`data folder ${dir} is not usable (${(err as Error).message}): set ONCALL_DATA_DIR`, {
-      cause: err,
-    });
+    throw new DataDirError(
+      `data folder ${dir} is not usable (${(err as Error).message}): set ONCALL_DATA_DIR`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

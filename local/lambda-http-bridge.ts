@@ -22,7 +22,10 @@ export class BodyTooLargeError extends Error {
  * Turns a Node HTTP request into the API Gateway HTTP API (payload v2) event that the Lambda
  * receives, so `npm start` runs byte-for-byte the same handler.
  */
-export async function toApiGatewayEvent(req: IncomingMessage, sourceIp: string): Promise<APIGatewayProxyEventV2> {
+export async function toApiGatewayEvent(
+  req: IncomingMessage,
+  sourceIp: string,
+): Promise<APIGatewayProxyEventV2> {
   const body = await readBody(req, apiGatewayMaxBodyBytes);
   const url = new URL(req.url ?? "/", "http://local");
   const headers: Record<string, string> = {};
@@ -34,7 +37,8 @@ export async function toApiGatewayEvent(req: IncomingMessage, sourceIp: string):
   }
   const queryStringParameters: Record<string, string> = {};
   for (const [key, value] of url.searchParams) {
-    queryStringParameters[key] = key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
+    queryStringParameters[key] =
+      key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
   }
   // Bytes that are not valid UTF-8 travel base64-encoded, so the handler can refuse them precisely.
   const isText = textualContentType.test(headers["content-type"] ?? "") && isUtf8(body);
@@ -103,7 +107,8 @@ export function createLocalLambdaContext(functionName: string, timeoutMs = 30_00
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

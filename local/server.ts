@@ -27,7 +27,10 @@ export class PortInUseError extends Error {
 }
 
 /** The embedded runtime's HTTP entry: each request becomes an API Gateway v2 event for `handler`. */
-export async function startLocalServer(handler: LambdaHttpHandler, options: LocalServerOptions): Promise<LocalServer> {
+export async function startLocalServer(
+  handler: LambdaHttpHandler,
+  options: LocalServerOptions,
+): Promise<LocalServer> {
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
   const server = createServer(async (req, res) => {
     try {
@@ -44,7 +47,10 @@ export async function startLocalServer(handler: LambdaHttpHandler, options: Loca
       });
       if (!res.headersSent) {
         // A body we refused to read must not be parsed as the next request on this connection.
-        res.writeHead(status, { "content-type": "application/json", connection: tooLarge ? "close" : "keep-alive" });
+        res.writeHead(status, {
+          "content-type": "application/json",
+          connection: tooLarge ? "close" : "keep-alive",
+        });
       }
       res.end(body);
     }

@@ -10,7 +10,10 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
   try {
     const config = readEmbeddedConfig(env);
     runtime = await createEmbeddedRuntime(config);
-    const server = await startLocalServer(createLocalDispatch(runtime.ctx), { port: config.port, host: config.host });
+    const server = await startLocalServer(createLocalDispatch(runtime.ctx), {
+      port: config.port,
+      host: config.host,
+    });
     const tokenNote =
       runtime.adminTokenSource === "env"
         ? "admin token: from ONCALL_ADMIN_TOKEN"

@@ -75,7 +75,10 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
     );
     alertmanager.stdout?.on("data", (d) => (output += d));
     alertmanager.stderr?.on("data", (d) => (output += d));
-    await waitFor(async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true, 20_000);
+    await waitFor(
+      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
+      20_000,
+    );
   });
 
   afterAll(async () => {
@@ -86,7 +89,12 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
   });
 
   it("creates alerts from firing notifications and resolves them from resolved ones", async () => {
-    const labels = (instance: string) => ({ alertname: "DiskFull", instance, severity: "critical", team: "db" });
+    const labels = (instance: string) => ({
+      alertname: "DiskFull",
+      instance,
+      severity: "critical",
+      team: "db",
+    });
     const post = (alerts: unknown[]) =>
       fetch(`${alertmanagerUrl}/api/v2/alerts`, {
         method: "POST",
@@ -103,21 +111,47 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
     expect((await post(firing)).ok).toBe(true);
 
     const rows = () =>
-      database.db.selectFrom("alerts").select(["summary", "status", "source", "labels"]).orderBy("summary").execute();
-    await waitFor(async () => (await rows()).length === 2, 20_000, () => output);
+      database.db
+        .selectFrom("alerts")
+        .select(["summary", "status", "source", "labels"])
+        .orderBy("summary")
+        .execute();
+    await waitFor(
+      async () => (await rows()).length === 2,
+      20_000,
+      () => output,
+    );
     expect(await rows()).toEqual([
-      { summary: "Disk 95% full on db-1", status: "triggered", source: "alertmanager", labels: labels("db-1") },
-      { summary: "Disk 95% full on db-2", status: "triggered", source: "alertmanager", labels: labels("db-2") },
+      {
+        summary: "Disk 95% full on db-1",
+        status: "triggered",
+        source: "alertmanager",
+        labels: labels("db-1"),
+      },
+      {
+        summary: "Disk 95% full on db-2",
+        status: "triggered",
+        source: "alertmanager",
+        labels: labels("db-2"),
+      },
     ]);
 
     // Ending an alert in Alertmanager makes it send a `resolved` notification for it.
     expect((await post([{ ...firing[0], endsAt: new Date().toISOString() }])).ok).toBe(true);
-    await waitFor(async () => (await rows())[0]?.status === "resolved", 20_000, () => output);
+    await waitFor(
+      async () => (await rows())[0]?.status === "resolved",
+      20_000,
+      () => output,
+    );
     expect((await rows()).map((r) => r.status)).toEqual(["resolved", "triggered"]);
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, context?: () => string): Promise<void> {
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  context?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

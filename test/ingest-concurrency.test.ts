@@ -52,7 +52,10 @@ describe.each(kinds)("concurrent ingest on %s", (kind) => {
         for (let i = 0; i < alerts.length; i += batchSize) {
           const res = await fetch(`${server.url}/v1/webhooks/alertmanager`, {
             method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${seeded.secrets.alertmanager}` },
+            headers: {
+              "content-type": "application/json",
+              authorization: `Bearer ${seeded.secrets.alertmanager}`,
+            },
             body: JSON.stringify({
               version: "4",
               status: "firing",

@@ -1,22 +1,22 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
-import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
 import { createTestAppContext } from "./support/app-context.ts";
+import { openTestDatabase } from "./support/databases.ts";
 import { type SeededService, seedService } from "./support/seed.ts";
 
 // Webhooks end to end: real fixture bodies over real HTTP into the embedded runtime.
-const fixture = (name: string) => readFileSync(new URL(`../../shared/fixtures/webhooks/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../shared/fixtures/webhooks/${name}`, import.meta.url), "utf8");
 
 let database: DatabaseHandle;
 let server: LocalServer;
 let seeded: SeededService;
 
 beforeAll(async () => {
-  database = await openDatabase({ kind: "pglite", dataDir: "memory://" });
-  await migrateToLatest(database.db);
+  database = await openTestDatabase("pglite");
   server = await startLocalServer(createLocalDispatch(createTestAppContext(database)), { port: 0 });
 });
 
@@ -39,8 +39,7 @@ function post(path: string, body: string, headers: Record<string, string> = {}) 
 }
 
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
-const alertRows = () =>
-  database.db.selectFrom("alerts").selectAll().orderBy("id").execute();
+const alertRows = () => database.db.selectFrom("alerts").selectAll().orderBy("id").execute();
 
 describe("Alertmanager webhook", () => {
   it("creates one alert per entry, dedups on the fingerprint, and resolves", async () => {
@@ -48,10 +47,15 @@ describe("Alertmanager webhook", () => {
     const first = await post("/v1/webhooks/alertmanager", firing, bearer(seeded.secrets.alertmanager));
     expect(first.status).toBe(200);
     const body = (await first.json()) as { alerts: { id: number; dedupKey: string; outcome: string }[] };
-    expect(body.alerts).toEqual([{ id: expect.any(Number), dedupKey: "dda347d465921b7c", outcome: "created" }]);
+    expect(body.alerts).toEqual([
+      { id: expect.any(Number), dedupKey: "dda347d465921b7c", outcome: "created" },
+    ]);
 
     const again = await post("/v1/webhooks/alertmanager", firing, bearer(seeded.secrets.alertmanager));
-    expect(((await again.json()) as typeof body).alerts[0]).toMatchObject({ id: body.alerts[0]!.id, outcome: "deduplicated" });
+    expect(((await again.json()) as typeof body).alerts[0]).toMatchObject({
+      id: body.alerts[0]!.id,
+      outcome: "deduplicated",
+    });
 
     const [alert] = await alertRows();
     expect(alert).toMatchObject({
@@ -66,29 +70,46 @@ describe("Alertmanager webhook", () => {
     const resolved = JSON.parse(firing);
     resolved.status = "resolved";
     resolved.alerts[0].status = "resolved";
-    const res = await post("/v1/webhooks/alertmanager", JSON.stringify(resolved), bearer(seeded.secrets.alertmanager));
+    const res = await post(
+      "/v1/webhooks/alertmanager",
+      JSON.stringify(resolved),
+      bearer(seeded.secrets.alertmanager),
+    );
     expect(((await res.json()) as typeof body).alerts[0]).toMatchObject({ outcome: "resolved" });
-    expect((await alertRows())[0]).toMatchObject({ status: "resolved", resolved_by: `integration_key:${seeded.keyIds.alertmanager}` });
+    expect((await alertRows())[0]).toMatchObject({
+      status: "resolved",
+      resolved_by: `integration_key:${seeded.keyIds.alertmanager}`,
+    });
 
     const events = await database.db.selectFrom("alert_events").select("type").orderBy("id").execute();
     expect(events.map((e) => e.type)).toEqual(["created", "duplicate_suppressed", "resolved"]);
   });
 
   it("accepts the key as ?key= and from a universal key", async () => {
-    const res = await post(`/v1/webhooks/alertmanager?key=${seeded.secrets.universal}`, fixture("alertmanager-v4-firing.json"));
+    const res = await post(
+      `/v1/webhooks/alertmanager?key=${seeded.secrets.universal}`,
+      fixture("alertmanager-v4-firing.json"),
+    );
     expect(res.status).toBe(200);
   });
 });
 
 describe("other sources", () => {
   it("Grafana unified: one alert per entry", async () => {
-    const res = await post("/v1/webhooks/grafana", fixture("grafana-unified-firing.json"), bearer(seeded.secrets.grafana));
+    const res = await post(
+      "/v1/webhooks/grafana",
+      fixture("grafana-unified-firing.json"),
+      bearer(seeded.secrets.grafana),
+    );
     expect(res.status).toBe(200);
     expect((await alertRows()).map((a) => a.source)).toEqual(["grafana", "grafana"]);
   });
 
   it("generic JSON and form posts", async () => {
-    expect((await post("/v1/webhooks/generic", fixture("generic-trigger.json"), bearer(seeded.secrets.generic))).status).toBe(200);
+    expect(
+      (await post("/v1/webhooks/generic", fixture("generic-trigger.json"), bearer(seeded.secrets.generic)))
+        .status,
+    ).toBe(200);
     const form = await fetch(`${server.url}/v1/webhooks/generic?token=${seeded.secrets.generic}`, {
       method: "POST",
       body: "summary=Queue%20backlog&dedup=queue-1&details=depth%20900",
@@ -99,7 +120,11 @@ describe("other sources", () => {
       ["gateway-health-eu-west", "Payment gateway health check failing"],
       ["queue-1", "Queue backlog"],
     ]);
-    const close = await post("/v1/webhooks/generic", JSON.stringify({ dedup: "queue-1", action: "close" }), bearer(seeded.secrets.generic));
+    const close = await post(
+      "/v1/webhooks/generic",
+      JSON.stringify({ dedup: "queue-1", action: "close" }),
+      bearer(seeded.secrets.generic),
+    );
     expect(((await close.json()) as { alerts: { outcome: string }[] }).alerts[0]!.outcome).toBe("resolved");
   });
 
@@ -108,17 +133,27 @@ describe("other sources", () => {
     event.routing_key = seeded.secrets.pagerduty;
     const trigger = await post("/v2/enqueue", JSON.stringify(event));
     expect(trigger.status).toBe(202);
-    expect(await trigger.json()).toEqual({ status: "success", message: "Event processed", dedup_key: "backup-job-nightly-2026-11-27" });
+    expect(await trigger.json()).toEqual({
+      status: "success",
+      message: "Event processed",
+      dedup_key: "backup-job-nightly-2026-11-27",
+    });
     for (const action of ["acknowledge", "resolve"] as const) {
       const res = await post(
         "/v2/enqueue",
-        JSON.stringify({ routing_key: seeded.secrets.pagerduty, event_action: action, dedup_key: event.dedup_key }),
+        JSON.stringify({
+          routing_key: seeded.secrets.pagerduty,
+          event_action: action,
+          dedup_key: event.dedup_key,
+        }),
       );
       expect(res.status).toBe(202);
     }
     expect((await alertRows())[0]).toMatchObject({ status: "resolved", severity: "error" });
     expect(
-      (await database.db.selectFrom("alert_events").select("type").orderBy("id").execute()).map((e) => e.type),
+      (await database.db.selectFrom("alert_events").select("type").orderBy("id").execute()).map(
+        (e) => e.type,
+      ),
     ).toEqual(["created", "acknowledged", "resolved"]);
   });
 });
@@ -126,9 +161,24 @@ describe("other sources", () => {
 describe("bad input: a clear 4xx, nothing written, the server keeps serving", () => {
   const am = () => seeded.secrets.alertmanager;
   const cases: [string, () => Promise<Response>, number, RegExp][] = [
-    ["malformed JSON", () => post("/v1/webhooks/alertmanager", "{\"alerts\": [", bearer(am())), 400, /body/],
-    ["wrong types", () => post("/v1/webhooks/alertmanager", JSON.stringify({ version: "4", alerts: "x" }), bearer(am())), 400, /alerts/],
-    ["empty alerts[]", () => post("/v1/webhooks/alertmanager", JSON.stringify({ version: "4", status: "firing", alerts: [] }), bearer(am())), 400, /alerts/],
+    ["malformed JSON", () => post("/v1/webhooks/alertmanager", '{"alerts": [', bearer(am())), 400, /body/],
+    [
+      "wrong types",
+      () => post("/v1/webhooks/alertmanager", JSON.stringify({ version: "4", alerts: "x" }), bearer(am())),
+      400,
+      /alerts/,
+    ],
+    [
+      "empty alerts[]",
+      () =>
+        post(
+          "/v1/webhooks/alertmanager",
+          JSON.stringify({ version: "4", status: "firing", alerts: [] }),
+          bearer(am()),
+        ),
+      400,
+      /alerts/,
+    ],
     [
       "non-UTF-8 body",
       () =>
@@ -140,8 +190,23 @@ describe("bad input: a clear 4xx, nothing written, the server keeps serving", ()
       400,
       /UTF-8/,
     ],
-    ["deep nesting", () => post("/v1/webhooks/generic", `${"[".repeat(5000)}${"]".repeat(5000)}`, bearer(seeded.secrets.generic)), 400, /depth|nest/i],
-    ["10 MiB body", () => post("/v1/webhooks/alertmanager", `{"x":"${"a".repeat(10 * 1024 * 1024)}"}`, bearer(am())), 413, /exceeds/],
+    [
+      "deep nesting",
+      () =>
+        post(
+          "/v1/webhooks/generic",
+          `${"[".repeat(5000)}${"]".repeat(5000)}`,
+          bearer(seeded.secrets.generic),
+        ),
+      400,
+      /depth|nest/i,
+    ],
+    [
+      "10 MiB body",
+      () => post("/v1/webhooks/alertmanager", `{"x":"${"a".repeat(10 * 1024 * 1024)}"}`, bearer(am())),
+      413,
+      /exceeds/,
+    ],
     [
       "10,000 labels",
       () => {
@@ -152,16 +217,45 @@ describe("bad input: a clear 4xx, nothing written, the server keeps serving", ()
       400,
       /labels/,
     ],
-    ["unknown key", () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json"), bearer("oik_nope")), 401, /unknown/],
-    ["missing key", () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json")), 401, /missing/],
-    ["key of another type", () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json"), bearer(seeded.secrets.grafana)), 403, /grafana/],
+    [
+      "unknown key",
+      () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json"), bearer("oik_nope")),
+      401,
+      /unknown/,
+    ],
+    [
+      "missing key",
+      () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json")),
+      401,
+      /missing/,
+    ],
+    [
+      "key of another type",
+      () =>
+        post(
+          "/v1/webhooks/alertmanager",
+          fixture("alertmanager-v4-firing.json"),
+          bearer(seeded.secrets.grafana),
+        ),
+      403,
+      /grafana/,
+    ],
     [
       "wrong content type",
-      () => post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json"), { ...bearer(am()), "content-type": "text/plain" }),
+      () =>
+        post("/v1/webhooks/alertmanager", fixture("alertmanager-v4-firing.json"), {
+          ...bearer(am()),
+          "content-type": "text/plain",
+        }),
       415,
       /content-type/,
     ],
-    ["GET on a webhook", () => fetch(`${server.url}/v1/webhooks/alertmanager`, { headers: bearer(am()) }), 405, /POST/],
+    [
+      "GET on a webhook",
+      () => fetch(`${server.url}/v1/webhooks/alertmanager`, { headers: bearer(am()) }),
+      405,
+      /POST/,
+    ],
   ];
 
   it.each(cases)("%s", async (_name, send, status, message) => {
@@ -186,7 +280,8 @@ describe("bad input: a clear 4xx, nothing written, the server keeps serving", ()
 describe("rate limit per key", () => {
   it("answers 429 with Retry-After over the key's limit", async () => {
     const limited = await seedService(database.db, { name: "limited", rateLimitPerMinute: 2 });
-    const send = () => post("/v1/webhooks/generic", fixture("generic-trigger.json"), bearer(limited.secrets.generic));
+    const send = () =>
+      post("/v1/webhooks/generic", fixture("generic-trigger.json"), bearer(limited.secrets.generic));
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await send()).status);
     // Two in the window pass; the third is refused (unless the minute turned between requests).

@@ -3,13 +3,14 @@ import { promisify } from "node:util";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
-import { latestSchemaVersion, migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
+import { latestSchemaVersion } from "../functions/adapters/db/migrate.ts";
 import { version } from "../functions/adapters/version.ts";
 import { SystemService } from "../functions/gen/oncall/v1/system_pb.ts";
 import { createApiHandler } from "../functions/handlers/api.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
 import { createTestAppContext, testAdminToken } from "./support/app-context.ts";
+import { openTestDatabase } from "./support/databases.ts";
 import { createLambdaTransport } from "./support/lambda-transport.ts";
 
 // The same RPCs through every client we support, over the real local HTTP server and straight
@@ -19,13 +20,16 @@ let server: LocalServer;
 const transports: Record<string, Transport> = {};
 
 beforeAll(async () => {
-  database = await openDatabase({ kind: "pglite", dataDir: "memory://" });
-  await migrateToLatest(database.db);
+  database = await openTestDatabase("pglite");
   const handler = createApiHandler(createTestAppContext(database));
   server = await startLocalServer(handler, { port: 0 });
   Object.assign(transports, {
     "http connect-json": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
-    "http connect-binary": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: true }),
+    "http connect-binary": createConnectTransport({
+      baseUrl: server.url,
+      httpVersion: "1.1",
+      useBinaryFormat: true,
+    }),
     "http grpc-web": createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
     "lambda connect-json": createLambdaTransport(handler, "connect-json"),
     "lambda connect-binary": createLambdaTransport(handler, "connect-binary"),
@@ -94,7 +98,11 @@ describe("plain HTTP edges of the local server", () => {
 
   it("answers 404 with a JSON error for an unknown path and for an unknown RPC", async () => {
     for (const path of ["/nope", "/oncall.v1.SystemService/NoSuchMethod"]) {
-      const res = await fetch(`${server.url}${path}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      const res = await fetch(`${server.url}${path}`, {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      });
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ code: "not_found" });
     }

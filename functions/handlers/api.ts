@@ -1,13 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { NotFoundError } from "../domain/errors.ts";
 import type { AppContext } from "../adapters/app-context.ts";
-import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
+import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/rpc/cors.ts";
 import { createConnectLambdaAdapter } from "../adapters/rpc/lambda-adapter.ts";
 import { createRpcInterceptors, registerServices } from "../adapters/rpc/routes.ts";
+import { NotFoundError } from "../domain/errors.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
 export type ApiHandler = HttpHandler;
@@ -33,7 +33,10 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
     if (rpc.handles(event.rawPath)) {
       metrics.addMetric("RpcRequests", MetricUnit.Count, 1);
       const response = await rpc.handle(event);
-      return { ...response, headers: { ...response.headers, ...corsHeaders(origin, ctx.corsAllowedOrigins) } };
+      return {
+        ...response,
+        headers: { ...response.headers, ...corsHeaders(origin, ctx.corsAllowedOrigins) },
+      };
     }
     if (event.rawPath === "/healthz" && (method === "GET" || method === "HEAD")) {
       metrics.addMetric("HealthChecks", MetricUnit.Count, 1);
@@ -56,9 +59,16 @@ async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV
   return {
     statusCode: database === "ok" ? 200 : 503,
     headers: { "content-type": "application/json", "cache-control": "no-store" },
-    body: JSON.stringify({ status: database === "ok" ? "ok" : "degraded", database, version: ctx.version, runtime: ctx.runtime }),
+    body: JSON.stringify({
+      status: database === "ok" ? "ok" : "degraded",
+      database,
+      version: ctx.version,
+      runtime: ctx.runtime,
+    }),
   };
 }
 
 /** The Lambda entry point. The AWS context (Data API client, secrets) is built on first use. */
-export const handler: ApiHandler = lazyAwsHandler(async () => createApiHandler(await createAwsContext({ adminToken: true })));
+export const handler: ApiHandler = lazyAwsHandler(async () =>
+  createApiHandler(await createAwsContext({ adminToken: true })),
+);

@@ -6,6 +6,7 @@ import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { applySignals } from "../adapters/db/stores/alert-signals.ts";
 import { authenticateIntegrationKey } from "../adapters/db/stores/integration-keys.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
+import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
 import { metrics } from "../adapters/observability.ts";
 import { bearerToken } from "../adapters/rpc/auth.ts";
@@ -13,7 +14,6 @@ import { describeError } from "../adapters/rpc/errors.ts";
 import { type IngestPorts, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";
-import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
 /**
@@ -39,7 +39,11 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
     const source = ingestSourceOf(event.rawPath);
     if (!source) throw new NotFoundError("route", event.rawPath);
     if (event.requestContext.http.method !== "POST") {
-      return json(405, { code: "method_not_allowed", message: "webhooks accept POST only" }, { allow: "POST" });
+      return json(
+        405,
+        { code: "method_not_allowed", message: "webhooks accept POST only" },
+        { allow: "POST" },
+      );
     }
     try {
       assertBodyWithinLimit(event);
@@ -58,7 +62,11 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
       metrics.addMetric("AlertsResolved", MetricUnit.Count, count("resolved"));
 
       if (source === "pagerduty") {
-        return json(202, { status: "success", message: "Event processed", dedup_key: result.pagerDutyDedupKey });
+        return json(202, {
+          status: "success",
+          message: "Event processed",
+          dedup_key: result.pagerDutyDedupKey,
+        });
       }
       return json(200, {
         alerts: result.results.map((r) => ({ id: r.alertId, dedupKey: r.dedupKey, outcome: r.outcome })),
@@ -75,9 +83,19 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
   return httpLambda(route);
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: status, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  };
 }
 
 /** The Lambda entry point. */
-export const handler: HttpHandler = lazyAwsHandler(async () => createIngestHandler(await createAwsContext({ adminToken: false })));
+export const handler: HttpHandler = lazyAwsHandler(async () =>
+  createIngestHandler(await createAwsContext({ adminToken: false })),
+);

@@ -6,7 +6,10 @@ import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 export const testAdminToken = "test-admin-token-0123456789";
 
 /** An AppContext over a test database, as the embedded runtime builds it. */
-export function createTestAppContext(database: DatabaseHandle, overrides: Partial<AppContext> = {}): AppContext {
+export function createTestAppContext(
+  database: DatabaseHandle,
+  overrides: Partial<AppContext> = {},
+): AppContext {
   const clock: Clock = overrides.clock ?? systemClock;
   return {
     runtime: "embedded",

@@ -35,7 +35,13 @@ export function createLambdaTransport(handler: ApiHandler, protocol: LambdaProto
         apiId: "test",
         domainName: url.host,
         domainPrefix: "test",
-        http: { method: request.method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: "203.0.113.1", userAgent: "test" },
+        http: {
+          method: request.method,
+          path: url.pathname,
+          protocol: "HTTP/1.1",
+          sourceIp: "203.0.113.1",
+          userAgent: "test",
+        },
         requestId: "test-request",
         routeKey: "$default",
         stage: "$default",
@@ -46,7 +52,9 @@ export function createLambdaTransport(handler: ApiHandler, protocol: LambdaProto
       isBase64Encoded: body.length > 0 && !isText,
     };
     const result = await handler(event, createLocalLambdaContext("oncall-api-test"));
-    const responseBody = result.body ? Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8") : Buffer.alloc(0);
+    const responseBody = result.body
+      ? Buffer.from(result.body, result.isBase64Encoded ? "base64" : "utf8")
+      : Buffer.alloc(0);
     const header = new Headers();
     for (const [key, value] of Object.entries(result.headers ?? {})) header.set(key, String(value));
     return {

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
-import { newIntegrationSecret } from "../../functions/adapters/db/stores/integration-keys.ts";
 import type { Database, IntegrationKeyType } from "../../functions/adapters/db/schema.ts";
+import { newIntegrationSecret } from "../../functions/adapters/db/stores/integration-keys.ts";
 
 export interface SeededService {
   serviceId: string;

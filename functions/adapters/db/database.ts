@@ -43,7 +43,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<DatabaseHand
 
 // PGlite and node-postgres are loaded only where used: a Lambda on the Data API never pays for
 // their ~600 KB in its bundle's init time.
-async function createDialect(config: DatabaseConfig): Promise<{ dialect: Dialect; closeExtra(): Promise<void> }> {
+async function createDialect(
+  config: DatabaseConfig,
+): Promise<{ dialect: Dialect; closeExtra(): Promise<void> }> {
   switch (config.kind) {
     case "pglite": {
       const { PGlite } = await import("@electric-sql/pglite");
@@ -76,11 +78,14 @@ async function createDialect(config: DatabaseConfig): Promise<{ dialect: Dialect
  * PGlite and a real Postgres return identical values. PGlite is single-connection.
  */
 async function pgliteDialect(instance: PGlite): Promise<Dialect> {
-  const [{ default: pg }, { createPgConfig }, { PostgresDialect }, { createTypeOverrides }] = await Promise.all([
-    import("pg"),
-    import("@electric-sql/pglite/node-postgres"),
-    import("kysely"),
-    import("./type-parsers.ts"),
-  ]);
-  return new PostgresDialect({ pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() }) });
+  const [{ default: pg }, { createPgConfig }, { PostgresDialect }, { createTypeOverrides }] =
+    await Promise.all([
+      import("pg"),
+      import("@electric-sql/pglite/node-postgres"),
+      import("kysely"),
+      import("./type-parsers.ts"),
+    ]);
+  return new PostgresDialect({
+    pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() }),
+  });
 }

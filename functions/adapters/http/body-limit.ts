@@ -6,6 +6,8 @@ export const maxRequestBytes = 1024 * 1024;
 
 export function assertBodyWithinLimit(event: APIGatewayProxyEventV2): void {
   if (!event.body) return;
-  const size = event.isBase64Encoded ? Buffer.byteLength(event.body, "base64") : Buffer.byteLength(event.body, "utf8");
+  const size = event.isBase64Encoded
+    ? Buffer.byteLength(event.body, "base64")
+    : Buffer.byteLength(event.body, "utf8");
   if (size > maxRequestBytes) throw new PayloadTooLargeError(`request body exceeds ${maxRequestBytes} bytes`);
 }

@@ -14,9 +14,14 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * where `allowForm`), with 400/415 answers that say what is wrong. A form-typed body that is
  * really JSON (`curl -d '{...}'` sends it as a form) is read as JSON.
  */
-export function decodeWebhookBody(event: APIGatewayProxyEventV2, options: { allowForm: boolean }): DecodedBody {
+export function decodeWebhookBody(
+  event: APIGatewayProxyEventV2,
+  options: { allowForm: boolean },
+): DecodedBody {
   const query = new URLSearchParams(event.rawQueryString ?? "");
-  const bytes = event.body ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8") : Buffer.alloc(0);
+  const bytes = event.body
+    ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8")
+    : Buffer.alloc(0);
   if (bytes.length === 0) return { body: undefined, query };
 
   let text: string;
@@ -31,7 +36,8 @@ export function decodeWebhookBody(event: APIGatewayProxyEventV2, options: { allo
   if (mediaType === "application/x-www-form-urlencoded" && options.allowForm && !looksLikeJson) {
     return { body: new URLSearchParams(text), query };
   }
-  const jsonType = mediaType === "" || mediaType === "application/json" || /^application\/[\w.+-]*\+json$/.test(mediaType);
+  const jsonType =
+    mediaType === "" || mediaType === "application/json" || /^application\/[\w.+-]*\+json$/.test(mediaType);
   if (!jsonType && !(mediaType === "application/x-www-form-urlencoded" && looksLikeJson)) {
     throw new UnsupportedMediaTypeError(
       `content-type ${mediaType} is not accepted: send application/json${options.allowForm ? " or application/x-www-form-urlencoded" : ""}`,

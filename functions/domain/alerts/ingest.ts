@@ -33,7 +33,12 @@ export interface IngestPorts {
   /** Finds a live key by its secret and counts this request against its rate window. */
   authenticate(secret: string, now: Date): Promise<IngestKey | undefined>;
   /** Applies all signals of one request atomically; one result per distinct dedup key. */
-  apply(input: { serviceId: string; actor: string; now: Date; signals: readonly AlertSignal[] }): Promise<SignalResult[]>;
+  apply(input: {
+    serviceId: string;
+    actor: string;
+    now: Date;
+    signals: readonly AlertSignal[];
+  }): Promise<SignalResult[]>;
   /** Ids for PagerDuty triggers that come without a dedup_key. */
   newId(): string;
 }
@@ -78,7 +83,9 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
   const key = await ports.authenticate(request.secret, now);
   if (!key) throw new UnauthenticatedError("unknown or revoked integration key");
   if (key.type !== "universal" && key.type !== request.source) {
-    throw new PermissionDeniedError(`this integration key is for ${key.type} webhooks, not ${request.source}`);
+    throw new PermissionDeniedError(
+      `this integration key is for ${key.type} webhooks, not ${request.source}`,
+    );
   }
   if (key.requestsThisMinute > key.limitPerMinute) {
     const retryAfterSeconds = 60 - now.getUTCSeconds();
@@ -105,7 +112,10 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
   };
 }
 
-function parse(request: IngestRequest, newId: () => string): IngestBatch | (IngestBatch & { dedupKey: string }) {
+function parse(
+  request: IngestRequest,
+  newId: () => string,
+): IngestBatch | (IngestBatch & { dedupKey: string }) {
   switch (request.source) {
     case "alertmanager":
       return parseAlertmanager(request.body);

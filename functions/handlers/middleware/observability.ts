@@ -6,7 +6,10 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { logger, metrics, tracer } from "../../adapters/observability.ts";
 import { httpErrors } from "./http-errors.ts";
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** The middleware every HTTP Lambda wears: X-Ray, structured logs, EMF metrics, error mapping. */
 export function httpLambda(

@@ -1,5 +1,5 @@
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { AlertSeverity, Database } from "../schema.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
@@ -146,7 +146,11 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
     if (seen.has(signal.dedupKey)) continue;
     seen.add(signal.dedupKey);
     const row = byKey.get(signal.dedupKey);
-    results.push({ dedupKey: signal.dedupKey, alertId: row?.alert_id ?? null, outcome: row?.outcome ?? "unchanged" });
+    results.push({
+      dedupKey: signal.dedupKey,
+      alertId: row?.alert_id ?? null,
+      outcome: row?.outcome ?? "unchanged",
+    });
   }
   return results;
 }

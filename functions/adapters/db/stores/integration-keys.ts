@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { sql } from "kysely";
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import type { Database, IntegrationKeyType } from "../schema.ts";
 
 /** Prefix of every integration key secret, so that leaked keys are recognisable by scanners. */
@@ -16,7 +16,11 @@ export interface NewSecret {
 /** A fresh secret: 192 random bits, base64url. Only its SHA-256 is stored. */
 export function newIntegrationSecret(): NewSecret {
   const secret = `${integrationKeyPrefix}${randomBytes(24).toString("base64url")}`;
-  return { secret, hash: hashSecret(secret), displayPrefix: secret.slice(0, integrationKeyPrefix.length + 6) };
+  return {
+    secret,
+    hash: hashSecret(secret),
+    displayPrefix: secret.slice(0, integrationKeyPrefix.length + 6),
+  };
 }
 
 export function hashSecret(secret: string): string {
@@ -63,7 +67,8 @@ export async function authenticateIntegrationKey(
   `.execute(db);
   const row = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
-  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex"))) return undefined;
+  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex")))
+    return undefined;
   return {
     keyId: row.id,
     serviceId: row.service_id,
