@@ -1,14 +1,42 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
+import { ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
+import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../../gen/oncall/v1/system_pb.ts";
 import type { AppContext } from "../app-context.ts";
+import { authenticateApiKey } from "../db/stores/api-keys.ts";
+import { createAuthInterceptor, tokenAuthenticator } from "./auth.ts";
+import { errorInterceptor } from "./error-interceptor.ts";
+import { createAlertService } from "./services/alert-service.ts";
+import { createApiKeyService } from "./services/api-key-service.ts";
+import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
 
 /** Procedures callable without a token. */
 export const publicProcedures: ReadonlySet<string> = new Set([`/${SystemService.typeName}/GetVersion`]);
 
+/** Services only the admin token may call (API keys cannot mint API keys). */
+export const adminOnlyServices: ReadonlySet<string> = new Set([ApiKeyService.typeName]);
+
 /** Registers every Connect service; the one list both runtimes and the in-memory tests use. */
 export function registerServices(ctx: AppContext) {
   return (router: ConnectRouter) => {
     router.service(SystemService, createSystemService(ctx));
+    router.service(ServiceService, createServiceService(ctx));
+    router.service(AlertService, createAlertService(ctx));
+    router.service(ApiKeyService, createApiKeyService(ctx));
   };
+}
+
+/**
+ * The interceptors of every RPC, outermost first: errors become Connect codes, then the bearer
+ * token is authenticated (admin token or API key) and authorized. The API Lambda and the in-memory
+ * tests use this same list.
+ */
+export function createRpcInterceptors(ctx: AppContext): Interceptor[] {
+  const authenticate = tokenAuthenticator({
+    adminToken: ctx.adminToken,
+    findApiKey: (secret) => authenticateApiKey(ctx.database.db, { secret, now: ctx.clock.now() }),
+  });
+  return [errorInterceptor, createAuthInterceptor({ authenticate, publicProcedures, adminOnlyServices })];
 }

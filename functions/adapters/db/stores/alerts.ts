@@ -65,7 +65,9 @@ function alertColumns(alias?: string) {
 const eventColumns = sql.raw("id, alert_id, type, actor, message, data, created_at");
 
 export async function getAlert(db: Kysely<Database>, id: number): Promise<AlertRow | undefined> {
-  const { rows } = await sql<AlertRow>`select ${alertColumns()} from alerts where id = ${id}::bigint`.execute(db);
+  const { rows } = await sql<AlertRow>`select ${alertColumns()} from alerts where id = ${id}::bigint`.execute(
+    db,
+  );
   return rows[0];
 }
 
@@ -96,7 +98,9 @@ export async function listAlerts(
 ): Promise<{ alerts: AlertRow[]; nextBeforeId: number | undefined }> {
   const conditions: RawBuilder<unknown>[] = [sql`true`];
   if (filter.statuses.length > 0) {
-    conditions.push(sql`status in (select value from jsonb_array_elements_text(${jsonList(filter.statuses)}::jsonb))`);
+    conditions.push(
+      sql`status in (select value from jsonb_array_elements_text(${jsonList(filter.statuses)}::jsonb))`,
+    );
   }
   if (filter.serviceIds.length > 0) {
     conditions.push(
@@ -111,8 +115,10 @@ export async function listAlerts(
   if (Object.keys(filter.labels).length > 0) {
     conditions.push(sql`labels @> ${JSON.stringify(filter.labels)}::jsonb`);
   }
-  if (filter.createdAfter) conditions.push(sql`created_at >= ${filter.createdAfter.toISOString()}::timestamptz`);
-  if (filter.createdBefore) conditions.push(sql`created_at < ${filter.createdBefore.toISOString()}::timestamptz`);
+  if (filter.createdAfter)
+    conditions.push(sql`created_at >= ${filter.createdAfter.toISOString()}::timestamptz`);
+  if (filter.createdBefore)
+    conditions.push(sql`created_at < ${filter.createdBefore.toISOString()}::timestamptz`);
   if (filter.search) conditions.push(sql`summary ilike ${likeContaining(filter.search)} escape '\\'`);
   if (page.beforeId !== undefined) conditions.push(sql`id < ${page.beforeId}::bigint`);
 
@@ -299,7 +305,8 @@ export async function autoResolveOlderThan(
   now: Date,
   options: { limit?: number } = {},
 ): Promise<number[]> {
-  if (!Number.isInteger(days) || days < 1) throw new RangeError(`days must be a positive integer, got ${days}`);
+  if (!Number.isInteger(days) || days < 1)
+    throw new RangeError(`days must be a positive integer, got ${days}`);
   const limit = options.limit ?? 1000;
   const at = now.toISOString();
   const message = `auto-resolved: no signal for more than ${days} day${days === 1 ? "" : "s"}`;

@@ -42,7 +42,10 @@ export async function createApiKey(
 }
 
 /** All keys, oldest first; revoked ones only when asked. */
-export async function listApiKeys(db: Kysely<Database>, input: { includeRevoked: boolean }): Promise<ApiKeyRow[]> {
+export async function listApiKeys(
+  db: Kysely<Database>,
+  input: { includeRevoked: boolean },
+): Promise<ApiKeyRow[]> {
   const { rows } = await sql<ApiKeyRow>`
     select ${columns} from api_keys
     where ${input.includeRevoked}::boolean or revoked_at is null
@@ -52,7 +55,11 @@ export async function listApiKeys(db: Kysely<Database>, input: { includeRevoked:
 }
 
 /** Revokes at once; idempotent (the first revoke time is kept). Undefined when the key is unknown. */
-export async function revokeApiKey(db: Kysely<Database>, id: string, now: Date): Promise<ApiKeyRow | undefined> {
+export async function revokeApiKey(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+): Promise<ApiKeyRow | undefined> {
   const { rows } = await sql<ApiKeyRow>`
     update api_keys set revoked_at = coalesce(revoked_at, ${now.toISOString()}::timestamptz)
     where id = ${id}::uuid
@@ -98,6 +105,7 @@ export async function authenticateApiKey(
   `.execute(db);
   const row = rows[0];
   // The unique index found the row by hash; compare once more in constant time.
-  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex"))) return undefined;
+  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex")))
+    return undefined;
   return { id: row.id, scope: row.scope };
 }

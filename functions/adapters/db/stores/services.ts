@@ -33,23 +33,39 @@ export interface IssuedIntegrationKey {
   secret: string;
 }
 
-const serviceColumns = sql.raw("id, name, description, escalation_policy_id, created_at, updated_at");
+const serviceColumnNames = ["id", "name", "description", "escalation_policy_id", "created_at", "updated_at"];
+const serviceColumns = serviceColumnsOf();
+
+function serviceColumnsOf(alias?: string) {
+  return sql.raw(serviceColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
+}
 const keyColumns = sql.raw(
   "id, service_id, name, type, secret_prefix, rate_limit_per_minute, created_at, revoked_at, last_used_at",
 );
 
+/**
+ * Creates a service. Undefined when `escalationPolicyId` names no policy (the insert selects
+ * nothing instead of failing on the foreign key).
+ */
 export async function createService(
   db: Kysely<Database>,
   input: { name: string; description: string; escalationPolicyId: string | null; now: Date },
-): Promise<ServiceRow> {
+): Promise<ServiceRow | undefined> {
   const now = input.now.toISOString();
   const { rows } = await sql<ServiceRow>`
     insert into services (name, description, escalation_policy_id, created_at, updated_at)
-    values (${input.name}, ${input.description}, ${input.escalationPolicyId}::uuid, ${now}::timestamptz,
-      ${now}::timestamptz)
+    select ${input.name}, ${input.description}, ${input.escalationPolicyId}::uuid, ${now}::timestamptz,
+      ${now}::timestamptz
+    where ${policyExists(input.escalationPolicyId)}
     returning ${serviceColumns}
   `.execute(db);
-  return rows[0]!;
+  return rows[0];
+}
+
+/** True when `id` is null (no policy) or names an existing escalation policy. */
+function policyExists(id: string | null | undefined): RawBuilder<boolean> {
+  if (id == null) return sql<boolean>`true`;
+  return sql<boolean>`exists (select 1 from escalation_policies where id = ${id}::uuid)`;
 }
 
 export async function getService(db: Kysely<Database>, id: string): Promise<ServiceRow | undefined> {
@@ -59,7 +75,7 @@ export async function getService(db: Kysely<Database>, id: string): Promise<Serv
   return rows[0];
 }
 
-/** Where the previous page ended: services are listed by case-insensitive name, then id. */
+/** The last service of the previous page: services are listed by lower(name), then id. */
 export interface ServiceCursor {
   name: string;
   id: string;
@@ -75,7 +91,8 @@ export async function listServices(
 ): Promise<{ services: ServiceRow[]; next: ServiceCursor | undefined }> {
   const conditions: RawBuilder<unknown>[] = [sql`true`];
   if (input.search) conditions.push(sql`name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after) conditions.push(sql`(lower(name), id) > (${input.after.name}, ${input.after.id}::uuid)`);
+  if (input.after)
+    conditions.push(sql`(lower(name), id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
   const { rows } = await sql<ServiceRow>`
     select ${serviceColumns} from services
     where ${sql.join(conditions, sql` and `)}
@@ -86,7 +103,7 @@ export async function listServices(
   const last = services.at(-1);
   return {
     services,
-    next: rows.length > input.limit && last ? { name: last.name.toLowerCase(), id: last.id } : undefined,
+    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
   };
 }
 
@@ -97,28 +114,45 @@ export interface ServicePatch {
   escalationPolicyId?: string | null;
 }
 
-/** Changes the given fields; undefined when the service does not exist. */
+export type UpdateOutcome =
+  | { outcome: "updated"; service: ServiceRow }
+  | { outcome: "service_not_found" }
+  | { outcome: "policy_not_found" };
+
+/** Changes the given fields, in one statement that also checks the escalation policy exists. */
 export async function updateService(
   db: Kysely<Database>,
   id: string,
   patch: ServicePatch,
   now: Date,
-): Promise<ServiceRow | undefined> {
+): Promise<UpdateOutcome> {
   const sets: RawBuilder<unknown>[] = [sql`updated_at = ${now.toISOString()}::timestamptz`];
   if (patch.name !== undefined) sets.push(sql`name = ${patch.name}`);
   if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`);
   if (patch.escalationPolicyId !== undefined) {
     sets.push(sql`escalation_policy_id = ${patch.escalationPolicyId}::uuid`);
   }
-  const { rows } = await sql<ServiceRow>`
-    update services set ${sql.join(sets)} where id = ${id}::uuid returning ${serviceColumns}
+  const { rows } = await sql<{ policy_ok: boolean } & (ServiceRow | { [K in keyof ServiceRow]: null })>`
+    with policy as (select ${policyExists(patch.escalationPolicyId)} as ok),
+    updated as (
+      update services s set ${sql.join(sets)}
+      from policy p
+      where s.id = ${id}::uuid and p.ok
+      returning ${serviceColumnsOf("s")}
+    )
+    select p.ok as policy_ok, u.* from policy p left join updated u on true
   `.execute(db);
-  return rows[0];
+  const { policy_ok, ...row } = rows[0]!;
+  if (!policy_ok) return { outcome: "policy_not_found" };
+  if (row.id === null) return { outcome: "service_not_found" };
+  return { outcome: "updated", service: row as ServiceRow };
 }
 
 /** Deletes the service; its integration keys, alerts and their events go with it (FK cascade). */
 export async function deleteService(db: Kysely<Database>, id: string): Promise<boolean> {
-  const { rows } = await sql<{ id: string }>`delete from services where id = ${id}::uuid returning id`.execute(db);
+  const { rows } = await sql<{
+    id: string;
+  }>`delete from services where id = ${id}::uuid returning id`.execute(db);
   return rows.length > 0;
 }
 
@@ -128,7 +162,13 @@ export async function deleteService(db: Kysely<Database>, id: string): Promise<b
  */
 export async function createIntegrationKey(
   db: Kysely<Database>,
-  input: { serviceId: string; name: string; type: IntegrationKeyType; rateLimitPerMinute: number | null; now: Date },
+  input: {
+    serviceId: string;
+    name: string;
+    type: IntegrationKeyType;
+    rateLimitPerMinute: number | null;
+    now: Date;
+  },
 ): Promise<IssuedIntegrationKey | undefined> {
   const secret = newIntegrationSecret();
   const { rows } = await sql<IntegrationKeyRow>`
@@ -198,7 +238,9 @@ export async function rotateIntegrationKey(db: Kysely<Database>, id: string): Pr
   const row = rows[0];
   if (!row) return { outcome: "not_found" };
   const { rotated, ...key } = row;
-  return rotated ? { outcome: "rotated", issued: { key, secret: secret.secret } } : { outcome: "revoked", key };
+  return rotated
+    ? { outcome: "rotated", issued: { key, secret: secret.secret } }
+    : { outcome: "revoked", key };
 }
 
 /**

@@ -1,0 +1,73 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { NotFoundError, ValidationError } from "../../../domain/errors.ts";
+import {
+  type ApiKey,
+  ApiKeySchema,
+  ApiKeyScope,
+  type ApiKeyService,
+} from "../../../gen/oncall/v1/api_keys_pb.ts";
+import type { AppContext } from "../../app-context.ts";
+import {
+  type ApiKeyRow,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  type ApiKeyScope as ScopeName,
+} from "../../db/stores/api-keys.ts";
+import { MAX_NAME_LENGTH, optionalTimestamp, requireText, requireUuid } from "./service-service.ts";
+
+/**
+ * oncall.v1.ApiKeyService. Admin-only: the auth interceptor refuses API keys here (see
+ * `adminOnlyServices` in routes.ts), so a key can never mint or revoke keys.
+ */
+export function createApiKeyService(ctx: AppContext): ServiceImpl<typeof ApiKeyService> {
+  const db = () => ctx.database.db;
+  return {
+    async createApiKey(req) {
+      const name = requireText(req.name, "name", MAX_NAME_LENGTH);
+      const scope = scopeName(req.scope, "scope");
+      const { key, secret } = await createApiKey(db(), { name, scope, now: ctx.clock.now() });
+      return { key: toApiKey(key), secret };
+    },
+
+    async listApiKeys(req) {
+      const rows = await listApiKeys(db(), { includeRevoked: req.includeRevoked });
+      return { keys: rows.map(toApiKey) };
+    },
+
+    async revokeApiKey(req) {
+      const id = requireUuid(req.id, "id");
+      const row = await revokeApiKey(db(), id, ctx.clock.now());
+      if (!row) throw new NotFoundError("API key", id);
+      return { key: toApiKey(row) };
+    },
+  };
+}
+
+const scopeByName: Record<ScopeName, ApiKeyScope> = {
+  read: ApiKeyScope.READ,
+  read_write: ApiKeyScope.READ_WRITE,
+};
+
+function scopeName(scope: ApiKeyScope, field: string): ScopeName {
+  if (scope === ApiKeyScope.UNSPECIFIED) {
+    throw new ValidationError(field, "is required: API_KEY_SCOPE_READ or API_KEY_SCOPE_READ_WRITE");
+  }
+  if (scope === ApiKeyScope.READ) return "read";
+  if (scope === ApiKeyScope.READ_WRITE) return "read_write";
+  throw new ValidationError(field, `unknown scope ${scope}`);
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKey {
+  return create(ApiKeySchema, {
+    id: row.id,
+    name: row.name,
+    scope: scopeByName[row.scope],
+    secretPrefix: row.secret_prefix,
+    createTime: timestampFromDate(row.created_at),
+    revokeTime: optionalTimestamp(row.revoked_at),
+    lastUsedTime: optionalTimestamp(row.last_used_at),
+  });
+}
