@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/data
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { version } from "../functions/adapters/version.ts";
 import { systemClock } from "../functions/domain/clock.ts";
+import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
   override readonly name = "DataDirError";
@@ -19,6 +20,7 @@ export interface EmbeddedRuntime {
   adminTokenSource: "env" | "file" | "generated";
   adminTokenFile: string;
   installationId: string;
+  demo: DemoSeed;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,11 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
     await migrateToLatest(database.db);
     const installationId = await recordInstallation(database);
     const token = await resolveAdminToken(config, dataDir);
+    const demo = await seedDemo(database, {
+      dataDir,
+      demoIntegrationKey: config.demoIntegrationKey,
+      now: systemClock.now(),
+    });
     return {
       ctx: {
         runtime: "embedded",
@@ -47,6 +54,7 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       adminTokenSource: token.source,
       adminTokenFile: token.file,
       installationId,
+      demo,
       close: () => database.close(),
     };
   } catch (err) {

@@ -23,7 +23,12 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
         `oncall ${runtime.ctx.version} (embedded) listening on ${server.url}`,
         `  database: ${config.databaseUrl ? "DATABASE_URL" : `PGlite in ${config.dataDir}`}`,
         `  ${tokenNote}`,
-        `  try: curl ${server.url}/healthz`,
+        `  demo service ${runtime.demo.serviceId}, integration key: ${
+          runtime.demo.integrationKeySource === "env"
+            ? "from ONCALL_DEMO_INTEGRATION_KEY"
+            : runtime.demo.integrationKey
+        }`,
+        `  try: curl -X POST -H 'content-type: application/json' -d '{"summary":"test"}' '${server.url}/v1/webhooks/generic?key=<integration key>'`,
       ].join("\n"),
     );
 

@@ -1,0 +1,142 @@
+import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
+import { logger } from "../functions/adapters/observability.ts";
+import { applySubstitutions, placeholdersIn } from "../functions/adapters/state-machines.ts";
+import type { EscalationRunner } from "../functions/domain/escalation/index.ts";
+
+/** Any JSON value, as the runner passes between states. */
+type JSONValue = Parameters<StateMachine["run"]>[0];
+
+/** A task resource run in-process: the same handler function the Lambda wraps. */
+export type LocalTask = (input: unknown) => Promise<unknown>;
+
+export interface LocalEscalationRunnerOptions {
+  /** The ASL text as written (with its `${Placeholder}` task resources). */
+  readonly definition: string;
+  /** A handler for every placeholder of the definition, by placeholder name. */
+  readonly tasks: Readonly<Record<string, LocalTask>>;
+  /** Pause before a failed execution is started again (AWS would alarm and wait for a redrive). @default 60 s */
+  readonly restartAfterFailureMs?: number;
+}
+
+export interface LocalEscalationRunner extends EscalationRunner {
+  /** Names of the executions in progress. */
+  running(): string[];
+  /** Starts an execution for each escalation (resume after a start: each first RunStep waits what remains). */
+  resume(escalations: readonly { alertId: number; executionName: string }[]): Promise<void>;
+  /** Aborts every execution (on shutdown); later starts are refused. */
+  close(): void;
+}
+
+interface Execution {
+  readonly alertId: number;
+  abort(): void;
+  /** Set by stop() and close(): the execution ended on purpose. */
+  stopped: boolean;
+}
+
+/** The resource ARN a placeholder stands for in the embedded runtime. */
+export function localTaskArn(placeholder: string): string {
+  return `arn:aws:lambda:local:000000000000:function:${placeholder}`;
+}
+
+/**
+ * The embedded runtime's EscalationRunner: runs state-machines/escalation.asl.json with
+ * aws-local-stepfunctions, in this process, each Task state's resource mapped to the local handler of
+ * its placeholder. Executions live in memory; their state lives in the database, so after a restart
+ * `resume` picks up every active escalation where it stood.
+ *
+ * @example
+ * const runner = createLocalEscalationRunner({ definition: await readEscalationDefinition(), tasks });
+ * await runner.start(42, "alert-42");
+ */
+export function createLocalEscalationRunner(options: LocalEscalationRunnerOptions): LocalEscalationRunner {
+  const substitutions = Object.fromEntries(
+    placeholdersIn(options.definition).map((name) => [name, localTaskArn(name)]),
+  );
+  const definition = JSON.parse(
+    applySubstitutions(options.definition, substitutions),
+  ) as StateMachineDefinition;
+  const taskResourceLocalHandlers = taskHandlersByState(JSON.parse(options.definition), options.tasks);
+  const machine = new StateMachine(definition);
+  const restartAfterFailureMs = options.restartAfterFailureMs ?? 60_000;
+  const executions = new Map<string, Execution>();
+  let closed = false;
+
+  function launch(alertId: number, name: string): void {
+    const run = machine.run({ alertId } as JSONValue, {
+      overrides: { taskResourceLocalHandlers },
+      noThrowOnAbort: true,
+    });
+    const execution: Execution = { alertId, abort: run.abort, stopped: false };
+    executions.set(name, execution);
+    run.result.then(
+      () => {
+        if (executions.get(name) === execution) executions.delete(name);
+      },
+      (error: unknown) => {
+        if (execution.stopped || executions.get(name) !== execution) return;
+        // On AWS a failed execution raises the EscalationFailures alarm; here nobody watches: try again.
+        logger.error("escalation execution failed; starting it again later", {
+          alertId,
+          executionName: name,
+          restartInMs: restartAfterFailureMs,
+          error: error as Error,
+        });
+        const timer = setTimeout(() => {
+          if (executions.get(name) === execution && !execution.stopped && !closed) launch(alertId, name);
+        }, restartAfterFailureMs);
+        timer.unref();
+        execution.abort = () => clearTimeout(timer);
+      },
+    );
+  }
+
+  return {
+    async start(alertId, executionName) {
+      if (closed) throw new Error("the escalation runner is closed");
+      // Same name, already running: nothing to do (Step Functions answers the same for the same input).
+      if (!executions.has(executionName)) launch(alertId, executionName);
+      return `local:${executionName}`;
+    },
+    async stop(executionName) {
+      const execution = executions.get(executionName);
+      if (!execution) return;
+      execution.stopped = true;
+      executions.delete(executionName);
+      execution.abort();
+    },
+    running: () => [...executions.keys()],
+    async resume(escalations) {
+      for (const e of escalations) await this.start(e.alertId, e.executionName);
+    },
+    close() {
+      closed = true;
+      for (const [name, execution] of executions) {
+        execution.stopped = true;
+        executions.delete(name);
+        execution.abort();
+      }
+    },
+  };
+}
+
+/**
+ * aws-local-stepfunctions overrides tasks by state name; the ASL names resources. Maps every Task
+ * state to the handler of the placeholder in its `Resource`, and refuses a Task without one.
+ */
+function taskHandlersByState(
+  definition: { States?: Record<string, { Type?: string; Resource?: string }> },
+  tasks: Readonly<Record<string, LocalTask>>,
+): Record<string, (input: JSONValue) => Promise<JSONValue>> {
+  const handlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
+  for (const [stateName, state] of Object.entries(definition.States ?? {})) {
+    if (state.Type !== "Task") continue;
+    const placeholder = /^\$\{([A-Za-z0-9]+)\}$/.exec(state.Resource ?? "")?.[1];
+    const task = placeholder ? tasks[placeholder] : undefined;
+    if (!task) {
+      throw new Error(`Task state ${stateName}: no local handler for resource ${state.Resource ?? "(none)"}`);
+    }
+    handlers[stateName] = async (input) => (await task(input)) as JSONValue;
+  }
+  return handlers;
+}
