@@ -68,6 +68,11 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
     })),
   );
   const { serviceId, actor, now } = input;
+  // Only the statements a batch needs: an UPDATE over alerts costs a scan even when it matches
+  // nothing, and most batches only trigger.
+  const actions = new Set(input.signals.map((s) => s.action));
+  const has = (action: StoredSignal["action"]) => actions.has(action);
+  const none = sql`select null::bigint as id, null::text as dedup_key where false`;
   const { rows } = await sql<{ dedup_key: string; alert_id: number | null; outcome: SignalOutcome }>`
     with input as (
       select * from jsonb_to_recordset(${batch}::jsonb) as x(
@@ -98,22 +103,26 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
         duplicate_count = a.duplicate_count + excluded.duplicate_count + 1
       returning a.id, a.dedup_key, (a.xmax = 0) as inserted
     ),
-    acknowledged as (
+    acknowledged as (${
+      has("acknowledge")
+        ? sql`
       update alerts a
       set status = 'acknowledged', acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}
-      from last_signal s
-      where s.action = 'acknowledge' and a.service_id = ${serviceId}::uuid
-        and a.dedup_key = s.dedup_key and a.status = 'triggered'
-      returning a.id, a.dedup_key
-    ),
-    resolved as (
+      where a.service_id = ${serviceId}::uuid and a.status = 'triggered' and a.status <> 'resolved'
+        and a.dedup_key in (select dedup_key from last_signal where action = 'acknowledge')
+      returning a.id, a.dedup_key`
+        : none
+    }),
+    resolved as (${
+      has("resolve")
+        ? sql`
       update alerts a
       set status = 'resolved', resolved_at = ${now}::timestamptz, resolved_by = ${actor}
-      from last_signal s
-      where s.action = 'resolve' and a.service_id = ${serviceId}::uuid
-        and a.dedup_key = s.dedup_key and a.status <> 'resolved'
-      returning a.id, a.dedup_key
-    ),
+      where a.service_id = ${serviceId}::uuid and a.status <> 'resolved'
+        and a.dedup_key in (select dedup_key from last_signal where action = 'resolve')
+      returning a.id, a.dedup_key`
+        : none
+    }),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
       select id, case when inserted then 'created' else 'duplicate_suppressed' end, ${actor}, '',

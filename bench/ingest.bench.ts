@@ -1,0 +1,148 @@
+// Ingest throughput: Alertmanager batches of 100 alerts through the real ingest handler into
+// Postgres, against the raw ceiling measured in the same run: the same rows upserted by one
+// plain SQL statement per batch (no parsing, no auth, no event log). Rounds alternate between
+// the two so that machine noise hits both alike; the ratio is what to compare across runs.
+//
+//   node bench/ingest.bench.ts            (npm run bench runs every benchmark)
+process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
+
+const { sql } = await import("kysely");
+const { createIngestHandler } = await import("../functions/handlers/ingest.ts");
+const { createLocalLambdaContext } = await import("../local/lambda-http-bridge.ts");
+const { createTestAppContext } = await import("../test/support/app-context.ts");
+const { seedService } = await import("../test/support/seed.ts");
+const { fmt, median, openBenchDatabase } = await import("./support.ts");
+
+const batchSize = 100;
+const batchesPerRound = 20;
+const rounds = 5;
+
+const database = await openBenchDatabase();
+const { db } = database.handle;
+const seeded = await seedService(db, { rateLimitPerMinute: 1_000_000 });
+const handler = createIngestHandler(createTestAppContext(database.handle));
+
+let next = 0;
+function alertEntry() {
+  const n = next++;
+  return {
+    status: "firing",
+    labels: { alertname: "HighLoad", instance: `host-${n}`, job: "node", severity: "warning", team: "infra" },
+    annotations: { summary: `Load above 4 on host-${n}`, description: "15m load average above 4" },
+    startsAt: "2026-11-27T12:00:00Z",
+    endsAt: "0001-01-01T00:00:00Z",
+    generatorURL: "http://prometheus.local/graph?g0.expr=node_load15",
+    fingerprint: n.toString(16).padStart(16, "0"),
+  };
+}
+function batchBody(alerts: ReturnType<typeof alertEntry>[]): string {
+  return JSON.stringify({
+    version: "4",
+    groupKey: '{}:{alertname="HighLoad"}',
+    truncatedAlerts: 0,
+    status: "firing",
+    receiver: "oncall",
+    groupLabels: { alertname: "HighLoad" },
+    commonLabels: { alertname: "HighLoad" },
+    commonAnnotations: {},
+    externalURL: "http://alertmanager.local",
+    alerts,
+  });
+}
+
+async function handlerRound(): Promise<number> {
+  const bodies = Array.from({ length: batchesPerRound }, () =>
+    batchBody(Array.from({ length: batchSize }, alertEntry)),
+  );
+  const started = performance.now();
+  for (const body of bodies) {
+    const result = await handler(
+      {
+        version: "2.0",
+        routeKey: "$default",
+        rawPath: "/v1/webhooks/alertmanager",
+        rawQueryString: "",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${seeded.secrets.alertmanager}`,
+        },
+        requestContext: {
+          accountId: "bench",
+          apiId: "bench",
+          domainName: "bench",
+          domainPrefix: "bench",
+          http: {
+            method: "POST",
+            path: "/v1/webhooks/alertmanager",
+            protocol: "HTTP/1.1",
+            sourceIp: "127.0.0.1",
+            userAgent: "bench",
+          },
+          requestId: "bench",
+          routeKey: "$default",
+          stage: "$default",
+          time: "",
+          timeEpoch: 0,
+        },
+        body,
+        isBase64Encoded: false,
+      },
+      createLocalLambdaContext("bench"),
+    );
+    if (result.statusCode !== 200) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
+  }
+  return (batchesPerRound * batchSize) / ((performance.now() - started) / 1000);
+}
+
+async function rawRound(): Promise<number> {
+  const batches = Array.from({ length: batchesPerRound }, () =>
+    JSON.stringify(
+      Array.from({ length: batchSize }, alertEntry).map((a) => ({
+        dedup_key: a.fingerprint,
+        summary: a.annotations.summary,
+        details: a.annotations.description,
+        severity: "warning",
+        labels: a.labels,
+        annotations: a.annotations,
+        raw: a,
+      })),
+    ),
+  );
+  const started = performance.now();
+  for (const batch of batches) {
+    await sql`
+      insert into alerts (service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw)
+      select ${seeded.serviceId}::uuid, dedup_key, 'triggered', severity, summary, details, 'alertmanager',
+        labels, annotations, raw
+      from jsonb_to_recordset(${batch}::jsonb)
+        as x(dedup_key text, summary text, details text, severity text, labels jsonb, annotations jsonb, raw jsonb)
+      on conflict (service_id, dedup_key) where status <> 'resolved'
+      do update set last_seen_at = now(), duplicate_count = alerts.duplicate_count + 1
+    `.execute(db);
+  }
+  return (batchesPerRound * batchSize) / ((performance.now() - started) / 1000);
+}
+
+try {
+  await handlerRound(); // warm-up: JIT, connection pool, plans
+  await rawRound();
+  const viaHandler: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    viaHandler.push(await handlerRound());
+    raw.push(await rawRound());
+  }
+  const handlerRate = median(viaHandler);
+  const rawRate = median(raw);
+  console.log(
+    `ingest (${database.label}; ${rounds} rounds × ${batchesPerRound} batches × ${batchSize} alerts, sequential)`,
+  );
+  console.log(`  through the ingest handler: ${fmt(handlerRate)} alerts/s (median)`);
+  console.log(`  raw ceiling (one upsert per batch): ${fmt(rawRate)} alerts/s (median)`);
+  console.log(
+    `  ratio handler/raw: ${fmt(handlerRate / rawRate, 2)}  (target ≥ 0.50; absolute target ≥ 5,000 alerts/s)`,
+  );
+} finally {
+  await database.close();
+}
