@@ -1,0 +1,408 @@
+import { sql } from "kysely";
+import { beforeEach, expect, it } from "vitest";
+import { describeEachDatabase } from "../../../../test/support/databases.ts";
+import { seedPolicy } from "../../../../test/support/seed-oncall.ts";
+import { executionNameFor, planStep } from "../../../domain/escalation/index.ts";
+import { applySignals } from "./alert-signals.ts";
+import { acknowledgeAlert } from "./alerts.ts";
+import {
+  commitStep,
+  escalateNow,
+  findActiveEscalations,
+  finishEscalation,
+  listNotifications,
+  loadEscalation,
+  markStarted,
+  recordStepFailure,
+  startEscalations,
+  stopEscalations,
+} from "./escalations.ts";
+import { createService } from "./services.ts";
+
+const t0 = new Date("2026-11-27T12:00:00.000Z");
+const seconds = (n: number) => new Date(t0.getTime() + n * 1000);
+
+const steps = [
+  { delaySeconds: 0, targets: [{ kind: "user" as const, id: "alice" }] },
+  { delaySeconds: 3, targets: [{ kind: "user" as const, id: "manager" }] },
+];
+const policyOf = (id: string) => ({ id, repeatCount: 0, steps });
+
+describeEachDatabase("escalations store", (suite) => {
+  const db = () => suite.handle.db;
+  let policyId: string;
+  let withPolicy: string;
+  let withoutPolicy: string;
+
+  beforeEach(async () => {
+    await db().deleteFrom("services").execute();
+    await db().deleteFrom("escalation_policies").execute();
+    policyId = await seedPolicy(db(), steps);
+    withPolicy = (await createService(db(), {
+      name: "a",
+      description: "",
+      escalationPolicyId: policyId,
+      now: t0,
+    }))!.id;
+    withoutPolicy = (await createService(db(), {
+      name: "b",
+      description: "",
+      escalationPolicyId: null,
+      now: t0,
+    }))!.id;
+  });
+
+  async function trigger(dedupKey: string, serviceId = withPolicy): Promise<number> {
+    const [result] = await applySignals(db(), {
+      serviceId,
+      actor: "integration_key:test",
+      now: t0,
+      signals: [
+        {
+          action: "trigger",
+          dedupKey,
+          summary: dedupKey,
+          details: "",
+          severity: "error",
+          source: "generic",
+          labels: {},
+          annotations: {},
+        },
+      ],
+    });
+    return result!.alertId!;
+  }
+
+  const events = async (alertId: number) =>
+    (
+      await db()
+        .selectFrom("alert_events")
+        .select(["type", "actor", "message", "data"])
+        .where("alert_id", "=", alertId)
+        .orderBy("id")
+        .execute()
+    ).filter((e) => e.type !== "created");
+
+  async function runStep(alertId: number, now: Date) {
+    const { escalation } = (await loadEscalation(db(), alertId))!;
+    const plan = planStep(
+      policyOf(policyId),
+      escalation,
+      steps[escalation.stepIndex]!.targets.map((target) => ({
+        target,
+        recipients: [{ kind: "user" as const, id: target.id }],
+      })),
+      now,
+    );
+    return { escalation, plan, committed: await commitStep(db(), { alertId, from: escalation, plan, now }) };
+  }
+
+  it("opens an escalation for triggered alerts of services with a policy, once, owing a start until it is marked", async () => {
+    const a = await trigger("a");
+    const b = await trigger("b", withoutPolicy);
+
+    const first = await startEscalations(db(), { alertIds: [a, b], now: t0 });
+    const again = await startEscalations(db(), { alertIds: [a, b], now: seconds(1) });
+    await markStarted(db(), {
+      alertId: a,
+      executionName: executionNameFor(a),
+      executionArn: "arn:x",
+      now: t0,
+    });
+    const afterStart = await startEscalations(db(), { alertIds: [a], now: seconds(2) });
+
+    expect(first).toEqual([{ alertId: a, executionName: executionNameFor(a) }]);
+    expect(again).toEqual(first);
+    expect(afterStart).toEqual([]);
+    expect(await loadEscalation(db(), a)).toEqual({
+      alertStatus: "triggered",
+      escalation: {
+        alertId: a,
+        policyId,
+        status: "active",
+        stepIndex: 0,
+        repeatCycle: 0,
+        nextStepAt: t0,
+        executionName: `alert-${a}`,
+        executionArn: "arn:x",
+        lastError: null,
+      },
+    });
+    expect(await loadEscalation(db(), b)).toBeUndefined();
+    expect(await events(a)).toEqual([
+      { type: "escalation_started", actor: "system", message: "Escalation started", data: { policyId } },
+    ]);
+  });
+
+  it("does not open an escalation for an alert that is no longer triggered", async () => {
+    const a = await trigger("a");
+    await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
+
+    expect(await startEscalations(db(), { alertIds: [a], now: t0 })).toEqual([]);
+  });
+
+  it("records a step (notifications, log, next state) once: a second run from the same position writes nothing", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+
+    const first = await runStep(a, seconds(0.2));
+    const repeat = await commitStep(db(), {
+      alertId: a,
+      from: first.escalation,
+      plan: first.plan,
+      now: seconds(0.3),
+    });
+
+    expect(first.committed).toBe(true);
+    expect(repeat).toBe(false);
+    expect(await listNotifications(db(), a)).toEqual([
+      {
+        id: expect.any(Number),
+        alertId: a,
+        repeatCycle: 0,
+        stepIndex: 0,
+        targetKind: "user",
+        targetId: "alice",
+        reason: { stepIndex: 0, repeatCycle: 0, via: [{ kind: "user", id: "alice" }] },
+        status: "pending",
+        createdAt: seconds(0.2),
+      },
+    ]);
+    expect((await loadEscalation(db(), a))?.escalation).toMatchObject({
+      status: "active",
+      stepIndex: 1,
+      repeatCycle: 0,
+      nextStepAt: seconds(0.2),
+    });
+    expect((await events(a)).map((e) => e.type)).toEqual(["escalation_started", "escalated"]);
+  });
+
+  it("completes after the last step and logs it after the step", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await runStep(a, t0);
+
+    const last = await runStep(a, seconds(3));
+
+    expect(last.committed).toBe(true);
+    expect((await loadEscalation(db(), a))?.escalation).toMatchObject({
+      status: "completed",
+      stepIndex: 2,
+      nextStepAt: null,
+    });
+    expect((await events(a)).map((e) => e.type)).toEqual([
+      "escalation_started",
+      "escalated",
+      "escalated",
+      "escalation_completed",
+    ]);
+    expect((await listNotifications(db(), a)).map((n) => [n.stepIndex, n.targetId])).toEqual([
+      [0, "alice"],
+      [1, "manager"],
+    ]);
+  });
+
+  it("records nothing for an acknowledged alert, even with a plan in hand", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    const { escalation } = (await loadEscalation(db(), a))!;
+    const plan = planStep(
+      policyOf(policyId),
+      escalation,
+      [{ target: steps[0]!.targets[0]!, recipients: [{ kind: "user", id: "alice" }] }],
+      t0,
+    );
+    await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
+
+    expect(await commitStep(db(), { alertId: a, from: escalation, plan, now: t0 })).toBe(false);
+    expect(await listNotifications(db(), a)).toEqual([]);
+  });
+
+  it("lets exactly one of two concurrent runs of the same step record it", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    const { escalation } = (await loadEscalation(db(), a))!;
+    const plan = planStep(
+      policyOf(policyId),
+      escalation,
+      [{ target: steps[0]!.targets[0]!, recipients: [{ kind: "user", id: "alice" }] }],
+      t0,
+    );
+
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => commitStep(db(), { alertId: a, from: escalation, plan, now: t0 })),
+    );
+
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await listNotifications(db(), a)).toHaveLength(1);
+    expect((await events(a)).filter((e) => e.type === "escalated")).toHaveLength(1);
+  });
+
+  it("stops active escalations only, and returns their executions", async () => {
+    const a = await trigger("a");
+    const b = await trigger("b");
+    await startEscalations(db(), { alertIds: [a, b], now: t0 });
+    await finishEscalation(db(), {
+      alertId: b,
+      from: { stepIndex: 0, repeatCycle: 0 },
+      status: "completed",
+      reason: "policy_exhausted",
+      now: t0,
+    });
+
+    expect(await stopEscalations(db(), { alertIds: [a, b], now: seconds(1) })).toEqual([
+      { alertId: a, executionName: `alert-${a}` },
+    ]);
+    expect(await stopEscalations(db(), { alertIds: [a], now: seconds(2) })).toEqual([]);
+    expect((await loadEscalation(db(), a))?.escalation).toMatchObject({
+      status: "stopped",
+      nextStepAt: null,
+    });
+    expect((await events(b)).map((e) => e.type)).toEqual(["escalation_started", "escalation_completed"]);
+  });
+
+  it("finishes only from the position that was read", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+
+    expect(
+      await finishEscalation(db(), {
+        alertId: a,
+        from: { stepIndex: 1, repeatCycle: 0 },
+        status: "stopped",
+        reason: "x",
+        now: t0,
+      }),
+    ).toBe(false);
+    expect(
+      await finishEscalation(db(), {
+        alertId: a,
+        from: { stepIndex: 0, repeatCycle: 0 },
+        status: "stopped",
+        reason: "x",
+        now: t0,
+      }),
+    ).toBe(true);
+    expect((await events(a)).map((e) => e.type)).toEqual(["escalation_started"]);
+  });
+
+  it("counts failures in a row, from the last recorded step", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    const error = { name: "TransientError", cause: "database unavailable" };
+
+    const counts = [
+      await recordStepFailure(db(), { alertId: a, error, now: t0 }),
+      await recordStepFailure(db(), { alertId: a, error, now: seconds(30) }),
+    ];
+    await runStep(a, seconds(60));
+    counts.push(await recordStepFailure(db(), { alertId: a, error, now: seconds(61) }));
+
+    expect(counts).toEqual([1, 2, 1]);
+    expect((await loadEscalation(db(), a))?.escalation.lastError).toBe(
+      "TransientError: database unavailable",
+    );
+    expect((await events(a)).find((e) => e.type === "escalation_failed")).toEqual({
+      type: "escalation_failed",
+      actor: "system",
+      message: "Escalation step failed: TransientError: database unavailable",
+      data: { error: "TransientError", cause: "database unavailable" },
+    });
+  });
+
+  it("records no failure once the escalation is over", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await stopEscalations(db(), { alertIds: [a], now: t0 });
+
+    expect(
+      await recordStepFailure(db(), { alertId: a, error: { name: "Error", cause: "x" }, now: t0 }),
+    ).toBeUndefined();
+  });
+
+  it("escalates by hand: the pending step is due now under a new execution name", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await runStep(a, t0);
+
+    const outcome = await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(1) });
+    const again = await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(1.5) });
+
+    expect(outcome).toEqual({
+      outcome: "escalated",
+      position: { stepIndex: 1, repeatCycle: 0 },
+      executionName: `alert-${a}-c0-s1`,
+      previousExecutionName: `alert-${a}`,
+    });
+    expect(again).toEqual({ ...outcome, previousExecutionName: `alert-${a}-c0-s1` });
+    expect((await loadEscalation(db(), a))?.escalation).toMatchObject({
+      status: "active",
+      stepIndex: 1,
+      nextStepAt: seconds(1.5),
+      executionArn: null,
+    });
+    expect((await events(a)).at(-1)).toEqual({
+      type: "escalated_manually",
+      actor: "admin",
+      message: "Escalated by hand: step 2, pass 1 runs now",
+      data: { stepIndex: 1, repeatCycle: 0 },
+    });
+  });
+
+  it("escalates a completed escalation by hand into one more pass", async () => {
+    const a = await trigger("a");
+    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await runStep(a, t0);
+    await runStep(a, seconds(3));
+
+    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(4) })).toMatchObject({
+      outcome: "escalated",
+      position: { stepIndex: 0, repeatCycle: 1 },
+      executionName: `alert-${a}-c1-s0`,
+    });
+  });
+
+  it("escalates by hand an alert without an escalation if its service now has a policy", async () => {
+    const a = await trigger("a", withoutPolicy);
+
+    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+      outcome: "no_policy",
+    });
+    await sql`update services set escalation_policy_id = ${policyId}::uuid where id = ${withoutPolicy}::uuid`.execute(
+      db(),
+    );
+    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+      outcome: "escalated",
+      position: { stepIndex: 0, repeatCycle: 0 },
+      executionName: `alert-${a}`,
+      previousExecutionName: null,
+    });
+  });
+
+  it("refuses to escalate by hand an alert that is not triggered, or does not exist", async () => {
+    const a = await trigger("a");
+    await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
+
+    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+      outcome: "not_triggered",
+      alertStatus: "acknowledged",
+    });
+    expect(await escalateNow(db(), { alertId: 999_999, actor: "admin", now: t0 })).toEqual({
+      outcome: "not_found",
+    });
+  });
+
+  it("finds the active escalations, soonest due first", async () => {
+    const a = await trigger("a");
+    const b = await trigger("b");
+    const c = await trigger("c");
+    await startEscalations(db(), { alertIds: [a, b, c], now: t0 });
+    await runStep(a, seconds(10)); // a: step 1 due at +10 s
+    await stopEscalations(db(), { alertIds: [c], now: t0 });
+
+    expect((await findActiveEscalations(db())).map((e) => [e.alertId, e.nextStepAt])).toEqual([
+      [b, t0],
+      [a, seconds(10)],
+    ]);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * Escalation: walking an alert along its policy's steps until someone acknowledges it. Pure: the
+ * decisions (./plan.ts) take the time as an argument; the use cases (./run-step.ts) reach the world
+ * through ports. The workflow engine behind `EscalationRunner` only waits and calls the task again.
+ */
+export { EscalationInputError, TransientError } from "./errors.ts";
+export {
+  type AlertStatus,
+  type EscalationPolicy,
+  type EscalationPosition,
+  type EscalationRunner,
+  type EscalationState,
+  type EscalationStatus,
+  type EscalationStep,
+  type EscalationTarget,
+  executionNameFor,
+  type Recipient,
+  type TargetProblem,
+  type TargetResolution,
+} from "./model.ts";
+export {
+  decide,
+  failureRetryDelaySeconds,
+  MAX_FAILURE_RETRY_SECONDS,
+  MAX_WAIT_MS,
+  type NotificationReason,
+  type PlannedNotification,
+  planStep,
+  type StepDecision,
+  type StepEvent,
+  type StepPlan,
+} from "./plan.ts";
+export {
+  type EscalationFailurePorts,
+  type EscalationStepPorts,
+  type LoadedEscalation,
+  recordEscalationFailure,
+  runEscalationStep,
+  type StepOutcome,
+} from "./run-step.ts";
