@@ -1,6 +1,8 @@
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
+import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
+import { ScheduleService } from "../../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../../gen/oncall/v1/system_pb.ts";
 import type { AppContext } from "../app-context.ts";
@@ -9,6 +11,8 @@ import { createAuthInterceptor, tokenAuthenticator } from "./auth.ts";
 import { errorInterceptor } from "./error-interceptor.ts";
 import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
+import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
+import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
 
@@ -25,6 +29,8 @@ export function registerServices(ctx: AppContext) {
     router.service(ServiceService, createServiceService(ctx));
     router.service(AlertService, createAlertService(ctx));
     router.service(ApiKeyService, createApiKeyService(ctx));
+    router.service(ScheduleService, createScheduleService(ctx));
+    router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
   };
 }
 
