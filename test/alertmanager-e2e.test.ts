@@ -1,13 +1,14 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
-import { createTestAppContext } from "./support/app-context.ts";
+import { createTestAppContext, testAdminToken } from "./support/app-context.ts";
 import { openTestDatabase } from "./support/databases.ts";
 import { type SeededService, seedService } from "./support/seed.ts";
 
@@ -136,6 +137,20 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
       },
     ]);
 
+    // What an operator sees: ListAlerts through a real gRPC-web client.
+    const listed = JSON.parse(
+      await bufCurlGrpcWeb(server.url, "AlertService/ListAlerts", { statuses: ["ALERT_STATUS_TRIGGERED"] }),
+    );
+    expect(listed.alerts.map((a: { summary: string }) => a.summary).sort()).toEqual([
+      "Disk 95% full on db-1",
+      "Disk 95% full on db-2",
+    ]);
+    expect(listed.alerts[0]).toMatchObject({
+      source: "alertmanager",
+      severity: "SEVERITY_CRITICAL",
+      status: "ALERT_STATUS_TRIGGERED",
+    });
+
     // Ending an alert in Alertmanager makes it send a `resolved` notification for it.
     expect((await post([{ ...firing[0], endsAt: new Date().toISOString() }])).ok).toBe(true);
     await waitFor(
@@ -144,8 +159,32 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
       () => output,
     );
     expect((await rows()).map((r) => r.status)).toEqual(["resolved", "triggered"]);
+    const open = JSON.parse(
+      await bufCurlGrpcWeb(server.url, "AlertService/ListAlerts", { statuses: ["ALERT_STATUS_TRIGGERED"] }),
+    );
+    expect(open.alerts.map((a: { summary: string }) => a.summary)).toEqual(["Disk 95% full on db-2"]);
   });
 });
+
+async function bufCurlGrpcWeb(baseUrl: string, method: string, body: unknown): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    "node_modules/.bin/buf",
+    [
+      "curl",
+      "--schema",
+      "proto",
+      "--protocol",
+      "grpcweb",
+      "-H",
+      `Authorization: Bearer ${testAdminToken}`,
+      "--data",
+      JSON.stringify(body),
+      `${baseUrl}/oncall.v1.${method}`,
+    ],
+    { timeout: 20_000 },
+  );
+  return stdout;
+}
 
 async function waitFor(
   check: () => Promise<boolean>,
