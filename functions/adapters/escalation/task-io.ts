@@ -1,0 +1,83 @@
+import { DomainError } from "../../domain/errors.ts";
+import { EscalationInputError, type StepOutcome, TransientError } from "../../domain/escalation/index.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
+
+// The escalation tasks' contract with state-machines/escalation.asl.json: what they take, what they
+// answer, and the error names the ASL retries or catches (listed in state-machines/README.md).
+
+/** RunStep's input: `{ "alertId": 42 }`. */
+export interface StepTaskInput {
+  readonly alertId: number;
+}
+
+/** RecordFailure's input: the alert and the error the Catch put at `$.error`. */
+export interface FailureTaskInput extends StepTaskInput {
+  readonly error: { readonly name: string; readonly cause: string };
+}
+
+/** Both tasks answer this; the ASL's Choice reads `done`, its Wait `nextStepAt` (ISO 8601, UTC). */
+export interface TaskOutput {
+  readonly done: boolean;
+  readonly nextStepAt: string | null;
+}
+
+/** @throws EscalationInputError unless `input` is `{ alertId: <positive safe integer> }`. */
+export function parseStepTaskInput(input: unknown): StepTaskInput {
+  const alertId = (input as { alertId?: unknown } | null)?.alertId;
+  if (typeof alertId !== "number" || !Number.isSafeInteger(alertId) || alertId <= 0) {
+    throw new EscalationInputError(`alertId must be a positive integer, got ${JSON.stringify(alertId)}`);
+  }
+  return { alertId };
+}
+
+/**
+ * RecordFailure's input. The Catch puts Step Functions' error output (`{ Error, Cause }`) at `$.error`;
+ * a missing or odd one is recorded as it is rather than refused: the failure must land on the alert.
+ */
+export function parseFailureTaskInput(input: unknown): FailureTaskInput {
+  const { alertId } = parseStepTaskInput(input);
+  const error = (input as { error?: { Error?: unknown; Cause?: unknown } }).error;
+  return {
+    alertId,
+    error: {
+      name: typeof error?.Error === "string" ? error.Error : "UnknownError",
+      cause: causeMessage(error?.Cause),
+    },
+  };
+}
+
+/**
+ * The message of a caught error. For a Lambda task, Step Functions' `Cause` is the Lambda's error as
+ * JSON (`{ errorType, errorMessage, trace }`): keep the message, never the stack trace.
+ */
+function causeMessage(cause: unknown): string {
+  if (typeof cause !== "string") return JSON.stringify(cause ?? null);
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // Not JSON: the message itself (the embedded runner passes error.message).
+  }
+  return cause;
+}
+
+export function toTaskOutput(outcome: StepOutcome): TaskOutput {
+  return { done: outcome.done, nextStepAt: outcome.nextStepAt?.toISOString() ?? null };
+}
+
+/**
+ * Runs a task body and rethrows its failures under the names the ASL knows: an unreachable database
+ * (or any `unavailable` domain error) becomes TransientError (retried); EscalationInputError stays;
+ * anything else goes out as it is (caught by the ASL's `States.ALL`).
+ */
+export async function withTaskErrors<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof TransientError || err instanceof EscalationInputError) throw err;
+    if (isDatabaseUnavailable(err) || (err instanceof DomainError && err.code === "unavailable")) {
+      throw new TransientError((err as Error).message, { cause: err });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
+import { createEscalationStepPorts, type EscalationTaskDeps } from "../adapters/escalation/step-ports.ts";
+import {
+  parseStepTaskInput,
+  type TaskOutput,
+  toTaskOutput,
+  withTaskErrors,
+} from "../adapters/escalation/task-io.ts";
+import { systemClock } from "../domain/clock.ts";
+import { runEscalationStep } from "../domain/escalation/index.ts";
+import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
+
+/**
+ * The escalation state machine's RunStep task: `{ alertId }` in; runs the alert's due step (if it is
+ * due: a resumed execution may come early) and answers `{ done, nextStepAt }`. Errors by name:
+ * TransientError (database unavailable: retried), EscalationInputError.
+ */
+export function createEscalationStepHandler(deps: EscalationTaskDeps): TaskHandler<unknown, TaskOutput> {
+  const ports = createEscalationStepPorts(deps);
+  return async (input) => {
+    const { alertId } = parseStepTaskInput(input);
+    return toTaskOutput(await withTaskErrors(() => runEscalationStep(ports, alertId)));
+  };
+}
+
+/** The Lambda entry point (Aurora through the Data API). */
+export const handler = taskLambda(async () => {
+  const database = await openAwsDatabase();
+  return createEscalationStepHandler({ db: database.db, clock: systemClock });
+});
