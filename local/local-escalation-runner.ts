@@ -16,6 +16,8 @@ export interface LocalEscalationRunnerOptions {
   readonly tasks: Readonly<Record<string, LocalTask>>;
   /** Pause before a failed execution is started again (AWS would alarm and wait for a redrive). @default 60 s */
   readonly restartAfterFailureMs?: number;
+  /** Replaces the pauses of every Retry (tests). @default the ASL's own */
+  readonly retryIntervalMs?: number;
 }
 
 export interface LocalEscalationRunner extends EscalationRunner {
@@ -59,12 +61,18 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
   const taskResourceLocalHandlers = taskHandlersByState(JSON.parse(options.definition), options.tasks);
   const machine = new StateMachine(definition);
   const restartAfterFailureMs = options.restartAfterFailureMs ?? 60_000;
+  const retryIntervalOverrides =
+    options.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.keys(taskResourceLocalHandlers).map((state) => [state, options.retryIntervalMs!]),
+        );
   const executions = new Map<string, Execution>();
   let closed = false;
 
   function launch(alertId: number, name: string): void {
     const run = machine.run({ alertId } as JSONValue, {
-      overrides: { taskResourceLocalHandlers },
+      overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       noThrowOnAbort: true,
     });
     const execution: Execution = { alertId, abort: run.abort, stopped: false };

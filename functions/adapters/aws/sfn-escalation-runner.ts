@@ -1,0 +1,64 @@
+import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import type { EscalationRunner } from "../../domain/escalation/index.ts";
+
+export interface SfnEscalationRunnerOptions {
+  readonly client: SFNClient;
+  /** `arn:aws:states:<region>:<account>:stateMachine:<name>` (ESCALATION_STATE_MACHINE_ARN). */
+  readonly stateMachineArn: string;
+}
+
+/**
+ * The EscalationRunner on AWS: one Step Functions execution per escalation, named after it.
+ * StartExecution is idempotent for a running execution with the same name and input; a name whose
+ * execution already ended (ExecutionAlreadyExists) has run, so it is not an error. StopExecution of an
+ * execution that does not exist is not an error either.
+ */
+export function createSfnEscalationRunner({
+  client,
+  stateMachineArn,
+}: SfnEscalationRunnerOptions): EscalationRunner {
+  const executionArn = executionArnOf(stateMachineArn);
+  return {
+    async start(alertId, executionName) {
+      try {
+        const out = await client.send(
+          new StartExecutionCommand({
+            stateMachineArn,
+            name: executionName,
+            input: JSON.stringify({ alertId }),
+          }),
+        );
+        return out.executionArn ?? executionArn(executionName);
+      } catch (err) {
+        if ((err as Error).name === "ExecutionAlreadyExists") return executionArn(executionName);
+        throw err;
+      }
+    },
+    async stop(executionName) {
+      try {
+        await client.send(
+          new StopExecutionCommand({
+            executionArn: executionArn(executionName),
+            error: "EscalationStopped",
+            cause: "the alert was acknowledged or resolved, or escalated by hand",
+          }),
+        );
+      } catch (err) {
+        if ((err as Error).name !== "ExecutionDoesNotExist") throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Execution ARNs follow from the state machine's: `…:stateMachine:<machine>` →
+ * `…:execution:<machine>:<execution name>`.
+ */
+export function executionArnOf(stateMachineArn: string): (executionName: string) => string {
+  const parts = stateMachineArn.split(":");
+  if (parts.length !== 7 || parts[0] !== "arn" || parts[2] !== "states" || parts[5] !== "stateMachine") {
+    throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  }
+  const prefix = [...parts.slice(0, 5), "execution", parts[6]].join(":");
+  return (executionName) => `${prefix}:${executionName}`;
+}
