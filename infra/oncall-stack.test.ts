@@ -30,6 +30,8 @@ const appFunctions = () => [
   stack.api.apiFunction.function,
   stack.api.ingestFunction.function,
   stack.migrations.migrateFunction.function,
+  stack.escalation.stepFunction.function,
+  stack.escalation.failureFunction.function,
 ];
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
@@ -133,7 +135,10 @@ describe("OncallStack", () => {
       ADMIN_TOKEN_SECRET_ARN: stack.resolve(stack.api.adminTokenSecret.secretArn),
       ONCALL_CORS_ORIGINS: "*",
     });
-    expect(env(stack.api.ingestFunction.function)).toMatchObject({ ...databaseVariables, ONCALL_CORS_ORIGINS: "*" });
+    expect(env(stack.api.ingestFunction.function)).toMatchObject({
+      ...databaseVariables,
+      ONCALL_CORS_ORIGINS: "*",
+    });
     expect(env(stack.api.ingestFunction.function)).not.toHaveProperty("ADMIN_TOKEN_SECRET_ARN");
     expect(env(stack.migrations.migrateFunction.function)).toMatchObject(databaseVariables);
   });

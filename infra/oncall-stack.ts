@@ -41,13 +41,19 @@ export class OncallStack extends Stack {
     });
     // The API (function code included) changes only after the schema it expects is in place.
     this.migrations.runBefore(this.api);
-    this.escalation = new Escalation(this, "Escalation");
+    this.escalation = new Escalation(this, "Escalation", { database: this.database });
+    this.migrations.runBefore(this.escalation);
+    // Ingest starts escalations for new alerts; both stop them on acknowledge / resolve.
+    for (const fn of [this.api.apiFunction.function, this.api.ingestFunction.function]) {
+      this.escalation.grantStartStop(fn);
+    }
     this.observability = new Observability(this, "Observability", {
       httpApi: this.api.httpApi,
       functions: {
         api: this.api.apiFunction.function,
         ingest: this.api.ingestFunction.function,
         migrate: this.migrations.migrateFunction.function,
+        ...this.escalation.functions,
       },
       stateMachine: this.escalation.stateMachine,
       alarmActions: props.alarmActions,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { InlineCode, Function as LambdaFunction, Runtime } from "aws-cdk-lib/aws-lambda";
 import { StateMachine as LocalStateMachine } from "aws-local-stepfunctions";
 import { describe, expect, it } from "vitest";
 import { createTestApp } from "../testing.ts";
@@ -14,10 +15,27 @@ import {
 
 const asl = readFileSync(escalationDefinitionFile, "utf8");
 
-// One synth for the file: the construct has no Lambda, so this takes milliseconds.
+// One synth for the file; the task Lambdas are not bundled (a placeholder asset), so this takes milliseconds.
 const app = createTestApp();
 const stack = new Stack(app, "Test");
-const escalation = new Escalation(stack, "Escalation");
+const databaseEnvironment = {
+  DATABASE_RESOURCE_ARN: "arn:aws:rds:eu-west-1:123456789012:cluster:oncall",
+  DATABASE_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oncall",
+  DATABASE_NAME: "oncall",
+};
+const dataAccessGrantees: unknown[] = [];
+const escalation = new Escalation(stack, "Escalation", {
+  database: {
+    environment: databaseEnvironment,
+    grantDataAccess: (grantee) => void dataAccessGrantees.push(grantee),
+  },
+});
+const caller = new LambdaFunction(stack, "Caller", {
+  runtime: Runtime.NODEJS_24_X,
+  handler: "index.handler",
+  code: new InlineCode("export const handler = async () => {};"),
+});
+escalation.grantStartStop(caller);
 const template = Template.fromStack(stack);
 const [stateMachine] = Object.values(template.findResources("AWS::StepFunctions::StateMachine")) as {
   Properties: { DefinitionString: unknown; DefinitionSubstitutions?: Record<string, unknown> };
@@ -83,17 +101,89 @@ describe("Escalation", () => {
     expect(definition.QueryLanguage ?? "JSONPath").toBe("JSONPath");
   });
 
-  it("is valid ASL that the embedded runtime's runner executes", async () => {
+  it("is valid ASL that the embedded runtime's runner executes, with its task resources as Lambda ARNs", async () => {
+    const lambdaArn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:${name}`;
     const local = new LocalStateMachine(
-      JSON.parse(applySubstitutions(asl, escalation.definitionSubstitutions)),
+      JSON.parse(
+        applySubstitutions(asl, {
+          RunEscalationStepFunctionArn: lambdaArn("step"),
+          RecordEscalationFailureFunctionArn: lambdaArn("failure"),
+        }),
+      ),
     );
+    const inputs: unknown[] = [];
 
-    const result = await local.run({ alertId: "alert-1", delaySeconds: 0 }).result;
+    const result = await local.run(
+      { alertId: 1 },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            RunStep: async (input) => {
+              inputs.push(input);
+              return { done: true, nextStepAt: null };
+            },
+          },
+        },
+      },
+    ).result;
 
-    expect(result).toEqual({
-      alertId: "alert-1",
-      startedBy: escalation.definitionSubstitutions.OncallVersion,
+    expect(inputs).toEqual([{ alertId: 1 }]);
+    expect(result).toEqual({ alertId: 1, step: { done: true, nextStepAt: null } });
+  });
+
+  it("runs its two tasks on their own Lambdas with the database variables and Data API access", () => {
+    for (const fn of [escalation.stepFunction, escalation.failureFunction]) {
+      template.hasResourceProperties("AWS::Lambda::Function", {
+        FunctionName: Match.absent(),
+        Runtime: "nodejs24.x",
+        TracingConfig: { Mode: "Active" },
+        Environment: { Variables: Match.objectLike(databaseEnvironment) },
+        Role: stack.resolve(fn.role.roleArn),
+      });
+    }
+    expect(dataAccessGrantees).toEqual([
+      escalation.stepFunction.function,
+      escalation.failureFunction.function,
+    ]);
+    expect(stack.resolve(escalation.definitionSubstitutions)).toEqual({
+      RunEscalationStepFunctionArn: stack.resolve(escalation.stepFunction.function.functionArn),
+      RecordEscalationFailureFunctionArn: stack.resolve(escalation.failureFunction.function.functionArn),
     });
+  });
+
+  it("may invoke exactly its two task Lambdas", () => {
+    const invokes = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter(
+        (p) =>
+          JSON.stringify(p.Properties.Roles) ===
+          JSON.stringify([stack.resolve(escalation.stateMachine.role.roleName)]),
+      )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string; Resource: unknown }[])
+      .filter((s) => s.Action === "lambda:InvokeFunction");
+
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0]!.Resource).toEqual(
+      expect.arrayContaining([
+        stack.resolve(escalation.stepFunction.function.functionArn),
+        stack.resolve(escalation.failureFunction.function.functionArn),
+      ]),
+    );
+    expect(invokes[0]!.Resource).toHaveLength(2);
+  });
+
+  it("lets a caller start and stop executions of this state machine only, and tells it the ARN", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: stack.resolve(caller.role!.roleArn),
+      Environment: {
+        Variables: { ESCALATION_STATE_MACHINE_ARN: stack.resolve(escalation.stateMachine.stateMachineArn) },
+      },
+    });
+    const statements = Object.values(template.findResources("AWS::IAM::Policy"))
+      .filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([stack.resolve(caller.role!.roleName)]),
+      )
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string }[]);
+    expect(statements.map((s) => s.Action).sort()).toEqual(["states:StartExecution", "states:StopExecution"]);
   });
 
   it("is a STANDARD workflow with X-Ray tracing and every event logged to its log group", () => {

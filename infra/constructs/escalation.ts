@@ -1,66 +1,79 @@
 import { readFileSync } from "node:fs";
-import { RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { version } from "../../functions/adapters/version.ts";
+import { checkSubstitutions, escalationTaskPlaceholders } from "../../functions/adapters/state-machines.ts";
 import { stateMachineFile } from "../paths.ts";
+import type { DatabaseEnvironment } from "./database.ts";
+import { OncallFunction } from "./function.ts";
+
+// The placeholder helpers live with the runtime (the embedded runner substitutes the same file).
+export {
+  applySubstitutions,
+  checkSubstitutions,
+  placeholdersIn,
+} from "../../functions/adapters/state-machines.ts";
 
 /** The ASL file this construct deploys, as written (its placeholders are filled in by CloudFormation). */
 export const escalationDefinitionFile = stateMachineFile("escalation");
 
-/** Matches `${Anything}` in an ASL text; placeholder names must be PascalCase. */
-const placeholderPattern = /\$\{([^}]*)\}/g;
-const pascalName = /^[A-Z][A-Za-z0-9]*$/;
+/** The environment variable that tells the API and ingest Lambdas which state machine to start. */
+export const escalationStateMachineArnVariable = "ESCALATION_STATE_MACHINE_ARN";
 
-/** The distinct `${Name}` placeholders of an ASL text, sorted. */
-export function placeholdersIn(asl: string): string[] {
-  return [...new Set(Array.from(asl.matchAll(placeholderPattern), (m) => m[1] ?? ""))].sort();
-}
-
-/**
- * Throws unless every placeholder of `asl` is a PascalCase name with a value in `substitutions`, and
- * every substitution is used: a typo on either side fails the synth instead of the first execution.
- */
-export function checkSubstitutions(asl: string, substitutions: Record<string, string>): void {
-  const used = placeholdersIn(asl);
-  const problems = [
-    ...used.filter((name) => !pascalName.test(name)).map((name) => `\${${name}} is not a PascalCase name`),
-    ...used.filter((name) => !(name in substitutions)).map((name) => `\${${name}} has no substitution`),
-    ...Object.keys(substitutions)
-      .filter((name) => !used.includes(name))
-      .map((name) => `substitution ${name} is not used`),
-  ];
-  if (problems.length > 0) throw new Error(`state machine placeholders: ${problems.join("; ")}`);
-}
-
-/** The ASL text with its placeholders replaced, as Step Functions will see it. */
-export function applySubstitutions(asl: string, substitutions: Record<string, string>): string {
-  checkSubstitutions(asl, substitutions);
-  return asl.replace(placeholderPattern, (_, name: string) => substitutions[name] ?? "");
+/** What the task Lambdas need of the database: its `DATABASE_*` variables and the Data API rights. */
+export interface EscalationDatabase {
+  readonly environment: DatabaseEnvironment;
+  grantDataAccess(grantee: IGrantable): void;
 }
 
 export interface EscalationProps {
+  readonly database: EscalationDatabase;
   /** @default one month */
   readonly logRetention?: RetentionDays;
 }
 
 /**
  * The escalation workflow: a STANDARD state machine (executions wait for minutes to hours) whose
- * definition is `state-machines/escalation.asl.json`, the same file the embedded runtime runs.
- * Logs every event (without payloads) to its own log group and traces with X-Ray.
+ * definition is `state-machines/escalation.asl.json`, the same file the embedded runtime runs, and
+ * its two task Lambdas (RunStep: functions/handlers/escalation-step.ts; RecordFailure:
+ * functions/handlers/escalation-failure.ts), substituted into the definition by ARN. Logs every
+ * event (without payloads) to its own log group and traces with X-Ray.
  */
 export class Escalation extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;
+  /** RunStep's Lambda. */
+  readonly stepFunction: OncallFunction;
+  /** RecordFailure's Lambda. */
+  readonly failureFunction: OncallFunction;
   /** Placeholder values, by name (see state-machines/README.md). */
   readonly definitionSubstitutions: Record<string, string>;
 
-  constructor(scope: Construct, id: string, props: EscalationProps = {}) {
+  constructor(scope: Construct, id: string, props: EscalationProps) {
     super(scope, id);
 
+    // A step resolves a few schedules and writes one statement; 30 s covers an Aurora resume (~15 s).
+    const taskDefaults = { timeout: Duration.seconds(30), environment: { ...props.database.environment } };
+    this.stepFunction = new OncallFunction(this, "StepHandler", {
+      handler: "escalation-step",
+      description: "oncall escalation RunStep: runs the due step of an alert's escalation",
+      ...taskDefaults,
+    });
+    this.failureFunction = new OncallFunction(this, "FailureHandler", {
+      handler: "escalation-failure",
+      description: "oncall escalation RecordFailure: logs a failed step on the alert, answers when to retry",
+      ...taskDefaults,
+    });
+    for (const fn of [this.stepFunction, this.failureFunction]) props.database.grantDataAccess(fn.function);
+
     const asl = readFileSync(escalationDefinitionFile, "utf8");
-    this.definitionSubstitutions = { OncallVersion: version };
+    this.definitionSubstitutions = {
+      [escalationTaskPlaceholders.runStep]: this.stepFunction.function.functionArn,
+      [escalationTaskPlaceholders.recordFailure]: this.failureFunction.function.functionArn,
+    };
     checkSubstitutions(asl, this.definitionSubstitutions);
 
     // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' account-wide resource policy small.
@@ -78,11 +91,41 @@ export class Escalation extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
+    // The definition is a file, so CDK cannot see the Task resources: grant them by exact ARN (the ASL
+    // invokes the unqualified functions, so no `:*` versions).
+    this.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: [this.stepFunction.function.functionArn, this.failureFunction.function.functionArn],
+      }),
+    );
 
     Validations.of(this.stateMachine.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
         "Step Functions log delivery (logs:CreateLogDelivery and friends) and X-Ray (xray:PutTraceSegments and friends) support no resource-level permissions (Resource must be *).",
     });
+  }
+
+  /** The task Lambdas, by a short display name (for the dashboard and the error alarms). */
+  get functions(): Record<string, LambdaFunction> {
+    return { escalationStep: this.stepFunction.function, escalationFailure: this.failureFunction.function };
+  }
+
+  /**
+   * Lets `fn` start and stop escalation executions (functions/adapters/aws/sfn-escalation-runner.ts)
+   * and tells it which state machine (ESCALATION_STATE_MACHINE_ARN).
+   */
+  grantStartStop(fn: LambdaFunction): void {
+    this.stateMachine.grantStartExecution(fn);
+    this.stateMachine.grantExecution(fn, "states:StopExecution");
+    fn.addEnvironment(escalationStateMachineArnVariable, this.stateMachine.stateMachineArn);
+    if (fn.role) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as never)}"}]}]}:*]`,
+        reason:
+          "StopExecution takes an execution ARN; executions are named per alert at run time, so the grant covers this state machine's executions (execution:<machine>:*) and nothing else.",
+      });
+    }
   }
 }
