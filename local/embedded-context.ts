@@ -8,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/data
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { version } from "../functions/adapters/version.ts";
 import { systemClock } from "../functions/domain/clock.ts";
+import { createEmbeddedEscalations } from "./embedded-escalations.ts";
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
@@ -26,7 +27,8 @@ export interface EmbeddedRuntime {
 
 /**
  * Builds the embedded AppContext: data folder checked, database opened (PGlite in the data
- * folder, or DATABASE_URL) and migrated, admin token resolved, installation recorded.
+ * folder, or DATABASE_URL) and migrated, admin token resolved, installation recorded, in-flight
+ * escalations resumed.
  */
 export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<EmbeddedRuntime> {
   const dataDir = resolve(config.dataDir);
@@ -41,6 +43,8 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       demoIntegrationKey: config.demoIntegrationKey,
       now: systemClock.now(),
     });
+    const escalations = await createEmbeddedEscalations({ db: database.db, clock: systemClock });
+    await escalations.resume();
     return {
       ctx: {
         runtime: "embedded",
@@ -50,12 +54,16 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
         adminToken: async () => token.value,
         corsAllowedOrigins: config.corsAllowedOrigins,
         ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+        escalations: escalations.runner,
       },
       adminTokenSource: token.source,
       adminTokenFile: token.file,
       installationId,
       demo,
-      close: () => database.close(),
+      close: async () => {
+        escalations.runner.close();
+        await database.close();
+      },
     };
   } catch (err) {
     await database.close().catch(() => {});

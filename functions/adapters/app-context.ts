@@ -1,4 +1,5 @@
 import type { Clock } from "../domain/clock.ts";
+import type { EscalationRunner } from "../domain/escalation/index.ts";
 import type { DatabaseHandle } from "./db/database.ts";
 
 /**
@@ -15,4 +16,9 @@ export interface AppContext {
   corsAllowedOrigins: string[];
   /** Webhook requests per minute per integration key, unless the key sets its own. */
   ingestRateLimitPerMinute: number;
+  /**
+   * Starts and stops escalation workflows (Step Functions on AWS, the same ASL in-process when
+   * embedded). Use it through adapters/escalation/lifecycle.ts, which keeps the database state first.
+   */
+  escalations: EscalationRunner;
 }

@@ -2,6 +2,7 @@ import type { AppContext } from "../../functions/adapters/app-context.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
 import { version } from "../../functions/adapters/version.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
+import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 
 export const testAdminToken = "test-admin-token-0123456789";
 
@@ -19,6 +20,27 @@ export function createTestAppContext(
     adminToken: async () => testAdminToken,
     corsAllowedOrigins: ["*"],
     ingestRateLimitPerMinute: 600,
+    escalations: createRecordingEscalationRunner(),
     ...overrides,
+  };
+}
+
+/** An EscalationRunner that runs nothing and remembers what it was asked, in order. */
+export function createRecordingEscalationRunner(): EscalationRunner & {
+  calls: ({ op: "start"; alertId: number; executionName: string } | { op: "stop"; executionName: string })[];
+} {
+  const calls: (
+    | { op: "start"; alertId: number; executionName: string }
+    | { op: "stop"; executionName: string }
+  )[] = [];
+  return {
+    calls,
+    async start(alertId, executionName) {
+      calls.push({ op: "start", alertId, executionName });
+      return `recorded:${executionName}`;
+    },
+    async stop(executionName) {
+      calls.push({ op: "stop", executionName });
+    },
   };
 }

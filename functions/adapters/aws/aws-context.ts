@@ -1,11 +1,13 @@
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { RDSDataClient } from "@aws-sdk/client-rds-data";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { systemClock } from "../../domain/clock.ts";
 import type { AppContext } from "../app-context.ts";
-import { readAwsConfig, readAwsDatabaseConfig } from "../config.ts";
+import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../config.ts";
 import { type DatabaseHandle, openDatabase } from "../db/database.ts";
 import { tracer } from "../observability.ts";
 import { version } from "../version.ts";
+import { createSfnEscalationRunner } from "./sfn-escalation-runner.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -30,11 +32,27 @@ export async function createAwsContext(
     },
     corsAllowedOrigins: config.corsAllowedOrigins,
     ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+    escalations: createSfnEscalationRunner({
+      client: tracer.captureAWSv3Client(new SFNClient({})),
+      stateMachineArn: escalationStateMachineArn(env),
+    }),
   };
 }
 
+/** ESCALATION_STATE_MACHINE_ARN: the escalation workflow the API and ingest Lambdas start and stop. */
+function escalationStateMachineArn(env: Record<string, string | undefined>): string {
+  const arn = env.ESCALATION_STATE_MACHINE_ARN?.trim();
+  if (!arn) throw new ConfigError("ESCALATION_STATE_MACHINE_ARN", "is required but not set");
+  if (!/^arn:[\w-]+:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/.test(arn)) {
+    throw new ConfigError("ESCALATION_STATE_MACHINE_ARN", `is not a state machine ARN: ${arn}`);
+  }
+  return arn;
+}
+
 /** Aurora through the RDS Data API, from DATABASE_RESOURCE_ARN / DATABASE_SECRET_ARN / DATABASE_NAME. */
-export function openAwsDatabase(env: Record<string, string | undefined> = process.env): Promise<DatabaseHandle> {
+export function openAwsDatabase(
+  env: Record<string, string | undefined> = process.env,
+): Promise<DatabaseHandle> {
   const config = readAwsDatabaseConfig(env);
   return openDatabase({
     kind: "data-api",
