@@ -9,7 +9,7 @@ import {
 } from "../../../domain/alerts/limits.ts";
 import { DEFAULT_SEVERITY } from "../../../domain/alerts/severity.ts";
 import { assertJsonLimits, isRecord, LABEL_LIMITS, stringMap } from "../../../domain/alerts/validate.ts";
-import { NotFoundError, ValidationError } from "../../../domain/errors.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../../../domain/errors.ts";
 import {
   type Alert,
   type AlertEvent,
@@ -37,6 +37,12 @@ import {
 } from "../../db/stores/alerts.ts";
 import { getService } from "../../db/stores/services.ts";
 import {
+  escalateAlertNow,
+  escalationLifecycleOf,
+  followAlertOutcomes,
+  stopAlertEscalations,
+} from "../../escalation/lifecycle.ts";
+import {
   decodePageToken,
   encodePageToken,
   optionalDate,
@@ -59,6 +65,7 @@ export const MAX_NOTE_LENGTH = 16 * 1024;
 /** oncall.v1.AlertService. State changes record the caller (`admin`, `api_key:<id>`) as the actor. */
 export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertService> {
   const db = () => ctx.database.db;
+  const escalations = escalationLifecycleOf(ctx);
 
   async function alertOrThrow(id: number): Promise<AlertRow> {
     const row = await getAlert(db(), id);
@@ -98,6 +105,7 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
         ],
       });
       if (result?.alertId == null) throw new Error(`applySignals opened no alert for ${dedupKey}`);
+      await followAlertOutcomes(escalations, [result]);
       return { alert: toAlert(await alertOrThrow(result.alertId)), created: result.outcome === "created" };
     },
 
@@ -143,6 +151,8 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
         now: ctx.clock.now(),
       });
       if (!change) throw new NotFoundError("alert", String(id));
+      // Also when nothing changed: a stop that failed before is made good.
+      await stopAlertEscalations(escalations, [id]);
       return { alert: toAlert(change.alert) };
     },
 
@@ -150,6 +160,7 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
       const id = requireId(req.id, "id");
       const change = await resolveAlert(db(), { id, actor: principalOf(context).id, now: ctx.clock.now() });
       if (!change) throw new NotFoundError("alert", String(id));
+      await stopAlertEscalations(escalations, [id]);
       return { alert: toAlert(change.alert) };
     },
 
@@ -188,6 +199,8 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
         actor: principalOf(context).id,
         now: ctx.clock.now(),
       });
+      // None of `ids` is triggered now: every escalation among them stops.
+      await stopAlertEscalations(escalations, ids);
       return { acknowledgedIds: changed.map(BigInt) };
     },
 
@@ -198,7 +211,28 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
         actor: principalOf(context).id,
         now: ctx.clock.now(),
       });
+      await stopAlertEscalations(escalations, ids);
       return { resolvedIds: changed.map(BigInt) };
+    },
+
+    async escalateAlert(req, context) {
+      const id = requireId(req.id, "id");
+      const outcome = await escalateAlertNow(escalations, { alertId: id, actor: principalOf(context).id });
+      switch (outcome.outcome) {
+        case "not_found":
+          throw new NotFoundError("alert", String(id));
+        case "not_triggered":
+          throw new PreconditionError(
+            `alert ${id} is ${outcome.alertStatus}: only a triggered alert escalates`,
+          );
+        case "no_policy":
+          throw new PreconditionError(`alert ${id} cannot escalate: its service has no escalation policy`);
+      }
+      return {
+        alert: toAlert(await alertOrThrow(id)),
+        stepIndex: outcome.position.stepIndex,
+        repeatCycle: outcome.position.repeatCycle,
+      };
     },
   };
 }

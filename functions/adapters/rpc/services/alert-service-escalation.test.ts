@@ -1,0 +1,179 @@
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  createRecordingEscalationRunner,
+  createTestAppContext,
+  testAdminToken,
+} from "../../../../test/support/app-context.ts";
+import { openTestDatabase } from "../../../../test/support/databases.ts";
+import { attachPolicy, seedPolicy } from "../../../../test/support/seed-oncall.ts";
+import { createFixedClock } from "../../../domain/clock.ts";
+import { AlertService } from "../../../gen/oncall/v1/alerts_pb.ts";
+import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
+import { createEscalationStepHandler } from "../../../handlers/escalation-step.ts";
+import type { DatabaseHandle } from "../../db/database.ts";
+import { loadEscalation } from "../../db/stores/escalations.ts";
+import { createRpcInterceptors, registerServices } from "../routes.ts";
+
+// AlertService and escalations, in memory: the real router and stores on a PGlite clone, a runner
+// that records what it is asked to start and stop (the workflow itself is tested elsewhere).
+const clock = createFixedClock("2026-11-27T12:00:00Z");
+const runner = createRecordingEscalationRunner();
+let failStarts = 0;
+let database: DatabaseHandle;
+let alerts: ReturnType<typeof createClient<typeof AlertService>>;
+let services: ReturnType<typeof createClient<typeof ServiceService>>;
+let withPolicy: string;
+let withoutPolicy: string;
+const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
+
+beforeAll(async () => {
+  database = await openTestDatabase("pglite");
+  const ctx = createTestAppContext(database, {
+    clock,
+    escalations: {
+      start: (alertId, name) =>
+        failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(alertId, name),
+      stop: (name) => runner.stop(name),
+    },
+  });
+  const transport = createRouterTransport(registerServices(ctx), {
+    router: { interceptors: createRpcInterceptors(ctx) },
+  });
+  alerts = createClient(AlertService, transport);
+  services = createClient(ServiceService, transport);
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+beforeEach(async () => {
+  await database.db.deleteFrom("services").execute();
+  runner.calls.length = 0;
+  failStarts = 0;
+  const policyId = await seedPolicy(database.db, [
+    { delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] },
+    { delaySeconds: 300, targets: [{ kind: "user", id: "manager" }] },
+  ]);
+  withPolicy = (await services.createService({ name: "checkout" }, admin)).service!.id;
+  await attachPolicy(database.db, withPolicy, policyId);
+  withoutPolicy = (await services.createService({ name: "search" }, admin)).service!.id;
+});
+
+const raise = async (serviceId = withPolicy, dedupKey = "") =>
+  Number((await alerts.createAlert({ serviceId, summary: "disk full", dedupKey }, admin)).alert!.id);
+const escalation = async (id: number) => (await loadEscalation(database.db, id))?.escalation;
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  const outcome = await call.then(
+    () => new Error("expected the call to fail"),
+    (e: unknown) => e,
+  );
+  expect(outcome).toBeInstanceOf(ConnectError);
+  return outcome as ConnectError;
+}
+
+describe("AlertService escalations", () => {
+  it("starts an escalation for a new alert on a service with a policy, once", async () => {
+    const id = await raise(withPolicy, "disk");
+    await raise(withPolicy, "disk"); // deduplicated: already started
+
+    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(await escalation(id)).toMatchObject({
+      status: "active",
+      stepIndex: 0,
+      executionArn: `recorded:alert-${id}`,
+    });
+  });
+
+  it("starts nothing for a service without a policy", async () => {
+    const id = await raise(withoutPolicy);
+
+    expect(runner.calls).toEqual([]);
+    expect(await escalation(id)).toBeUndefined();
+  });
+
+  it("answers unavailable when the workflow cannot start, and the retried request starts it", async () => {
+    failStarts = 1;
+
+    const error = await failure(
+      alerts.createAlert({ serviceId: withPolicy, summary: "x", dedupKey: "retry-me" }, admin),
+    );
+    const id = await raise(withPolicy, "retry-me");
+
+    expect(error.code).toBe(Code.Unavailable);
+    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect((await escalation(id))?.executionArn).toBe(`recorded:alert-${id}`);
+  });
+
+  it("stops the escalation on acknowledge, and a later resolve has nothing more to stop", async () => {
+    const id = await raise();
+
+    await alerts.acknowledgeAlert({ id: BigInt(id) }, admin);
+    await alerts.resolveAlert({ id: BigInt(id) }, admin);
+
+    expect(runner.calls.slice(1)).toEqual([{ op: "stop", executionName: `alert-${id}` }]);
+    expect(await escalation(id)).toMatchObject({ status: "stopped", nextStepAt: null });
+  });
+
+  it("stops the escalation on resolve", async () => {
+    const id = await raise();
+
+    await alerts.resolveAlert({ id: BigInt(id) }, admin);
+
+    expect(runner.calls.slice(1)).toEqual([{ op: "stop", executionName: `alert-${id}` }]);
+  });
+
+  it.each([
+    ["acknowledge", (ids: bigint[]) => alerts.bulkAcknowledgeAlerts({ ids }, admin)],
+    ["resolve", (ids: bigint[]) => alerts.bulkResolveAlerts({ ids }, admin)],
+  ])("stops every escalation of a bulk %s", async (_, bulk) => {
+    const a = await raise(withPolicy, "a");
+    const b = await raise(withPolicy, "b");
+    const c = await raise(withoutPolicy, "c");
+
+    await bulk([a, b, c].map(BigInt));
+
+    expect(runner.calls.filter((call) => call.op === "stop")).toEqual([
+      { op: "stop", executionName: `alert-${a}` },
+      { op: "stop", executionName: `alert-${b}` },
+    ]);
+  });
+
+  it("escalates by hand: the pending step runs now in a new execution that replaces the waiting one", async () => {
+    const id = await raise();
+    await createEscalationStepHandler({ db: database.db, clock })({ alertId: id }); // step 1; step 2 due in 300 s
+
+    const response = await alerts.escalateAlert({ id: BigInt(id) }, admin);
+    await alerts.escalateAlert({ id: BigInt(id) }, admin); // again before the step ran: same execution
+
+    expect(response).toMatchObject({ stepIndex: 1, repeatCycle: 0, alert: { id: BigInt(id) } });
+    expect(runner.calls.slice(1)).toEqual([
+      { op: "stop", executionName: `alert-${id}` },
+      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
+      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
+    ]);
+    expect(await escalation(id)).toMatchObject({ status: "active", stepIndex: 1, nextStepAt: clock.now() });
+    const events = await alerts.listAlertEvents({ alertId: BigInt(id) }, admin);
+    expect(events.events.at(-1)).toMatchObject({ type: "escalated_manually", actor: "admin" });
+  });
+
+  it.each([
+    ["an unknown alert", async () => 999_999, Code.NotFound],
+    [
+      "an acknowledged alert",
+      async () => {
+        const id = await raise();
+        await alerts.acknowledgeAlert({ id: BigInt(id) }, admin);
+        return id;
+      },
+      Code.FailedPrecondition,
+    ],
+    ["an alert whose service has no policy", () => raise(withoutPolicy), Code.FailedPrecondition],
+  ])("refuses to escalate %s", async (_, alertId, code) => {
+    const id = await alertId();
+
+    expect((await failure(alerts.escalateAlert({ id: BigInt(id) }, admin))).code).toBe(code);
+  });
+});
