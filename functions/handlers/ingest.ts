@@ -3,8 +3,8 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { AppContext } from "../adapters/app-context.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
-import { applySignals } from "../adapters/db/stores/alert-signals.ts";
-import { authenticateIntegrationKey } from "../adapters/db/stores/integration-keys.ts";
+import { ingestWithKey } from "../adapters/db/stores/alert-signals.ts";
+import { escalationLifecycleOf, followAlertOutcomes } from "../adapters/escalation/lifecycle.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
 import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
@@ -25,15 +25,11 @@ import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/obser
 export function createIngestHandler(ctx: AppContext): HttpHandler {
   const ports: IngestPorts = {
     clock: ctx.clock,
-    authenticate: (secret, now) =>
-      authenticateIntegrationKey(ctx.database.db, {
-        secret,
-        now,
-        defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
-      }),
-    apply: (input) => applySignals(ctx.database.db, input),
+    ingest: (input) =>
+      ingestWithKey(ctx.database.db, { ...input, defaultLimitPerMinute: ctx.ingestRateLimitPerMinute }),
     newId: randomUUID,
   };
+  const escalations = escalationLifecycleOf(ctx);
 
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const source = ingestSourceOf(event.rawPath);
@@ -53,6 +49,9 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
           ? pagerDutyRoutingKey(body)
           : (bearerToken(event.headers.authorization) ?? query.get("key") ?? query.get("token") ?? undefined);
       const result = await ingestWebhook(ports, { source, secret, body, query });
+      // New alerts start escalating, acknowledged / resolved ones stop. A start that fails answers 503:
+      // the sender's retry (deduplicated) starts it.
+      await followAlertOutcomes(escalations, result.results);
 
       const count = (outcome: string) => result.results.filter((r) => r.outcome === outcome).length;
       metrics.addDimension("Source", source);

@@ -66,6 +66,11 @@ async function createDialect(
         max: config.maxConnections ?? 10,
         types: createTypeOverrides(),
       });
+      // An idle connection dropped by the server (restart, failover) must not crash the process:
+      // the pool discards it, and the next query opens a new one or fails as `unavailable`.
+      pool.on("error", (err) => {
+        process.emitWarning(`postgres pool: idle connection lost (${err.message})`);
+      });
       return { dialect: new PostgresDialect({ pool }), closeExtra: async () => {} };
     }
     case "data-api":

@@ -30,17 +30,26 @@ export interface SignalResult {
 /** What ingestion needs from the outside world. */
 export interface IngestPorts {
   clock: Clock;
-  /** Finds a live key by its secret and counts this request against its rate window. */
-  authenticate(secret: string, now: Date): Promise<IngestKey | undefined>;
-  /** Applies all signals of one request atomically; one result per distinct dedup key. */
-  apply(input: {
-    serviceId: string;
-    actor: string;
+  /**
+   * In one atomic step: finds the live key with this secret, counts the request in its rate
+   * window, and applies the signals only if `admits(key, source)` — else writes nothing.
+   */
+  ingest(input: {
+    secret: string;
+    source: WebhookSource;
     now: Date;
     signals: readonly AlertSignal[];
-  }): Promise<SignalResult[]>;
+  }): Promise<{ key?: IngestKey; admitted: boolean; results: SignalResult[] }>;
   /** Ids for PagerDuty triggers that come without a dedup_key. */
   newId(): string;
+}
+
+/**
+ * Whether a key lets a request in: its type is the webhook's (or universal) and this request is
+ * within its per-minute limit. The store applies the same rule inside its statement.
+ */
+export function admits(key: IngestKey, source: WebhookSource): boolean {
+  return (key.type === "universal" || key.type === source) && key.requestsThisMinute <= key.limitPerMinute;
 }
 
 export interface IngestRequest {
@@ -63,9 +72,9 @@ export interface IngestResult {
 }
 
 /**
- * One webhook request: bounds-check the body, authenticate and rate-limit the key, parse the
- * source's format, apply every signal in one atomic store call. Nothing is written unless the
- * whole request is valid.
+ * One webhook request: bounds-check and parse the body, then in one atomic store call
+ * authenticate and rate-limit the key and apply every signal. Nothing is written unless the
+ * whole request is valid and admitted.
  *
  * @throws UnauthenticatedError (401), PermissionDeniedError (key for another source, 403),
  *   RateLimitedError (429), ValidationError (400 naming the field).
@@ -79,29 +88,27 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
         : "missing integration key: send Authorization: Bearer <key> or ?key=<key>",
     );
   }
+  // Parse first: a malformed request costs no database round trip.
+  const batch = parse(request, ports.newId);
   const now = ports.clock.now();
-  const key = await ports.authenticate(request.secret, now);
+  const { key, admitted, results } = await ports.ingest({
+    secret: request.secret,
+    source: request.source,
+    now,
+    signals: batch.signals,
+  });
   if (!key) throw new UnauthenticatedError("unknown or revoked integration key");
   if (key.type !== "universal" && key.type !== request.source) {
     throw new PermissionDeniedError(
       `this integration key is for ${key.type} webhooks, not ${request.source}`,
     );
   }
-  if (key.requestsThisMinute > key.limitPerMinute) {
-    const retryAfterSeconds = 60 - now.getUTCSeconds();
+  if (!admitted) {
     throw new RateLimitedError(
       `integration key over its limit of ${key.limitPerMinute} requests per minute`,
-      retryAfterSeconds,
+      60 - now.getUTCSeconds(),
     );
   }
-
-  const batch = parse(request, ports.newId);
-  const results = await ports.apply({
-    serviceId: key.serviceId,
-    actor: `integration_key:${key.keyId}`,
-    now,
-    signals: batch.signals,
-  });
   return {
     serviceId: key.serviceId,
     keyId: key.keyId,

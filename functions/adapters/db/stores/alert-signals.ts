@@ -1,6 +1,8 @@
-import type { Kysely } from "kysely";
+import { timingSafeEqual } from "node:crypto";
+import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
-import type { AlertSeverity, Database } from "../schema.ts";
+import type { AlertSeverity, Database, IntegrationKeyType } from "../schema.ts";
+import { countKeyRequest, hashSecret } from "./integration-keys.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
 export interface StoredSignal {
@@ -34,7 +36,7 @@ export interface SignalResult {
 
 export interface ApplySignalsInput {
   serviceId: string;
-  /** Who sent it, for the event log, e.g. `integration_key:<id>`. */
+  /** Who sent it, for the event log, e.g. `admin` or `api_key:<id>`. */
   actor: string;
   now: Date;
   signals: readonly StoredSignal[];
@@ -47,14 +49,119 @@ export interface ApplySignalsInput {
  * triggers add to the duplicate count. Rows are locked in dedup-key order, so concurrent batches
  * over the same keys cannot deadlock each other on the insert.
  *
- * The batch travels as one JSON parameter through jsonb_to_recordset: the Data API takes no arrays.
- *
  * @returns one result per distinct dedup key, in the order keys first appear in `signals`.
  */
 export async function applySignals(db: Kysely<Database>, input: ApplySignalsInput): Promise<SignalResult[]> {
   if (input.signals.length === 0) return [];
+  const { rows } = await sql<ResultRow>`
+    with ${signalCtes(input.signals, input.now, {
+      serviceId: sql`${input.serviceId}::uuid`,
+      actor: sql`${input.actor}::text`,
+      admitted: sql`true`,
+    })}
+    ${selectResults}
+  `.execute(db);
+  return orderResults(input.signals, rows);
+}
+
+export interface KeyedIngestInput {
+  /** The integration key secret as the sender gave it. */
+  secret: string;
+  /** The webhook the request came in on: a key of another type (not universal) is refused. */
+  source: Exclude<IntegrationKeyType, "universal">;
+  now: Date;
+  defaultLimitPerMinute: number;
+  signals: readonly StoredSignal[];
+}
+
+export interface KeyedIngestResult {
+  /** Undefined when no live key has this secret. */
+  key?: {
+    keyId: string;
+    serviceId: string;
+    type: IntegrationKeyType;
+    requestsThisMinute: number;
+    limitPerMinute: number;
+  };
+  /** Whether the key let the signals in; when false nothing was written. */
+  admitted: boolean;
+  results: SignalResult[];
+}
+
+/**
+ * A webhook request in ONE statement: the key is looked up by hash and this request counted in
+ * its minute window, and the signals are applied only if the key admits the request — its type
+ * matches the webhook (or is universal) and the window is within the limit, the same rule as
+ * `admits()` in functions/domain/alerts/ingest.ts. One round trip and one commit per request.
+ */
+export async function ingestWithKey(
+  db: Kysely<Database>,
+  input: KeyedIngestInput,
+): Promise<KeyedIngestResult> {
+  const hash = hashSecret(input.secret);
+  const { rows } = await sql<
+    ResultRow & {
+      key_id: string;
+      key_service_id: string;
+      key_type: IntegrationKeyType;
+      secret_hash: string;
+      rate_window_count: number;
+      limit_per_minute: number;
+      admitted: boolean;
+    }
+  >`
+    with key as (${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}),
+    admitted as (
+      select * from key
+      where (type = 'universal' or type = ${input.source}) and rate_window_count <= limit_per_minute
+    ),
+    ${signalCtes(input.signals, input.now, {
+      serviceId: sql`(select service_id from admitted)`,
+      actor: sql`(select 'integration_key:' || id::text from admitted)`,
+      admitted: sql`exists (select 1 from admitted)`,
+    })},
+    results as (${selectResults})
+    select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
+      k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted, r.*
+    from key k left join results r on true
+  `.execute(db);
+  const first = rows[0];
+  // The index found the row by hash; compare once more in constant time, as the contract asks.
+  if (!first || !timingSafeEqual(Buffer.from(first.secret_hash, "hex"), Buffer.from(hash, "hex"))) {
+    return { admitted: false, results: [] };
+  }
+  return {
+    key: {
+      keyId: first.key_id,
+      serviceId: first.key_service_id,
+      type: first.key_type,
+      requestsThisMinute: first.rate_window_count,
+      limitPerMinute: first.limit_per_minute,
+    },
+    admitted: first.admitted,
+    results: first.admitted ? orderResults(input.signals, rows) : [],
+  };
+}
+
+interface ResultRow {
+  dedup_key: string;
+  alert_id: number | null;
+  outcome: SignalOutcome;
+}
+
+/**
+ * The CTEs that apply a batch. The batch travels as one JSON parameter through
+ * jsonb_to_recordset (the Data API takes no arrays). Only the statements a batch needs are
+ * included: an UPDATE over alerts costs a scan even when it matches nothing, and most batches
+ * only trigger.
+ */
+function signalCtes(
+  signals: readonly StoredSignal[],
+  now: Date,
+  on: { serviceId: RawBuilder<unknown>; actor: RawBuilder<unknown>; admitted: RawBuilder<unknown> },
+): RawBuilder<unknown> {
   const batch = JSON.stringify(
-    input.signals.map((s, ord) => ({
+    signals.map((s, ord) => ({
       ord,
       action: s.action,
       dedup_key: s.dedupKey,
@@ -67,14 +174,11 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
       raw: s.raw ?? null,
     })),
   );
-  const { serviceId, actor, now } = input;
-  // Only the statements a batch needs: an UPDATE over alerts costs a scan even when it matches
-  // nothing, and most batches only trigger.
-  const actions = new Set(input.signals.map((s) => s.action));
-  const has = (action: StoredSignal["action"]) => actions.has(action);
+  const actions = new Set(signals.map((s) => s.action));
   const none = sql`select null::bigint as id, null::text as dedup_key where false`;
-  const { rows } = await sql<{ dedup_key: string; alert_id: number | null; outcome: SignalOutcome }>`
-    with input as (
+  const { serviceId, actor, admitted } = on;
+  return sql`
+    input as (
       select * from jsonb_to_recordset(${batch}::jsonb) as x(
         ord int, action text, dedup_key text, summary text, details text, severity text, source text,
         labels jsonb, annotations jsonb, raw jsonb)
@@ -89,10 +193,10 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
       insert into alerts as a (
         service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw,
         duplicate_count, created_at, last_seen_at)
-      select ${serviceId}::uuid, dedup_key, 'triggered', severity, summary, details, source, labels, annotations, raw,
+      select ${serviceId}, dedup_key, 'triggered', severity, summary, details, source, labels, annotations, raw,
         triggers - 1, ${now}::timestamptz, ${now}::timestamptz
       from last_signal
-      where action = 'trigger'
+      where action = 'trigger' and ${admitted}
       order by dedup_key
       on conflict (service_id, dedup_key) where status <> 'resolved'
       do update set
@@ -104,21 +208,21 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
       returning a.id, a.dedup_key, (a.xmax = 0) as inserted
     ),
     acknowledged as (${
-      has("acknowledge")
+      actions.has("acknowledge")
         ? sql`
       update alerts a
       set status = 'acknowledged', acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}
-      where a.service_id = ${serviceId}::uuid and a.status = 'triggered' and a.status <> 'resolved'
+      where a.service_id = ${serviceId} and a.status = 'triggered' and a.status <> 'resolved'
         and a.dedup_key in (select dedup_key from last_signal where action = 'acknowledge')
       returning a.id, a.dedup_key`
         : none
     }),
     resolved as (${
-      has("resolve")
+      actions.has("resolve")
         ? sql`
       update alerts a
       set status = 'resolved', resolved_at = ${now}::timestamptz, resolved_by = ${actor}
-      where a.service_id = ${serviceId}::uuid and a.status <> 'resolved'
+      where a.service_id = ${serviceId} and a.status <> 'resolved'
         and a.dedup_key in (select dedup_key from last_signal where action = 'resolve')
       returning a.id, a.dedup_key`
         : none
@@ -132,7 +236,10 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
       select id, 'acknowledged', ${actor}, '', null, ${now}::timestamptz from acknowledged
       union all
       select id, 'resolved', ${actor}, '', null, ${now}::timestamptz from resolved
-    )
+    )`;
+}
+
+const selectResults = sql`
     select s.dedup_key,
       coalesce(t.id, k.id, r.id) as alert_id,
       case
@@ -145,13 +252,13 @@ export async function applySignals(db: Kysely<Database>, input: ApplySignalsInpu
     from last_signal s
     left join triggered t on t.dedup_key = s.dedup_key
     left join acknowledged k on k.dedup_key = s.dedup_key
-    left join resolved r on r.dedup_key = s.dedup_key
-  `.execute(db);
+    left join resolved r on r.dedup_key = s.dedup_key`;
 
-  const byKey = new Map(rows.map((r) => [r.dedup_key, r]));
+function orderResults(signals: readonly StoredSignal[], rows: readonly ResultRow[]): SignalResult[] {
+  const byKey = new Map(rows.filter((r) => r.dedup_key !== null).map((r) => [r.dedup_key, r]));
   const seen = new Set<string>();
   const results: SignalResult[] = [];
-  for (const signal of input.signals) {
+  for (const signal of signals) {
     if (seen.has(signal.dedupKey)) continue;
     seen.add(signal.dedupKey);
     const row = byKey.get(signal.dedupKey);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Kysely } from "kysely";
+import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
 import type { Database, IntegrationKeyType } from "../schema.ts";
 
@@ -25,6 +25,25 @@ export function newIntegrationSecret(): NewSecret {
 
 export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/**
+ * The statement that finds a live key by hash and counts one request in its minute window
+ * (fixed window, in the database so that the limit holds across Lambda instances). Shared by
+ * `authenticateIntegrationKey` and the one-statement webhook ingest.
+ */
+export function countKeyRequest(hash: string, now: Date, defaultLimitPerMinute: number): RawBuilder<unknown> {
+  return sql`
+    update integration_keys k set
+      rate_window_count = case
+        when k.rate_window_start = date_trunc('minute', ${now}::timestamptz) then k.rate_window_count + 1
+        else 1
+      end,
+      rate_window_start = date_trunc('minute', ${now}::timestamptz),
+      last_used_at = ${now}::timestamptz
+    where k.secret_hash = ${hash} and k.revoked_at is null
+    returning k.id, k.service_id, k.type, k.secret_hash, k.rate_window_count,
+      coalesce(k.rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute`;
 }
 
 export interface AuthenticatedKey {
@@ -53,18 +72,7 @@ export async function authenticateIntegrationKey(
     secret_hash: string;
     rate_window_count: number;
     limit_per_minute: number;
-  }>`
-    update integration_keys k set
-      rate_window_count = case
-        when k.rate_window_start = date_trunc('minute', ${input.now}::timestamptz) then k.rate_window_count + 1
-        else 1
-      end,
-      rate_window_start = date_trunc('minute', ${input.now}::timestamptz),
-      last_used_at = ${input.now}::timestamptz
-    where k.secret_hash = ${hash} and k.revoked_at is null
-    returning k.id, k.service_id, k.type, k.secret_hash, k.rate_window_count,
-      coalesce(k.rate_limit_per_minute, ${input.defaultLimitPerMinute}::int) as limit_per_minute
-  `.execute(db);
+  }>`${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}`.execute(db);
   const row = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
   if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex")))
