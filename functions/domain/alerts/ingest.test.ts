@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { createFixedClock } from "../clock.ts";
+import { PermissionDeniedError, RateLimitedError, UnauthenticatedError, ValidationError } from "../errors.ts";
+import { admits, type IngestKey, type IngestPorts, ingestWebhook, type WebhookSource } from "./ingest.ts";
+
+// A fake store that applies the same admission rule as the SQL statement.
+function fakePorts(key: IngestKey | undefined) {
+  const calls: { source: WebhookSource; signals: number }[] = [];
+  const ports: IngestPorts = {
+    clock: createFixedClock("2026-11-27T12:00:45Z"),
+    newId: () => "generated-id",
+    async ingest({ source, signals }) {
+      calls.push({ source, signals: signals.length });
+      if (!key) return { admitted: false, results: [] };
+      const admitted = admits(key, source);
+      return {
+        key,
+        admitted,
+        results: admitted
+          ? signals.map((s, i) => ({ dedupKey: s.dedupKey, alertId: i + 1, outcome: "created" as const }))
+          : [],
+      };
+    },
+  };
+  return { ports, calls };
+}
+
+const key = (overrides: Partial<IngestKey> = {}): IngestKey => ({
+  keyId: "k1",
+  serviceId: "s1",
+  type: "generic",
+  requestsThisMinute: 1,
+  limitPerMinute: 10,
+  ...overrides,
+});
+const generic = { summary: "disk full", dedup: "disk-1" };
+
+describe("ingestWebhook", () => {
+  it("applies the signals of an admitted request", async () => {
+    const { ports, calls } = fakePorts(key());
+    const result = await ingestWebhook(ports, { source: "generic", secret: "s", body: generic });
+    expect(result).toMatchObject({ serviceId: "s1", keyId: "k1", signalCount: 1, truncatedAlerts: 0 });
+    expect(result.results).toEqual([{ dedupKey: "disk-1", alertId: 1, outcome: "created" }]);
+    expect(calls).toEqual([{ source: "generic", signals: 1 }]);
+  });
+
+  it("answers PagerDuty with the generated dedup key", async () => {
+    const { ports } = fakePorts(key({ type: "pagerduty" }));
+    const result = await ingestWebhook(ports, {
+      source: "pagerduty",
+      secret: "s",
+      body: { event_action: "trigger", payload: { summary: "x", source: "y", severity: "info" } },
+    });
+    expect(result.pagerDutyDedupKey).toBe("generated-id");
+  });
+
+  it.each([
+    ["no secret", undefined, key(), generic, UnauthenticatedError, false],
+    ["an unknown key", "s", undefined, generic, UnauthenticatedError, true],
+    ["a key of another type", "s", key({ type: "grafana" }), generic, PermissionDeniedError, true],
+    ["a key over its limit", "s", key({ requestsThisMinute: 11 }), generic, RateLimitedError, true],
+    ["a bad payload", "s", key(), { details: "no summary" }, ValidationError, false],
+  ] as const)("refuses %s", async (_name, secret, found, body, errorType, reachesStore) => {
+    const { ports, calls } = fakePorts(found);
+    const error = await ingestWebhook(ports, { source: "generic", secret, body }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(errorType);
+    expect(calls.length > 0).toBe(reachesStore);
+  });
+
+  it("tells a rate-limited sender when the window turns", async () => {
+    const { ports } = fakePorts(key({ requestsThisMinute: 11 }));
+    const error = (await ingestWebhook(ports, { source: "generic", secret: "s", body: generic }).catch(
+      (e) => e,
+    )) as RateLimitedError;
+    expect(error.retryAfterSeconds).toBe(15); // the clock says :45
+  });
+
+  it.each([
+    ["universal key on any webhook", key({ type: "universal" }), "alertmanager", true],
+    ["matching type", key({ type: "grafana" }), "grafana", true],
+    ["other type", key({ type: "grafana" }), "generic", false],
+    ["at the limit", key({ requestsThisMinute: 10 }), "generic", true],
+    ["over the limit", key({ requestsThisMinute: 11 }), "generic", false],
+  ] as const)("admits: %s", (_name, k, source, expected) => {
+    expect(admits(k, source)).toBe(expected);
+  });
+});
