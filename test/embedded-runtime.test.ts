@@ -29,26 +29,16 @@ function start(env: Record<string, string>): Started {
   return { child, output: () => output, exited };
 }
 
-async function waitHealthy(url: string, started: Started, timeoutMs = 50_000): Promise<void> {
+/** Waits for the start-up banner (PORT=0 lets the OS choose: no race with other tests) and a healthy answer. */
+async function waitHealthy(started: Started, timeoutMs = 50_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(`${url}/healthz`).catch(() => undefined);
-    if (res?.ok) return;
+    const url = started.output().match(/listening on (http:\/\/[\d.]+:\d+)/)?.[1];
+    if (url && (await fetch(`${url}/healthz`).catch(() => undefined))?.ok) return url;
     if (started.child.exitCode !== null) throw new Error(`exited early:\n${started.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`not healthy after ${timeoutMs} ms:\n${started.output()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 const postAlert = (url: string) =>
@@ -63,12 +53,10 @@ const postAlert = (url: string) =>
 
 describe("npm start (embedded runtime)", () => {
   let dataDir: string;
-  let port: number;
   const running: Started[] = [];
 
-  beforeAll(async () => {
+  beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), "oncall-embedded-"));
-    port = await freePort();
   });
 
   afterAll(() => {
@@ -77,10 +65,9 @@ describe("npm start (embedded runtime)", () => {
   });
 
   it("serves on a fresh data folder, stops on SIGTERM, and keeps its data across a restart", async () => {
-    const url = `http://127.0.0.1:${port}`;
-    const first = start({ PORT: String(port), ONCALL_DATA_DIR: dataDir });
+    const first = start({ PORT: "0", ONCALL_DATA_DIR: dataDir });
     running.push(first);
-    await waitHealthy(url, first);
+    const url = await waitHealthy(first);
     expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({
       status: "ok",
       database: "ok",
@@ -93,11 +80,11 @@ describe("npm start (embedded runtime)", () => {
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
 
-    const second = start({ PORT: String(port), ONCALL_DATA_DIR: dataDir });
+    const second = start({ PORT: "0", ONCALL_DATA_DIR: dataDir });
     running.push(second);
-    await waitHealthy(url, second);
+    const secondUrl = await waitHealthy(second);
     // The same alert is still open: the repeat folds into it instead of opening a new one.
-    const again = await postAlert(url);
+    const again = await postAlert(secondUrl);
     expect(again.body.alerts[0]).toEqual({
       id: created.body.alerts[0]?.id,
       dedupKey: "disk-1",
@@ -115,7 +102,7 @@ describe("npm start (embedded runtime)", () => {
       /ONCALL_ADMIN_TOKEN: must be at least 16 characters/,
     ],
   ])("refuses %s with a message naming the variable", async (_name, env, message) => {
-    const started = start({ ONCALL_DATA_DIR: dataDir, PORT: String(port), ...env });
+    const started = start({ ONCALL_DATA_DIR: dataDir, PORT: "0", ...env });
     running.push(started);
     expect(await started.exited).toBe(1);
     expect(started.output()).toMatch(message);
@@ -124,16 +111,16 @@ describe("npm start (embedded runtime)", () => {
   it("says so when the data folder is unusable", async () => {
     const file = join(dataDir, "not-a-folder");
     writeFileSync(file, "x");
-    const started = start({ ONCALL_DATA_DIR: file, PORT: String(port) });
+    const started = start({ ONCALL_DATA_DIR: file, PORT: "0" });
     running.push(started);
     expect(await started.exited).toBe(1);
     expect(started.output()).toMatch(/data folder .*not-a-folder is not usable/);
   });
 
   it("says so when the port is taken", async () => {
-    const port = await freePort();
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as { port: number };
     try {
       const started = start({ ONCALL_DATA_DIR: dataDir, PORT: String(port) });
       running.push(started);
