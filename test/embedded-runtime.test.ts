@@ -1,44 +1,20 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedProcess, startEmbeddedProcess, waitHealthy } from "./support/embedded-process.ts";
 
 // `npm start` as a user runs it: a child process on a fresh data folder, stopped and started again.
-const repoRoot = new URL("..", import.meta.url).pathname;
 const adminToken = "embedded-test-admin-token";
 const demoKey = "oik_embedded-test-demo-key";
 
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Started {
-  let output = "";
-  const child = spawn(process.execPath, ["local/main.ts"], {
-    cwd: repoRoot,
-    env: { ...process.env, ONCALL_ADMIN_TOKEN: adminToken, ONCALL_DEMO_INTEGRATION_KEY: demoKey, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+function start(env: Record<string, string>): EmbeddedProcess {
+  return startEmbeddedProcess({
+    ONCALL_ADMIN_TOKEN: adminToken,
+    ONCALL_DEMO_INTEGRATION_KEY: demoKey,
+    ...env,
   });
-  child.stdout?.on("data", (d) => (output += d));
-  child.stderr?.on("data", (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-/** Waits for the start-up banner (PORT=0 lets the OS choose: no race with other tests) and a healthy answer. */
-async function waitHealthy(started: Started, timeoutMs = 50_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const url = started.output().match(/listening on (http:\/\/[\d.]+:\d+)/)?.[1];
-    if (url && (await fetch(`${url}/healthz`).catch(() => undefined))?.ok) return url;
-    if (started.child.exitCode !== null) throw new Error(`exited early:\n${started.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`not healthy after ${timeoutMs} ms:\n${started.output()}`);
 }
 
 const postAlert = (url: string) =>
@@ -53,7 +29,7 @@ const postAlert = (url: string) =>
 
 describe("npm start (embedded runtime)", () => {
   let dataDir: string;
-  const running: Started[] = [];
+  const running: EmbeddedProcess[] = [];
 
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), "oncall-embedded-"));
@@ -65,7 +41,7 @@ describe("npm start (embedded runtime)", () => {
   });
 
   it("serves on a fresh data folder, stops on SIGTERM, and keeps its data across a restart", async () => {
-    const first = start({ PORT: "0", ONCALL_DATA_DIR: dataDir });
+    const first = start({ ONCALL_DATA_DIR: dataDir });
     running.push(first);
     const url = await waitHealthy(first);
     expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({
@@ -80,7 +56,7 @@ describe("npm start (embedded runtime)", () => {
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
 
-    const second = start({ PORT: "0", ONCALL_DATA_DIR: dataDir });
+    const second = start({ ONCALL_DATA_DIR: dataDir });
     running.push(second);
     const secondUrl = await waitHealthy(second);
     // The same alert is still open: the repeat folds into it instead of opening a new one.
@@ -102,7 +78,7 @@ describe("npm start (embedded runtime)", () => {
       /ONCALL_ADMIN_TOKEN: must be at least 16 characters/,
     ],
   ])("refuses %s with a message naming the variable", async (_name, env, message) => {
-    const started = start({ ONCALL_DATA_DIR: dataDir, PORT: "0", ...env });
+    const started = start({ ONCALL_DATA_DIR: dataDir, ...env });
     running.push(started);
     expect(await started.exited).toBe(1);
     expect(started.output()).toMatch(message);
@@ -111,7 +87,7 @@ describe("npm start (embedded runtime)", () => {
   it("says so when the data folder is unusable", async () => {
     const file = join(dataDir, "not-a-folder");
     writeFileSync(file, "x");
-    const started = start({ ONCALL_DATA_DIR: file, PORT: "0" });
+    const started = start({ ONCALL_DATA_DIR: file });
     running.push(started);
     expect(await started.exited).toBe(1);
     expect(started.output()).toMatch(/data folder .*not-a-folder is not usable/);

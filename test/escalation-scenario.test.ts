@@ -6,12 +6,7 @@ import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/data
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { listNotifications, type NotificationRecord } from "../functions/adapters/db/stores/escalations.ts";
 import { rotationShiftAt } from "../functions/domain/schedules/index.ts";
-import {
-  type EmbeddedProcess,
-  freePort,
-  startEmbeddedProcess,
-  waitHealthy,
-} from "./support/embedded-process.ts";
+import { type EmbeddedProcess, startEmbeddedProcess, waitHealthy } from "./support/embedded-process.ts";
 import { seedService } from "./support/seed.ts";
 import { attachPolicy, seedPolicy, seedRotation, seedSchedule } from "./support/seed-oncall.ts";
 
@@ -25,7 +20,6 @@ const rotationStart = new Date("2026-01-05T09:00:00Z");
 const stepDelayMs = 3000;
 
 let dataDir: string;
-let port: number;
 let integrationKey: string;
 let server: EmbeddedProcess | undefined;
 const everyServer: EmbeddedProcess[] = [];
@@ -39,7 +33,7 @@ interface LoggedEvent {
 }
 
 function startServer(): EmbeddedProcess {
-  server = startEmbeddedProcess(port, { ONCALL_DATA_DIR: dataDir, ONCALL_ADMIN_TOKEN: adminToken });
+  server = startEmbeddedProcess({ ONCALL_DATA_DIR: dataDir, ONCALL_ADMIN_TOKEN: adminToken });
   everyServer.push(server);
   return server;
 }
@@ -106,7 +100,6 @@ describe("escalation on the embedded runtime (real clock)", () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "oncall-escalation-"));
-    port = await freePort();
     // Seeded in the data folder before the first start, as an operator's earlier session would have.
     const seed = await openDatabase({ kind: "pglite", dataDir: join(dataDir, "pgdata") });
     try {
