@@ -4,7 +4,10 @@ import { cors } from "@connectrpc/connect";
  * CORS for browser clients (gRPC-web and Connect). Tokens travel in the Authorization header,
  * never in cookies, so credentials are not allowed and `*` is a safe default.
  */
-export function corsHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+export function corsHeaders(
+  origin: string | undefined,
+  allowedOrigins: readonly string[],
+): Record<string, string> {
   if (!origin) return {};
   const allowed = allowedOrigins.includes("*") || allowedOrigins.includes(origin);
   if (!allowed) return {};
@@ -15,7 +18,10 @@ export function corsHeaders(origin: string | undefined, allowedOrigins: readonly
   };
 }
 
-export function preflightHeaders(origin: string | undefined, allowedOrigins: readonly string[]): Record<string, string> {
+export function preflightHeaders(
+  origin: string | undefined,
+  allowedOrigins: readonly string[],
+): Record<string, string> {
   const base = corsHeaders(origin, allowedOrigins);
   if (!base["access-control-allow-origin"]) return {};
   return {

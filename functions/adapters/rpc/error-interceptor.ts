@@ -9,7 +9,11 @@ export const errorInterceptor: Interceptor = (next) => async (req) => {
   } catch (err) {
     if (err instanceof ConnectError) throw err;
     const report = describeError(err);
-    if (report.unexpected) logger.error("rpc failed", { procedure: `/${req.service.typeName}/${req.method.name}`, error: err as Error });
+    if (report.unexpected)
+      logger.error("rpc failed", {
+        procedure: `/${req.service.typeName}/${req.method.name}`,
+        error: err as Error,
+      });
     throw toConnectError(err);
   }
 };

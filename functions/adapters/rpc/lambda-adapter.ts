@@ -1,5 +1,5 @@
-import { type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
 import type { ContextValues } from "@connectrpc/connect";
+import { type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
@@ -37,7 +37,9 @@ export function createConnectLambdaAdapter(options: ConnectLambdaAdapterOptions)
     async handle(event, signal) {
       const handler = byPath.get(event.rawPath);
       if (!handler) return { statusCode: 404, headers: { "content-type": "text/plain" }, body: "not found" };
-      const response = await handler(toUniversalRequest(event, signal ?? new AbortController().signal, options));
+      const response = await handler(
+        toUniversalRequest(event, signal ?? new AbortController().signal, options),
+      );
       const body = response.body ? await collect(response.body) : new Uint8Array(0);
       const headers: Record<string, string> = {};
       response.header?.forEach((value, key) => {

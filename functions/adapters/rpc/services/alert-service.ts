@@ -53,7 +53,7 @@ import {
   requireId,
   requireText,
   requireUuid,
-} from "./service-service.ts";
+} from "../request-validation.ts";
 
 /** Alerts one bulk request may name: one statement, bounded work. */
 export const MAX_BULK_IDS = 1000;

@@ -16,7 +16,8 @@ import {
   revokeApiKey,
   type ApiKeyScope as ScopeName,
 } from "../../db/stores/api-keys.ts";
-import { MAX_NAME_LENGTH, optionalTimestamp, requireText, requireUuid } from "./service-service.ts";
+import { optionalTimestamp, requireText, requireUuid } from "../request-validation.ts";
+import { MAX_NAME_LENGTH } from "./service-service.ts";
 
 /**
  * oncall.v1.ApiKeyService. Admin-only: the auth interceptor refuses API keys here (see

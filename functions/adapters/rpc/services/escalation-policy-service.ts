@@ -23,18 +23,17 @@ import {
   type PolicyWriteOutcome,
   updateEscalationPolicy,
 } from "../../db/stores/escalation-policies.ts";
-import { requireRef, requireUserId } from "./schedule-service.ts";
 import {
   decodePageToken,
   encodePageToken,
   isUuid,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_NAME_LENGTH,
   optionalText,
   pageSize,
   requireText,
   requireUuid,
-} from "./service-service.ts";
+} from "../request-validation.ts";
+import { requireRef, requireUserId } from "./schedule-service.ts";
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "./service-service.ts";
 
 /** Times the whole policy may run again after its last step. */
 export const MAX_REPEAT_COUNT = 20;

@@ -74,14 +74,13 @@ import {
   decodePageToken,
   encodePageToken,
   isUuid,
-  MAX_DESCRIPTION_LENGTH,
-  MAX_NAME_LENGTH,
   optionalDate,
   optionalText,
   pageSize,
   requireText,
   requireUuid,
-} from "./service-service.ts";
+} from "../request-validation.ts";
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "./service-service.ts";
 
 /** Participants in one rotation. */
 export const MAX_PARTICIPANTS = 100;
