@@ -72,7 +72,10 @@ export function readAwsDatabaseConfig(env: Env): AwsDatabaseConfig {
 function readShared(env: Env): SharedConfig {
   const origins = optional(env, "ONCALL_CORS_ORIGINS") ?? "*";
   return {
-    ingestRateLimitPerMinute: integer(env, "ONCALL_INGEST_RATE_LIMIT_PER_MINUTE", 600, { min: 1, max: 1_000_000 }),
+    ingestRateLimitPerMinute: integer(env, "ONCALL_INGEST_RATE_LIMIT_PER_MINUTE", 600, {
+      min: 1,
+      max: 1_000_000,
+    }),
     corsAllowedOrigins: origins
       .split(",")
       .map((o) => o.trim())

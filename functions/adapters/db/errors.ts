@@ -19,10 +19,14 @@ const unavailableAwsErrors = new Set([
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: unknown };
-  if (typeof e.code === "string" && (unavailableNetworkCodes.has(e.code) || unavailableSqlStates.test(e.code))) {
+  if (
+    typeof e.code === "string" &&
+    (unavailableNetworkCodes.has(e.code) || unavailableSqlStates.test(e.code))
+  ) {
     return true;
   }
   if (unavailableAwsErrors.has(e.name)) return true;
-  if (/Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(e.message)) return true;
+  if (/Connection terminated|timeout exceeded when trying to connect|PGlite is closed/i.test(e.message))
+    return true;
   return err.cause !== undefined && err.cause !== err && isDatabaseUnavailable(err.cause);
 }

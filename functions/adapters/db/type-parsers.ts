@@ -18,7 +18,8 @@ export class UnsafeIntegerError extends Error {
 /** int8 → number; a value that a JS number cannot hold exactly is an error, not a silent rounding. */
 export function parseInt8(text: string): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new UnsafeIntegerError(`int8 value ${text} exceeds Number.MAX_SAFE_INTEGER`);
+  if (!Number.isSafeInteger(n))
+    throw new UnsafeIntegerError(`int8 value ${text} exceeds Number.MAX_SAFE_INTEGER`);
   return n;
 }
 
