@@ -180,8 +180,8 @@ describe("decodeField", () => {
       ["a", null],
     ],
     ["int4[]", { arrayValue: { longValues: [1, 2] } }, "_int4", [1, 2]],
-    // node-postgres returns int8[] elements as strings; the Data API path does the same.
-    ["int8[] as pg returns it", { arrayValue: { longValues: [1, 2] } }, "_int8", ["1", "2"]],
+    // int8[] elements are numbers, like int8 (type-parsers.ts), on every path.
+    ["int8[] as numbers, like int8", { arrayValue: { longValues: [1, 2] } }, "_int8", [1, 2]],
     ["bool[]", { arrayValue: { booleanValues: [true, false] } }, "_bool", [true, false]],
     ["float8[]", { arrayValue: { doubleValues: [0.5] } }, "_float8", [0.5]],
     ["jsonb[]", { arrayValue: { stringValues: ['{"k": 1}'] } }, "_jsonb", [{ k: 1 }]],

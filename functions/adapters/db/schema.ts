@@ -5,7 +5,7 @@ import type { ColumnType, Generated, RawBuilder } from "kysely";
  * table adds its interface here.
  *
  * Type conventions, identical on PGlite, node-postgres and the RDS Data API (see type-parsers.ts
- * and data-api-driver.ts): int8 → number (refused above 2^53), numeric → string,
+ * and data-api-dialect.ts): int8 → number (refused above 2^53), numeric → string,
  * timestamptz → Date, date → "YYYY-MM-DD", jsonb → parsed JSON, uuid/text → string.
  */
 export interface Database {
