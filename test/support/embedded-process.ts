@@ -17,9 +17,12 @@ export interface EmbeddedProcess {
 /** Starts the embedded runtime with `env` added to this process's environment. */
 export function startEmbeddedProcess(env: Record<string, string>): EmbeddedProcess {
   let output = "";
+  // The embedded default (PGlite in ONCALL_DATA_DIR) unless the test asks for a server: CI's
+  // DATABASE_URL is meant for the database suites, not for these processes.
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const child = spawn(process.execPath, ["local/main.ts"], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: "0", ...env },
+    env: { ...inherited, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (d) => {
