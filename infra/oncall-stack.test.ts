@@ -184,7 +184,17 @@ describe("OncallStack", () => {
     });
     const dashboards = template.findResources("AWS::CloudWatch::Dashboard") as Record<string, Resource>;
     const body = JSON.stringify(Object.values(dashboards)[0]?.Properties.DashboardBody);
-    for (const metric of ["4xx", "5xx", "Latency", "Errors", "Throttles", "Duration", "ExecutionsFailed"]) {
+    const emf = ["AlertsReceived", "AlertsCreated", "AlertsDeduplicated", "RequestsRejected"];
+    for (const metric of [
+      "4xx",
+      "5xx",
+      "Latency",
+      "Errors",
+      "Throttles",
+      "Duration",
+      "ExecutionsFailed",
+      ...emf,
+    ]) {
       expect(body).toContain(metric);
     }
   });

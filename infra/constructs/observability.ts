@@ -8,6 +8,7 @@ import {
   GraphWidget,
   type IAlarmAction,
   type IMetric,
+  MathExpression,
   type Metric,
   Stats,
   TreatMissingData,
@@ -15,6 +16,7 @@ import {
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { metricsNamespace } from "../../functions/adapters/observability.ts";
 
 const period = Duration.minutes(5);
 
@@ -101,6 +103,28 @@ export class Observability extends Construct {
         ],
         [
           graph(
+            "Alerts (all sources)",
+            ["AlertsReceived", "AlertsCreated", "AlertsDeduplicated", "AlertsResolved"].map((name) =>
+              emfSum(
+                `SUM(SEARCH('{${metricsNamespace},Source,service} MetricName="${name}"', 'Sum', ${period.toSeconds()}))`,
+                name,
+              ),
+            ),
+            12,
+          ),
+          graph(
+            "Webhook requests rejected, by reason",
+            [
+              emfSum(
+                `SEARCH('{${metricsNamespace},Reason,service} MetricName="RequestsRejected"', 'Sum', ${period.toSeconds()})`,
+                "",
+              ),
+            ],
+            12,
+          ),
+        ],
+        [
+          graph(
             "Escalation executions",
             [
               withLabel(props.stateMachine.metricStarted({ period, statistic: Stats.SUM }), "started"),
@@ -125,6 +149,11 @@ export class Observability extends Construct {
 
 function graph(title: string, left: IMetric[], width = 8): GraphWidget {
   return new GraphWidget({ title, left, width, height: 6 });
+}
+
+/** A dashboard line over the Lambdas' EMF metrics (functions/adapters/observability.ts), summed across dimensions. */
+function emfSum(expression: string, label: string): MathExpression {
+  return new MathExpression({ expression, label, period, usingMetrics: {} });
 }
 
 function withLabel(metric: Metric, label: string): Metric {
