@@ -101,7 +101,9 @@ export class OncallFunction extends Construct {
         // The nodejs24.x runtime ships the AWS SDK v3: leave it out of the bundle (smaller, faster
         // cold start). Powertools (@aws-lambda-powertools/*) is not in the runtime and is bundled;
         // its parameters utility uses the runtime's @aws-sdk/client-secrets-manager.
-        externalModules: ["@aws-sdk/*"],
+        // PGlite and node-postgres serve only the embedded runtime: database.ts imports them
+        // dynamically in branches a Lambda (always on the Data API) never takes.
+        externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg"],
       },
     });
 
