@@ -51,7 +51,7 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
       const result = await ingestWebhook(ports, { source, secret, body, query });
       // New alerts start escalating, acknowledged / resolved ones stop. A start that fails answers 503:
       // the sender's retry (deduplicated) starts it.
-      await followAlertOutcomes(escalations, result.results);
+      await followAlertOutcomes(escalations, result.results, { serviceEscalates: result.serviceEscalates });
 
       const count = (outcome: string) => result.results.filter((r) => r.outcome === outcome).length;
       metrics.addDimension("Source", source);

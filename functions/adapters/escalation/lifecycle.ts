@@ -83,10 +83,14 @@ export interface AlertOutcome {
 export async function followAlertOutcomes(
   deps: EscalationLifecycleDeps,
   outcomes: readonly AlertOutcome[],
+  options: { serviceEscalates?: boolean } = {},
 ): Promise<void> {
   const ids = (...kinds: string[]) =>
     outcomes.filter((o) => o.alertId !== null && kinds.includes(o.outcome)).map((o) => o.alertId as number);
   await stopAlertEscalations(deps, ids("acknowledged", "resolved"));
+  // A caller that already knows the service has no policy saves the round trip that would find
+  // nothing to start (stops above still run: a policy may have been detached mid-escalation).
+  if (options.serviceEscalates === false) return;
   await startAlertEscalations(deps, ids("created", "deduplicated"));
 }
 

@@ -19,16 +19,15 @@ export function decodeWebhookBody(
   options: { allowForm: boolean },
 ): DecodedBody {
   const query = new URLSearchParams(event.rawQueryString ?? "");
-  const bytes = event.body
-    ? Buffer.from(event.body, event.isBase64Encoded ? "base64" : "utf8")
-    : Buffer.alloc(0);
-  if (bytes.length === 0) return { body: undefined, query };
-
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
-    throw new ValidationError("body", "is not valid UTF-8");
+  if (!event.body) return { body: undefined, query };
+  // A text body arrives already decoded; only base64 bytes still need a strict UTF-8 check.
+  let text = event.body;
+  if (event.isBase64Encoded) {
+    try {
+      text = strictUtf8.decode(Buffer.from(event.body, "base64"));
+    } catch {
+      throw new ValidationError("body", "is not valid UTF-8");
+    }
   }
   const mediaType = (event.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const looksLikeJson = /^\s*[[{]/.test(text);

@@ -31,6 +31,7 @@ const key = (overrides: Partial<IngestKey> = {}): IngestKey => ({
   type: "generic",
   requestsThisMinute: 1,
   limitPerMinute: 10,
+  serviceEscalates: false,
   ...overrides,
 });
 const generic = { summary: "disk full", dedup: "disk-1" };

@@ -17,6 +17,8 @@ export interface IngestKey {
   type: IntegrationKeyKind;
   requestsThisMinute: number;
   limitPerMinute: number;
+  /** Whether the key's service has an escalation policy. */
+  serviceEscalates: boolean;
 }
 
 export type SignalOutcome = "created" | "deduplicated" | "acknowledged" | "resolved" | "unchanged";
@@ -67,6 +69,8 @@ export interface IngestResult {
   results: SignalResult[];
   signalCount: number;
   truncatedAlerts: number;
+  /** Whether new alerts of this service escalate (its service has a policy). */
+  serviceEscalates: boolean;
   /** The PagerDuty dedup_key to answer with (generated when the sender gave none). */
   pagerDutyDedupKey?: string;
 }
@@ -115,6 +119,7 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
     results,
     signalCount: batch.signals.length,
     truncatedAlerts: batch.truncatedAlerts,
+    serviceEscalates: key.serviceEscalates,
     ...("dedupKey" in batch ? { pagerDutyDedupKey: batch.dedupKey as string } : {}),
   };
 }

@@ -82,6 +82,8 @@ export interface KeyedIngestResult {
     type: IntegrationKeyType;
     requestsThisMinute: number;
     limitPerMinute: number;
+    /** Whether the key's service has an escalation policy (new alerts start escalating). */
+    serviceEscalates: boolean;
   };
   /** Whether the key let the signals in; when false nothing was written. */
   admitted: boolean;
@@ -108,6 +110,7 @@ export async function ingestWithKey(
       rate_window_count: number;
       limit_per_minute: number;
       admitted: boolean;
+      service_escalates: boolean;
     }
   >`
     with key as (${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}),
@@ -122,7 +125,9 @@ export async function ingestWithKey(
     })},
     results as (${selectResults})
     select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
-      k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted, r.*
+      k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted,
+      exists (select 1 from services where id = k.service_id and escalation_policy_id is not null) as service_escalates,
+      r.*
     from key k left join results r on true
   `.execute(db);
   const first = rows[0];
@@ -137,6 +142,7 @@ export async function ingestWithKey(
       type: first.key_type,
       requestsThisMinute: first.rate_window_count,
       limitPerMinute: first.limit_per_minute,
+      serviceEscalates: first.service_escalates,
     },
     admitted: first.admitted,
     results: first.admitted ? orderResults(input.signals, rows) : [],
