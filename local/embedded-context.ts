@@ -6,9 +6,14 @@ import type { AppContext } from "../functions/adapters/app-context.ts";
 import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import { systemClock } from "../functions/domain/clock.ts";
+import { createEscalationSweeper } from "../functions/handlers/escalation-sweeper.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
+
+const sweepIntervalMs = 60_000;
+
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
@@ -45,22 +50,32 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
     });
     const escalations = await createEmbeddedEscalations({ db: database.db, clock: systemClock });
     await escalations.resume();
+    const ctx: AppContext = {
+      runtime: "embedded",
+      version,
+      database,
+      clock: systemClock,
+      adminToken: async () => token.value,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+      escalations: escalations.runner,
+    };
+    // What the scheduled sweeper Lambda does on AWS: start escalations whose start never succeeded.
+    const sweep = createEscalationSweeper(ctx);
+    const sweeper = setInterval(() => {
+      sweep(undefined).catch((error: unknown) =>
+        logger.warn("escalation sweep failed", { error: error as Error }),
+      );
+    }, sweepIntervalMs);
+    sweeper.unref();
     return {
-      ctx: {
-        runtime: "embedded",
-        version,
-        database,
-        clock: systemClock,
-        adminToken: async () => token.value,
-        corsAllowedOrigins: config.corsAllowedOrigins,
-        ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
-        escalations: escalations.runner,
-      },
+      ctx,
       adminTokenSource: token.source,
       adminTokenFile: token.file,
       installationId,
       demo,
       close: async () => {
+        clearInterval(sweeper);
         escalations.runner.close();
         await database.close();
       },

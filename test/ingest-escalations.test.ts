@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { AppContext } from "../functions/adapters/app-context.ts";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
+import { createFixedClock } from "../functions/domain/clock.ts";
+import { createEscalationSweeper } from "../functions/handlers/escalation-sweeper.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
 import { createRecordingEscalationRunner, createTestAppContext } from "./support/app-context.ts";
@@ -11,14 +14,17 @@ import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
 // Webhooks and escalations: a trigger starts one, an acknowledge or resolve from the sender stops it,
 // and a start that fails answers 503 so that the sender's retry starts it. The runner records calls.
 const runner = createRecordingEscalationRunner();
+const clock = createFixedClock("2026-11-27T12:00:00Z");
 let failStarts = 0;
 let database: DatabaseHandle;
 let server: LocalServer;
 let seeded: SeededService;
+let ctx: AppContext;
 
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
-  const ctx = createTestAppContext(database, {
+  ctx = createTestAppContext(database, {
+    clock,
     escalations: {
       start: (alertId, name) =>
         failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(alertId, name),
@@ -37,6 +43,7 @@ beforeEach(async () => {
   await database.db.deleteFrom("services").execute();
   runner.calls.length = 0;
   failStarts = 0;
+  clock.set("2026-11-27T12:00:00Z");
   seeded = await seedService(database.db);
   await attachPolicy(
     database.db,
@@ -86,5 +93,30 @@ describe("webhooks and escalations", () => {
     expect(retry.status).toBe(200);
     expect(retry.body.alerts![0]!.outcome).toBe("deduplicated");
     expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+  });
+
+  it("the sweeper starts an escalation whose start failed and was never retried, once", async () => {
+    failStarts = 1;
+    const sweep = createEscalationSweeper(ctx);
+    const first = await send({ summary: "disk full", dedup: "disk" });
+    expect(first.status).toBe(503);
+    const [{ id }] = (await database.db.selectFrom("alerts").select("id").execute()) as [{ id: number }];
+
+    // Within the grace period the request's own retry may still come: the sweeper leaves it alone.
+    expect(await sweep(undefined)).toEqual({ started: 0 });
+    clock.advance(61_000);
+    expect(await sweep(undefined)).toEqual({ started: 1 });
+    expect(await sweep(undefined)).toEqual({ started: 0 });
+    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
+  });
+
+  it("the sweeper fails loudly when a start fails again, and succeeds on a later sweep", async () => {
+    failStarts = 2;
+    const sweep = createEscalationSweeper(ctx);
+    expect((await send({ summary: "disk full", dedup: "disk" })).status).toBe(503);
+    clock.advance(61_000);
+    await expect(sweep(undefined)).rejects.toThrow(/failed again/);
+    expect(await sweep(undefined)).toEqual({ started: 1 });
   });
 });

@@ -131,8 +131,8 @@ describe("Escalation", () => {
     expect(result).toEqual({ alertId: 1, step: { done: true, nextStepAt: null } });
   });
 
-  it("runs its two tasks on their own Lambdas with the database variables and Data API access", () => {
-    for (const fn of [escalation.stepFunction, escalation.failureFunction]) {
+  it("runs its two tasks and the sweeper on their own Lambdas with the database variables and Data API access", () => {
+    for (const fn of [escalation.stepFunction, escalation.failureFunction, escalation.sweeperFunction]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         FunctionName: Match.absent(),
         Runtime: "nodejs24.x",
@@ -144,10 +144,26 @@ describe("Escalation", () => {
     expect(dataAccessGrantees).toEqual([
       escalation.stepFunction.function,
       escalation.failureFunction.function,
+      escalation.sweeperFunction.function,
     ]);
     expect(stack.resolve(escalation.definitionSubstitutions)).toEqual({
       RunEscalationStepFunctionArn: stack.resolve(escalation.stepFunction.function.functionArn),
       RecordEscalationFailureFunctionArn: stack.resolve(escalation.failureFunction.function.functionArn),
+    });
+  });
+
+  it("runs the sweeper every minute, allowed to start and stop executions", () => {
+    template.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      Targets: [Match.objectLike({ Arn: stack.resolve(escalation.sweeperFunction.function.functionArn) })],
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Role: stack.resolve(escalation.sweeperFunction.role.roleArn),
+      Environment: {
+        Variables: Match.objectLike({
+          ESCALATION_STATE_MACHINE_ARN: stack.resolve(escalation.stateMachine.stateMachineArn),
+        }),
+      },
     });
   });
 

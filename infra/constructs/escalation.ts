@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction as LambdaTarget } from "aws-cdk-lib/aws-events-targets";
 import { type IGrantable, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Function as LambdaFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -49,6 +51,8 @@ export class Escalation extends Construct {
   readonly stepFunction: OncallFunction;
   /** RecordFailure's Lambda. */
   readonly failureFunction: OncallFunction;
+  /** Every minute: starts escalations whose workflow start failed (functions/handlers/escalation-sweeper.ts). */
+  readonly sweeperFunction: OncallFunction;
   /** Placeholder values, by name (see state-machines/README.md). */
   readonly definitionSubstitutions: Record<string, string>;
 
@@ -100,6 +104,20 @@ export class Escalation extends Construct {
       }),
     );
 
+    this.sweeperFunction = new OncallFunction(this, "SweeperHandler", {
+      handler: "escalation-sweeper",
+      description: "oncall escalation sweeper: starts escalations whose workflow start failed",
+      ...taskDefaults,
+      timeout: Duration.seconds(55),
+    });
+    props.database.grantDataAccess(this.sweeperFunction.function);
+    this.grantStartStop(this.sweeperFunction.function);
+    new Rule(this, "SweepSchedule", {
+      description: "oncall: start escalations whose workflow start failed and was not retried",
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaTarget(this.sweeperFunction.function, { retryAttempts: 0 })],
+    });
+
     Validations.of(this.stateMachine.role).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
@@ -109,7 +127,11 @@ export class Escalation extends Construct {
 
   /** The task Lambdas, by a short display name (for the dashboard and the error alarms). */
   get functions(): Record<string, LambdaFunction> {
-    return { escalationStep: this.stepFunction.function, escalationFailure: this.failureFunction.function };
+    return {
+      escalationStep: this.stepFunction.function,
+      escalationFailure: this.failureFunction.function,
+      escalationSweeper: this.sweeperFunction.function,
+    };
   }
 
   /**

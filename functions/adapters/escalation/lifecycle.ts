@@ -6,6 +6,7 @@ import type { Database } from "../db/schema.ts";
 import {
   type EscalateNowOutcome,
   escalateNow,
+  findUnstartedEscalations,
   markStarted,
   type PendingStart,
   startEscalations,
@@ -40,6 +41,38 @@ export async function startAlertEscalations(
 ): Promise<void> {
   if (alertIds.length === 0) return;
   const pending = await startEscalations(deps.db, { alertIds, now: deps.clock.now() });
+  const failed = await startWorkflows(deps, pending);
+  if (failed.length > 0) {
+    throw new UnavailableError(
+      `the escalation of alert ${failed.map((f) => f.alertId).join(", ")} could not be started; retry the request`,
+    );
+  }
+}
+
+/** How long a start may stay unconfirmed before the sweeper takes it over (the request's own start is done by then). */
+export const unstartedGraceMs = 60_000;
+
+/**
+ * The safety net for "never silently stops": starts every escalation whose workflow start failed
+ * and was not retried by its sender. Run every minute (a scheduled Lambda on AWS, a timer embedded).
+ *
+ * @returns how many were started and how many failed again (they are tried on the next sweep).
+ */
+export async function startUnstartedEscalations(
+  deps: EscalationLifecycleDeps,
+): Promise<{ started: number; failed: number }> {
+  const pending = await findUnstartedEscalations(deps.db, {
+    openedBefore: new Date(deps.clock.now().getTime() - unstartedGraceMs),
+  });
+  const failed = await startWorkflows(deps, pending);
+  return { started: pending.length - failed.length, failed: failed.length };
+}
+
+/** Starts the workflows of `pending` (a few at a time) and notes each start; returns those that failed, logged. */
+async function startWorkflows(
+  deps: EscalationLifecycleDeps,
+  pending: readonly PendingStart[],
+): Promise<PendingStart[]> {
   const failed: { start: PendingStart; error: unknown }[] = [];
   for (let i = 0; i < pending.length; i += startConcurrency) {
     await Promise.all(
@@ -53,19 +86,14 @@ export async function startAlertEscalations(
       }),
     );
   }
-  if (failed.length > 0) {
-    for (const { start, error } of failed) {
-      logger.error("escalation start failed", {
-        alertId: start.alertId,
-        executionName: start.executionName,
-        error: error as Error,
-      });
-    }
-    throw new UnavailableError(
-      `the escalation of alert ${failed.map((f) => f.start.alertId).join(", ")} could not be started; retry the request`,
-      { cause: failed[0]!.error },
-    );
+  for (const { start, error } of failed) {
+    logger.error("escalation start failed", {
+      alertId: start.alertId,
+      executionName: start.executionName,
+      error: error as Error,
+    });
   }
+  return failed.map((f) => f.start);
 }
 
 /** What happened to an alert in a request (ingest's SignalResult, AlertService's outcomes). */

@@ -395,6 +395,25 @@ export async function findActiveEscalations(
   return rows.map(toRecord);
 }
 
+/**
+ * Escalations that were opened but whose workflow start was never confirmed (`execution_arn` unset)
+ * since before `openedBefore`: a start that failed and was not retried by the sender. The sweeper
+ * starts them (the execution name makes a repeated start harmless).
+ */
+export async function findUnstartedEscalations(
+  db: Db,
+  input: { openedBefore: Date; limit?: number },
+): Promise<PendingStart[]> {
+  const { rows } = await sql<{ alert_id: number; execution_name: string }>`
+    select e.alert_id, e.execution_name from alert_escalations e
+    where e.status = 'active' and e.execution_arn is null
+      and e.updated_at < ${input.openedBefore.toISOString()}::timestamptz
+    order by e.alert_id
+    limit ${input.limit ?? 500}::int
+  `.execute(db);
+  return rows.map((r) => ({ alertId: r.alert_id, executionName: r.execution_name }));
+}
+
 export interface NotificationRecord {
   readonly id: number;
   readonly alertId: number;
