@@ -1,11 +1,11 @@
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
-  testAdminToken,
 } from "../../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { attachPolicy, seedPolicy } from "../../../../test/support/seed-oncall.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import { AlertService } from "../../../gen/oncall/v1/alerts_pb.ts";
@@ -13,7 +13,6 @@ import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
 import { createEscalationStepHandler } from "../../../handlers/escalation-step.ts";
 import type { DatabaseHandle } from "../../db/database.ts";
 import { loadEscalation } from "../../db/stores/escalations.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // AlertService and escalations, in memory: the real router and stores on a PGlite clone, a runner
 // that records what it is asked to start and stop (the workflow itself is tested elsewhere).
@@ -25,7 +24,6 @@ let alerts: ReturnType<typeof createClient<typeof AlertService>>;
 let services: ReturnType<typeof createClient<typeof ServiceService>>;
 let withPolicy: string;
 let withoutPolicy: string;
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
 
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
@@ -37,9 +35,7 @@ beforeAll(async () => {
       stop: (name) => runner.stop(name),
     },
   });
-  const transport = createRouterTransport(registerServices(ctx), {
-    router: { interceptors: createRpcInterceptors(ctx) },
-  });
+  const transport = createInMemoryTransport(ctx);
   alerts = createClient(AlertService, transport);
   services = createClient(ServiceService, transport);
 });
@@ -64,15 +60,6 @@ beforeEach(async () => {
 const raise = async (serviceId = withPolicy, dedupKey = "") =>
   Number((await alerts.createAlert({ serviceId, summary: "disk full", dedupKey }, admin)).alert!.id);
 const escalation = async (id: number) => (await loadEscalation(database.db, id))?.escalation;
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
 
 describe("AlertService escalations", () => {
   it("starts an escalation for a new alert on a service with a policy, once", async () => {

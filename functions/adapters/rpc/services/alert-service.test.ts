@@ -1,9 +1,10 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext, testAdminToken } from "../../../../test/support/app-context.ts";
+import { createTestAppContext } from "../../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import {
   type Alert,
@@ -15,7 +16,6 @@ import {
 import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
 import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
 import type { DatabaseHandle } from "../../db/database.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // AlertService in memory: the real router, interceptors and stores, on a PGlite clone.
 const start = "2026-11-27T12:00:00Z";
@@ -27,17 +27,13 @@ let apiKeys: ReturnType<typeof createClient<typeof ApiKeyService>>;
 let checkout: string;
 let search: string;
 
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const missingService = "00000000-0000-4000-8000-000000000000";
 type ListRequest = MessageInitShape<typeof ListAlertsRequestSchema>;
 
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
   const ctx = createTestAppContext(database, { clock });
-  const transport = createRouterTransport(registerServices(ctx), {
-    router: { interceptors: createRpcInterceptors(ctx) },
-  });
+  const transport = createInMemoryTransport(ctx);
   alerts = createClient(AlertService, transport);
   services = createClient(ServiceService, transport);
   apiKeys = createClient(ApiKeyService, transport);
@@ -54,15 +50,6 @@ beforeEach(async () => {
   checkout = (await services.createService({ name: "checkout" }, admin)).service!.id;
   search = (await services.createService({ name: "search" }, admin)).service!.id;
 });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
 
 async function expectInvalid(call: Promise<unknown>, field: string): Promise<void> {
   const error = await failure(call);

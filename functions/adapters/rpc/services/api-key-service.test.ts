@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext, testAdminToken } from "../../../../test/support/app-context.ts";
+import { createTestAppContext } from "../../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
 import { SystemService } from "../../../gen/oncall/v1/system_pb.ts";
 import type { DatabaseHandle } from "../../db/database.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // ApiKeyService in memory, and API keys as credentials for every other service.
 const start = "2026-11-27T12:00:00Z";
@@ -17,15 +17,10 @@ let database: DatabaseHandle;
 let apiKeys: ReturnType<typeof createClient<typeof ApiKeyService>>;
 let system: ReturnType<typeof createClient<typeof SystemService>>;
 
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
   const ctx = createTestAppContext(database, { clock });
-  const transport = createRouterTransport(registerServices(ctx), {
-    router: { interceptors: createRpcInterceptors(ctx) },
-  });
+  const transport = createInMemoryTransport(ctx);
   apiKeys = createClient(ApiKeyService, transport);
   system = createClient(SystemService, transport);
 });
@@ -38,15 +33,6 @@ beforeEach(async () => {
   await database.db.deleteFrom("api_keys").execute();
   clock.set(start);
 });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
 
 async function expectInvalid(call: Promise<unknown>, field: string): Promise<void> {
   const error = await failure(call);

@@ -1,9 +1,10 @@
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext, testAdminToken } from "../../../../test/support/app-context.ts";
+import { createTestAppContext } from "../../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import {
   EscalationPolicyService,
@@ -13,27 +14,16 @@ import {
 import { ScheduleService, ShiftUnit } from "../../../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
 import { loadEscalationPolicy } from "../../db/stores/escalation-policies.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // EscalationPolicyService in memory (createRouterTransport, the real interceptors and stores) on
 // every database path: PGlite, the Data API emulator, and Postgres when DATABASE_URL is set.
 
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
 const missingId = "00000000-0000-4000-8000-000000000000";
 
 const user = (value: string) => ({ kind: { case: "userId" as const, value } });
 const scheduleTarget = (value: string) => ({ kind: { case: "scheduleId" as const, value } });
 const rotationTarget = (value: string) => ({ kind: { case: "rotationId" as const, value } });
 const channel = (value: string) => ({ kind: { case: "channelId" as const, value } });
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
 
 /** Steps as "delay:kind=id,kind=id" strings, to compare whole lists at a glance. */
 const stepsOf = (steps: readonly EscalationStep[] | undefined) =>
@@ -52,9 +42,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
 
   beforeAll(() => {
     const ctx = createTestAppContext(suite.handle, { clock });
-    const transport = createRouterTransport(registerServices(ctx), {
-      router: { interceptors: createRpcInterceptors(ctx) },
-    });
+    const transport = createInMemoryTransport(ctx);
     policies = createClient(EscalationPolicyService, transport);
     schedules = createClient(ScheduleService, transport);
     services = createClient(ServiceService, transport);

@@ -1,8 +1,9 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext, testAdminToken } from "../../../../test/support/app-context.ts";
+import { createTestAppContext } from "../../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import {
   type Rotation as DomainRotation,
@@ -20,12 +21,10 @@ import {
   Weekday,
 } from "../../../gen/oncall/v1/schedules_pb.ts";
 import { loadOnCallContext } from "../../db/stores/schedules.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // ScheduleService in memory (createRouterTransport, the real interceptors and stores) on every
 // database path: PGlite, the Data API emulator, and Postgres when DATABASE_URL is set.
 
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
 const missingId = "00000000-0000-4000-8000-000000000000";
 const ts = (iso: string): Timestamp => timestampFromDate(new Date(iso));
 const iso = (t: Timestamp | undefined): string => (t ? timestampDate(t).toISOString() : "unset");
@@ -61,15 +60,6 @@ function src(s: ShiftSource | undefined): string {
   return "?";
 }
 
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
-
 /** The Connect code and the field a failed call names (the text before ": "). */
 async function codeAndField(call: Promise<unknown>): Promise<[Code, string]> {
   const error = await failure(call);
@@ -83,9 +73,7 @@ describeEachDatabase("ScheduleService", (suite) => {
 
   beforeAll(() => {
     const ctx = createTestAppContext(suite.handle, { clock });
-    const transport = createRouterTransport(registerServices(ctx), {
-      router: { interceptors: createRpcInterceptors(ctx) },
-    });
+    const transport = createInMemoryTransport(ctx);
     schedules = createClient(ScheduleService, transport);
     policies = createClient(EscalationPolicyService, transport);
   });

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
-import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext, testAdminToken } from "../../../../test/support/app-context.ts";
+import { createTestAppContext } from "../../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
 import { createFixedClock } from "../../../domain/clock.ts";
 import { AlertService } from "../../../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
 import { IntegrationKeyType, ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
 import type { DatabaseHandle } from "../../db/database.ts";
 import { authenticateIntegrationKey } from "../../db/stores/integration-keys.ts";
-import { createRpcInterceptors, registerServices } from "../routes.ts";
 
 // ServiceService in memory: the real router, interceptors and store, on a PGlite clone.
 const clock = createFixedClock("2026-11-27T12:00:00Z");
@@ -18,16 +18,12 @@ let services: ReturnType<typeof createClient<typeof ServiceService>>;
 let alerts: ReturnType<typeof createClient<typeof AlertService>>;
 let apiKeys: ReturnType<typeof createClient<typeof ApiKeyService>>;
 
-const admin = { headers: { authorization: `Bearer ${testAdminToken}` } };
-const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 const missingId = "00000000-0000-4000-8000-000000000000";
 
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
   const ctx = createTestAppContext(database, { clock });
-  const transport = createRouterTransport(registerServices(ctx), {
-    router: { interceptors: createRpcInterceptors(ctx) },
-  });
+  const transport = createInMemoryTransport(ctx);
   services = createClient(ServiceService, transport);
   alerts = createClient(AlertService, transport);
   apiKeys = createClient(ApiKeyService, transport);
@@ -44,14 +40,6 @@ beforeEach(async () => {
 });
 
 /** The ConnectError a call fails with (fails the test when the call succeeds). */
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => e,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
 
 async function expectInvalid(call: Promise<unknown>, field: string): Promise<void> {
   const error = await failure(call);
