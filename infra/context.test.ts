@@ -22,6 +22,7 @@ describe("readStackSettings", () => {
         "oncall:databaseBackupRetentionDays": "1",
         "oncall:databaseMinCapacity": "0",
         "oncall:corsOrigins": "https://a.example, https://b.example",
+        "oncall:autoResolveAfterDays": "30",
       },
     });
 
@@ -32,12 +33,14 @@ describe("readStackSettings", () => {
     expect(props.database.backupRetention?.toDays()).toBe(Duration.days(1).toDays());
     expect(props.database.minCapacity).toBe(0);
     expect(props.corsAllowedOrigins).toEqual(["https://a.example", "https://b.example"]);
+    expect(props.autoResolveAfterDays).toBe(30);
   });
 
   it.each([
     ["oncall:databaseDeletionProtection", "yes", /expected true or false/],
     ["oncall:databaseBackupRetentionDays", "90", /from 1 to 35/],
     ["oncall:databaseMinCapacity", "lots", /expected a number/],
+    ["oncall:autoResolveAfterDays", "0", /from 1 to 3650/],
     ["oncall:apiRateLimit", 0, /from 1 to 10000/],
     ["oncall:stackName", 42, /expected a string/],
   ])("rejects %s = %j, naming the key", (key, value, message) => {

@@ -12,6 +12,7 @@ export const contextKeys = {
   corsOrigins: "oncall:corsOrigins",
   apiRateLimit: "oncall:apiRateLimit",
   apiBurstLimit: "oncall:apiBurstLimit",
+  autoResolveAfterDays: "oncall:autoResolveAfterDays",
 } as const;
 
 export interface StackSettings {
@@ -40,6 +41,12 @@ export function readStackSettings(node: Node): StackSettings {
         minCapacity: num(get(contextKeys.databaseMinCapacity), contextKeys.databaseMinCapacity, 0, 256),
         maxCapacity: num(get(contextKeys.databaseMaxCapacity), contextKeys.databaseMaxCapacity, 1, 256),
       },
+      autoResolveAfterDays: num(
+        get(contextKeys.autoResolveAfterDays),
+        contextKeys.autoResolveAfterDays,
+        1,
+        3650,
+      ),
       corsAllowedOrigins: origins
         ?.split(",")
         .map((o) => o.trim())

@@ -32,7 +32,7 @@ const appFunctions = () => [
   stack.migrations.migrateFunction.function,
   stack.escalation.stepFunction.function,
   stack.escalation.failureFunction.function,
-  stack.escalation.sweeperFunction.function,
+  stack.escalation.housekeepingFunction.function,
 ];
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);

@@ -10,6 +10,8 @@ import { Observability } from "./constructs/observability.ts";
 
 export interface OncallStackProps extends StackProps {
   readonly database: DatabaseProps;
+  /** Resolve open alerts not seen for this many days (housekeeping). @default never */
+  readonly autoResolveAfterDays?: number;
   /** Browser origins allowed to call the API. @default any */
   readonly corsAllowedOrigins?: string[];
   /** API Gateway stage limits. @default defaultThrottle (api.ts) */
@@ -41,7 +43,12 @@ export class OncallStack extends Stack {
     });
     // The API (function code included) changes only after the schema it expects is in place.
     this.migrations.runBefore(this.api);
-    this.escalation = new Escalation(this, "Escalation", { database: this.database });
+    this.escalation = new Escalation(this, "Escalation", {
+      database: this.database,
+      ...(props.autoResolveAfterDays !== undefined
+        ? { autoResolveAfterDays: props.autoResolveAfterDays }
+        : {}),
+    });
     this.migrations.runBefore(this.escalation);
     // Ingest starts escalations for new alerts; both stop them on acknowledge / resolve.
     for (const fn of [this.api.apiFunction.function, this.api.ingestFunction.function]) {

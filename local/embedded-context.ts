@@ -9,10 +9,10 @@ import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import { systemClock } from "../functions/domain/clock.ts";
-import { createEscalationSweeper } from "../functions/handlers/escalation-sweeper.ts";
+import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
 
-const sweepIntervalMs = 60_000;
+const housekeepingIntervalMs = 60_000;
 
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
@@ -58,16 +58,17 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       adminToken: async () => token.value,
       corsAllowedOrigins: config.corsAllowedOrigins,
       ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+      autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
     };
-    // What the scheduled sweeper Lambda does on AWS: start escalations whose start never succeeded.
-    const sweep = createEscalationSweeper(ctx);
-    const sweeper = setInterval(() => {
-      sweep(undefined).catch((error: unknown) =>
-        logger.warn("escalation sweep failed", { error: error as Error }),
+    // What the scheduled housekeeping Lambda does on AWS (functions/handlers/housekeeping.ts).
+    const housekeeping = createHousekeeping(ctx);
+    const timer = setInterval(() => {
+      housekeeping(undefined).catch((error: unknown) =>
+        logger.warn("housekeeping failed", { error: error as Error }),
       );
-    }, sweepIntervalMs);
-    sweeper.unref();
+    }, housekeepingIntervalMs);
+    timer.unref();
     return {
       ctx,
       adminTokenSource: token.source,
@@ -75,7 +76,7 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       installationId,
       demo,
       close: async () => {
-        clearInterval(sweeper);
+        clearInterval(timer);
         escalations.runner.close();
         await database.close();
       },

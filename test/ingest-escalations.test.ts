@@ -3,7 +3,7 @@ import type { AppContext } from "../functions/adapters/app-context.ts";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
-import { createEscalationSweeper } from "../functions/handlers/escalation-sweeper.ts";
+import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
 import { createRecordingEscalationRunner, createTestAppContext } from "./support/app-context.ts";
@@ -95,28 +95,46 @@ describe("webhooks and escalations", () => {
     expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
   });
 
-  it("the sweeper starts an escalation whose start failed and was never retried, once", async () => {
+  it("housekeeping starts an escalation whose start failed and was never retried, once", async () => {
     failStarts = 1;
-    const sweep = createEscalationSweeper(ctx);
+    const sweep = createHousekeeping(ctx);
     const first = await send({ summary: "disk full", dedup: "disk" });
     expect(first.status).toBe(503);
     const [{ id }] = (await database.db.selectFrom("alerts").select("id").execute()) as [{ id: number }];
 
     // Within the grace period the request's own retry may still come: the sweeper leaves it alone.
-    expect(await sweep(undefined)).toEqual({ started: 0 });
+    expect(await sweep(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
     clock.advance(61_000);
-    expect(await sweep(undefined)).toEqual({ started: 1 });
-    expect(await sweep(undefined)).toEqual({ started: 0 });
+    expect(await sweep(undefined)).toEqual({ escalationsStarted: 1, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
     expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
   });
 
-  it("the sweeper fails loudly when a start fails again, and succeeds on a later sweep", async () => {
+  it("housekeeping fails loudly when a start fails again, and succeeds on a later sweep", async () => {
     failStarts = 2;
-    const sweep = createEscalationSweeper(ctx);
+    const sweep = createHousekeeping(ctx);
     expect((await send({ summary: "disk full", dedup: "disk" })).status).toBe(503);
     clock.advance(61_000);
     await expect(sweep(undefined)).rejects.toThrow(/failed again/);
-    expect(await sweep(undefined)).toEqual({ started: 1 });
+    expect(await sweep(undefined)).toEqual({ escalationsStarted: 1, alertsAutoResolved: 0 });
+  });
+
+  it("housekeeping auto-resolves alerts not seen for the configured days and stops their escalation", async () => {
+    const housekeeping = createHousekeeping({ ...ctx, autoResolveAfterDays: 7 });
+    const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
+    clock.advance(6 * 86_400_000);
+    expect(await housekeeping(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
+    clock.advance(2 * 86_400_000);
+    expect(await housekeeping(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 1 });
+
+    const alert = await database.db
+      .selectFrom("alerts")
+      .select(["status", "resolved_by"])
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    expect(alert).toEqual({ status: "resolved", resolved_by: "system" });
+    expect(runner.calls.at(-1)).toEqual({ op: "stop", executionName: `alert-${id}` });
+    expect((await loadEscalation(database.db, id))?.escalation.status).toBe("stopped");
   });
 });

@@ -16,6 +16,8 @@ export interface AppContext {
   corsAllowedOrigins: string[];
   /** Webhook requests per minute per integration key, unless the key sets its own. */
   ingestRateLimitPerMinute: number;
+  /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
+  autoResolveAfterDays?: number | undefined;
   /**
    * Starts and stops escalation workflows (Step Functions on AWS, the same ASL in-process when
    * embedded). Use it through adapters/escalation/lifecycle.ts, which keeps the database state first.

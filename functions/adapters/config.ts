@@ -18,6 +18,8 @@ export interface SharedConfig {
   corsAllowedOrigins: string[];
   /** Webhook requests per minute per integration key, unless the key sets its own. */
   ingestRateLimitPerMinute: number;
+  /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
+  autoResolveAfterDays: number | undefined;
 }
 
 export interface EmbeddedConfig extends SharedConfig {
@@ -76,6 +78,9 @@ function readShared(env: Env): SharedConfig {
       min: 1,
       max: 1_000_000,
     }),
+    autoResolveAfterDays: optional(env, "ONCALL_AUTO_RESOLVE_AFTER_DAYS")
+      ? integer(env, "ONCALL_AUTO_RESOLVE_AFTER_DAYS", 0, { min: 1, max: 3650 })
+      : undefined,
     corsAllowedOrigins: origins
       .split(",")
       .map((o) => o.trim())

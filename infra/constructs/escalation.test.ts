@@ -29,6 +29,7 @@ const escalation = new Escalation(stack, "Escalation", {
     environment: databaseEnvironment,
     grantDataAccess: (grantee) => void dataAccessGrantees.push(grantee),
   },
+  autoResolveAfterDays: 14,
 });
 const caller = new LambdaFunction(stack, "Caller", {
   runtime: Runtime.NODEJS_24_X,
@@ -131,8 +132,8 @@ describe("Escalation", () => {
     expect(result).toEqual({ alertId: 1, step: { done: true, nextStepAt: null } });
   });
 
-  it("runs its two tasks and the sweeper on their own Lambdas with the database variables and Data API access", () => {
-    for (const fn of [escalation.stepFunction, escalation.failureFunction, escalation.sweeperFunction]) {
+  it("runs its two tasks and housekeeping on their own Lambdas with the database variables and Data API access", () => {
+    for (const fn of [escalation.stepFunction, escalation.failureFunction, escalation.housekeepingFunction]) {
       template.hasResourceProperties("AWS::Lambda::Function", {
         FunctionName: Match.absent(),
         Runtime: "nodejs24.x",
@@ -144,7 +145,7 @@ describe("Escalation", () => {
     expect(dataAccessGrantees).toEqual([
       escalation.stepFunction.function,
       escalation.failureFunction.function,
-      escalation.sweeperFunction.function,
+      escalation.housekeepingFunction.function,
     ]);
     expect(stack.resolve(escalation.definitionSubstitutions)).toEqual({
       RunEscalationStepFunctionArn: stack.resolve(escalation.stepFunction.function.functionArn),
@@ -152,16 +153,19 @@ describe("Escalation", () => {
     });
   });
 
-  it("runs the sweeper every minute, allowed to start and stop executions", () => {
+  it("runs housekeeping every minute, allowed to start and stop executions", () => {
     template.hasResourceProperties("AWS::Events::Rule", {
       ScheduleExpression: "rate(1 minute)",
-      Targets: [Match.objectLike({ Arn: stack.resolve(escalation.sweeperFunction.function.functionArn) })],
+      Targets: [
+        Match.objectLike({ Arn: stack.resolve(escalation.housekeepingFunction.function.functionArn) }),
+      ],
     });
     template.hasResourceProperties("AWS::Lambda::Function", {
-      Role: stack.resolve(escalation.sweeperFunction.role.roleArn),
+      Role: stack.resolve(escalation.housekeepingFunction.role.roleArn),
       Environment: {
         Variables: Match.objectLike({
           ESCALATION_STATE_MACHINE_ARN: stack.resolve(escalation.stateMachine.stateMachineArn),
+          ONCALL_AUTO_RESOLVE_AFTER_DAYS: "14",
         }),
       },
     });

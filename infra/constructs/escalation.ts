@@ -35,6 +35,8 @@ export interface EscalationProps {
   readonly database: EscalationDatabase;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /** Resolve open alerts not seen for this many days. @default never */
+  readonly autoResolveAfterDays?: number;
 }
 
 /**
@@ -51,8 +53,11 @@ export class Escalation extends Construct {
   readonly stepFunction: OncallFunction;
   /** RecordFailure's Lambda. */
   readonly failureFunction: OncallFunction;
-  /** Every minute: starts escalations whose workflow start failed (functions/handlers/escalation-sweeper.ts). */
-  readonly sweeperFunction: OncallFunction;
+  /**
+   * Every minute (functions/handlers/housekeeping.ts): starts escalations whose workflow start failed,
+   * and auto-resolves alerts not seen for `autoResolveAfterDays` when set.
+   */
+  readonly housekeepingFunction: OncallFunction;
   /** Placeholder values, by name (see state-machines/README.md). */
   readonly definitionSubstitutions: Record<string, string>;
 
@@ -104,18 +109,24 @@ export class Escalation extends Construct {
       }),
     );
 
-    this.sweeperFunction = new OncallFunction(this, "SweeperHandler", {
-      handler: "escalation-sweeper",
-      description: "oncall escalation sweeper: starts escalations whose workflow start failed",
+    this.housekeepingFunction = new OncallFunction(this, "HousekeepingHandler", {
+      handler: "housekeeping",
+      description: "oncall housekeeping: starts escalations whose start failed; auto-resolves stale alerts",
       ...taskDefaults,
+      environment: {
+        ...taskDefaults.environment,
+        ...(props.autoResolveAfterDays !== undefined
+          ? { ONCALL_AUTO_RESOLVE_AFTER_DAYS: String(props.autoResolveAfterDays) }
+          : {}),
+      },
       timeout: Duration.seconds(55),
     });
-    props.database.grantDataAccess(this.sweeperFunction.function);
-    this.grantStartStop(this.sweeperFunction.function);
-    new Rule(this, "SweepSchedule", {
-      description: "oncall: start escalations whose workflow start failed and was not retried",
+    props.database.grantDataAccess(this.housekeepingFunction.function);
+    this.grantStartStop(this.housekeepingFunction.function);
+    new Rule(this, "HousekeepingSchedule", {
+      description: "oncall housekeeping: unstarted escalations, stale alerts",
       schedule: Schedule.rate(Duration.minutes(1)),
-      targets: [new LambdaTarget(this.sweeperFunction.function, { retryAttempts: 0 })],
+      targets: [new LambdaTarget(this.housekeepingFunction.function, { retryAttempts: 0 })],
     });
 
     Validations.of(this.stateMachine.role).acknowledge({
@@ -130,7 +141,7 @@ export class Escalation extends Construct {
     return {
       escalationStep: this.stepFunction.function,
       escalationFailure: this.failureFunction.function,
-      escalationSweeper: this.sweeperFunction.function,
+      housekeeping: this.housekeepingFunction.function,
     };
   }
 

@@ -32,6 +32,7 @@ export async function createAwsContext(
     },
     corsAllowedOrigins: config.corsAllowedOrigins,
     ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+    autoResolveAfterDays: config.autoResolveAfterDays,
     escalations: createSfnEscalationRunner({
       client: tracer.captureAWSv3Client(new SFNClient({})),
       stateMachineArn: escalationStateMachineArn(env),
