@@ -17,6 +17,18 @@ const { fmt, median, openBenchDatabase } = await import("./support.ts");
 const batchSize = 100;
 const batchesPerRound = 20;
 const rounds = 5;
+/** Senders posting at once (`SENDERS=4 node bench/ingest.bench.ts`); 1 = one request after another. */
+const senders = Number(process.env.SENDERS ?? 1);
+
+/** Runs `work` over `items` with `senders` workers, each taking the next item when done. */
+async function concurrently<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
 
 const database = await openBenchDatabase();
 const { db } = database.handle;
@@ -56,7 +68,7 @@ async function handlerRound(): Promise<number> {
     batchBody(Array.from({ length: batchSize }, alertEntry)),
   );
   const started = performance.now();
-  for (const body of bodies) {
+  await concurrently(bodies, async (body) => {
     const result = await handler(
       {
         version: "2.0",
@@ -91,7 +103,7 @@ async function handlerRound(): Promise<number> {
       createLocalLambdaContext("bench"),
     );
     if (result.statusCode !== 200) throw new Error(`handler answered ${result.statusCode}: ${result.body}`);
-  }
+  });
   return (batchesPerRound * batchSize) / ((performance.now() - started) / 1000);
 }
 
@@ -110,7 +122,7 @@ async function rawRound(): Promise<number> {
     ),
   );
   const started = performance.now();
-  for (const batch of batches) {
+  await concurrently(batches, async (batch) => {
     await sql`
       insert into alerts (service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw)
       select ${seeded.serviceId}::uuid, dedup_key, 'triggered', severity, summary, details, 'alertmanager',
@@ -120,7 +132,7 @@ async function rawRound(): Promise<number> {
       on conflict (service_id, dedup_key) where status <> 'resolved'
       do update set last_seen_at = now(), duplicate_count = alerts.duplicate_count + 1
     `.execute(db);
-  }
+  });
   return (batchesPerRound * batchSize) / ((performance.now() - started) / 1000);
 }
 
@@ -136,7 +148,7 @@ try {
   const handlerRate = median(viaHandler);
   const rawRate = median(raw);
   console.log(
-    `ingest (${database.label}; ${rounds} rounds × ${batchesPerRound} batches × ${batchSize} alerts, sequential)`,
+    `ingest (${database.label}; ${rounds} rounds × ${batchesPerRound} batches × ${batchSize} alerts, ${senders === 1 ? "one sender, sequential" : `${senders} concurrent senders, one key`})`,
   );
   console.log(`  through the ingest handler: ${fmt(handlerRate)} alerts/s (median)`);
   console.log(`  raw ceiling (one upsert per batch): ${fmt(rawRate)} alerts/s (median)`);
