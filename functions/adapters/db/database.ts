@@ -2,6 +2,7 @@ import type { RDSDataClient } from "@aws-sdk/client-rds-data";
 import type { PGlite } from "@electric-sql/pglite";
 import { type Dialect, Kysely, sql } from "kysely";
 import { createDataApiDialect } from "./data-api-dialect.ts";
+import { usePreparedStatements } from "./prepared-statements.ts";
 import type { Database } from "./schema.ts";
 
 /** Where the data lives. One factory serves the embedded runtime, the tests and the Lambdas. */
@@ -71,6 +72,7 @@ async function createDialect(
       pool.on("error", (err) => {
         process.emitWarning(`postgres pool: idle connection lost (${err.message})`);
       });
+      usePreparedStatements(pool);
       return { dialect: new PostgresDialect({ pool }), closeExtra: async () => {} };
     }
     case "data-api":
@@ -90,7 +92,7 @@ async function pgliteDialect(instance: PGlite): Promise<Dialect> {
       import("kysely"),
       import("./type-parsers.ts"),
     ]);
-  return new PostgresDialect({
-    pool: new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() }),
-  });
+  const pool = new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() });
+  usePreparedStatements(pool);
+  return new PostgresDialect({ pool });
 }

@@ -5,7 +5,6 @@ import { parseAlertmanager } from "./parse-alertmanager.ts";
 import { parseGeneric } from "./parse-generic.ts";
 import { parseGrafana } from "./parse-grafana.ts";
 import { parsePagerDutyEvent } from "./parse-pagerduty.ts";
-import { assertJsonLimits } from "./validate.ts";
 
 export type WebhookSource = "alertmanager" | "grafana" | "generic" | "pagerduty";
 export type IntegrationKeyKind = WebhookSource | "universal";
@@ -84,7 +83,9 @@ export interface IngestResult {
  *   RateLimitedError (429), ValidationError (400 naming the field).
  */
 export async function ingestWebhook(ports: IngestPorts, request: IngestRequest): Promise<IngestResult> {
-  if (!(request.body instanceof URLSearchParams)) assertJsonLimits(request.body);
+  // Parse first (each parser bounds-checks the whole body): a malformed request costs no
+  // database round trip.
+  const batch = parse(request, ports.newId);
   if (!request.secret) {
     throw new UnauthenticatedError(
       request.source === "pagerduty"
@@ -92,8 +93,6 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
         : "missing integration key: send Authorization: Bearer <key> or ?key=<key>",
     );
   }
-  // Parse first: a malformed request costs no database round trip.
-  const batch = parse(request, ports.newId);
   const now = ports.clock.now();
   const { key, admitted, results } = await ports.ingest({
     secret: request.secret,

@@ -55,13 +55,15 @@ const ALERTMANAGER: AlertGroupFormat = { source: "alertmanager", version: "4", l
  * @throws ValidationError naming the field (`version`, `alerts`, `alerts[2].labels.team`...).
  */
 export function parseAlertmanager(body: unknown): IngestBatch {
-  return parseAlertGroup(body, ALERTMANAGER);
+  assertJsonLimits(body);
+  return parseAlertGroup(requireRecord(body, BODY), ALERTMANAGER);
 }
 
-/** The group envelope shared by Alertmanager and Grafana unified alerting. */
-export function parseAlertGroup(body: unknown, format: AlertGroupFormat): IngestBatch {
-  const root = requireRecord(body, BODY);
-  assertJsonLimits(root);
+/**
+ * The group envelope shared by Alertmanager and Grafana unified alerting, on a body that already
+ * passed `assertJsonLimits`.
+ */
+export function parseAlertGroup(root: JsonRecord, format: AlertGroupFormat): IngestBatch {
   if (root.version !== format.version) {
     throw new ValidationError(
       "version",

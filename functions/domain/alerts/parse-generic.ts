@@ -55,9 +55,11 @@ export interface GenericOptions {
  * @throws ValidationError naming the field.
  */
 export function parseGeneric(body: unknown, options: GenericOptions = {}): IngestBatch {
+  if (!(body instanceof URLSearchParams)) assertJsonLimits(body);
   const fromBody = body instanceof URLSearchParams ? formFields(body) : jsonFields(body);
   const fields = options.query ? { ...formFields(options.query), ...fromBody } : fromBody;
-  assertJsonLimits(fields);
+  // Form fields and the query are checked here (NUL and broken surrogates can come from %-escapes).
+  if (body instanceof URLSearchParams || options.query) assertJsonLimits(fields);
 
   const actionName = (optionalString(fields.action, "action", 32) ?? "").trim().toLowerCase();
   if (!Object.hasOwn(ACTIONS, actionName)) {

@@ -65,6 +65,7 @@ const MAX_EVAL_MATCHES_SHOWN = 20;
  * @throws ValidationError naming the field.
  */
 export function parseGrafana(body: unknown): IngestBatch {
+  assertJsonLimits(body);
   const root = requireRecord(body, BODY);
   if ("alerts" in root) return parseAlertGroup(root, UNIFIED);
   if ("ruleName" in root || "ruleId" in root || "state" in root) return parseLegacy(root);
@@ -75,7 +76,6 @@ export function parseGrafana(body: unknown): IngestBatch {
 }
 
 function parseLegacy(root: JsonRecord): IngestBatch {
-  assertJsonLimits(root);
   const state = root.state;
   if (typeof state !== "string" || !Object.hasOwn(LEGACY_ACTIONS, state)) {
     throw new ValidationError("state", `must be one of ${Object.keys(LEGACY_ACTIONS).join(", ")}`);

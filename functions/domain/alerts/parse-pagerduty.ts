@@ -58,8 +58,8 @@ export function pagerDutyRoutingKey(body: unknown): string | undefined {
  * @throws ValidationError naming the field (`event_action`, `dedup_key`, `payload.severity`...).
  */
 export function parsePagerDutyEvent(body: unknown, newId: () => string): PagerDutyIngest {
+  assertJsonLimits(body);
   const root = requireRecord(body, BODY);
-  assertJsonLimits(root);
   const action = root.event_action;
   if (typeof action !== "string" || !EVENT_ACTIONS.includes(action as AlertAction)) {
     throw new ValidationError("event_action", `must be one of ${EVENT_ACTIONS.join(", ")}`);

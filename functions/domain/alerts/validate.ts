@@ -51,30 +51,45 @@ function typeName(value: unknown): string {
  *
  * @example assertJsonLimits(JSON.parse(body)) // throws ValidationError("alerts[0].labels", ...)
  */
-export function assertJsonLimits(value: unknown, field = "", maxDepth = MAX_JSON_DEPTH): void {
-  walk(value, field, 1);
+/** NUL or any UTF-16 surrogate (paired ones are fine, but rare enough to check exactly). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what it looks for.
+const SUSPECT_CHARACTERS = /[\u0000\ud800-\udfff]/;
 
-  function walk(node: unknown, path: string, depth: number): void {
+export function assertJsonLimits(value: unknown, field = "", maxDepth = MAX_JSON_DEPTH): void {
+  // Keys of the node being looked at; the dotted path is only composed for an error message
+  // (composing it for every node cost more than the checks themselves).
+  const keys: (string | number)[] = [];
+  const here = () => keys.reduce<string>((path, key) => fieldPath(path, key), field) || BODY;
+  walk(value, 1);
+
+  function walk(node: unknown, depth: number): void {
     if (typeof node === "string") {
-      checkText(node, path);
+      checkText(node);
       return;
     }
     if (typeof node !== "object" || node === null) return;
-    if (depth > maxDepth) throw new ValidationError(path || BODY, `nested deeper than ${maxDepth} levels`);
+    if (depth > maxDepth) throw new ValidationError(here(), `nested deeper than ${maxDepth} levels`);
     if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) walk(node[i], fieldPath(path, i), depth + 1);
+      for (let i = 0; i < node.length; i++) {
+        keys.push(i);
+        walk(node[i], depth + 1);
+        keys.pop();
+      }
       return;
     }
     for (const key of Object.keys(node)) {
-      const child = fieldPath(path, key);
-      checkText(key, child);
-      walk((node as JsonRecord)[key], child, depth + 1);
+      keys.push(key);
+      checkText(key);
+      walk((node as JsonRecord)[key], depth + 1);
+      keys.pop();
     }
   }
 
-  function checkText(text: string, path: string): void {
-    if (text.includes("\u0000")) throw new ValidationError(path || BODY, "must not contain NUL characters");
-    if (!text.isWellFormed()) throw new ValidationError(path || BODY, "must be well-formed Unicode");
+  function checkText(text: string): void {
+    // One scan finds the rare suspects; only they get the exact checks.
+    if (!SUSPECT_CHARACTERS.test(text)) return;
+    if (text.includes("\u0000")) throw new ValidationError(here(), "must not contain NUL characters");
+    if (!text.isWellFormed()) throw new ValidationError(here(), "must be well-formed Unicode");
   }
 }
 
@@ -158,18 +173,18 @@ export function stringMap(value: unknown, field: string, limits: StringMapLimits
   }
   const entries: [string, string][] = [];
   for (const key of keys) {
-    const path = fieldPath(field, key);
     if (key === "") throw new ValidationError(field, `${limits.noun} must not have an empty name`);
     if (key.length > limits.maxKeyLength) {
       throw new ValidationError(
-        path,
+        fieldPath(field, key),
         `name is ${key.length} characters long; at most ${limits.maxKeyLength}`,
       );
     }
     const entry = value[key];
     if (typeof entry !== "string")
-      throw new ValidationError(path, `must be a string, got ${typeName(entry)}`);
-    checkLength(entry, path, limits.maxValueLength);
+      throw new ValidationError(fieldPath(field, key), `must be a string, got ${typeName(entry)}`);
+    if (entry.length > limits.maxValueLength)
+      checkLength(entry, fieldPath(field, key), limits.maxValueLength);
     entries.push([key, entry]);
   }
   // fromEntries defines own properties, so a "__proto__" key stays data.

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
+import { prepared } from "../prepared-statements.ts";
 import type { AlertSeverity, Database, IntegrationKeyType } from "../schema.ts";
 import { countKeyRequest, hashSecret } from "./integration-keys.ts";
 
@@ -53,7 +54,7 @@ export interface ApplySignalsInput {
  */
 export async function applySignals(db: Kysely<Database>, input: ApplySignalsInput): Promise<SignalResult[]> {
   if (input.signals.length === 0) return [];
-  const { rows } = await sql<ResultRow>`
+  const { rows } = await sql<ResultRow>`${prepared}
     with ${signalCtes(input.signals, input.now, {
       serviceId: sql`${input.serviceId}::uuid`,
       actor: sql`${input.actor}::text`,
@@ -112,7 +113,7 @@ export async function ingestWithKey(
       admitted: boolean;
       service_escalates: boolean;
     }
-  >`
+  >`${prepared}
     with key as (${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}),
     admitted as (
       select * from key
