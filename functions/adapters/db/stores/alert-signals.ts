@@ -54,15 +54,16 @@ export interface ApplySignalsInput {
  */
 export async function applySignals(db: Kysely<Database>, input: ApplySignalsInput): Promise<SignalResult[]> {
   if (input.signals.length === 0) return [];
-  const { rows } = await sql<ResultRow>`${prepared}
+  const { rows } = await sql<{ results: ResultTuple[] }>`${prepared}
     with ${signalCtes(input.signals, input.now, {
       serviceId: sql`${input.serviceId}::uuid`,
       actor: sql`${input.actor}::text`,
       admitted: sql`true`,
-    })}
-    ${selectResults}
+    })},
+    results as (${selectResults})
+    select ${resultsAsJson} as results
   `.execute(db);
-  return orderResults(input.signals, rows);
+  return orderResults(input.signals, rows[0]?.results ?? []);
 }
 
 export interface KeyedIngestInput {
@@ -102,18 +103,17 @@ export async function ingestWithKey(
   input: KeyedIngestInput,
 ): Promise<KeyedIngestResult> {
   const hash = hashSecret(input.secret);
-  const { rows } = await sql<
-    ResultRow & {
-      key_id: string;
-      key_service_id: string;
-      key_type: IntegrationKeyType;
-      secret_hash: string;
-      rate_window_count: number;
-      limit_per_minute: number;
-      admitted: boolean;
-      service_escalates: boolean;
-    }
-  >`${prepared}
+  const { rows } = await sql<{
+    key_id: string;
+    key_service_id: string;
+    key_type: IntegrationKeyType;
+    secret_hash: string;
+    rate_window_count: number;
+    limit_per_minute: number;
+    admitted: boolean;
+    service_escalates: boolean;
+    results: ResultTuple[];
+  }>`${prepared}
     with key as (${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}),
     admitted as (
       select * from key
@@ -128,8 +128,8 @@ export async function ingestWithKey(
     select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
       k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted,
       exists (select 1 from services where id = k.service_id and escalation_policy_id is not null) as service_escalates,
-      r.*
-    from key k left join results r on true
+      ${resultsAsJson} as results
+    from key k
   `.execute(db);
   const first = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
@@ -146,19 +146,17 @@ export async function ingestWithKey(
       serviceEscalates: first.service_escalates,
     },
     admitted: first.admitted,
-    results: first.admitted ? orderResults(input.signals, rows) : [],
+    results: first.admitted ? orderResults(input.signals, first.results) : [],
   };
 }
 
-interface ResultRow {
-  dedup_key: string;
-  alert_id: number | null;
-  outcome: SignalOutcome;
-}
+/** A result as the statement returns it: `[dedup_key, alert_id, outcome]`. */
+type ResultTuple = [dedupKey: string, alertId: number | null, outcome: SignalOutcome];
 
 /**
  * The CTEs that apply a batch. The batch travels as one JSON parameter through
- * jsonb_to_recordset (the Data API takes no arrays). Only the statements a batch needs are
+ * jsonb_to_recordset (the Data API takes no arrays), already reduced to the last signal per dedup
+ * key with its trigger count (see `lastSignalPerKey`). Only the statements a batch needs are
  * included: an UPDATE over alerts costs a scan even when it matches nothing, and most batches
  * only trigger.
  */
@@ -167,9 +165,11 @@ function signalCtes(
   now: Date,
   on: { serviceId: RawBuilder<unknown>; actor: RawBuilder<unknown>; admitted: RawBuilder<unknown> },
 ): RawBuilder<unknown> {
+  const perKey = lastSignalPerKey(signals);
   const batch = JSON.stringify(
-    signals.map((s, ord) => ({
+    perKey.map(({ signal: s, triggers }, ord) => ({
       ord,
+      triggers,
       action: s.action,
       dedup_key: s.dedupKey,
       summary: s.summary,
@@ -181,20 +181,14 @@ function signalCtes(
       raw: s.raw ?? null,
     })),
   );
-  const actions = new Set(signals.map((s) => s.action));
+  const actions = new Set(perKey.map((k) => k.signal.action));
   const none = sql`select null::bigint as id, null::text as dedup_key where false`;
   const { serviceId, actor, admitted } = on;
   return sql`
-    input as (
-      select * from jsonb_to_recordset(${batch}::jsonb) as x(
-        ord int, action text, dedup_key text, summary text, details text, severity text, source text,
-        labels jsonb, annotations jsonb, raw jsonb)
-    ),
     last_signal as (
-      select distinct on (dedup_key) *,
-        count(*) filter (where action = 'trigger') over (partition by dedup_key) as triggers
-      from input
-      order by dedup_key, ord desc
+      select * from jsonb_to_recordset(${batch}::jsonb) as x(
+        ord int, triggers int, action text, dedup_key text, summary text, details text, severity text,
+        source text, labels jsonb, annotations jsonb, raw jsonb)
     ),
     triggered as (
       insert into alerts as a (
@@ -204,7 +198,7 @@ function signalCtes(
         triggers - 1, ${now}::timestamptz, ${now}::timestamptz
       from last_signal
       where action = 'trigger' and ${admitted}
-      order by dedup_key
+      order by ord
       on conflict (service_id, dedup_key) where status <> 'resolved'
       do update set
         last_seen_at = excluded.last_seen_at,
@@ -261,8 +255,34 @@ const selectResults = sql`
     left join acknowledged k on k.dedup_key = s.dedup_key
     left join resolved r on r.dedup_key = s.dedup_key`;
 
-function orderResults(signals: readonly StoredSignal[], rows: readonly ResultRow[]): SignalResult[] {
-  const byKey = new Map(rows.filter((r) => r.dedup_key !== null).map((r) => [r.dedup_key, r]));
+/** The `results` CTE as one JSON array: one row to decode instead of one per alert. */
+const resultsAsJson = sql`(
+      select coalesce(json_agg(json_build_array(dedup_key, alert_id, outcome)), '[]'::json) from results)`;
+
+/**
+ * The signal that decides each dedup key's fate (the last one sent) and how many triggers the key
+ * got (each beyond the first counts as a duplicate), ordered by dedup key: every batch then locks
+ * the rows it upserts in the same order, so concurrent batches over the same keys cannot deadlock.
+ */
+function lastSignalPerKey(signals: readonly StoredSignal[]): { signal: StoredSignal; triggers: number }[] {
+  const byKey = new Map<string, { signal: StoredSignal; triggers: number }>();
+  for (const signal of signals) {
+    const entry = byKey.get(signal.dedupKey);
+    const trigger = signal.action === "trigger" ? 1 : 0;
+    if (entry) {
+      entry.signal = signal;
+      entry.triggers += trigger;
+    } else {
+      byKey.set(signal.dedupKey, { signal, triggers: trigger });
+    }
+  }
+  return [...byKey.values()].sort((a, b) =>
+    a.signal.dedupKey < b.signal.dedupKey ? -1 : a.signal.dedupKey > b.signal.dedupKey ? 1 : 0,
+  );
+}
+
+function orderResults(signals: readonly StoredSignal[], tuples: readonly ResultTuple[]): SignalResult[] {
+  const byKey = new Map(tuples.map(([dedupKey, alertId, outcome]) => [dedupKey, { alertId, outcome }]));
   const seen = new Set<string>();
   const results: SignalResult[] = [];
   for (const signal of signals) {
@@ -271,7 +291,7 @@ function orderResults(signals: readonly StoredSignal[], rows: readonly ResultRow
     const row = byKey.get(signal.dedupKey);
     results.push({
       dedupKey: signal.dedupKey,
-      alertId: row?.alert_id ?? null,
+      alertId: row?.alertId ?? null,
       outcome: row?.outcome ?? "unchanged",
     });
   }
