@@ -2,6 +2,7 @@ import type { Migration } from "kysely/migration";
 import * as settings from "./2026-11-27T1300-settings.ts";
 import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
 import * as oncallEscalation from "./2026-11-27T1500-oncall-escalation.ts";
+import * as alertEventsLogWithoutFk from "./2026-11-27T1600-alert-events-log-without-fk.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27T1300-settings": settings,
   "2026-11-27T1400-services-alerts": servicesAlerts,
   "2026-11-27T1500-oncall-escalation": oncallEscalation,
+  "2026-11-27T1600-alert-events-log-without-fk": alertEventsLogWithoutFk,
 };

@@ -259,7 +259,8 @@ export async function addNote(
   const { rows } = await sql<AlertEventRow>`
     insert into alert_events (alert_id, type, actor, message, data, created_at)
     select id, 'note_added', ${input.actor}, ${input.text}, null, ${input.now.toISOString()}::timestamptz
-    from alerts where id = ${input.alertId}::bigint
+    -- The row lock holds off a concurrent delete until this event is committed (and then deleted with it).
+    from alerts where id = ${input.alertId}::bigint for key share
     returning ${eventColumns}
   `.execute(db);
   return rows[0];
