@@ -171,7 +171,7 @@ export function stringMap(value: unknown, field: string, limits: StringMapLimits
       `has ${keys.length} ${limits.noun}; at most ${limits.maxEntries} are allowed`,
     );
   }
-  const entries: [string, string][] = [];
+  const map: Record<string, string> = {};
   for (const key of keys) {
     if (key === "") throw new ValidationError(field, `${limits.noun} must not have an empty name`);
     if (key.length > limits.maxKeyLength) {
@@ -185,15 +185,18 @@ export function stringMap(value: unknown, field: string, limits: StringMapLimits
       throw new ValidationError(fieldPath(field, key), `must be a string, got ${typeName(entry)}`);
     if (entry.length > limits.maxValueLength)
       checkLength(entry, fieldPath(field, key), limits.maxValueLength);
-    entries.push([key, entry]);
+    // A "__proto__" label must stay data: assigning it would set the prototype instead.
+    if (key === "__proto__")
+      Object.defineProperty(map, key, { value: entry, enumerable: true, writable: true, configurable: true });
+    else map[key] = entry;
   }
-  // fromEntries defines own properties, so a "__proto__" key stays data.
-  return Object.fromEntries(entries);
+  return map;
 }
 
 /** Go's zero time, which Alertmanager and Grafana send as "no end". */
-const ZERO_TIME_YEAR = "0001";
-const RFC3339 = /^(\d{4})-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d+))?([Zz]|[+-]\d{2}:?\d{2})$/;
+const ZERO_TIME_YEAR = 1;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 
 /**
  * An RFC 3339 / ISO 8601 timestamp (`2026-11-27T12:21:13.938671763Z`, `2015-07-17T08:42:58.315+0000`),
@@ -204,14 +207,26 @@ export function optionalTimestamp(value: unknown, field: string): Date | undefin
   if (!text) return undefined;
   const match = RFC3339.exec(text);
   if (!match) throw new ValidationError(field, "must be an RFC 3339 timestamp, e.g. 2026-11-27T12:21:13Z");
-  if (match[1] === ZERO_TIME_YEAR) return undefined;
-  const [, , fraction = "", zone = "Z"] = match;
-  const base = text.slice(0, 19).replace(/[t ]/, "T");
-  const millis = fraction ? `.${fraction.slice(0, 3).padEnd(3, "0")}` : "";
-  const offset = zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone.toUpperCase();
-  const date = new Date(`${base}${millis}${offset}`);
-  if (Number.isNaN(date.getTime())) throw new ValidationError(field, "is not a valid date");
-  return date;
+  const [, year, month, day, hour, minute, second, fraction = "", , sign, offsetHours, offsetMinutes] = match;
+  const y = Number(year);
+  if (y === ZERO_TIME_YEAR) return undefined;
+  const millis = fraction ? Number(fraction.slice(0, 3).padEnd(3, "0")) : 0;
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, keeps years 0–99 as they are.
+  date.setUTCFullYear(y, Number(month) - 1, Number(day));
+  date.setUTCHours(Number(hour), Number(minute), Number(second), millis);
+  // Out-of-range parts roll over (Feb 30 → Mar 2); a date that does not read back the same is not one.
+  if (
+    date.getUTCMonth() !== Number(month) - 1 ||
+    date.getUTCDate() !== Number(day) ||
+    date.getUTCHours() !== Number(hour) ||
+    date.getUTCMinutes() !== Number(minute) ||
+    date.getUTCSeconds() !== Number(second)
+  ) {
+    throw new ValidationError(field, "is not a valid date");
+  }
+  const offset = sign ? (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) : 0;
+  return offset ? new Date(date.getTime() - offset * 60_000) : date;
 }
 
 /**
