@@ -88,7 +88,6 @@ export async function seedDemo(
       secret_hash: hashSecret(key.secret),
       secret_prefix: key.secret.slice(0, 10),
       rate_limit_per_minute: null,
-      rate_window_start: null,
       revoked_at: null,
       last_used_at: null,
     })

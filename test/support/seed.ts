@@ -34,7 +34,6 @@ export async function seedService(
         secret_hash: secret.hash,
         secret_prefix: secret.displayPrefix,
         rate_limit_per_minute: options.rateLimitPerMinute ?? null,
-        rate_window_start: null,
         revoked_at: null,
         last_used_at: null,
       })

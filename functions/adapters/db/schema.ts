@@ -12,6 +12,7 @@ export interface Database {
   settings: SettingsTable;
   services: ServicesTable;
   integration_keys: IntegrationKeysTable;
+  integration_key_usage: IntegrationKeyUsageTable;
   api_keys: ApiKeysTable;
   alerts: AlertsTable;
   alert_events: AlertEventsTable;
@@ -54,11 +55,18 @@ export interface IntegrationKeysTable {
   secret_hash: string;
   secret_prefix: string;
   rate_limit_per_minute: number | null;
-  rate_window_start: Date | null;
-  rate_window_count: Generated<number>;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  /** Written at most once a minute (see INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS). */
   last_used_at: Date | null;
+}
+
+/** Requests per key in the current minute, spread over a few slots (see countKeyRequest). */
+export interface IntegrationKeyUsageTable {
+  key_id: string;
+  slot: number;
+  window_start: Date;
+  request_count: number;
 }
 
 export interface ApiKeysTable {

@@ -3,6 +3,7 @@ import * as settings from "./2026-11-27T1300-settings.ts";
 import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
 import * as oncallEscalation from "./2026-11-27T1500-oncall-escalation.ts";
 import * as alertEventsLogWithoutFk from "./2026-11-27T1600-alert-events-log-without-fk.ts";
+import * as integrationKeyUsage from "./2026-11-27T1700-integration-key-usage.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27T1400-services-alerts": servicesAlerts,
   "2026-11-27T1500-oncall-escalation": oncallEscalation,
   "2026-11-27T1600-alert-events-log-without-fk": alertEventsLogWithoutFk,
+  "2026-11-27T1700-integration-key-usage": integrationKeyUsage,
 };

@@ -3,7 +3,7 @@ import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
 import { prepared } from "../prepared-statements.ts";
 import type { AlertSeverity, Database, IntegrationKeyType } from "../schema.ts";
-import { countKeyRequest, hashSecret } from "./integration-keys.ts";
+import { countKeyRequest, hashSecret, randomKeyUsageSlot } from "./integration-keys.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
 export interface StoredSignal {
@@ -114,7 +114,12 @@ export async function ingestWithKey(
     service_escalates: boolean;
     results: ResultTuple[];
   }>`${prepared}
-    with key as (${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}),
+    with ${countKeyRequest({
+      hash,
+      now: input.now,
+      defaultLimitPerMinute: input.defaultLimitPerMinute,
+      slot: randomKeyUsageSlot(),
+    })},
     admitted as (
       select * from key
       where (type = 'universal' or type = ${input.source}) and rate_window_count <= limit_per_minute

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
 import type { Database, IntegrationKeyType } from "../schema.ts";
@@ -27,23 +27,67 @@ export function hashSecret(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
 }
 
+/** A key's `last_used_at` is rewritten at most once per this many seconds. */
+export const INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS = 60;
+
+/** Slots a key's per-minute request count is spread over (see countKeyRequest). */
+export const KEY_USAGE_SLOTS = 8;
+
 /**
- * The statement that finds a live key by hash and counts one request in its minute window
- * (fixed window, in the database so that the limit holds across Lambda instances). Shared by
- * `authenticateIntegrationKey` and the one-statement webhook ingest.
+ * CTEs that find a live key by hash and count one request in its minute window (fixed window, in
+ * the database so that the limit holds across Lambda instances), ending in `key`: the key's id,
+ * service_id, type, secret_hash, limit_per_minute, and rate_window_count (requests this minute,
+ * this one included). Shared by `authenticateIntegrationKey` and the one-statement webhook ingest.
+ *
+ * The count is spread over KEY_USAGE_SLOTS rows per key: the request bumps the slot `slot` and
+ * adds the others' committed counts, so concurrent requests of one key only wait for each other
+ * when they pick the same slot (they used to queue on the key's row for the whole statement).
+ * Requests in flight at the same instant do not see each other's counts yet: the limit can be
+ * overshot by that many.
  */
-export function countKeyRequest(hash: string, now: Date, defaultLimitPerMinute: number): RawBuilder<unknown> {
+export function countKeyRequest(input: {
+  hash: string;
+  now: Date;
+  defaultLimitPerMinute: number;
+  /** A random slot in [0, KEY_USAGE_SLOTS); see `randomKeyUsageSlot`. */
+  slot: number;
+}): RawBuilder<unknown> {
+  const { hash, now, defaultLimitPerMinute, slot } = input;
+  const window = sql`date_trunc('minute', ${now}::timestamptz)`;
   return sql`
-    update integration_keys k set
-      rate_window_count = case
-        when k.rate_window_start = date_trunc('minute', ${now}::timestamptz) then k.rate_window_count + 1
-        else 1
-      end,
-      rate_window_start = date_trunc('minute', ${now}::timestamptz),
-      last_used_at = ${now}::timestamptz
-    where k.secret_hash = ${hash} and k.revoked_at is null
-    returning k.id, k.service_id, k.type, k.secret_hash, k.rate_window_count,
-      coalesce(k.rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute`;
+    found as (
+      select id, service_id, type, secret_hash,
+        coalesce(rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute
+      from integration_keys
+      where secret_hash = ${hash} and revoked_at is null
+    ),
+    counted as (
+      insert into integration_key_usage as u (key_id, slot, window_start, request_count)
+      select id, ${slot}::smallint, ${window}, 1 from found
+      on conflict (key_id, slot) do update set
+        request_count = case when u.window_start = excluded.window_start then u.request_count + 1 else 1 end,
+        window_start = excluded.window_start
+      returning u.request_count
+    ),
+    touched as (
+      update integration_keys k set last_used_at = ${now}::timestamptz
+      from found f
+      where k.id = f.id and (k.last_used_at is null
+        or k.last_used_at < ${now}::timestamptz - make_interval(secs => ${INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS}::int))
+    ),
+    key as (
+      select f.*,
+        (select request_count from counted) + coalesce((
+          select sum(u.request_count)::int from integration_key_usage u
+          where u.key_id = f.id and u.slot <> ${slot}::smallint and u.window_start = ${window}
+        ), 0) as rate_window_count
+      from found f
+    )`;
+}
+
+/** The slot a request counts itself in. */
+export function randomKeyUsageSlot(): number {
+  return randomInt(KEY_USAGE_SLOTS);
 }
 
 export interface AuthenticatedKey {
@@ -72,7 +116,10 @@ export async function authenticateIntegrationKey(
     secret_hash: string;
     rate_window_count: number;
     limit_per_minute: number;
-  }>`${countKeyRequest(hash, input.now, input.defaultLimitPerMinute)}`.execute(db);
+  }>`
+    with ${countKeyRequest({ hash, now: input.now, defaultLimitPerMinute: input.defaultLimitPerMinute, slot: randomKeyUsageSlot() })}
+    select id, service_id, type, secret_hash, rate_window_count, limit_per_minute from key
+  `.execute(db);
   const row = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
   if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex")))
