@@ -44,6 +44,10 @@ function typeName(value: unknown): string {
   return typeof value;
 }
 
+/** NUL or any UTF-16 surrogate (paired ones are fine, but rare enough to check exactly). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what it looks for.
+const SUSPECT_CHARACTERS = /[\u0000\ud800-\udfff]/;
+
 /**
  * Rejects a parsed JSON document that is nested deeper than `maxDepth` or holds text Postgres
  * cannot store (NUL characters, unpaired UTF-16 surrogates from `\ud800` escapes), in keys or values.
@@ -51,10 +55,6 @@ function typeName(value: unknown): string {
  *
  * @example assertJsonLimits(JSON.parse(body)) // throws ValidationError("alerts[0].labels", ...)
  */
-/** NUL or any UTF-16 surrogate (paired ones are fine, but rare enough to check exactly). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what it looks for.
-const SUSPECT_CHARACTERS = /[\u0000\ud800-\udfff]/;
-
 export function assertJsonLimits(value: unknown, field = "", maxDepth = MAX_JSON_DEPTH): void {
   // Keys of the node being looked at; the dotted path is only composed for an error message
   // (composing it for every node cost more than the checks themselves).
