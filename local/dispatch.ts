@@ -1,5 +1,5 @@
-import type { AppContext } from "../functions/adapters/app-context.ts";
 import { ingestSourceOf } from "../functions/adapters/http/ingest-routes.ts";
+import type { AppContext } from "../functions/app/context.ts";
 import { createApiHandler } from "../functions/handlers/api.ts";
 import { createIngestHandler } from "../functions/handlers/ingest.ts";
 import type { LambdaHttpHandler } from "./lambda-http-bridge.ts";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AppContext } from "../functions/adapters/app-context.ts";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
+import type { AppContext } from "../functions/app/context.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";

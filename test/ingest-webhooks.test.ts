@@ -9,7 +9,7 @@ import { type SeededService, seedService } from "./support/seed.ts";
 
 // Webhooks end to end: real fixture bodies over real HTTP into the embedded runtime.
 const fixture = (name: string) =>
-  readFileSync(new URL(`../../shared/fixtures/webhooks/${name}`, import.meta.url), "utf8");
+  readFileSync(new URL(`./fixtures/webhooks/${name}`, import.meta.url), "utf8");
 
 let database: DatabaseHandle;
 let server: LocalServer;

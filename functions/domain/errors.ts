@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each carries one code from a closed set; the RPC edge maps the code to a
- * Connect code and the webhook edge to an HTTP status (see adapters/rpc/errors.ts), so the
+ * Connect code and the webhook edge to an HTTP status (see api/errors.ts), so the
  * domain never imports a transport.
  */
 export type ErrorCode =

@@ -1,13 +1,13 @@
 import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
-import { createEscalationFailurePorts, type EscalationTaskDeps } from "../adapters/escalation/step-ports.ts";
+import { createEscalationFailurePorts, type EscalationTaskDeps } from "../app/escalation-ports.ts";
+import { systemClock } from "../domain/clock.ts";
+import { recordEscalationFailure } from "../domain/escalation/index.ts";
 import {
   parseFailureTaskInput,
   type TaskOutput,
   toTaskOutput,
   withTaskErrors,
-} from "../adapters/escalation/task-io.ts";
-import { systemClock } from "../domain/clock.ts";
-import { recordEscalationFailure } from "../domain/escalation/index.ts";
+} from "./escalation-task-io.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
 /**

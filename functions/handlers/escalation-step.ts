@@ -1,13 +1,8 @@
 import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
-import { createEscalationStepPorts, type EscalationTaskDeps } from "../adapters/escalation/step-ports.ts";
-import {
-  parseStepTaskInput,
-  type TaskOutput,
-  toTaskOutput,
-  withTaskErrors,
-} from "../adapters/escalation/task-io.ts";
+import { createEscalationStepPorts, type EscalationTaskDeps } from "../app/escalation-ports.ts";
 import { systemClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
+import { parseStepTaskInput, type TaskOutput, toTaskOutput, withTaskErrors } from "./escalation-task-io.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
 /**

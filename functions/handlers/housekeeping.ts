@@ -1,13 +1,13 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { AppContext } from "../adapters/app-context.ts";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { autoResolveOlderThan } from "../adapters/db/stores/alerts.ts";
+import { logger, metrics } from "../adapters/observability.ts";
+import type { AppContext } from "../app/context.ts";
 import {
   escalationLifecycleOf,
   startUnstartedEscalations,
   stopAlertEscalations,
-} from "../adapters/escalation/lifecycle.ts";
-import { logger, metrics } from "../adapters/observability.ts";
+} from "../app/escalations.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 

@@ -1,6 +1,6 @@
-import type { AppContext } from "../../functions/adapters/app-context.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
 import { version } from "../../functions/adapters/version.ts";
+import type { AppContext } from "../../functions/app/context.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 

@@ -1,7 +1,7 @@
 import { ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
 import { expect } from "vitest";
-import type { AppContext } from "../../functions/adapters/app-context.ts";
-import { createRpcInterceptors, registerServices } from "../../functions/adapters/rpc/routes.ts";
+import { createRpcInterceptors, registerServices } from "../../functions/api/routes.ts";
+import type { AppContext } from "../../functions/app/context.ts";
 import { testAdminToken } from "./app-context.ts";
 
 /** Every oncall.v1 service in memory, behind the same interceptors (auth, error mapping) as the Lambda. */

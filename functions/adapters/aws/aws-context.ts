@@ -1,8 +1,8 @@
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { RDSDataClient } from "@aws-sdk/client-rds-data";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import type { AppContext } from "../../app/context.ts";
 import { systemClock } from "../../domain/clock.ts";
-import type { AppContext } from "../app-context.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../config.ts";
 import { type DatabaseHandle, openDatabase } from "../db/database.ts";
 import { tracer } from "../observability.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { fixture } from "../../../test/support/alert-fixtures.ts";
 import { autoDedupKey, labelsFingerprint } from "./dedup.ts";
-import { fixture } from "./test-support.ts";
 
 describe("labelsFingerprint", () => {
   it.each(["alertmanager-v4-firing", "alertmanager-v4-resolved"] as const)(

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { deeplyNested, fixture, rejectedField } from "../../../test/support/alert-fixtures.ts";
 import type { AlertSignal } from "./alert-input.ts";
 import { MAX_ALERTS_PER_REQUEST, MAX_JSON_DEPTH } from "./limits.ts";
 import { parseAlertmanager } from "./parse-alertmanager.ts";
-import { deeplyNested, fixture, rejectedField } from "./test-support.ts";
 
 /** The firing fixture with its single entry changed by `patch`. */
 function firingWith(patch: Record<string, unknown>, entryIndex = 0) {

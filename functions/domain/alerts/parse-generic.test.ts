@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { deeplyNested, fixture, rejectedField } from "../../../test/support/alert-fixtures.ts";
 import type { AlertSignal } from "./alert-input.ts";
 import { autoDedupKey } from "./dedup.ts";
 import { MAX_JSON_DEPTH } from "./limits.ts";
 import { parseGeneric } from "./parse-generic.ts";
-import { deeplyNested, fixture, rejectedField } from "./test-support.ts";
 
 const only = (body: unknown, options?: Parameters<typeof parseGeneric>[1]) => {
   const batch = parseGeneric(body, options);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { deeplyNested, fixture, rejectedField } from "../../../test/support/alert-fixtures.ts";
 import type { AlertSignal } from "./alert-input.ts";
 import { MAX_JSON_DEPTH } from "./limits.ts";
 import { parseGrafana } from "./parse-grafana.ts";
-import { deeplyNested, fixture, rejectedField } from "./test-support.ts";
 
 /** Grafana's documented legacy alerting webhook body. */
 function legacy(patch: Record<string, unknown> = {}): Record<string, unknown> {

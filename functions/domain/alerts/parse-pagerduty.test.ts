@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { deeplyNested, fixture, rejectedField } from "../../../test/support/alert-fixtures.ts";
 import type { AlertSignal } from "./alert-input.ts";
 import { MAX_JSON_DEPTH } from "./limits.ts";
 import { pagerDutyRoutingKey, parsePagerDutyEvent } from "./parse-pagerduty.ts";
-import { deeplyNested, fixture, rejectedField } from "./test-support.ts";
 
 /** An id source that counts its calls. */
 function ids() {

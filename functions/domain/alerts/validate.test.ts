@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { deeplyNested, rejectedField } from "../../../test/support/alert-fixtures.ts";
 import { MAX_JSON_DEPTH } from "./limits.ts";
-import { deeplyNested, rejectedField } from "./test-support.ts";
 import {
   assertJsonLimits,
   fieldPath,

@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { logger } from "../../adapters/observability.ts";
-import { describeError, httpStatusFor } from "../../adapters/rpc/errors.ts";
+import { describeError, httpStatusFor } from "../../api/errors.ts";
 
 /**
  * The error mapping for plain-HTTP routes (webhooks, healthz): domain errors become the status

@@ -2,18 +2,18 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext } from "../../../../test/support/app-context.ts";
-import { describeEachDatabase } from "../../../../test/support/databases.ts";
-import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
+import { createTestAppContext } from "../../../test/support/app-context.ts";
+import { describeEachDatabase } from "../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { loadEscalationPolicy } from "../../adapters/db/stores/escalation-policies.ts";
+import { createFixedClock } from "../../domain/clock.ts";
 import {
   EscalationPolicyService,
   type EscalationStep,
   type EscalationTarget,
-} from "../../../gen/oncall/v1/escalation_policies_pb.ts";
-import { ScheduleService, ShiftUnit } from "../../../gen/oncall/v1/schedules_pb.ts";
-import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
-import { loadEscalationPolicy } from "../../db/stores/escalation-policies.ts";
+} from "../../gen/oncall/v1/escalation_policies_pb.ts";
+import { ScheduleService, ShiftUnit } from "../../gen/oncall/v1/schedules_pb.ts";
+import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 
 // EscalationPolicyService in memory (createRouterTransport, the real interceptors and stores) on
 // every database path: PGlite, the Data API emulator, and Postgres when DATABASE_URL is set.

@@ -2,13 +2,13 @@ import { createHash } from "node:crypto";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext } from "../../../../test/support/app-context.ts";
-import { openTestDatabase } from "../../../../test/support/databases.ts";
-import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
-import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
-import { SystemService } from "../../../gen/oncall/v1/system_pb.ts";
-import type { DatabaseHandle } from "../../db/database.ts";
+import { createTestAppContext } from "../../../test/support/app-context.ts";
+import { openTestDatabase } from "../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import type { DatabaseHandle } from "../../adapters/db/database.ts";
+import { createFixedClock } from "../../domain/clock.ts";
+import { ApiKeyScope, ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
+import { SystemService } from "../../gen/oncall/v1/system_pb.ts";
 
 // ApiKeyService in memory, and API keys as credentials for every other service.
 const start = "2026-11-27T12:00:00Z";

@@ -1,6 +1,6 @@
-import { DomainError } from "../../domain/errors.ts";
-import { EscalationInputError, type StepOutcome, TransientError } from "../../domain/escalation/index.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { isDatabaseUnavailable } from "../adapters/db/errors.ts";
+import { DomainError } from "../domain/errors.ts";
+import { EscalationInputError, type StepOutcome, TransientError } from "../domain/escalation/index.ts";
 
 // The escalation tasks' contract with state-machines/escalation.asl.json: what they take, what they
 // answer, and the error names the ASL retries or catches (listed in state-machines/README.md).

@@ -1,8 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Clock } from "../../domain/clock.ts";
-import { UnavailableError } from "../../domain/errors.ts";
-import type { EscalationRunner } from "../../domain/escalation/index.ts";
-import type { Database } from "../db/schema.ts";
+import type { Database } from "../adapters/db/schema.ts";
 import {
   type EscalateNowOutcome,
   escalateNow,
@@ -11,8 +8,11 @@ import {
   type PendingStart,
   startEscalations,
   stopEscalations,
-} from "../db/stores/escalations.ts";
-import { logger } from "../observability.ts";
+} from "../adapters/db/stores/escalations.ts";
+import { logger } from "../adapters/observability.ts";
+import type { Clock } from "../domain/clock.ts";
+import { UnavailableError } from "../domain/errors.ts";
+import type { EscalationRunner } from "../domain/escalation/index.ts";
 
 // What ingest and AlertService do to escalations when alerts change: open and start them for new
 // alerts, stop them for acknowledged or resolved ones, and escalate by hand. The database state is

@@ -2,20 +2,20 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext } from "../../../../test/support/app-context.ts";
-import { openTestDatabase } from "../../../../test/support/databases.ts";
-import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
+import { createTestAppContext } from "../../../test/support/app-context.ts";
+import { openTestDatabase } from "../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import type { DatabaseHandle } from "../../adapters/db/database.ts";
+import { createFixedClock } from "../../domain/clock.ts";
 import {
   type Alert,
   AlertService,
   AlertStatus,
   ListAlertsRequestSchema,
   Severity,
-} from "../../../gen/oncall/v1/alerts_pb.ts";
-import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
-import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
-import type { DatabaseHandle } from "../../db/database.ts";
+} from "../../gen/oncall/v1/alerts_pb.ts";
+import { ApiKeyScope, ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
+import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 
 // AlertService in memory: the real router, interceptors and stores, on a PGlite clone.
 const start = "2026-11-27T12:00:00Z";

@@ -1,6 +1,6 @@
+import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
-import type { DatabaseHandle } from "./db/database.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
@@ -20,7 +20,7 @@ export interface AppContext {
   autoResolveAfterDays?: number | undefined;
   /**
    * Starts and stops escalation workflows (Step Functions on AWS, the same ASL in-process when
-   * embedded). Use it through adapters/escalation/lifecycle.ts, which keeps the database state first.
+   * embedded). Use it through app/escalations.ts, which keeps the database state first.
    */
   escalations: EscalationRunner;
 }

@@ -1,15 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { NotFoundError, PreconditionError, ValidationError } from "../../../domain/errors.ts";
-import {
-  type EscalationPolicy,
-  EscalationPolicySchema,
-  type EscalationPolicyService,
-  type EscalationStep,
-  type EscalationTarget as TargetMessage,
-} from "../../../gen/oncall/v1/escalation_policies_pb.ts";
-import type { AppContext } from "../../app-context.ts";
 import {
   createEscalationPolicy,
   deleteEscalationPolicy,
@@ -22,7 +13,16 @@ import {
   type PolicyInput,
   type PolicyWriteOutcome,
   updateEscalationPolicy,
-} from "../../db/stores/escalation-policies.ts";
+} from "../../adapters/db/stores/escalation-policies.ts";
+import type { AppContext } from "../../app/context.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import {
+  type EscalationPolicy,
+  EscalationPolicySchema,
+  type EscalationPolicyService,
+  type EscalationStep,
+  type EscalationTarget as TargetMessage,
+} from "../../gen/oncall/v1/escalation_policies_pb.ts";
 import {
   decodePageToken,
   encodePageToken,

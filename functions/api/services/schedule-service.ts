@@ -1,45 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { NotFoundError, PreconditionError, ValidationError } from "../../../domain/errors.ts";
-import {
-  addParticipant,
-  type ShiftLength as DomainShiftLength,
-  type ShiftSource as DomainShiftSource,
-  type Weekday as DomainWeekday,
-  listShifts,
-  MAX_RANGE_MS,
-  type Override,
-  onCallAt,
-  type Rotation,
-  removeParticipant,
-  reorderParticipants,
-  rotationShiftAt,
-  type ShiftUnit as ShiftUnitName,
-  setCurrentParticipant,
-  upcomingShiftsForUser,
-  validateOverrides,
-  validateRotation,
-  validateSchedule,
-} from "../../../domain/schedules/index.ts";
-import {
-  OverrideKind,
-  type Rotation as RotationMessage,
-  RotationSchema,
-  type Schedule as ScheduleMessage,
-  type ScheduleOverride,
-  ScheduleOverrideSchema,
-  type ScheduleRule,
-  ScheduleSchema,
-  type ScheduleService,
-  type ShiftLength,
-  ShiftLengthSchema,
-  type ShiftSource,
-  ShiftSourceSchema,
-  ShiftUnit,
-  Weekday,
-} from "../../../gen/oncall/v1/schedules_pb.ts";
-import type { AppContext } from "../../app-context.ts";
 import {
   createRotation,
   deleteRotation,
@@ -49,7 +10,7 @@ import {
   type RotationCursor,
   type RotationFields,
   type RotationRecord,
-} from "../../db/stores/rotations.ts";
+} from "../../adapters/db/stores/rotations.ts";
 import {
   createOverride,
   createSchedule,
@@ -69,7 +30,46 @@ import {
   type ScheduleWriteOutcome,
   type StoredRule,
   updateSchedule,
-} from "../../db/stores/schedules.ts";
+} from "../../adapters/db/stores/schedules.ts";
+import type { AppContext } from "../../app/context.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import {
+  addParticipant,
+  type ShiftLength as DomainShiftLength,
+  type ShiftSource as DomainShiftSource,
+  type Weekday as DomainWeekday,
+  listShifts,
+  MAX_RANGE_MS,
+  type Override,
+  onCallAt,
+  type Rotation,
+  removeParticipant,
+  reorderParticipants,
+  rotationShiftAt,
+  type ShiftUnit as ShiftUnitName,
+  setCurrentParticipant,
+  upcomingShiftsForUser,
+  validateOverrides,
+  validateRotation,
+  validateSchedule,
+} from "../../domain/schedules/index.ts";
+import {
+  OverrideKind,
+  type Rotation as RotationMessage,
+  RotationSchema,
+  type Schedule as ScheduleMessage,
+  type ScheduleOverride,
+  ScheduleOverrideSchema,
+  type ScheduleRule,
+  ScheduleSchema,
+  type ScheduleService,
+  type ShiftLength,
+  ShiftLengthSchema,
+  type ShiftSource,
+  ShiftSourceSchema,
+  ShiftUnit,
+  Weekday,
+} from "../../gen/oncall/v1/schedules_pb.ts";
 import {
   decodePageToken,
   encodePageToken,

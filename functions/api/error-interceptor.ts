@@ -1,5 +1,5 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { logger } from "../observability.ts";
+import { logger } from "../adapters/observability.ts";
 import { describeError, toConnectError } from "./errors.ts";
 
 /** Turns whatever an RPC implementation throws into a Connect error; logs the unexpected ones. */

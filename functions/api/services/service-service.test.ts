@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext } from "../../../../test/support/app-context.ts";
-import { openTestDatabase } from "../../../../test/support/databases.ts";
-import { admin, bearer, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
-import { AlertService } from "../../../gen/oncall/v1/alerts_pb.ts";
-import { ApiKeyScope, ApiKeyService } from "../../../gen/oncall/v1/api_keys_pb.ts";
-import { IntegrationKeyType, ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
-import type { DatabaseHandle } from "../../db/database.ts";
-import { authenticateIntegrationKey } from "../../db/stores/integration-keys.ts";
+import { createTestAppContext } from "../../../test/support/app-context.ts";
+import { openTestDatabase } from "../../../test/support/databases.ts";
+import { admin, bearer, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import type { DatabaseHandle } from "../../adapters/db/database.ts";
+import { authenticateIntegrationKey } from "../../adapters/db/stores/integration-keys.ts";
+import { createFixedClock } from "../../domain/clock.ts";
+import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
+import { ApiKeyScope, ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
+import { IntegrationKeyType, ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 
 // ServiceService in memory: the real router, interceptors and store, on a PGlite clone.
 const clock = createFixedClock("2026-11-27T12:00:00Z");

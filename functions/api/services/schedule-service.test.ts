@@ -1,17 +1,18 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestAppContext } from "../../../../test/support/app-context.ts";
-import { describeEachDatabase } from "../../../../test/support/databases.ts";
-import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
+import { createTestAppContext } from "../../../test/support/app-context.ts";
+import { describeEachDatabase } from "../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { loadOnCallContext } from "../../adapters/db/stores/schedules.ts";
+import { createFixedClock } from "../../domain/clock.ts";
 import {
   type Rotation as DomainRotation,
   type Schedule as DomainSchedule,
   listShifts as domainListShifts,
   type Override,
-} from "../../../domain/schedules/index.ts";
-import { EscalationPolicyService } from "../../../gen/oncall/v1/escalation_policies_pb.ts";
+} from "../../domain/schedules/index.ts";
+import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
 import {
   OverrideKind,
   type ScheduleRule,
@@ -19,8 +20,7 @@ import {
   type ShiftSource,
   ShiftUnit,
   Weekday,
-} from "../../../gen/oncall/v1/schedules_pb.ts";
-import { loadOnCallContext } from "../../db/stores/schedules.ts";
+} from "../../gen/oncall/v1/schedules_pb.ts";
 
 // ScheduleService in memory (createRouterTransport, the real interceptors and stores) on every
 // database path: PGlite, the Data API emulator, and Postgres when DATABASE_URL is set.

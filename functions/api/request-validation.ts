@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
-import { assertJsonLimits, checkLength, isRecord } from "../../domain/alerts/validate.ts";
-import { UnauthenticatedError, ValidationError } from "../../domain/errors.ts";
+import { assertJsonLimits, checkLength, isRecord } from "../domain/alerts/validate.ts";
+import { UnauthenticatedError, ValidationError } from "../domain/errors.ts";
 import { type Principal, principalKey } from "./auth.ts";
 
 /**

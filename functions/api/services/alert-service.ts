@@ -2,26 +2,8 @@ import { randomUUID } from "node:crypto";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  MAX_DEDUP_KEY_LENGTH,
-  MAX_DETAILS_LENGTH,
-  MAX_SUMMARY_LENGTH,
-} from "../../../domain/alerts/limits.ts";
-import { DEFAULT_SEVERITY } from "../../../domain/alerts/severity.ts";
-import { assertJsonLimits, isRecord, LABEL_LIMITS, stringMap } from "../../../domain/alerts/validate.ts";
-import { NotFoundError, PreconditionError, ValidationError } from "../../../domain/errors.ts";
-import {
-  type Alert,
-  type AlertEvent,
-  AlertEventSchema,
-  AlertSchema,
-  type AlertService,
-  AlertStatus,
-  Severity,
-} from "../../../gen/oncall/v1/alerts_pb.ts";
-import type { AppContext } from "../../app-context.ts";
-import type { AlertSeverity, AlertStatus as StatusName } from "../../db/schema.ts";
-import { applySignals } from "../../db/stores/alert-signals.ts";
+import type { AlertSeverity, AlertStatus as StatusName } from "../../adapters/db/schema.ts";
+import { applySignals } from "../../adapters/db/stores/alert-signals.ts";
 import {
   type AlertEventRow,
   type AlertFilter,
@@ -34,14 +16,28 @@ import {
   listAlertEvents,
   listAlerts,
   resolveAlert,
-} from "../../db/stores/alerts.ts";
-import { getService } from "../../db/stores/services.ts";
+} from "../../adapters/db/stores/alerts.ts";
+import { getService } from "../../adapters/db/stores/services.ts";
+import type { AppContext } from "../../app/context.ts";
 import {
   escalateAlertNow,
   escalationLifecycleOf,
   followAlertOutcomes,
   stopAlertEscalations,
-} from "../../escalation/lifecycle.ts";
+} from "../../app/escalations.ts";
+import { MAX_DEDUP_KEY_LENGTH, MAX_DETAILS_LENGTH, MAX_SUMMARY_LENGTH } from "../../domain/alerts/limits.ts";
+import { DEFAULT_SEVERITY } from "../../domain/alerts/severity.ts";
+import { assertJsonLimits, isRecord, LABEL_LIMITS, stringMap } from "../../domain/alerts/validate.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import {
+  type Alert,
+  type AlertEvent,
+  AlertEventSchema,
+  AlertSchema,
+  type AlertService,
+  AlertStatus,
+  Severity,
+} from "../../gen/oncall/v1/alerts_pb.ts";
 import {
   decodePageToken,
   encodePageToken,

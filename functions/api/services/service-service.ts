@@ -1,18 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { isRecord } from "../../../domain/alerts/validate.ts";
-import { NotFoundError, PreconditionError, ValidationError } from "../../../domain/errors.ts";
-import {
-  type IntegrationKey,
-  IntegrationKeySchema,
-  IntegrationKeyType,
-  type Service,
-  ServiceSchema,
-  type ServiceService,
-} from "../../../gen/oncall/v1/services_pb.ts";
-import type { AppContext } from "../../app-context.ts";
-import type { IntegrationKeyType as KeyTypeName } from "../../db/schema.ts";
+import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
 import {
   createIntegrationKey,
   createService,
@@ -27,7 +16,18 @@ import {
   type ServicePatch,
   type ServiceRow,
   updateService,
-} from "../../db/stores/services.ts";
+} from "../../adapters/db/stores/services.ts";
+import type { AppContext } from "../../app/context.ts";
+import { isRecord } from "../../domain/alerts/validate.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import {
+  type IntegrationKey,
+  IntegrationKeySchema,
+  IntegrationKeyType,
+  type Service,
+  ServiceSchema,
+  type ServiceService,
+} from "../../gen/oncall/v1/services_pb.ts";
 import {
   decodePageToken,
   encodePageToken,

@@ -1,18 +1,15 @@
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  createRecordingEscalationRunner,
-  createTestAppContext,
-} from "../../../../test/support/app-context.ts";
-import { openTestDatabase } from "../../../../test/support/databases.ts";
-import { admin, createInMemoryTransport, failure } from "../../../../test/support/rpc.ts";
-import { attachPolicy, seedPolicy } from "../../../../test/support/seed-oncall.ts";
-import { createFixedClock } from "../../../domain/clock.ts";
-import { AlertService } from "../../../gen/oncall/v1/alerts_pb.ts";
-import { ServiceService } from "../../../gen/oncall/v1/services_pb.ts";
-import { createEscalationStepHandler } from "../../../handlers/escalation-step.ts";
-import type { DatabaseHandle } from "../../db/database.ts";
-import { loadEscalation } from "../../db/stores/escalations.ts";
+import { createRecordingEscalationRunner, createTestAppContext } from "../../../test/support/app-context.ts";
+import { openTestDatabase } from "../../../test/support/databases.ts";
+import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { attachPolicy, seedPolicy } from "../../../test/support/seed-oncall.ts";
+import type { DatabaseHandle } from "../../adapters/db/database.ts";
+import { loadEscalation } from "../../adapters/db/stores/escalations.ts";
+import { createFixedClock } from "../../domain/clock.ts";
+import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
+import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
+import { createEscalationStepHandler } from "../../handlers/escalation-step.ts";
 
 // AlertService and escalations, in memory: the real router and stores on a PGlite clone, a runner
 // that records what it is asked to start and stop (the workflow itself is tested elsewhere).

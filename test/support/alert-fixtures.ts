@@ -1,12 +1,12 @@
 /**
- * Test-only helpers (imported by `*.test.ts`, never by the domain): the shared webhook fixtures and
+ * Test-only helpers (imported by `*.test.ts`): the shared webhook fixtures and
  * a way to ask which field a ValidationError names.
  */
 import { readFileSync } from "node:fs";
-import { ValidationError } from "../errors.ts";
+import { ValidationError } from "../../functions/domain/errors.ts";
 
-/** `shared/` sits beside the repository (locally /work/shared, in CI a copy next to the clone). */
-const FIXTURES = new URL("../../../../shared/fixtures/webhooks/", import.meta.url);
+/** Copies of the originals in shared/fixtures, kept in the repository so that a bare clone tests. */
+const FIXTURES = new URL("../fixtures/webhooks/", import.meta.url);
 
 export type Fixture =
   | "alertmanager-v4-firing"

@@ -1,21 +1,21 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { NotFoundError, ValidationError } from "../../../domain/errors.ts";
-import {
-  type ApiKey,
-  ApiKeySchema,
-  ApiKeyScope,
-  type ApiKeyService,
-} from "../../../gen/oncall/v1/api_keys_pb.ts";
-import type { AppContext } from "../../app-context.ts";
 import {
   type ApiKeyRow,
   createApiKey,
   listApiKeys,
   revokeApiKey,
   type ApiKeyScope as ScopeName,
-} from "../../db/stores/api-keys.ts";
+} from "../../adapters/db/stores/api-keys.ts";
+import type { AppContext } from "../../app/context.ts";
+import { NotFoundError, ValidationError } from "../../domain/errors.ts";
+import {
+  type ApiKey,
+  ApiKeySchema,
+  ApiKeyScope,
+  type ApiKeyService,
+} from "../../gen/oncall/v1/api_keys_pb.ts";
 import { optionalTimestamp, requireText, requireUuid } from "../request-validation.ts";
 import { MAX_NAME_LENGTH } from "./service-service.ts";
 

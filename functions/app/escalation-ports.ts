@@ -1,18 +1,23 @@
 import type { Kysely } from "kysely";
-import type { Clock } from "../../domain/clock.ts";
-import { DomainError } from "../../domain/errors.ts";
+import type { Database } from "../adapters/db/schema.ts";
+import { loadEscalationPolicy } from "../adapters/db/stores/escalation-policies.ts";
+import {
+  commitStep,
+  finishEscalation,
+  loadEscalation,
+  recordStepFailure,
+} from "../adapters/db/stores/escalations.ts";
+import { getRotation } from "../adapters/db/stores/rotations.ts";
+import { loadOnCallContext } from "../adapters/db/stores/schedules.ts";
+import type { Clock } from "../domain/clock.ts";
+import { DomainError } from "../domain/errors.ts";
 import type {
   EscalationFailurePorts,
   EscalationStepPorts,
   EscalationTarget,
   TargetResolution,
-} from "../../domain/escalation/index.ts";
-import { onCallAt, rotationShiftAt } from "../../domain/schedules/index.ts";
-import type { Database } from "../db/schema.ts";
-import { loadEscalationPolicy } from "../db/stores/escalation-policies.ts";
-import { commitStep, finishEscalation, loadEscalation, recordStepFailure } from "../db/stores/escalations.ts";
-import { getRotation } from "../db/stores/rotations.ts";
-import { loadOnCallContext } from "../db/stores/schedules.ts";
+} from "../domain/escalation/index.ts";
+import { onCallAt, rotationShiftAt } from "../domain/schedules/index.ts";
 
 /** What the escalation tasks need: the database and the time. A subset of AppContext. */
 export interface EscalationTaskDeps {

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DomainError, type ErrorCode, RateLimitedError, ValidationError } from "../../domain/errors.ts";
-import { isDatabaseUnavailable } from "../db/errors.ts";
+import { isDatabaseUnavailable } from "../adapters/db/errors.ts";
+import { DomainError, type ErrorCode, RateLimitedError, ValidationError } from "../domain/errors.ts";
 
 /** The single place where domain error codes become Connect codes. */
 const connectCodeOf: Record<ErrorCode, Code> = {

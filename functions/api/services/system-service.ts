@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { CheckHealthResponseSchema, type SystemService } from "../../../gen/oncall/v1/system_pb.ts";
-import type { AppContext } from "../../app-context.ts";
-import { latestSchemaVersion } from "../../db/migrate.ts";
+import { latestSchemaVersion } from "../../adapters/db/migrate.ts";
+import type { AppContext } from "../../app/context.ts";
+import { CheckHealthResponseSchema, type SystemService } from "../../gen/oncall/v1/system_pb.ts";
 import { principalKey } from "../auth.ts";
 
 export function createSystemService(ctx: AppContext): ServiceImpl<typeof SystemService> {
