@@ -8,6 +8,8 @@ import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import type { AppContext } from "../functions/app/context.ts";
+import { effectDepsOf } from "../functions/app/effect-registry.ts";
+import { type EffectDeps, sweepEffects } from "../functions/app/effects.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
@@ -28,6 +30,24 @@ export interface EmbeddedRuntime {
   installationId: string;
   demo: DemoSeed;
   close(): Promise<void>;
+}
+
+/** Runs every effect left pending by a previous process, in batches; failures stay for housekeeping. */
+async function sweepOrphanedEffects(deps: EffectDeps): Promise<void> {
+  try {
+    for (let ran = 0; ; ) {
+      const swept = await sweepEffects(deps, { limit: 500, everything: true });
+      ran += swept.ran;
+      if (swept.failed > 0 || swept.ran < 500) {
+        if (ran > 0) logger.warn("effects left by a previous process run at start", { ran });
+        return;
+      }
+    }
+  } catch (error) {
+    logger.warn("could not run the effects left by a previous process; housekeeping retries", {
+      error: error as Error,
+    });
+  }
 }
 
 /**
@@ -61,6 +81,9 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
     };
+    // Effects of alert changes that a previous process committed but did not run (it died in between):
+    // no other process can be running them (one process per data folder), so all are taken now.
+    void sweepOrphanedEffects(effectDepsOf(ctx));
     // What the scheduled housekeeping Lambda does on AWS (functions/handlers/housekeeping.ts).
     const housekeeping = createHousekeeping(ctx);
     const timer = setInterval(() => {

@@ -1,24 +1,27 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import {
-  type EscalateNowOutcome,
-  escalateNow,
+  applyManualEscalation,
   findUnstartedEscalations,
+  loadManualEscalationContext,
   markStarted,
+  openEscalations,
   type PendingStart,
-  startEscalations,
   stopEscalations,
 } from "../adapters/db/stores/escalations.ts";
 import { logger } from "../adapters/observability.ts";
+import type { OwedEffect } from "../domain/alerts/lifecycle.ts";
 import type { Clock } from "../domain/clock.ts";
-import { UnavailableError } from "../domain/errors.ts";
-import type { EscalationRunner } from "../domain/escalation/index.ts";
+import { UnavailableError, ValidationError } from "../domain/errors.ts";
+import { type EscalationRunner, planManualEscalation } from "../domain/escalation/index.ts";
+import type { EffectHandler } from "./effects.ts";
 
-// What ingest and AlertService do to escalations when alerts change: open and start them for new
-// alerts, stop them for acknowledged or resolved ones, and escalate by hand. The database state is
-// written first; the workflow follows. A lost stop is harmless (every step re-checks the alert); a
-// failed start is reported as `unavailable` so the sender retries, and the retry starts it (the
-// escalation stays "start owed" until markStarted).
+// What happens to escalations when alerts change, as effect handlers of the outbox: open and start
+// them for new alerts (`escalation.start`), stop them for acknowledged or resolved ones
+// (`escalation.stop`); and escalation by hand. The database state is written first; the workflow
+// follows. A lost stop is harmless (every step re-checks the alert); a failed start leaves its effect
+// pending (the sender's retry or housekeeping runs it again; the escalation stays "start owed" until
+// markStarted).
 
 export interface EscalationLifecycleDeps {
   readonly db: Kysely<Database>;
@@ -29,24 +32,43 @@ export interface EscalationLifecycleDeps {
 /** Workflow starts in flight at once for one request (Step Functions allows bursts of a few hundred). */
 const startConcurrency = 8;
 
-/**
- * After alerts were created (or deduplicated: a retried request repairs a start that failed): opens
- * an escalation for each triggered alert whose service has a policy and starts its workflow.
- *
- * @throws UnavailableError when a workflow could not be started; calling again starts the rest.
- */
-export async function startAlertEscalations(
-  deps: EscalationLifecycleDeps,
-  alertIds: readonly number[],
-): Promise<void> {
-  if (alertIds.length === 0) return;
-  const pending = await startEscalations(deps.db, { alertIds, now: deps.clock.now() });
-  const failed = await startWorkflows(deps, pending);
-  if (failed.length > 0) {
-    throw new UnavailableError(
-      `the escalation of alert ${failed.map((f) => f.alertId).join(", ")} could not be started; retry the request`,
-    );
+/** The outbox handlers of the escalation effects. */
+export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
+  "escalation.start": EffectHandler;
+  "escalation.stop": EffectHandler;
+} {
+  return {
+    "escalation.start": {
+      critical: true,
+      async run(effects) {
+        const failed: number[] = [];
+        for (const effect of effects) {
+          const pending = await openEscalations(deps.db, {
+            alertIds: effect.alertIds,
+            policyId: policyOfStart(effect),
+            now: deps.clock.now(),
+          });
+          failed.push(...(await startWorkflows(deps, pending)).map((p) => p.alertId));
+        }
+        if (failed.length > 0) {
+          throw new UnavailableError(`the escalation of alert ${failed.join(", ")} could not be started`);
+        }
+      },
+    },
+    "escalation.stop": {
+      critical: false,
+      run: (effects) => stopAlertEscalations(deps, [...new Set(effects.flatMap((e) => e.alertIds))]),
+    },
+  };
+}
+
+/** The policy an `escalation.start` effect names (written with the alerts it starts). */
+function policyOfStart(effect: OwedEffect): string {
+  const policyId = (effect.payload as { policyId?: unknown } | null)?.policyId;
+  if (typeof policyId !== "string") {
+    throw new ValidationError("payload.policyId", `effect ${effect.id} names no escalation policy`);
   }
+  return policyId;
 }
 
 /** How long a start may stay unconfirmed before the sweeper takes it over (the request's own start is done by then). */
@@ -96,32 +118,6 @@ async function startWorkflows(
   return failed.map((f) => f.start);
 }
 
-/** What happened to an alert in a request (ingest's SignalResult, AlertService's outcomes). */
-export interface AlertOutcome {
-  readonly alertId: number | null;
-  readonly outcome: string;
-}
-
-/**
- * Follows a request's outcomes: escalations start for `created` (and `deduplicated`, to repair a start
- * that failed before) alerts, and stop for `acknowledged` and `resolved` ones.
- *
- * @example await followAlertOutcomes(deps, result.results); // after ingestWebhook
- */
-export async function followAlertOutcomes(
-  deps: EscalationLifecycleDeps,
-  outcomes: readonly AlertOutcome[],
-  options: { serviceEscalates?: boolean } = {},
-): Promise<void> {
-  const ids = (...kinds: string[]) =>
-    outcomes.filter((o) => o.alertId !== null && kinds.includes(o.outcome)).map((o) => o.alertId as number);
-  await stopAlertEscalations(deps, ids("acknowledged", "resolved"));
-  // A caller that already knows the service has no policy saves the round trip that would find
-  // nothing to start (stops above still run: a policy may have been detached mid-escalation).
-  if (options.serviceEscalates === false) return;
-  await startAlertEscalations(deps, ids("created", "deduplicated"));
-}
-
 /** The lifecycle's dependencies from an AppContext. */
 export function escalationLifecycleOf(ctx: {
   database: { db: Kysely<Database> };
@@ -144,36 +140,67 @@ export async function stopAlertEscalations(
   await Promise.all(stopped.map((s) => stopQuietly(deps.runner, s)));
 }
 
+export type EscalateNowOutcome =
+  | { readonly outcome: "escalated"; readonly stepIndex: number; readonly repeatCycle: number }
+  | { readonly outcome: "not_found" }
+  | { readonly outcome: "not_triggered"; readonly alertStatus: string }
+  | { readonly outcome: "no_policy" };
+
+/** Tries of a manual escalation that lost a race (a step or an acknowledge) before giving up. */
+const manualAttempts = 3;
+
 /**
- * A manual escalation: the pending step runs now, in a new execution that replaces the waiting one.
+ * A manual escalation: the pending step runs now, in a new execution that replaces the waiting one
+ * (planManualEscalation decides which step and names the execution; the write is compare-and-set).
  *
- * @throws UnavailableError when the new workflow could not be started (the step is due: a retry or,
- *   on the embedded runtime, the next start runs it).
+ * @throws UnavailableError when the new workflow could not be started (the step is due: a retry or
+ *   housekeeping starts it).
  */
 export async function escalateAlertNow(
   deps: EscalationLifecycleDeps,
   input: { alertId: number; actor: string },
 ): Promise<EscalateNowOutcome> {
-  const outcome = await escalateNow(deps.db, { ...input, now: deps.clock.now() });
-  if (outcome.outcome !== "escalated") return outcome;
-  const { previousExecutionName: previous, executionName } = outcome;
-  if (previous && previous !== executionName)
-    await stopQuietly(deps.runner, { alertId: input.alertId, executionName: previous });
-  try {
-    const executionArn = await deps.runner.start(input.alertId, executionName);
-    await markStarted(deps.db, {
+  for (let attempt = 1; ; attempt++) {
+    const context = await loadManualEscalationContext(deps.db, input.alertId);
+    if (!context) return { outcome: "not_found" };
+    const plan = planManualEscalation(input.alertId, context);
+    if (plan.outcome !== "escalated") return plan;
+    const { current } = context;
+    const applied = await applyManualEscalation(deps.db, {
       alertId: input.alertId,
-      executionName,
-      executionArn,
+      expected: current && { status: current.status, position: current },
+      plan,
+      actor: input.actor,
       now: deps.clock.now(),
     });
-  } catch (error) {
-    logger.error("escalation start failed", { alertId: input.alertId, executionName, error: error as Error });
-    throw new UnavailableError(`the escalation of alert ${input.alertId} could not be started; retry`, {
-      cause: error,
-    });
+    if (!applied) {
+      if (attempt < manualAttempts) continue;
+      throw new UnavailableError(`alert ${input.alertId} changed while escalating it; retry`);
+    }
+    const { previousExecutionName: previous, executionName } = plan;
+    if (previous && previous !== executionName) {
+      await stopQuietly(deps.runner, { alertId: input.alertId, executionName: previous });
+    }
+    try {
+      const executionArn = await deps.runner.start(input.alertId, executionName);
+      await markStarted(deps.db, {
+        alertId: input.alertId,
+        executionName,
+        executionArn,
+        now: deps.clock.now(),
+      });
+    } catch (error) {
+      logger.error("escalation start failed", {
+        alertId: input.alertId,
+        executionName,
+        error: error as Error,
+      });
+      throw new UnavailableError(`the escalation of alert ${input.alertId} could not be started; retry`, {
+        cause: error,
+      });
+    }
+    return { outcome: "escalated", ...plan.position };
   }
-  return outcome;
 }
 
 async function stopQuietly(runner: EscalationRunner, execution: PendingStart): Promise<void> {

@@ -4,7 +4,7 @@ import { seedPolicy, seedRotation, seedSchedule } from "../../test/support/seed-
 import { openDatabase } from "../adapters/db/database.ts";
 import { applySignals } from "../adapters/db/stores/alert-signals.ts";
 import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
-import { listNotifications, loadEscalation, startEscalations } from "../adapters/db/stores/escalations.ts";
+import { listNotifications, loadEscalation, openEscalations } from "../adapters/db/stores/escalations.ts";
 import { createService } from "../adapters/db/stores/services.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { createEscalationFailureHandler } from "./escalation-failure.ts";
@@ -42,7 +42,9 @@ describeEachDatabase("escalation task handlers", (suite) => {
       escalationPolicyId: policyId,
       now: new Date(t0),
     }))!.id;
-    const [result] = await applySignals(db(), {
+    const {
+      results: [result],
+    } = await applySignals(db(), {
       serviceId,
       actor: "integration_key:test",
       now: new Date(t0),
@@ -60,7 +62,7 @@ describeEachDatabase("escalation task handlers", (suite) => {
       ],
     });
     const alertId = result!.alertId!;
-    await startEscalations(db(), { alertIds: [alertId], now: new Date(t0) });
+    await openEscalations(db(), { alertIds: [alertId], policyId, now: new Date(t0) });
     return alertId;
   }
 

@@ -1,54 +1,69 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
-import { autoResolveOlderThan } from "../adapters/db/stores/alerts.ts";
 import { logger, metrics } from "../adapters/observability.ts";
+import { createAlertUseCases } from "../app/alerts.ts";
 import type { AppContext } from "../app/context.ts";
-import {
-  escalationLifecycleOf,
-  startUnstartedEscalations,
-  stopAlertEscalations,
-} from "../app/escalations.ts";
+import { effectDepsOf } from "../app/effect-registry.ts";
+import { purgeEffects, sweepEffects } from "../app/effects.ts";
+import { escalationLifecycleOf, startUnstartedEscalations } from "../app/escalations.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
 export interface HousekeepingResult {
+  /** Effects of alert changes run by this sweep (left by a crash, or failed before). */
+  effectsRun: number;
   escalationsStarted: number;
   alertsAutoResolved: number;
 }
 
 /** Alerts auto-resolved per run at most; the next run (a minute later) takes the rest. */
 const autoResolveBatch = 1000;
+/** Effects swept per run at most. */
+const effectBatch = 500;
 
 /**
  * Runs every minute (EventBridge on AWS, a timer in the embedded runtime):
- * - starts the escalations whose workflow start failed and that no sender retry repaired, so that
- *   no alert with a policy goes unescalated (fails, and so alarms, when some still cannot start);
+ * - runs the effects of alert changes that are still owed (a process died between the change and its
+ *   effect, or the effect failed), so that no alert with a policy goes unescalated;
+ * - starts escalations whose workflow start failed and that no retry repaired (an escalation by hand);
  * - with `autoResolveAfterDays` set (ONCALL_AUTO_RESOLVE_AFTER_DAYS), resolves open alerts not seen
- *   for that many days and stops their escalations.
+ *   for that many days (their escalations stop);
+ * - forgets effects finished more than a day ago.
+ * Fails (and so alarms) when something owed still cannot run.
  */
 export function createHousekeeping(
-  ctx: Pick<AppContext, "database" | "clock" | "escalations" | "autoResolveAfterDays">,
+  ctx: Pick<
+    AppContext,
+    "database" | "clock" | "escalations" | "autoResolveAfterDays" | "ingestRateLimitPerMinute"
+  >,
 ): TaskHandler<unknown, HousekeepingResult> {
+  const effects = effectDepsOf(ctx);
+  const alerts = createAlertUseCases(ctx, effects);
   const lifecycle = escalationLifecycleOf(ctx);
   return async () => {
+    const swept = await sweepEffects(effects, { limit: effectBatch });
+    if (swept.ran > 0) logger.warn("effects run by housekeeping", { ran: swept.ran });
     const { started, failed } = await startUnstartedEscalations(lifecycle);
     if (started > 0) logger.warn("escalations started by housekeeping", { started });
 
     let resolved: number[] = [];
     if (ctx.autoResolveAfterDays !== undefined) {
-      resolved = await autoResolveOlderThan(ctx.database.db, ctx.autoResolveAfterDays, ctx.clock.now(), {
-        limit: autoResolveBatch,
-      });
-      await stopAlertEscalations(lifecycle, resolved);
+      resolved = await alerts.autoResolveStale(ctx.autoResolveAfterDays, autoResolveBatch);
       if (resolved.length > 0) logger.info("alerts auto-resolved", { count: resolved.length });
     }
+    await purgeEffects(effects, effectBatch);
 
+    metrics.addMetric("EffectsRunByHousekeeping", MetricUnit.Count, swept.ran);
+    metrics.addMetric("EffectsFailed", MetricUnit.Count, swept.failed);
     metrics.addMetric("EscalationsStartedByHousekeeping", MetricUnit.Count, started);
     metrics.addMetric("AlertsAutoResolved", MetricUnit.Count, resolved.length);
     metrics.publishStoredMetrics();
-    if (failed > 0)
-      throw new UnavailableError(`${failed} escalation start(s) failed again; the next run retries`);
-    return { escalationsStarted: started, alertsAutoResolved: resolved.length };
+    if (failed + swept.failed > 0) {
+      throw new UnavailableError(
+        `${swept.failed} effect(s) and ${failed} escalation start(s) failed again; the next run retries`,
+      );
+    }
+    return { effectsRun: swept.ran, escalationsStarted: started, alertsAutoResolved: resolved.length };
   };
 }
 

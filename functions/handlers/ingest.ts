@@ -1,17 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { createAwsContext } from "../adapters/aws/aws-context.ts";
-import { ingestWithKey } from "../adapters/db/stores/alert-signals.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
 import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
 import { metrics } from "../adapters/observability.ts";
 import { bearerToken } from "../api/auth.ts";
 import { describeError } from "../api/errors.ts";
+import { createAlertUseCases } from "../app/alerts.ts";
 import type { AppContext } from "../app/context.ts";
-import { escalationLifecycleOf, followAlertOutcomes } from "../app/escalations.ts";
-import { type IngestPorts, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
@@ -23,13 +20,7 @@ import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/obser
  * is down (nothing is written: a request's signals are applied in one atomic statement).
  */
 export function createIngestHandler(ctx: AppContext): HttpHandler {
-  const ports: IngestPorts = {
-    clock: ctx.clock,
-    ingest: (input) =>
-      ingestWithKey(ctx.database.db, { ...input, defaultLimitPerMinute: ctx.ingestRateLimitPerMinute }),
-    newId: randomUUID,
-  };
-  const escalations = escalationLifecycleOf(ctx);
+  const alerts = createAlertUseCases(ctx);
 
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const source = ingestSourceOf(event.rawPath);
@@ -48,10 +39,9 @@ export function createIngestHandler(ctx: AppContext): HttpHandler {
         source === "pagerduty"
           ? pagerDutyRoutingKey(body)
           : (bearerToken(event.headers.authorization) ?? query.get("key") ?? query.get("token") ?? undefined);
-      const result = await ingestWebhook(ports, { source, secret, body, query });
-      // New alerts start escalating, acknowledged / resolved ones stop. A start that fails answers 503:
-      // the sender's retry (deduplicated) starts it.
-      await followAlertOutcomes(escalations, result.results, { serviceEscalates: result.serviceEscalates });
+      // New alerts start escalating, acknowledged / resolved ones stop (the effects of the change). A
+      // start that fails answers 503: the sender's retry runs it (the effect is committed and owed).
+      const result = await alerts.ingest({ source, secret, body, query });
 
       const count = (outcome: string) => result.results.filter((r) => r.outcome === outcome).length;
       metrics.addDimension("Source", source);

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, RawBuilder } from "kysely";
+import type { AlertStatus } from "../../domain/alerts/lifecycle.ts";
 
 /**
  * The database as Kysely sees it. One interface per table; every later migration that adds a
@@ -24,6 +25,7 @@ export interface Database {
   escalation_steps: EscalationStepsTable;
   alert_escalations: AlertEscalationsTable;
   notifications: NotificationsTable;
+  alert_effects: AlertEffectsTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -80,7 +82,7 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
 }
 
-export type AlertStatus = "triggered" | "acknowledged" | "resolved";
+export type { AlertStatus };
 export type AlertSeverity = "critical" | "error" | "warning" | "info";
 
 export interface AlertsTable {
@@ -202,8 +204,24 @@ export interface AlertEscalationsTable {
   execution_name: string;
   execution_arn: string | null;
   last_error: string | null;
+  consecutive_failures: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** The effects outbox: reactions owed after alert changes (functions/app/effects.ts). */
+export interface AlertEffectsTable {
+  id: Generated<number>;
+  kind: string;
+  service_id: string | null;
+  alert_ids: ColumnType<number[], string, string>;
+  payload: ColumnType<Json, string, string>;
+  status: "pending" | "done" | "failed";
+  attempts: Generated<number>;
+  last_error: string | null;
+  due_at: Date;
+  created_at: Date;
+  updated_at: Date;
 }
 
 export interface NotificationsTable {

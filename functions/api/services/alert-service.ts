@@ -1,34 +1,19 @@
-import { randomUUID } from "node:crypto";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AlertSeverity, AlertStatus as StatusName } from "../../adapters/db/schema.ts";
-import { applySignals } from "../../adapters/db/stores/alert-signals.ts";
 import {
   type AlertEventRow,
   type AlertFilter,
   type AlertRow,
-  acknowledgeAlert,
-  addNote,
-  bulkAcknowledgeAlerts,
-  bulkResolveAlerts,
-  getAlert,
-  listAlertEvents,
-  listAlerts,
-  resolveAlert,
-} from "../../adapters/db/stores/alerts.ts";
-import { getService } from "../../adapters/db/stores/services.ts";
+  type AlertSeverity,
+  createAlertUseCases,
+} from "../../app/alerts.ts";
 import type { AppContext } from "../../app/context.ts";
-import {
-  escalateAlertNow,
-  escalationLifecycleOf,
-  followAlertOutcomes,
-  stopAlertEscalations,
-} from "../../app/escalations.ts";
+import type { AlertStatus as StatusName } from "../../domain/alerts/lifecycle.ts";
 import { MAX_DEDUP_KEY_LENGTH, MAX_DETAILS_LENGTH, MAX_SUMMARY_LENGTH } from "../../domain/alerts/limits.ts";
 import { DEFAULT_SEVERITY } from "../../domain/alerts/severity.ts";
 import { assertJsonLimits, isRecord, LABEL_LIMITS, stringMap } from "../../domain/alerts/validate.ts";
-import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import { ValidationError } from "../../domain/errors.ts";
 import {
   type Alert,
   type AlertEvent,
@@ -60,14 +45,7 @@ export const MAX_NOTE_LENGTH = 16 * 1024;
 
 /** oncall.v1.AlertService. State changes record the caller (`admin`, `api_key:<id>`) as the actor. */
 export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertService> {
-  const db = () => ctx.database.db;
-  const escalations = escalationLifecycleOf(ctx);
-
-  async function alertOrThrow(id: number): Promise<AlertRow> {
-    const row = await getAlert(db(), id);
-    if (!row) throw new NotFoundError("alert", String(id));
-    return row;
-  }
+  const alerts = createAlertUseCases(ctx);
 
   return {
     /** A manual trigger: the same upsert as a webhook, with source "manual". */
@@ -77,36 +55,22 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
       const details = optionalText(req.details, "details", MAX_DETAILS_LENGTH);
       const severity =
         req.severity === Severity.UNSPECIFIED ? DEFAULT_SEVERITY : severityName(req.severity, "severity");
-      const dedupKey =
-        optionalText(req.dedupKey, "dedup_key", MAX_DEDUP_KEY_LENGTH).trim() || `manual:${randomUUID()}`;
+      const dedupKey = optionalText(req.dedupKey, "dedup_key", MAX_DEDUP_KEY_LENGTH).trim();
       const labels = labelMap(req.labels, "labels");
-      const principal = principalOf(context);
-
-      if (!(await getService(db(), serviceId))) throw new NotFoundError("service", serviceId);
-      const [result] = await applySignals(db(), {
+      const { alert, created } = await alerts.create({
         serviceId,
-        actor: principal.id,
-        now: ctx.clock.now(),
-        signals: [
-          {
-            action: "trigger",
-            dedupKey,
-            summary,
-            details,
-            severity,
-            source: "manual",
-            labels,
-            annotations: {},
-          },
-        ],
+        summary,
+        details,
+        severity,
+        dedupKey,
+        labels,
+        actor: principalOf(context).id,
       });
-      if (result?.alertId == null) throw new Error(`applySignals opened no alert for ${dedupKey}`);
-      await followAlertOutcomes(escalations, [result]);
-      return { alert: toAlert(await alertOrThrow(result.alertId)), created: result.outcome === "created" };
+      return { alert: toAlert(alert), created };
     },
 
     async getAlert(req) {
-      return { alert: toAlert(await alertOrThrow(requireId(req.id, "id"))) };
+      return { alert: toAlert(await alerts.get(requireId(req.id, "id"))) };
     },
 
     async listAlerts(req) {
@@ -131,7 +95,7 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
       const digest = filtersForToken(filter);
       const limit = pageSize(req.pageSize);
       const beforeId = decodePageToken(req.pageToken, "alerts", digest, isPositiveId);
-      const page = await listAlerts(db(), filter, { limit, beforeId });
+      const page = await alerts.list(filter, { limit, beforeId });
       return {
         alerts: page.alerts.map(toAlert),
         nextPageToken:
@@ -140,45 +104,24 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
     },
 
     async acknowledgeAlert(req, context) {
-      const id = requireId(req.id, "id");
-      const change = await acknowledgeAlert(db(), {
-        id,
-        actor: principalOf(context).id,
-        now: ctx.clock.now(),
-      });
-      if (!change) throw new NotFoundError("alert", String(id));
-      // Also when nothing changed: a stop that failed before is made good.
-      await stopAlertEscalations(escalations, [id]);
-      return { alert: toAlert(change.alert) };
+      return { alert: toAlert(await alerts.acknowledge(requireId(req.id, "id"), principalOf(context).id)) };
     },
 
     async resolveAlert(req, context) {
-      const id = requireId(req.id, "id");
-      const change = await resolveAlert(db(), { id, actor: principalOf(context).id, now: ctx.clock.now() });
-      if (!change) throw new NotFoundError("alert", String(id));
-      await stopAlertEscalations(escalations, [id]);
-      return { alert: toAlert(change.alert) };
+      return { alert: toAlert(await alerts.resolve(requireId(req.id, "id"), principalOf(context).id)) };
     },
 
     async addNote(req, context) {
       const alertId = requireId(req.alertId, "alert_id");
       const text = requireText(req.text, "text", MAX_NOTE_LENGTH);
-      const event = await addNote(db(), {
-        alertId,
-        text,
-        actor: principalOf(context).id,
-        now: ctx.clock.now(),
-      });
-      if (!event) throw new NotFoundError("alert", String(alertId));
-      return { event: toAlertEvent(event) };
+      return { event: toAlertEvent(await alerts.addNote(alertId, text, principalOf(context).id)) };
     },
 
     async listAlertEvents(req) {
       const alertId = requireId(req.alertId, "alert_id");
       const limit = pageSize(req.pageSize);
       const afterId = decodePageToken(req.pageToken, "alert_events", { alertId }, isPositiveId);
-      const page = await listAlertEvents(db(), { alertId, limit, afterId });
-      if (!page) throw new NotFoundError("alert", String(alertId));
+      const page = await alerts.listEvents({ alertId, limit, afterId });
       return {
         events: page.events.map(toAlertEvent),
         nextPageToken:
@@ -189,46 +132,21 @@ export function createAlertService(ctx: AppContext): ServiceImpl<typeof AlertSer
     },
 
     async bulkAcknowledgeAlerts(req, context) {
-      const ids = bulkIds(req.ids);
-      const changed = await bulkAcknowledgeAlerts(db(), {
-        ids,
-        actor: principalOf(context).id,
-        now: ctx.clock.now(),
-      });
-      // None of `ids` is triggered now: every escalation among them stops.
-      await stopAlertEscalations(escalations, ids);
+      const changed = await alerts.bulkAcknowledge(bulkIds(req.ids), principalOf(context).id);
       return { acknowledgedIds: changed.map(BigInt) };
     },
 
     async bulkResolveAlerts(req, context) {
-      const ids = bulkIds(req.ids);
-      const changed = await bulkResolveAlerts(db(), {
-        ids,
-        actor: principalOf(context).id,
-        now: ctx.clock.now(),
-      });
-      await stopAlertEscalations(escalations, ids);
+      const changed = await alerts.bulkResolve(bulkIds(req.ids), principalOf(context).id);
       return { resolvedIds: changed.map(BigInt) };
     },
 
     async escalateAlert(req, context) {
-      const id = requireId(req.id, "id");
-      const outcome = await escalateAlertNow(escalations, { alertId: id, actor: principalOf(context).id });
-      switch (outcome.outcome) {
-        case "not_found":
-          throw new NotFoundError("alert", String(id));
-        case "not_triggered":
-          throw new PreconditionError(
-            `alert ${id} is ${outcome.alertStatus}: only a triggered alert escalates`,
-          );
-        case "no_policy":
-          throw new PreconditionError(`alert ${id} cannot escalate: its service has no escalation policy`);
-      }
-      return {
-        alert: toAlert(await alertOrThrow(id)),
-        stepIndex: outcome.position.stepIndex,
-        repeatCycle: outcome.position.repeatCycle,
-      };
+      const { alert, stepIndex, repeatCycle } = await alerts.escalateNow(
+        requireId(req.id, "id"),
+        principalOf(context).id,
+      );
+      return { alert: toAlert(alert), stepIndex, repeatCycle };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from "../errors.ts";
 import type { AlertSignal, IngestBatch } from "./alert-input.ts";
+import type { OwedEffect } from "./lifecycle.ts";
 import { parseAlertmanager } from "./parse-alertmanager.ts";
 import { parseGeneric } from "./parse-generic.ts";
 import { parseGrafana } from "./parse-grafana.ts";
@@ -16,8 +17,6 @@ export interface IngestKey {
   type: IntegrationKeyKind;
   requestsThisMinute: number;
   limitPerMinute: number;
-  /** Whether the key's service has an escalation policy. */
-  serviceEscalates: boolean;
 }
 
 export type SignalOutcome = "created" | "deduplicated" | "acknowledged" | "resolved" | "unchanged";
@@ -33,24 +32,17 @@ export interface IngestPorts {
   clock: Clock;
   /**
    * In one atomic step: finds the live key with this secret, counts the request in its rate
-   * window, and applies the signals only if `admits(key, source)` — else writes nothing.
+   * window, and only if the key's type fits the webhook (or is universal) and the window is within
+   * its limit, applies the signals and writes the effects they owe — else writes nothing.
    */
   ingest(input: {
     secret: string;
     source: WebhookSource;
     now: Date;
     signals: readonly AlertSignal[];
-  }): Promise<{ key?: IngestKey; admitted: boolean; results: SignalResult[] }>;
+  }): Promise<{ key?: IngestKey; admitted: boolean; results: SignalResult[]; effects: OwedEffect[] }>;
   /** Ids for PagerDuty triggers that come without a dedup_key. */
   newId(): string;
-}
-
-/**
- * Whether a key lets a request in: its type is the webhook's (or universal) and this request is
- * within its per-minute limit. The store applies the same rule inside its statement.
- */
-export function admits(key: IngestKey, source: WebhookSource): boolean {
-  return (key.type === "universal" || key.type === source) && key.requestsThisMinute <= key.limitPerMinute;
 }
 
 export interface IngestRequest {
@@ -68,8 +60,8 @@ export interface IngestResult {
   results: SignalResult[];
   signalCount: number;
   truncatedAlerts: number;
-  /** Whether new alerts of this service escalate (its service has a policy). */
-  serviceEscalates: boolean;
+  /** The effects the request's changes owe (committed with them): the caller runs them. */
+  effects: OwedEffect[];
   /** The PagerDuty dedup_key to answer with (generated when the sender gave none). */
   pagerDutyDedupKey?: string;
 }
@@ -94,7 +86,7 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
     );
   }
   const now = ports.clock.now();
-  const { key, admitted, results } = await ports.ingest({
+  const { key, admitted, results, effects } = await ports.ingest({
     secret: request.secret,
     source: request.source,
     now,
@@ -118,7 +110,7 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
     results,
     signalCount: batch.signals.length,
     truncatedAlerts: batch.truncatedAlerts,
-    serviceEscalates: key.serviceEscalates,
+    effects,
     ...("dedupKey" in batch ? { pagerDutyDedupKey: batch.dedupKey as string } : {}),
   };
 }

@@ -5,18 +5,27 @@
  */
 export { EscalationInputError, TransientError } from "./errors.ts";
 export {
-  type AlertStatus,
-  type EscalationPolicy,
-  type EscalationPosition,
-  type EscalationRunner,
-  type EscalationState,
-  type EscalationStatus,
-  type EscalationStep,
-  type EscalationTarget,
+  type EscalationLogEntry,
+  escalationCompleted,
+  escalationFailed,
+  escalationStarted,
   executionNameFor,
-  type Recipient,
-  type TargetProblem,
-  type TargetResolution,
+  type ManualEscalation,
+  type ManualEscalationContext,
+  planManualEscalation,
+} from "./log.ts";
+export type {
+  AlertStatus,
+  EscalationPolicy,
+  EscalationPosition,
+  EscalationRunner,
+  EscalationState,
+  EscalationStatus,
+  EscalationStep,
+  EscalationTarget,
+  Recipient,
+  TargetProblem,
+  TargetResolution,
 } from "./model.ts";
 export {
   decide,

@@ -25,7 +25,7 @@ export interface EscalationPolicy {
 
 export type EscalationStatus = "active" | "stopped" | "completed" | "failed";
 
-export type AlertStatus = "triggered" | "acknowledged" | "resolved";
+export type { AlertStatus } from "../alerts/lifecycle.ts";
 
 /** Where an escalation stands: the step to run next, in which pass over the policy. */
 export interface EscalationPosition {
@@ -75,9 +75,4 @@ export interface EscalationRunner {
   /** Starts the execution `executionName` for the alert; resolves with its id (an ARN on AWS). */
   start(alertId: number, executionName: string): Promise<string>;
   stop(executionName: string): Promise<void>;
-}
-
-/** The execution name of an alert's first escalation: starting it twice starts it once. */
-export function executionNameFor(alertId: number): string {
-  return `alert-${alertId}`;
 }

@@ -1,8 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Kysely, RawBuilder } from "kysely";
 import { sql } from "kysely";
+import { type OwedEffect, RESOLVED, TRANSITIONS } from "../../../domain/alerts/lifecycle.ts";
 import { prepared } from "../prepared-statements.ts";
 import type { AlertSeverity, Database, IntegrationKeyType } from "../schema.ts";
+import { type EffectTuple, effectOf, insertEffects, owedEffectRows, owedEffectsOf } from "./alert-effects.ts";
 import { countKeyRequest, hashSecret, randomKeyUsageSlot } from "./integration-keys.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
@@ -43,6 +45,15 @@ export interface ApplySignalsInput {
   signals: readonly StoredSignal[];
 }
 
+export interface AppliedSignals {
+  results: SignalResult[];
+  /** The effects the changes owe, written in the same statement, and older ones of the service still owed. */
+  effects: OwedEffect[];
+}
+
+/** Effects of the same service, still pending after a failed run, that a request picks up at most. */
+const owedEffectsPerRequest = 20;
+
 /**
  * Applies a whole request's signals in ONE statement (one round trip, atomic): triggers are
  * upserted on the open-alert unique index, acknowledges and resolves update by dedup key, and
@@ -52,18 +63,23 @@ export interface ApplySignalsInput {
  *
  * @returns one result per distinct dedup key, in the order keys first appear in `signals`.
  */
-export async function applySignals(db: Kysely<Database>, input: ApplySignalsInput): Promise<SignalResult[]> {
-  if (input.signals.length === 0) return [];
-  const { rows } = await sql<{ results: ResultTuple[] }>`${prepared}
+export async function applySignals(db: Kysely<Database>, input: ApplySignalsInput): Promise<AppliedSignals> {
+  if (input.signals.length === 0) return { results: [], effects: [] };
+  const serviceId = sql`${input.serviceId}::uuid`;
+  const { rows } = await sql<{ results: ResultTuple[]; effects: EffectTuple[] }>`${prepared}
     with ${signalCtes(input.signals, input.now, {
-      serviceId: sql`${input.serviceId}::uuid`,
+      serviceId,
       actor: sql`${input.actor}::text`,
       admitted: sql`true`,
     })},
-    results as (${selectResults})
-    select ${resultsAsJson} as results
+    results as (${selectResults}),
+    owed as (${owedEffectsOf(serviceId, input.now, owedEffectsPerRequest)})
+    select ${resultsAsJson} as results, ${effectsAsJson} as effects
   `.execute(db);
-  return orderResults(input.signals, rows[0]?.results ?? []);
+  return {
+    results: orderResults(input.signals, rows[0]?.results ?? []),
+    effects: (rows[0]?.effects ?? []).map(effectOf),
+  };
 }
 
 export interface KeyedIngestInput {
@@ -84,12 +100,12 @@ export interface KeyedIngestResult {
     type: IntegrationKeyType;
     requestsThisMinute: number;
     limitPerMinute: number;
-    /** Whether the key's service has an escalation policy (new alerts start escalating). */
-    serviceEscalates: boolean;
   };
   /** Whether the key let the signals in; when false nothing was written. */
   admitted: boolean;
   results: SignalResult[];
+  /** The effects the changes owe (see AppliedSignals). */
+  effects: OwedEffect[];
 }
 
 /**
@@ -111,8 +127,8 @@ export async function ingestWithKey(
     rate_window_count: number;
     limit_per_minute: number;
     admitted: boolean;
-    service_escalates: boolean;
     results: ResultTuple[];
+    effects: EffectTuple[];
   }>`${prepared}
     with ${countKeyRequest({
       hash,
@@ -129,17 +145,17 @@ export async function ingestWithKey(
       actor: sql`(select 'integration_key:' || id::text from admitted)`,
       admitted: sql`exists (select 1 from admitted)`,
     })},
-    results as (${selectResults})
+    results as (${selectResults}),
+    owed as (${owedEffectsOf(sql`(select service_id from admitted)`, input.now, owedEffectsPerRequest)})
     select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
       k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted,
-      exists (select 1 from services where id = k.service_id and escalation_policy_id is not null) as service_escalates,
-      ${resultsAsJson} as results
+      ${resultsAsJson} as results, ${effectsAsJson} as effects
     from key k
   `.execute(db);
   const first = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
   if (!first || !timingSafeEqual(Buffer.from(first.secret_hash, "hex"), Buffer.from(hash, "hex"))) {
-    return { admitted: false, results: [] };
+    return { admitted: false, results: [], effects: [] };
   }
   return {
     key: {
@@ -148,15 +164,24 @@ export async function ingestWithKey(
       type: first.key_type,
       requestsThisMinute: first.rate_window_count,
       limitPerMinute: first.limit_per_minute,
-      serviceEscalates: first.service_escalates,
     },
     admitted: first.admitted,
     results: first.admitted ? orderResults(input.signals, first.results) : [],
+    effects: first.admitted ? first.effects.map(effectOf) : [],
   };
 }
 
-/** A result as the statement returns it: `[dedup_key, alert_id, outcome]`. */
-type ResultTuple = [dedupKey: string, alertId: number | null, outcome: SignalOutcome];
+/** A result as the statement returns it: `[dedup_key, alert_id, outcome code]` (an index in `outcomeCodes`). */
+type ResultTuple = [dedupKey: string, alertId: number | null, outcome: number];
+
+/** The outcome codes of `selectResults`, in its order. */
+const outcomeCodes: readonly SignalOutcome[] = [
+  "created",
+  "deduplicated",
+  "acknowledged",
+  "resolved",
+  "unchanged",
+];
 
 /**
  * The CTEs that apply a batch. The batch travels as one JSON parameter through
@@ -189,6 +214,7 @@ function signalCtes(
   const actions = new Set(perKey.map((k) => k.signal.action));
   const none = sql`select null::bigint as id, null::text as dedup_key where false`;
   const { serviceId, actor, admitted } = on;
+  const { trigger, deduplicate, acknowledge, resolve } = TRANSITIONS;
   return sql`
     last_signal as (
       select * from jsonb_to_recordset(${batch}::jsonb) as x(
@@ -199,12 +225,12 @@ function signalCtes(
       insert into alerts as a (
         service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw,
         duplicate_count, created_at, last_seen_at)
-      select ${serviceId}, dedup_key, 'triggered', severity, summary, details, source, labels, annotations, raw,
+      select ${serviceId}, dedup_key, ${trigger.to}, severity, summary, details, source, labels, annotations, raw,
         triggers - 1, ${now}::timestamptz, ${now}::timestamptz
       from last_signal
       where action = 'trigger' and ${admitted}
       order by ord
-      on conflict (service_id, dedup_key) where status <> 'resolved'
+      on conflict (service_id, dedup_key) where ${openAlertIndexPredicate}
       do update set
         last_seen_at = excluded.last_seen_at,
         labels = excluded.labels,
@@ -217,8 +243,8 @@ function signalCtes(
       actions.has("acknowledge")
         ? sql`
       update alerts a
-      set status = 'acknowledged', acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}
-      where a.service_id = ${serviceId} and a.status = 'triggered' and a.status <> 'resolved'
+      set status = ${acknowledge.to}, acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}
+      where a.service_id = ${serviceId} and a.status in (${statusList(acknowledge.from)})
         and a.dedup_key in (select dedup_key from last_signal where action = 'acknowledge')
       returning a.id, a.dedup_key`
         : none
@@ -227,33 +253,49 @@ function signalCtes(
       actions.has("resolve")
         ? sql`
       update alerts a
-      set status = 'resolved', resolved_at = ${now}::timestamptz, resolved_by = ${actor}
-      where a.service_id = ${serviceId} and a.status <> 'resolved'
+      set status = ${resolve.to}, resolved_at = ${now}::timestamptz, resolved_by = ${actor}
+      where a.service_id = ${serviceId} and a.status in (${statusList(resolve.from)})
         and a.dedup_key in (select dedup_key from last_signal where action = 'resolve')
       returning a.id, a.dedup_key`
         : none
     }),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select id, case when inserted then 'created' else 'duplicate_suppressed' end, ${actor}, '',
+      select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
         null::jsonb, ${now}::timestamptz
       from triggered
       union all
-      select id, 'acknowledged', ${actor}, '', null, ${now}::timestamptz from acknowledged
+      select id, ${acknowledge.event}, ${actor}, '', null, ${now}::timestamptz from acknowledged
       union all
-      select id, 'resolved', ${actor}, '', null, ${now}::timestamptz from resolved
-    )`;
+      select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz from resolved
+    ),
+    effects as (${insertEffects(
+      owedEffectRows({
+        trigger: sql`select id, ${serviceId} as service_id from triggered where inserted`,
+        acknowledge: sql`select id, ${serviceId} from acknowledged`,
+        resolve: sql`select id, ${serviceId} from resolved`,
+      }),
+      now,
+    )})`;
+}
+
+/** The partial unique index on open alerts, `(service_id, dedup_key) where status <> 'resolved'`. */
+const openAlertIndexPredicate = sql.raw(`status <> '${RESOLVED}'`);
+
+/** `'a', 'b'` for `in (...)`: a constant list from the lifecycle table, inlined so plans stay generic-friendly. */
+export function statusList(statuses: readonly string[]): RawBuilder<unknown> {
+  return sql.join(statuses.map((s) => sql.lit(s)));
 }
 
 const selectResults = sql`
     select s.dedup_key,
       coalesce(t.id, k.id, r.id) as alert_id,
       case
-        when t.id is not null and t.inserted then 'created'
-        when t.id is not null then 'deduplicated'
-        when k.id is not null then 'acknowledged'
-        when r.id is not null then 'resolved'
-        else 'unchanged'
+        when t.id is not null and t.inserted then 0
+        when t.id is not null then 1
+        when k.id is not null then 2
+        when r.id is not null then 3
+        else 4
       end as outcome
     from last_signal s
     left join triggered t on t.dedup_key = s.dedup_key
@@ -263,6 +305,11 @@ const selectResults = sql`
 /** The `results` CTE as one JSON array: one row to decode instead of one per alert. */
 const resultsAsJson = sql`(
       select coalesce(json_agg(json_build_array(dedup_key, alert_id, outcome)), '[]'::json) from results)`;
+
+/** The effects written (CTE `effects`) and those owed from before (CTE `owed`), as one JSON array. */
+const effectsAsJson = sql`(
+      select coalesce(json_agg(effect), '[]'::json) from (
+        select effect from effects union all select effect from owed) as all_effects)`;
 
 /**
  * The signal that decides each dedup key's fate (the last one sent) and how many triggers the key
@@ -287,7 +334,12 @@ function lastSignalPerKey(signals: readonly StoredSignal[]): { signal: StoredSig
 }
 
 function orderResults(signals: readonly StoredSignal[], tuples: readonly ResultTuple[]): SignalResult[] {
-  const byKey = new Map(tuples.map(([dedupKey, alertId, outcome]) => [dedupKey, { alertId, outcome }]));
+  const byKey = new Map(
+    tuples.map(([dedupKey, alertId, code]) => [
+      dedupKey,
+      { alertId, outcome: outcomeCodes[code] ?? "unchanged" },
+    ]),
+  );
   const seen = new Set<string>();
   const results: SignalResult[] = [];
   for (const signal of signals) {

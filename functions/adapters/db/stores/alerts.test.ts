@@ -53,7 +53,9 @@ describeEachDatabase("alerts store", (suite) => {
       labels: options.labels ?? {},
       annotations: {},
     };
-    const [result] = await applySignals(db(), {
+    const {
+      results: [result],
+    } = await applySignals(db(), {
       serviceId: options.serviceId ?? serviceA,
       actor: "integration_key:test",
       now: options.at ?? t0,
@@ -172,9 +174,11 @@ describeEachDatabase("alerts store", (suite) => {
     expect(ack).toMatchObject({
       changed: true,
       alert: { status: "acknowledged", acknowledged_at: minutes(1), acknowledged_by: "user:u1" },
+      // The lifecycle table: an acknowledge owes the stop of the alert's escalation.
+      effects: [{ kind: "escalation.stop", serviceId: serviceA, alertIds: [id], payload: {}, attempts: 0 }],
     });
     const ackAgain = await acknowledgeAlert(db(), { id, actor: "user:u2", now: minutes(2) });
-    expect(ackAgain).toEqual({ changed: false, alert: ack!.alert });
+    expect(ackAgain).toEqual({ changed: false, alert: ack!.alert, effects: [] });
 
     const resolved = await resolveAlert(db(), { id, actor: "admin", now: minutes(3) });
     expect(resolved).toMatchObject({
@@ -184,10 +188,12 @@ describeEachDatabase("alerts store", (suite) => {
     expect(await resolveAlert(db(), { id, actor: "admin", now: minutes(4) })).toEqual({
       changed: false,
       alert: resolved!.alert,
+      effects: [],
     });
     expect(await acknowledgeAlert(db(), { id, actor: "admin", now: minutes(5) })).toEqual({
       changed: false,
       alert: resolved!.alert,
+      effects: [],
     });
 
     expect(await eventsOf(id)).toEqual([
@@ -204,17 +210,18 @@ describeEachDatabase("alerts store", (suite) => {
     await resolveAlert(db(), { id: c, actor: "admin", now: t0 });
 
     expect(
-      await bulkAcknowledgeAlerts(db(), { ids: [c, b, a, a, 99_999], actor: "admin", now: minutes(1) }),
+      (await bulkAcknowledgeAlerts(db(), { ids: [c, b, a, a, 99_999], actor: "admin", now: minutes(1) })).ids,
     ).toEqual([a, b]);
-    expect(await bulkAcknowledgeAlerts(db(), { ids: [a, b], actor: "admin", now: minutes(2) })).toEqual([]);
-    expect(await bulkResolveAlerts(db(), { ids: [a, b, c], actor: "api_key:k", now: minutes(3) })).toEqual([
-      a,
-      b,
-    ]);
-    expect(await bulkResolveAlerts(db(), { ids: [a, b, c], actor: "api_key:k", now: minutes(4) })).toEqual(
+    expect((await bulkAcknowledgeAlerts(db(), { ids: [a, b], actor: "admin", now: minutes(2) })).ids).toEqual(
       [],
     );
-    expect(await bulkResolveAlerts(db(), { ids: [], actor: "admin", now: minutes(4) })).toEqual([]);
+    expect(
+      (await bulkResolveAlerts(db(), { ids: [a, b, c], actor: "api_key:k", now: minutes(3) })).ids,
+    ).toEqual([a, b]);
+    expect(
+      (await bulkResolveAlerts(db(), { ids: [a, b, c], actor: "api_key:k", now: minutes(4) })).ids,
+    ).toEqual([]);
+    expect((await bulkResolveAlerts(db(), { ids: [], actor: "admin", now: minutes(4) })).ids).toEqual([]);
 
     expect(await eventsOf(a)).toEqual([
       ["created", "integration_key:test", t0.toISOString()],
@@ -261,8 +268,13 @@ describeEachDatabase("alerts store", (suite) => {
     await resolveAlert(db(), { id: done, actor: "admin", now: days(0) });
 
     const now = days(8);
-    expect(await autoResolveOlderThan(db(), 7, now)).toEqual([stale, staleAcked]);
-    expect(await autoResolveOlderThan(db(), 7, now)).toEqual([]);
+    const autoResolved = await autoResolveOlderThan(db(), { days: 7, now, limit: 1000 });
+    expect(autoResolved.ids).toEqual([stale, staleAcked]);
+    // Stopping their escalations is owed, in one effect for the service.
+    expect(autoResolved.effects).toMatchObject([
+      { kind: "escalation.stop", serviceId: serviceA, alertIds: [stale, staleAcked], attempts: 0 },
+    ]);
+    expect((await autoResolveOlderThan(db(), { days: 7, now, limit: 1000 })).ids).toEqual([]);
 
     expect(await getAlert(db(), stale)).toMatchObject({
       status: "resolved",
@@ -281,8 +293,8 @@ describeEachDatabase("alerts store", (suite) => {
     });
 
     // A limit bounds one call; the next call continues.
-    expect(await autoResolveOlderThan(db(), 1, days(8), { limit: 1 })).toEqual([refreshed]);
-    expect(await autoResolveOlderThan(db(), 1, days(8), { limit: 1 })).toEqual([fresh]);
-    await expect(autoResolveOlderThan(db(), 0, now)).rejects.toThrow(RangeError);
+    expect((await autoResolveOlderThan(db(), { days: 1, now: days(8), limit: 1 })).ids).toEqual([refreshed]);
+    expect((await autoResolveOlderThan(db(), { days: 1, now: days(8), limit: 1 })).ids).toEqual([fresh]);
+    await expect(autoResolveOlderThan(db(), { days: 0, now, limit: 1 })).rejects.toThrow(RangeError);
   });
 });

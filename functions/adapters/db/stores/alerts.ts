@@ -1,5 +1,15 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import {
+  type AlertEventType,
+  type AlertTransition,
+  autoResolveMessage,
+  type OwedEffect,
+  SYSTEM_ACTOR,
+  TRANSITIONS,
+} from "../../../domain/alerts/lifecycle.ts";
 import type { AlertSeverity, AlertStatus, Database, Json } from "../schema.ts";
+import { type EffectTuple, effectOf, insertEffects, owedEffectRows } from "./alert-effects.ts";
+import { statusList } from "./alert-signals.ts";
 import { likeContaining } from "./services.ts";
 
 // Reading and changing alerts outside ingestion (ingestion is alert-signals.ts). Every state change
@@ -136,100 +146,123 @@ export interface AlertChange {
   alert: AlertRow;
   /** False when the alert already was in (or past) the target state: nothing was written. */
   changed: boolean;
+  /** The effects the change owes, written with it. */
+  effects: OwedEffect[];
+}
+
+/** Who makes a state change, and when. */
+export interface ChangeInput {
+  actor: string;
+  now: Date;
 }
 
 /** Acknowledges a triggered alert; idempotent. Undefined when the alert does not exist. */
 export function acknowledgeAlert(
   db: Kysely<Database>,
-  input: { id: number; actor: string; now: Date },
+  input: ChangeInput & { id: number },
 ): Promise<AlertChange | undefined> {
-  return transition(db, "acknowledged", input);
+  return transition(db, "acknowledge", input);
 }
 
 /** Resolves an open (triggered or acknowledged) alert; idempotent. Undefined when the alert does not exist. */
 export function resolveAlert(
   db: Kysely<Database>,
-  input: { id: number; actor: string; now: Date },
+  input: ChangeInput & { id: number },
 ): Promise<AlertChange | undefined> {
-  return transition(db, "resolved", input);
+  return transition(db, "resolve", input);
 }
 
-/** The states a transition starts from, and the columns it stamps. */
-const transitions = {
-  acknowledged: {
-    from: sql`l.status = 'triggered'`,
-    set: (now: string, actor: string) =>
-      sql`status = 'acknowledged', acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}`,
-  },
-  resolved: {
-    from: sql`l.status <> 'resolved'`,
-    set: (now: string, actor: string) =>
-      sql`status = 'resolved', resolved_at = ${now}::timestamptz, resolved_by = ${actor}`,
-  },
-} as const;
+/** The columns a transition stamps besides `status` (storage detail of the target state). */
+function stampColumns(to: AlertStatus, now: string, actor: string): RawBuilder<unknown> {
+  switch (to) {
+    case "acknowledged":
+      return sql`, acknowledged_at = ${now}::timestamptz, acknowledged_by = ${actor}`;
+    case "resolved":
+      return sql`, resolved_at = ${now}::timestamptz, resolved_by = ${actor}`;
+    default:
+      return sql``;
+  }
+}
+
+/** `set status = <to>, <stamps>` and `<status> in (<from>)` of a transition, from the lifecycle table. */
+function transitionSql(name: AlertTransition, now: string, actor: string) {
+  const rule = TRANSITIONS[name];
+  return {
+    set: sql`status = ${rule.to}${stampColumns(rule.to, now, actor)}`,
+    from: sql`l.status in (${statusList(rule.from)})`,
+    event: rule.event,
+  };
+}
 
 /**
  * One statement: lock the alert (FOR UPDATE sees the newest committed version, so two concurrent
- * acknowledges write one event), change it if it is in a starting state, log the event, and return
- * the alert as it now is.
+ * acknowledges write one event), change it if it is in a starting state, log the event, write the
+ * effects the change owes, and return the alert as it now is.
  */
 async function transition(
   db: Kysely<Database>,
-  to: keyof typeof transitions,
-  input: { id: number; actor: string; now: Date },
+  name: "acknowledge" | "resolve",
+  input: ChangeInput & { id: number },
 ): Promise<AlertChange | undefined> {
   const now = input.now.toISOString();
-  const { from, set } = transitions[to];
-  const { rows } = await sql<AlertRow & { changed: boolean }>`
+  const { set, from, event } = transitionSql(name, now, input.actor);
+  const { rows } = await sql<AlertRow & { changed: boolean; effects: EffectTuple[] }>`
     with locked as (
       select ${alertColumns()} from alerts where id = ${input.id}::bigint for update
     ),
     changed as (
-      update alerts a set ${set(now, input.actor)}
+      update alerts a set ${set}
       from locked l
       where a.id = l.id and ${from}
       returning ${alertColumns("a")}
     ),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select id, ${to}, ${input.actor}, '', null, ${now}::timestamptz from changed
-    )
-    select *, true as changed from changed
+      select id, ${event}, ${input.actor}, '', null, ${now}::timestamptz from changed
+    ),
+    effects as (${insertEffects(owedEffectRows({ [name]: sql`select id, service_id from changed` }), input.now)})
+    select *, true as changed, (select coalesce(json_agg(effect), '[]'::json) from effects) as effects from changed
     union all
-    select *, false from locked where not exists (select 1 from changed)
+    select *, false, '[]'::json from locked where not exists (select 1 from changed)
   `.execute(db);
   const row = rows[0];
   if (!row) return undefined;
-  const { changed, ...alert } = row;
-  return { alert, changed };
+  const { changed, effects, ...alert } = row;
+  return { alert, changed, effects: effects.map(effectOf) };
+}
+
+/** Alerts a bulk change changed, and the effects it owes. */
+export interface BulkChange {
+  ids: number[];
+  effects: OwedEffect[];
 }
 
 /** Acknowledges every triggered alert among `ids` in one statement; returns the ids that changed. */
 export function bulkAcknowledgeAlerts(
   db: Kysely<Database>,
-  input: { ids: readonly number[]; actor: string; now: Date },
-): Promise<number[]> {
-  return bulkTransition(db, "acknowledged", input);
+  input: ChangeInput & { ids: readonly number[] },
+): Promise<BulkChange> {
+  return bulkTransition(db, "acknowledge", input);
 }
 
 /** Resolves every open alert among `ids` in one statement; returns the ids that changed. */
 export function bulkResolveAlerts(
   db: Kysely<Database>,
-  input: { ids: readonly number[]; actor: string; now: Date },
-): Promise<number[]> {
-  return bulkTransition(db, "resolved", input);
+  input: ChangeInput & { ids: readonly number[] },
+): Promise<BulkChange> {
+  return bulkTransition(db, "resolve", input);
 }
 
 async function bulkTransition(
   db: Kysely<Database>,
-  to: keyof typeof transitions,
-  input: { ids: readonly number[]; actor: string; now: Date },
-): Promise<number[]> {
-  if (input.ids.length === 0) return [];
+  name: "acknowledge" | "resolve",
+  input: ChangeInput & { ids: readonly number[] },
+): Promise<BulkChange> {
+  if (input.ids.length === 0) return { ids: [], effects: [] };
   const now = input.now.toISOString();
-  const { from, set } = transitions[to];
+  const { set, from, event } = transitionSql(name, now, input.actor);
   // Rows are locked in id order, so two bulk calls over overlapping ids cannot deadlock.
-  const { rows } = await sql<{ id: number }>`
+  const { rows } = await sql<{ ids: number[]; effects: EffectTuple[] }>`
     with locked as (
       select id, status from alerts
       where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.ids)}::jsonb))
@@ -237,19 +270,23 @@ async function bulkTransition(
       for update
     ),
     changed as (
-      update alerts a set ${set(now, input.actor)}
+      update alerts a set ${set}
       from locked l
       where a.id = l.id and ${from}
-      returning a.id
+      returning a.id, a.service_id
     ),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select id, ${to}, ${input.actor}, '', null, ${now}::timestamptz from changed
-    )
-    select id from changed order by id
+      select id, ${event}, ${input.actor}, '', null, ${now}::timestamptz from changed
+    ),
+    effects as (${insertEffects(owedEffectRows({ [name]: sql`select id, service_id from changed` }), input.now)})
+    select (select coalesce(json_agg(id order by id), '[]'::json) from changed) as ids,
+      (select coalesce(json_agg(effect), '[]'::json) from effects) as effects
   `.execute(db);
-  return rows.map((r) => r.id);
+  return { ids: rows[0]?.ids ?? [], effects: (rows[0]?.effects ?? []).map(effectOf) };
 }
+
+const noteEvent: AlertEventType = "note_added";
 
 /** Adds a note to the alert's log; undefined when the alert does not exist. One statement. */
 export async function addNote(
@@ -258,7 +295,7 @@ export async function addNote(
 ): Promise<AlertEventRow | undefined> {
   const { rows } = await sql<AlertEventRow>`
     insert into alert_events (alert_id, type, actor, message, data, created_at)
-    select id, 'note_added', ${input.actor}, ${input.text}, null, ${input.now.toISOString()}::timestamptz
+    select id, ${noteEvent}, ${input.actor}, ${input.text}, null, ${input.now.toISOString()}::timestamptz
     -- The row lock holds off a concurrent delete until this event is committed (and then deleted with it).
     from alerts where id = ${input.alertId}::bigint for key share
     returning ${eventColumns}
@@ -294,46 +331,45 @@ export async function listAlertEvents(
 
 /**
  * Resolves open alerts not seen for more than `days` days (`last_seen_at` older than now − days),
- * at most `limit` per call, each with a `resolved` event by `system`. Rows another transaction holds
- * are skipped (they are being changed anyway); call again while the answer is `limit` long.
- *
- * @example
- * while ((await autoResolveOlderThan(db, 7, clock.now())).length === 1000) {}
+ * at most `limit` per call, each with a `resolved` event by the system, and writes the effects that
+ * owes. Rows another transaction holds are skipped (they are being changed anyway); call again while
+ * the answer is `limit` long.
  */
 export async function autoResolveOlderThan(
   db: Kysely<Database>,
-  days: number,
-  now: Date,
-  options: { limit?: number } = {},
-): Promise<number[]> {
+  input: { days: number; now: Date; limit: number },
+): Promise<BulkChange> {
+  const { days } = input;
   if (!Number.isInteger(days) || days < 1)
     throw new RangeError(`days must be a positive integer, got ${days}`);
-  const limit = options.limit ?? 1000;
-  const at = now.toISOString();
-  const message = `auto-resolved: no signal for more than ${days} day${days === 1 ? "" : "s"}`;
-  const { rows } = await sql<{ id: number }>`
+  const at = input.now.toISOString();
+  const { set, event } = transitionSql("auto_resolve", at, SYSTEM_ACTOR);
+  const { rows } = await sql<{ ids: number[]; effects: EffectTuple[] }>`
     with stale as (
       select id from alerts
-      where status <> 'resolved' and last_seen_at < ${at}::timestamptz - make_interval(days => ${days}::int)
+      where status in (${statusList(TRANSITIONS.auto_resolve.from)})
+        and last_seen_at < ${at}::timestamptz - make_interval(days => ${days}::int)
       order by id
-      limit ${limit}::int
+      limit ${input.limit}::int
       for update skip locked
     ),
-    resolved as (
-      update alerts a set status = 'resolved', resolved_at = ${at}::timestamptz, resolved_by = 'system'
+    changed as (
+      update alerts a set ${set}
       from stale s
       where a.id = s.id
-      returning a.id
+      returning a.id, a.service_id
     ),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select id, 'resolved', 'system', ${message},
+      select id, ${event}, ${SYSTEM_ACTOR}, ${autoResolveMessage(days)},
         jsonb_build_object('reason', 'auto_resolve', 'days', ${days}::int), ${at}::timestamptz
-      from resolved
-    )
-    select id from resolved order by id
+      from changed
+    ),
+    effects as (${insertEffects(owedEffectRows({ auto_resolve: sql`select id, service_id from changed` }), input.now)})
+    select (select coalesce(json_agg(id order by id), '[]'::json) from changed) as ids,
+      (select coalesce(json_agg(effect), '[]'::json) from effects) as effects
   `.execute(db);
-  return rows.map((r) => r.id);
+  return { ids: rows[0]?.ids ?? [], effects: (rows[0]?.effects ?? []).map(effectOf) };
 }
 
 function jsonList(values: readonly string[]): string {

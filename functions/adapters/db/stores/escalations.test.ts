@@ -2,19 +2,21 @@ import { sql } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
 import { seedPolicy } from "../../../../test/support/seed-oncall.ts";
-import { executionNameFor, planStep } from "../../../domain/escalation/index.ts";
+import type { OwedEffect } from "../../../domain/alerts/lifecycle.ts";
+import { executionNameFor, planManualEscalation, planStep } from "../../../domain/escalation/index.ts";
 import { applySignals } from "./alert-signals.ts";
 import { acknowledgeAlert } from "./alerts.ts";
 import {
+  applyManualEscalation,
   commitStep,
-  escalateNow,
   findActiveEscalations,
   finishEscalation,
   listNotifications,
   loadEscalation,
+  loadManualEscalationContext,
   markStarted,
+  openEscalations,
   recordStepFailure,
-  startEscalations,
   stopEscalations,
 } from "./escalations.ts";
 import { createService } from "./services.ts";
@@ -52,8 +54,13 @@ describeEachDatabase("escalations store", (suite) => {
     }))!.id;
   });
 
+  let lastEffects: OwedEffect[] = [];
+
   async function trigger(dedupKey: string, serviceId = withPolicy): Promise<number> {
-    const [result] = await applySignals(db(), {
+    const {
+      results: [result],
+      effects,
+    } = await applySignals(db(), {
       serviceId,
       actor: "integration_key:test",
       now: t0,
@@ -70,7 +77,25 @@ describeEachDatabase("escalations store", (suite) => {
         },
       ],
     });
+    lastEffects = effects;
     return result!.alertId!;
+  }
+
+  /** A manual escalation as the use case does it: read, decide (domain), compare-and-set. */
+  async function escalateNow(input: { alertId: number; actor: string; now: Date }) {
+    const context = await loadManualEscalationContext(db(), input.alertId);
+    if (!context) return { outcome: "not_found" };
+    const plan = planManualEscalation(input.alertId, context);
+    if (plan.outcome !== "escalated") return plan;
+    const applied = await applyManualEscalation(db(), {
+      ...input,
+      expected: context.current && { status: context.current.status, position: context.current },
+      plan,
+    });
+    const { position, executionName, previousExecutionName } = plan;
+    return applied
+      ? { outcome: "escalated", position, executionName, previousExecutionName }
+      : { outcome: "lost" };
   }
 
   const events = async (alertId: number) =>
@@ -97,19 +122,30 @@ describeEachDatabase("escalations store", (suite) => {
     return { escalation, plan, committed: await commitStep(db(), { alertId, from: escalation, plan, now }) };
   }
 
-  it("opens an escalation for triggered alerts of services with a policy, once, owing a start until it is marked", async () => {
+  it("owes a start for new alerts of services with a policy only, naming the policy", async () => {
+    const a = await trigger("a");
+    expect(lastEffects).toMatchObject([
+      { kind: "escalation.start", serviceId: withPolicy, alertIds: [a], payload: { policyId }, attempts: 0 },
+    ]);
+    await trigger("b", withoutPolicy);
+    expect(lastEffects).toEqual([]);
+    await trigger("a"); // a duplicate owes nothing more
+    expect(lastEffects).toEqual([]);
+  });
+
+  it("opens an escalation for triggered alerts, once, owing a start until it is marked", async () => {
     const a = await trigger("a");
     const b = await trigger("b", withoutPolicy);
 
-    const first = await startEscalations(db(), { alertIds: [a, b], now: t0 });
-    const again = await startEscalations(db(), { alertIds: [a, b], now: seconds(1) });
+    const first = await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
+    const again = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(1) });
     await markStarted(db(), {
       alertId: a,
       executionName: executionNameFor(a),
       executionArn: "arn:x",
       now: t0,
     });
-    const afterStart = await startEscalations(db(), { alertIds: [a], now: seconds(2) });
+    const afterStart = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(2) });
 
     expect(first).toEqual([{ alertId: a, executionName: executionNameFor(a) }]);
     expect(again).toEqual(first);
@@ -138,12 +174,12 @@ describeEachDatabase("escalations store", (suite) => {
     const a = await trigger("a");
     await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
 
-    expect(await startEscalations(db(), { alertIds: [a], now: t0 })).toEqual([]);
+    expect(await openEscalations(db(), { policyId, alertIds: [a], now: t0 })).toEqual([]);
   });
 
   it("records a step (notifications, log, next state) once: a second run from the same position writes nothing", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
 
     const first = await runStep(a, seconds(0.2));
     const repeat = await commitStep(db(), {
@@ -179,7 +215,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("completes after the last step and logs it after the step", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     await runStep(a, t0);
 
     const last = await runStep(a, seconds(3));
@@ -204,7 +240,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("records nothing for an acknowledged alert, even with a plan in hand", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     const { escalation } = (await loadEscalation(db(), a))!;
     const plan = planStep(
       policyOf(policyId),
@@ -220,7 +256,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("lets exactly one of two concurrent runs of the same step record it", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     const { escalation } = (await loadEscalation(db(), a))!;
     const plan = planStep(
       policyOf(policyId),
@@ -241,7 +277,7 @@ describeEachDatabase("escalations store", (suite) => {
   it("stops active escalations only, and returns their executions", async () => {
     const a = await trigger("a");
     const b = await trigger("b");
-    await startEscalations(db(), { alertIds: [a, b], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a, b], now: t0 });
     await finishEscalation(db(), {
       alertId: b,
       from: { stepIndex: 0, repeatCycle: 0 },
@@ -263,7 +299,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("finishes only from the position that was read", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
 
     expect(
       await finishEscalation(db(), {
@@ -288,7 +324,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("counts failures in a row, from the last recorded step", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     const error = { name: "TransientError", cause: "database unavailable" };
 
     const counts = [
@@ -312,7 +348,7 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("records no failure once the escalation is over", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     await stopEscalations(db(), { alertIds: [a], now: t0 });
 
     expect(
@@ -322,11 +358,11 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("escalates by hand: the pending step is due now under a new execution name", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     await runStep(a, t0);
 
-    const outcome = await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(1) });
-    const again = await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(1.5) });
+    const outcome = await escalateNow({ alertId: a, actor: "admin", now: seconds(1) });
+    const again = await escalateNow({ alertId: a, actor: "admin", now: seconds(1.5) });
 
     expect(outcome).toEqual({
       outcome: "escalated",
@@ -351,11 +387,11 @@ describeEachDatabase("escalations store", (suite) => {
 
   it("escalates a completed escalation by hand into one more pass", async () => {
     const a = await trigger("a");
-    await startEscalations(db(), { alertIds: [a], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     await runStep(a, t0);
     await runStep(a, seconds(3));
 
-    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: seconds(4) })).toMatchObject({
+    expect(await escalateNow({ alertId: a, actor: "admin", now: seconds(4) })).toMatchObject({
       outcome: "escalated",
       position: { stepIndex: 0, repeatCycle: 1 },
       executionName: `alert-${a}-c1-s0`,
@@ -365,13 +401,13 @@ describeEachDatabase("escalations store", (suite) => {
   it("escalates by hand an alert without an escalation if its service now has a policy", async () => {
     const a = await trigger("a", withoutPolicy);
 
-    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+    expect(await escalateNow({ alertId: a, actor: "admin", now: t0 })).toEqual({
       outcome: "no_policy",
     });
     await sql`update services set escalation_policy_id = ${policyId}::uuid where id = ${withoutPolicy}::uuid`.execute(
       db(),
     );
-    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+    expect(await escalateNow({ alertId: a, actor: "admin", now: t0 })).toEqual({
       outcome: "escalated",
       position: { stepIndex: 0, repeatCycle: 0 },
       executionName: `alert-${a}`,
@@ -383,11 +419,11 @@ describeEachDatabase("escalations store", (suite) => {
     const a = await trigger("a");
     await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
 
-    expect(await escalateNow(db(), { alertId: a, actor: "admin", now: t0 })).toEqual({
+    expect(await escalateNow({ alertId: a, actor: "admin", now: t0 })).toEqual({
       outcome: "not_triggered",
       alertStatus: "acknowledged",
     });
-    expect(await escalateNow(db(), { alertId: 999_999, actor: "admin", now: t0 })).toEqual({
+    expect(await escalateNow({ alertId: 999_999, actor: "admin", now: t0 })).toEqual({
       outcome: "not_found",
     });
   });
@@ -396,7 +432,7 @@ describeEachDatabase("escalations store", (suite) => {
     const a = await trigger("a");
     const b = await trigger("b");
     const c = await trigger("c");
-    await startEscalations(db(), { alertIds: [a, b, c], now: t0 });
+    await openEscalations(db(), { policyId, alertIds: [a, b, c], now: t0 });
     await runStep(a, seconds(10)); // a: step 1 due at +10 s
     await stopEscalations(db(), { alertIds: [c], now: t0 });
 

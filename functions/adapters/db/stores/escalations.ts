@@ -1,10 +1,18 @@
 import { type Kysely, sql } from "kysely";
-import type {
-  AlertStatus,
-  EscalationPosition,
-  EscalationState,
-  EscalationStatus,
-  StepPlan,
+import { SYSTEM_ACTOR, TRIGGERED } from "../../../domain/alerts/lifecycle.ts";
+import {
+  type AlertStatus,
+  type EscalationLogEntry,
+  type EscalationPosition,
+  type EscalationState,
+  type EscalationStatus,
+  escalationCompleted,
+  escalationFailed,
+  escalationStarted,
+  executionNameFor,
+  type ManualEscalation,
+  type ManualEscalationContext,
+  type StepPlan,
 } from "../../../domain/escalation/index.ts";
 import type { Database, Json } from "../schema.ts";
 
@@ -20,7 +28,15 @@ import type { Database, Json } from "../schema.ts";
 type Db = Kysely<Database>;
 
 /** Actor of the alert log entries the escalation engine writes. */
-export const escalationActor = "system";
+export const escalationActor = SYSTEM_ACTOR;
+
+/** `insert into alert_events` of one entry for each alert id in `from` (a CTE with `alert_id`). */
+function logEntry(from: string, entry: EscalationLogEntry, actor: string, now: string) {
+  return sql`
+      insert into alert_events (alert_id, type, actor, message, data, created_at)
+      select alert_id, ${entry.type}, ${actor}, ${entry.message}, ${JSON.stringify(entry.data)}::jsonb, ${now}::timestamptz
+      from ${sql.table(from)}`;
+}
 
 export interface EscalationRecord extends EscalationState {
   readonly alertId: number;
@@ -68,41 +84,40 @@ export interface PendingStart {
 }
 
 /**
- * Opens an escalation for each of `alertIds` that is triggered, on a service with an escalation
- * policy, and has none yet: step 0 due `now`, execution `alert-<id>` (executionNameFor), an
- * `escalation_started` log entry. Idempotent. Returns the escalations whose workflow must be started:
- * those opened now, and active ones whose start was never confirmed (markStarted), so that a
- * retried webhook repairs a start that failed.
+ * Opens an escalation along `policyId` for each of `alertIds` that is triggered and has none yet:
+ * step 0 due `now`, execution `executionNameFor(id)`, an `escalation_started` log entry. Idempotent.
+ * Returns the escalations whose workflow must be started: those opened now, and active ones whose
+ * start was never confirmed (markStarted), so that running the same start again repairs one that failed.
  */
-export async function startEscalations(
+export async function openEscalations(
   db: Db,
-  input: { alertIds: readonly number[]; now: Date },
+  input: { alertIds: readonly number[]; policyId: string; now: Date },
 ): Promise<PendingStart[]> {
   if (input.alertIds.length === 0) return [];
   const now = input.now.toISOString();
+  const starts = JSON.stringify(
+    [...input.alertIds]
+      .sort((x, y) => x - y)
+      .map((id) => ({ alert_id: id, execution_name: executionNameFor(id) })),
+  );
   const { rows } = await sql<{ alert_id: number; execution_name: string }>`
     with candidates as (
-      select a.id as alert_id, s.escalation_policy_id as policy_id
-      from alerts a join services s on s.id = a.service_id
-      where a.id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
-        and a.status = 'triggered' and s.escalation_policy_id is not null
+      select x.alert_id, x.execution_name
+      from jsonb_to_recordset(${starts}::jsonb) as x(alert_id bigint, execution_name text)
+      join alerts a on a.id = x.alert_id
+      where a.status = ${TRIGGERED}
     ),
     opened as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
         execution_name, created_at, updated_at)
-      select alert_id, policy_id, 'active', 0, 0, ${now}::timestamptz, 'alert-' || alert_id,
+      select alert_id, ${input.policyId}::uuid, 'active', 0, 0, ${now}::timestamptz, execution_name,
         ${now}::timestamptz, ${now}::timestamptz
       from candidates
       order by alert_id
       on conflict (alert_id) do nothing
-      returning e.alert_id, e.policy_id, e.execution_name
+      returning e.alert_id, e.execution_name
     ),
-    logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select alert_id, 'escalation_started', ${escalationActor}, 'Escalation started',
-        jsonb_build_object('policyId', policy_id), ${now}::timestamptz
-      from opened
-    )
+    logged as (${logEntry("opened", escalationStarted(input.policyId), escalationActor, now)})
     select alert_id, execution_name from opened
     union
     select e.alert_id, e.execution_name from alert_escalations e
@@ -153,22 +168,16 @@ export async function commitStep(
     plan.notifications.map((n) => ({ kind: n.recipient.kind, id: n.recipient.id, reason: n.reason })),
   );
   const events: { type: string; message: string; data: unknown }[] = [plan.event];
-  if (plan.next.status === "completed") {
-    events.push({
-      type: "escalation_completed",
-      message: "Escalation completed: the policy has no further steps",
-      data: { stepIndex: plan.position.stepIndex, repeatCycle: plan.position.repeatCycle },
-    });
-  }
+  if (plan.next.status === "completed") events.push(escalationCompleted(plan.position));
   const { rows } = await sql<{ advanced: number }>`
     with alert as (
-      select id from alerts where id = ${alertId}::bigint and status = 'triggered' for share
+      select id from alerts where id = ${alertId}::bigint and status = ${TRIGGERED} for share
     ),
     advanced as (
       update alert_escalations e
       set step_index = ${plan.next.stepIndex}::int, repeat_cycle = ${plan.next.repeatCycle}::int,
         status = ${plan.next.status}, next_step_at = ${plan.next.nextStepAt?.toISOString() ?? null}::timestamptz,
-        last_error = null, updated_at = ${now}::timestamptz
+        last_error = null, consecutive_failures = 0, updated_at = ${now}::timestamptz
       where e.alert_id = ${alertId}::bigint and e.status = 'active'
         and e.step_index = ${from.stepIndex}::int and e.repeat_cycle = ${from.repeatCycle}::int
         and exists (select 1 from alert)
@@ -218,13 +227,11 @@ export async function finishEscalation(
         and e.step_index = ${input.from.stepIndex}::int and e.repeat_cycle = ${input.from.repeatCycle}::int
       returning e.alert_id
     ),
-    logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select alert_id, 'escalation_completed', ${escalationActor},
-        'Escalation completed: the policy has no further steps', jsonb_build_object('reason', ${input.reason}::text),
-        ${now}::timestamptz
-      from finished where ${input.status}::text = 'completed'
-    )
+    logged as (${
+      input.status === "completed"
+        ? logEntry("finished", escalationCompleted(input.from, input.reason), escalationActor, now)
+        : sql`select 1`
+    })
     select alert_id from finished
   `.execute(db);
   return rows.length > 0;
@@ -265,120 +272,87 @@ export async function recordStepFailure(
   const { rows } = await sql<{ failures: number }>`
     with current as (
       select e.alert_id from alert_escalations e join alerts a on a.id = e.alert_id
-      where e.alert_id = ${input.alertId}::bigint and e.status = 'active' and a.status = 'triggered'
+      where e.alert_id = ${input.alertId}::bigint and e.status = 'active' and a.status = ${TRIGGERED}
       for update of e
     ),
     updated as (
-      update alert_escalations e set last_error = ${lastError}, updated_at = ${now}::timestamptz
+      update alert_escalations e
+      set last_error = ${lastError}, consecutive_failures = e.consecutive_failures + 1, updated_at = ${now}::timestamptz
       from current c where e.alert_id = c.alert_id
-      returning e.alert_id
+      returning e.alert_id, e.consecutive_failures
     ),
-    logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select alert_id, 'escalation_failed', ${escalationActor}, ${`Escalation step failed: ${lastError}`.slice(0, 4000)},
-        jsonb_build_object('error', ${input.error.name}::text, 'cause', ${input.error.cause.slice(0, 4000)}::text),
-        ${now}::timestamptz
-      from updated
-    )
-    select (
-      select count(*) from alert_events ev
-      where ev.alert_id = u.alert_id and ev.type = 'escalation_failed'
-        and ev.id > coalesce((
-          select max(id) from alert_events
-          where alert_id = u.alert_id
-            and type in ('escalation_started', 'escalated', 'no_one_to_notify', 'escalated_manually')
-        ), 0)
-    )::int + 1 as failures
-    from updated u
+    logged as (${logEntry("updated", escalationFailed(input.error), escalationActor, now)})
+    select consecutive_failures as failures from updated
   `.execute(db);
   return rows[0]?.failures;
 }
 
-export type EscalateNowOutcome =
-  | {
-      readonly outcome: "escalated";
-      /** The step that runs now. */
-      readonly position: EscalationPosition;
-      readonly executionName: string;
-      /** The execution to stop (the one that was waiting), or null. */
-      readonly previousExecutionName: string | null;
+/** What a manual escalation of `alertId` starts from; undefined when the alert does not exist. */
+export async function loadManualEscalationContext(
+  db: Db,
+  alertId: number,
+): Promise<ManualEscalationContext | undefined> {
+  const { rows } = await sql<
+    { alert_status: AlertStatus; service_policy_id: string | null } & {
+      [K in keyof EscalationRow]: EscalationRow[K] | null;
     }
-  | { readonly outcome: "not_found" }
-  | { readonly outcome: "not_triggered"; readonly alertStatus: AlertStatus }
-  /** The alert has no escalation and its service no policy. */
-  | { readonly outcome: "no_policy" };
+  >`
+    select a.status as alert_status, s.escalation_policy_id as service_policy_id, ${escalationColumns}
+    from alerts a join services s on s.id = a.service_id
+    left join alert_escalations e on e.alert_id = a.id
+    where a.id = ${alertId}::bigint
+  `.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    alertStatus: row.alert_status,
+    policyId: row.service_policy_id,
+    current: row.alert_id === null ? undefined : toRecord(row as EscalationRow),
+  };
+}
 
 /**
- * A manual escalation: the alert's pending step becomes due now, under a new execution name
- * (`alert-<id>-c<cycle>-s<step>`: asking twice before the step ran names the same execution). A
- * completed escalation starts one more pass at step 0; an alert without an escalation gets one if its
- * service has a policy. Logged as `escalated_manually` by `actor`. One statement; the alert row is
- * locked so that a concurrent acknowledge is ordered before or after it.
+ * Writes a manual escalation (planManualEscalation) in one statement, if the alert is still
+ * triggered and its escalation still where `expected` says (undefined: it has none): the step is
+ * due now under the new execution, logged by `actor`. False when something moved meanwhile.
  */
-export async function escalateNow(
+export async function applyManualEscalation(
   db: Db,
-  input: { alertId: number; actor: string; now: Date },
-): Promise<EscalateNowOutcome> {
+  input: {
+    alertId: number;
+    expected: { status: EscalationStatus; position: EscalationPosition } | undefined;
+    plan: Extract<ManualEscalation, { outcome: "escalated" }>;
+    actor: string;
+    now: Date;
+  },
+): Promise<boolean> {
+  const { alertId, expected, plan } = input;
   const now = input.now.toISOString();
-  const { rows } = await sql<{
-    alert_status: AlertStatus;
-    service_policy_id: string | null;
-    previous: string | null;
-    step_index: number | null;
-    repeat_cycle: number | null;
-    execution_name: string | null;
-  }>`
+  const matches = expected
+    ? sql`e.status = ${expected.status} and e.step_index = ${expected.position.stepIndex}::int
+        and e.repeat_cycle = ${expected.position.repeatCycle}::int`
+    : sql`false`;
+  const { rows } = await sql<{ alert_id: number }>`
     with alert as (
-      select a.id, a.status, s.escalation_policy_id as policy_id
-      from alerts a join services s on s.id = a.service_id
-      where a.id = ${input.alertId}::bigint
-      for update of a
-    ),
-    current as (
-      select * from alert_escalations where alert_id = ${input.alertId}::bigint for update
-    ),
-    target as (
-      select a.id as alert_id, coalesce(c.policy_id, a.policy_id) as policy_id, c.execution_name as previous,
-        case when c.status = 'completed' then 0 else coalesce(c.step_index, 0) end as step_index,
-        case when c.status = 'completed' then c.repeat_cycle + 1 else coalesce(c.repeat_cycle, 0) end as repeat_cycle
-      from alert a left join current c on true
-      where a.status = 'triggered' and (c.alert_id is not null or a.policy_id is not null)
+      select id from alerts where id = ${alertId}::bigint and status = ${TRIGGERED} for update
     ),
     upserted as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
         execution_name, created_at, updated_at)
-      select alert_id, policy_id, 'active', step_index, repeat_cycle, ${now}::timestamptz,
-        case when previous is null then 'alert-' || alert_id
-          else 'alert-' || alert_id || '-c' || repeat_cycle || '-s' || step_index end,
-        ${now}::timestamptz, ${now}::timestamptz
-      from target
+      select id, ${plan.policyId}::uuid, 'active', ${plan.position.stepIndex}::int, ${plan.position.repeatCycle}::int,
+        ${now}::timestamptz, ${plan.executionName}, ${now}::timestamptz, ${now}::timestamptz
+      from alert
       on conflict (alert_id) do update set
         status = 'active', step_index = excluded.step_index, repeat_cycle = excluded.repeat_cycle,
         next_step_at = excluded.next_step_at, execution_name = excluded.execution_name, execution_arn = null,
-        last_error = null, updated_at = excluded.updated_at
-      returning e.alert_id, e.step_index, e.repeat_cycle, e.execution_name
+        last_error = null, consecutive_failures = 0, updated_at = excluded.updated_at
+      where ${matches}
+      returning e.alert_id
     ),
-    logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select alert_id, 'escalated_manually', ${input.actor},
-        'Escalated by hand: step ' || (step_index + 1) || ', pass ' || (repeat_cycle + 1) || ' runs now',
-        jsonb_build_object('stepIndex', step_index, 'repeatCycle', repeat_cycle), ${now}::timestamptz
-      from upserted
-    )
-    select a.status as alert_status, a.policy_id as service_policy_id, t.previous,
-      u.step_index, u.repeat_cycle, u.execution_name
-    from alert a left join target t on true left join upserted u on true
+    logged as (${logEntry("upserted", plan.log, input.actor, now)})
+    select alert_id from upserted
   `.execute(db);
-  const row = rows[0];
-  if (!row) return { outcome: "not_found" };
-  if (row.alert_status !== "triggered") return { outcome: "not_triggered", alertStatus: row.alert_status };
-  if (row.execution_name === null) return { outcome: "no_policy" };
-  return {
-    outcome: "escalated",
-    position: { stepIndex: row.step_index!, repeatCycle: row.repeat_cycle! },
-    executionName: row.execution_name,
-    previousExecutionName: row.previous,
-  };
+  return rows.length > 0;
 }
 
 /** Active escalations, soonest due first: what the embedded runtime resumes on start. */

@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import { applySignals, ingestWithKey, type StoredSignal } from "../adapters/db/stores/alert-signals.ts";
+import {
+  type AlertEventRow,
+  type AlertFilter,
+  type AlertRow,
+  acknowledgeAlert,
+  addNote,
+  autoResolveOlderThan,
+  bulkAcknowledgeAlerts,
+  bulkResolveAlerts,
+  getAlert,
+  listAlertEvents,
+  listAlerts,
+  resolveAlert,
+} from "../adapters/db/stores/alerts.ts";
+import { getService } from "../adapters/db/stores/services.ts";
+import { type IngestRequest, type IngestResult, ingestWebhook } from "../domain/alerts/ingest.ts";
+import { NotFoundError, PreconditionError } from "../domain/errors.ts";
+import type { AppContext } from "./context.ts";
+import { effectDepsOf } from "./effect-registry.ts";
+import { dispatchEffects, type EffectDeps } from "./effects.ts";
+import { escalateAlertNow, escalationLifecycleOf } from "./escalations.ts";
+
+// Every alert use case: ingest, create, acknowledge, resolve (one or in bulk), auto-resolve,
+// escalate now, notes and reads. Each change is one statement that also writes the effects it owes
+// (the lifecycle table in domain/alerts/lifecycle.ts says which); the use case runs them right after
+// the commit. Entry points (handlers, RPC services) call these, never the stores.
+
+export type AlertUseCases = ReturnType<typeof createAlertUseCases>;
+export type { AlertEventRow, AlertFilter, AlertRow };
+export type AlertSeverity = StoredSignal["severity"];
+
+/** A manual trigger, as CreateAlert gives it (already validated). */
+export interface NewAlert {
+  serviceId: string;
+  summary: string;
+  details: string;
+  severity: StoredSignal["severity"];
+  /** Empty: a fresh key (every call opens a new alert). */
+  dedupKey: string;
+  labels: Record<string, string>;
+  actor: string;
+}
+
+export function createAlertUseCases(
+  ctx: Pick<AppContext, "database" | "clock" | "escalations" | "ingestRateLimitPerMinute">,
+  effects: EffectDeps = effectDepsOf(ctx),
+) {
+  const db = () => ctx.database.db;
+  const escalations = escalationLifecycleOf(ctx);
+  const change = (actor: string) => ({ actor, now: ctx.clock.now() });
+
+  async function alertOrThrow(id: number): Promise<AlertRow> {
+    const row = await getAlert(db(), id);
+    if (!row) throw new NotFoundError("alert", String(id));
+    return row;
+  }
+
+  return {
+    /**
+     * A webhook request: parse, authenticate, rate-limit and apply in one statement (domain/alerts/ingest.ts),
+     * then run the effects its changes owe (escalations start and stop).
+     *
+     * @throws UnavailableError when an escalation could not start (503: the sender's retry runs it).
+     */
+    async ingest(request: IngestRequest): Promise<IngestResult> {
+      const result = await ingestWebhook(
+        {
+          clock: ctx.clock,
+          newId: randomUUID,
+          ingest: (input) =>
+            ingestWithKey(db(), { ...input, defaultLimitPerMinute: ctx.ingestRateLimitPerMinute }),
+        },
+        request,
+      );
+      await dispatchEffects(effects, result.effects);
+      return result;
+    },
+
+    /** A manual trigger: the same upsert as a webhook, with source "manual". */
+    async create(alert: NewAlert): Promise<{ alert: AlertRow; created: boolean }> {
+      if (!(await getService(db(), alert.serviceId))) throw new NotFoundError("service", alert.serviceId);
+      const dedupKey = alert.dedupKey || `manual:${randomUUID()}`;
+      const applied = await applySignals(db(), {
+        serviceId: alert.serviceId,
+        ...change(alert.actor),
+        signals: [
+          {
+            action: "trigger",
+            dedupKey,
+            summary: alert.summary,
+            details: alert.details,
+            severity: alert.severity,
+            source: "manual",
+            labels: alert.labels,
+            annotations: {},
+          },
+        ],
+      });
+      const [result] = applied.results;
+      if (result?.alertId == null) throw new Error(`applySignals opened no alert for ${dedupKey}`);
+      await dispatchEffects(effects, applied.effects);
+      return { alert: await alertOrThrow(result.alertId), created: result.outcome === "created" };
+    },
+
+    get: alertOrThrow,
+
+    list: (filter: AlertFilter, page: { limit: number; beforeId?: number | undefined }) =>
+      listAlerts(db(), filter, page),
+
+    async acknowledge(id: number, actor: string): Promise<AlertRow> {
+      const result = await acknowledgeAlert(db(), { id, ...change(actor) });
+      if (!result) throw new NotFoundError("alert", String(id));
+      await dispatchEffects(effects, result.effects);
+      return result.alert;
+    },
+
+    async resolve(id: number, actor: string): Promise<AlertRow> {
+      const result = await resolveAlert(db(), { id, ...change(actor) });
+      if (!result) throw new NotFoundError("alert", String(id));
+      await dispatchEffects(effects, result.effects);
+      return result.alert;
+    },
+
+    /** Acknowledges the triggered alerts among `ids`; returns those that changed. */
+    async bulkAcknowledge(ids: readonly number[], actor: string): Promise<number[]> {
+      const result = await bulkAcknowledgeAlerts(db(), { ids, ...change(actor) });
+      await dispatchEffects(effects, result.effects);
+      return result.ids;
+    },
+
+    /** Resolves the open alerts among `ids`; returns those that changed. */
+    async bulkResolve(ids: readonly number[], actor: string): Promise<number[]> {
+      const result = await bulkResolveAlerts(db(), { ids, ...change(actor) });
+      await dispatchEffects(effects, result.effects);
+      return result.ids;
+    },
+
+    async addNote(alertId: number, text: string, actor: string): Promise<AlertEventRow> {
+      const event = await addNote(db(), { alertId, text, actor, now: ctx.clock.now() });
+      if (!event) throw new NotFoundError("alert", String(alertId));
+      return event;
+    },
+
+    async listEvents(input: { alertId: number; limit: number; afterId?: number | undefined }) {
+      const page = await listAlertEvents(db(), input);
+      if (!page) throw new NotFoundError("alert", String(input.alertId));
+      return page;
+    },
+
+    /** The pending step runs now; answers the alert and the step that runs. */
+    async escalateNow(id: number, actor: string) {
+      const outcome = await escalateAlertNow(escalations, { alertId: id, actor });
+      switch (outcome.outcome) {
+        case "not_found":
+          throw new NotFoundError("alert", String(id));
+        case "not_triggered":
+          throw new PreconditionError(
+            `alert ${id} is ${outcome.alertStatus}: only a triggered alert escalates`,
+          );
+        case "no_policy":
+          throw new PreconditionError(`alert ${id} cannot escalate: its service has no escalation policy`);
+      }
+      return {
+        alert: await alertOrThrow(id),
+        stepIndex: outcome.stepIndex,
+        repeatCycle: outcome.repeatCycle,
+      };
+    },
+
+    /** Resolves open alerts not seen for `days` days (at most `limit`), and runs what that owes. */
+    async autoResolveStale(days: number, limit: number): Promise<number[]> {
+      const result = await autoResolveOlderThan(db(), { days, limit, now: ctx.clock.now() });
+      await dispatchEffects(effects, result.effects);
+      return result.ids;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { AppContext } from "./context.ts";
+import type { EffectDeps, EffectRegistry } from "./effects.ts";
+import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.ts";
+
+/**
+ * Every effect kind's handler: the one place where a reaction to an alert change is wired. A new
+ * kind (cancel notifications, route, deliver, open a ticket) is added to EFFECT_KINDS in
+ * domain/alerts/lifecycle.ts, to the transitions that owe it, and here.
+ */
+export function createEffectRegistry(
+  ctx: Pick<AppContext, "database" | "clock" | "escalations">,
+): EffectRegistry {
+  return { ...escalationEffectHandlers(escalationLifecycleOf(ctx)) };
+}
+
+/** The outbox's dependencies from an AppContext. */
+export function effectDepsOf(ctx: Pick<AppContext, "database" | "clock" | "escalations">): EffectDeps {
+  return { db: ctx.database.db, clock: ctx.clock, registry: createEffectRegistry(ctx) };
+}

@@ -1,0 +1,129 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../adapters/db/schema.ts";
+import {
+  claimDueEffects,
+  completeEffects,
+  EFFECT_GRACE_MS,
+  purgeFinishedEffects,
+  recordEffectFailure,
+} from "../adapters/db/stores/alert-effects.ts";
+import { logger } from "../adapters/observability.ts";
+import type { EffectKind, OwedEffect } from "../domain/alerts/lifecycle.ts";
+import type { Clock } from "../domain/clock.ts";
+import { UnavailableError } from "../domain/errors.ts";
+
+// The effects outbox at run time. A statement that changes alerts writes the effects it owes in the
+// same transaction (see adapters/db/stores/alert-effects.ts); the use case that ran it dispatches them
+// right after the commit; housekeeping sweeps those a crash or a failure left pending. Every handler
+// is idempotent: an effect may run more than once (a sweep racing a slow request, a retried request
+// picking up an owed effect), and its result happens once.
+
+/** Runs one kind of effect, for a batch of effects of that kind. */
+export interface EffectHandler {
+  run(effects: readonly OwedEffect[]): Promise<void>;
+  /**
+   * Whether the request that owes it fails (503, the sender retries) when it cannot run: a start of
+   * an escalation must not be silently late; a stop is only logged (every step re-checks the alert).
+   */
+  readonly critical: boolean;
+}
+
+/** One handler per effect kind: a Record, so a new kind does not compile until it has one. */
+export type EffectRegistry = Readonly<Record<EffectKind, EffectHandler>>;
+
+export interface EffectDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly registry: EffectRegistry;
+}
+
+/** How long a sweep holds the effects it took before another sweep may take them. */
+const sweepLeaseMs = 120_000;
+/** Failed runs after which an effect is given up (`failed`, kept for an operator): about a day. */
+const maxEffectAttempts = 300;
+
+/** Seconds before a failed effect is tried again: 5 s doubling per attempt, at most 5 minutes. */
+export function effectRetryDelayMs(attempts: number): number {
+  return Math.min(5_000 * 2 ** Math.min(attempts, 10), 300_000);
+}
+
+/**
+ * Runs `effects` (grouped by kind, kinds one after the other in registry order) and marks those
+ * that ran done. A failure is recorded on its effects (retried later by a request of the same
+ * service or by housekeeping).
+ *
+ * @throws UnavailableError when a critical effect could not run (the caller answers 503).
+ */
+export async function dispatchEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Promise<void> {
+  if (effects.length === 0) return;
+  const failed = await runEffects(deps, effects);
+  const critical = failed.filter((f) => deps.registry[f.kind].critical);
+  if (critical.length > 0) {
+    throw new UnavailableError(
+      `the reaction to alert ${critical.flatMap((f) => f.alertIds).join(", ")} could not run; retry the request`,
+    );
+  }
+}
+
+/**
+ * Housekeeping: runs pending effects that are due (left by a crash, or failed before), at most
+ * `limit`. `everything` takes all pending ones at once (the embedded runtime at start, when no other
+ * process can be running them).
+ */
+export async function sweepEffects(
+  deps: EffectDeps,
+  options: { limit: number; everything?: boolean },
+): Promise<{ ran: number; failed: number }> {
+  const now = deps.clock.now();
+  const claimed = await claimDueEffects(deps.db, {
+    now: options.everything ? new Date(now.getTime() + EFFECT_GRACE_MS + 86_400_000) : now,
+    leaseMs: sweepLeaseMs,
+    limit: options.limit,
+  });
+  const failed = await runEffects(deps, claimed);
+  return { ran: claimed.length - failed.length, failed: failed.length };
+}
+
+/** Deletes effects that finished more than a day ago (bounded per call). */
+export function purgeEffects(deps: EffectDeps, limit: number): Promise<number> {
+  return purgeFinishedEffects(deps.db, { before: new Date(deps.clock.now().getTime() - 86_400_000), limit });
+}
+
+async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Promise<OwedEffect[]> {
+  const failed: OwedEffect[] = [];
+  for (const kind of Object.keys(deps.registry) as EffectKind[]) {
+    const batch = effects.filter((e) => e.kind === kind);
+    if (batch.length === 0) continue;
+    try {
+      await deps.registry[kind].run(batch);
+      await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
+    } catch (error) {
+      failed.push(...batch);
+      await recordFailure(deps, batch, error);
+    }
+  }
+  return failed;
+}
+
+async function recordFailure(deps: EffectDeps, batch: readonly OwedEffect[], error: unknown): Promise<void> {
+  const now = deps.clock.now();
+  const attempts = Math.max(...batch.map((e) => e.attempts));
+  logger.error("effect failed; it is tried again later", {
+    kind: batch[0]?.kind,
+    effectIds: batch.map((e) => e.id),
+    attempts: attempts + 1,
+    error: error as Error,
+  });
+  try {
+    await recordEffectFailure(deps.db, {
+      ids: batch.map((e) => e.id),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      now,
+      retryAt: new Date(now.getTime() + effectRetryDelayMs(attempts)),
+      maxAttempts: maxEffectAttempts,
+    });
+  } catch (recordError) {
+    // The effect stays pending as it was: housekeeping takes it when it is due.
+    logger.error("could not record an effect failure", { error: recordError as Error });
+  }
+}
