@@ -103,10 +103,10 @@ describe("webhooks and escalations", () => {
     const [{ id }] = (await database.db.selectFrom("alerts").select("id").execute()) as [{ id: number }];
 
     // Within the grace period the request's own retry may still come: the sweeper leaves it alone.
-    expect(await sweep(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
     clock.advance(61_000);
-    expect(await sweep(undefined)).toEqual({ escalationsStarted: 1, alertsAutoResolved: 0 });
-    expect(await sweep(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
     expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
   });
@@ -117,16 +117,20 @@ describe("webhooks and escalations", () => {
     expect((await send({ summary: "disk full", dedup: "disk" })).status).toBe(503);
     clock.advance(61_000);
     await expect(sweep(undefined)).rejects.toThrow(/failed again/);
-    expect(await sweep(undefined)).toEqual({ escalationsStarted: 1, alertsAutoResolved: 0 });
+    // A failed effect is tried again after a backoff (10 s after its second failure).
+    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    clock.advance(10_000);
+    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
+    expect(runner.calls.filter((c) => c.op === "start")).toHaveLength(1);
   });
 
   it("housekeeping auto-resolves alerts not seen for the configured days and stops their escalation", async () => {
     const housekeeping = createHousekeeping({ ...ctx, autoResolveAfterDays: 7 });
     const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
     clock.advance(6 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 0 });
+    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
     clock.advance(2 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ escalationsStarted: 0, alertsAutoResolved: 1 });
+    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 1 });
 
     const alert = await database.db
       .selectFrom("alerts")

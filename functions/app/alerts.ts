@@ -162,6 +162,7 @@ export function createAlertUseCases(
         case "no_policy":
           throw new PreconditionError(`alert ${id} cannot escalate: its service has no escalation policy`);
       }
+      await dispatchEffects(effects, outcome.effects);
       return {
         alert: await alertOrThrow(id),
         stepIndex: outcome.stepIndex,

@@ -2,7 +2,6 @@ import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import {
   applyManualEscalation,
-  findUnstartedEscalations,
   loadManualEscalationContext,
   markStarted,
   openEscalations,
@@ -71,25 +70,6 @@ function policyOfStart(effect: OwedEffect): string {
   return policyId;
 }
 
-/** How long a start may stay unconfirmed before the sweeper takes it over (the request's own start is done by then). */
-export const unstartedGraceMs = 60_000;
-
-/**
- * The safety net for "never silently stops": starts every escalation whose workflow start failed
- * and was not retried by its sender. Run every minute (a scheduled Lambda on AWS, a timer embedded).
- *
- * @returns how many were started and how many failed again (they are tried on the next sweep).
- */
-export async function startUnstartedEscalations(
-  deps: EscalationLifecycleDeps,
-): Promise<{ started: number; failed: number }> {
-  const pending = await findUnstartedEscalations(deps.db, {
-    openedBefore: new Date(deps.clock.now().getTime() - unstartedGraceMs),
-  });
-  const failed = await startWorkflows(deps, pending);
-  return { started: pending.length - failed.length, failed: failed.length };
-}
-
 /** Starts the workflows of `pending` (a few at a time) and notes each start; returns those that failed, logged. */
 async function startWorkflows(
   deps: EscalationLifecycleDeps,
@@ -141,7 +121,13 @@ export async function stopAlertEscalations(
 }
 
 export type EscalateNowOutcome =
-  | { readonly outcome: "escalated"; readonly stepIndex: number; readonly repeatCycle: number }
+  | {
+      readonly outcome: "escalated";
+      readonly stepIndex: number;
+      readonly repeatCycle: number;
+      /** The start of the new execution, owed: the caller runs it (dispatchEffects). */
+      readonly effects: readonly OwedEffect[];
+    }
   | { readonly outcome: "not_found" }
   | { readonly outcome: "not_triggered"; readonly alertStatus: string }
   | { readonly outcome: "no_policy" };
@@ -151,10 +137,8 @@ const manualAttempts = 3;
 
 /**
  * A manual escalation: the pending step runs now, in a new execution that replaces the waiting one
- * (planManualEscalation decides which step and names the execution; the write is compare-and-set).
- *
- * @throws UnavailableError when the new workflow could not be started (the step is due: a retry or
- *   housekeeping starts it).
+ * (planManualEscalation decides which step and names the execution; the write is compare-and-set
+ * and owes the start of the new execution, which the caller dispatches).
  */
 export async function escalateAlertNow(
   deps: EscalationLifecycleDeps,
@@ -166,14 +150,14 @@ export async function escalateAlertNow(
     const plan = planManualEscalation(input.alertId, context);
     if (plan.outcome !== "escalated") return plan;
     const { current } = context;
-    const applied = await applyManualEscalation(deps.db, {
+    const effects = await applyManualEscalation(deps.db, {
       alertId: input.alertId,
       expected: current && { status: current.status, position: current },
       plan,
       actor: input.actor,
       now: deps.clock.now(),
     });
-    if (!applied) {
+    if (!effects) {
       if (attempt < manualAttempts) continue;
       throw new UnavailableError(`alert ${input.alertId} changed while escalating it; retry`);
     }
@@ -181,25 +165,7 @@ export async function escalateAlertNow(
     if (previous && previous !== executionName) {
       await stopQuietly(deps.runner, { alertId: input.alertId, executionName: previous });
     }
-    try {
-      const executionArn = await deps.runner.start(input.alertId, executionName);
-      await markStarted(deps.db, {
-        alertId: input.alertId,
-        executionName,
-        executionArn,
-        now: deps.clock.now(),
-      });
-    } catch (error) {
-      logger.error("escalation start failed", {
-        alertId: input.alertId,
-        executionName,
-        error: error as Error,
-      });
-      throw new UnavailableError(`the escalation of alert ${input.alertId} could not be started; retry`, {
-        cause: error,
-      });
-    }
-    return { outcome: "escalated", ...plan.position };
+    return { outcome: "escalated", ...plan.position, effects };
   }
 }
 

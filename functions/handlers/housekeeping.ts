@@ -5,14 +5,12 @@ import { createAlertUseCases } from "../app/alerts.ts";
 import type { AppContext } from "../app/context.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
-import { escalationLifecycleOf, startUnstartedEscalations } from "../app/escalations.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
 export interface HousekeepingResult {
   /** Effects of alert changes run by this sweep (left by a crash, or failed before). */
   effectsRun: number;
-  escalationsStarted: number;
   alertsAutoResolved: number;
 }
 
@@ -24,8 +22,8 @@ const effectBatch = 500;
 /**
  * Runs every minute (EventBridge on AWS, a timer in the embedded runtime):
  * - runs the effects of alert changes that are still owed (a process died between the change and its
- *   effect, or the effect failed), so that no alert with a policy goes unescalated;
- * - starts escalations whose workflow start failed and that no retry repaired (an escalation by hand);
+ *   effect, or the effect failed and no retry of its sender repaired it), so that no alert with a
+ *   policy goes unescalated;
  * - with `autoResolveAfterDays` set (ONCALL_AUTO_RESOLVE_AFTER_DAYS), resolves open alerts not seen
  *   for that many days (their escalations stop);
  * - forgets effects finished more than a day ago.
@@ -39,12 +37,9 @@ export function createHousekeeping(
 ): TaskHandler<unknown, HousekeepingResult> {
   const effects = effectDepsOf(ctx);
   const alerts = createAlertUseCases(ctx, effects);
-  const lifecycle = escalationLifecycleOf(ctx);
   return async () => {
     const swept = await sweepEffects(effects, { limit: effectBatch });
     if (swept.ran > 0) logger.warn("effects run by housekeeping", { ran: swept.ran });
-    const { started, failed } = await startUnstartedEscalations(lifecycle);
-    if (started > 0) logger.warn("escalations started by housekeeping", { started });
 
     let resolved: number[] = [];
     if (ctx.autoResolveAfterDays !== undefined) {
@@ -55,15 +50,12 @@ export function createHousekeeping(
 
     metrics.addMetric("EffectsRunByHousekeeping", MetricUnit.Count, swept.ran);
     metrics.addMetric("EffectsFailed", MetricUnit.Count, swept.failed);
-    metrics.addMetric("EscalationsStartedByHousekeeping", MetricUnit.Count, started);
     metrics.addMetric("AlertsAutoResolved", MetricUnit.Count, resolved.length);
     metrics.publishStoredMetrics();
-    if (failed + swept.failed > 0) {
-      throw new UnavailableError(
-        `${swept.failed} effect(s) and ${failed} escalation start(s) failed again; the next run retries`,
-      );
+    if (swept.failed > 0) {
+      throw new UnavailableError(`${swept.failed} effect(s) failed again; the next run retries`);
     }
-    return { effectsRun: swept.ran, escalationsStarted: started, alertsAutoResolved: resolved.length };
+    return { effectsRun: swept.ran, alertsAutoResolved: resolved.length };
   };
 }
 

@@ -1,5 +1,10 @@
 import { type Kysely, sql } from "kysely";
-import { SYSTEM_ACTOR, TRIGGERED } from "../../../domain/alerts/lifecycle.ts";
+import {
+  type EffectKind,
+  type OwedEffect,
+  SYSTEM_ACTOR,
+  TRIGGERED,
+} from "../../../domain/alerts/lifecycle.ts";
 import {
   type AlertStatus,
   type EscalationLogEntry,
@@ -15,6 +20,7 @@ import {
   type StepPlan,
 } from "../../../domain/escalation/index.ts";
 import type { Database, Json } from "../schema.ts";
+import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 
 // Each alert's escalation state (alert_escalations) and the pending deliveries it records
 // (notifications). Every change is ONE statement (data-modifying CTEs): atomic without a
@@ -314,7 +320,8 @@ export async function loadManualEscalationContext(
 /**
  * Writes a manual escalation (planManualEscalation) in one statement, if the alert is still
  * triggered and its escalation still where `expected` says (undefined: it has none): the step is
- * due now under the new execution, logged by `actor`. False when something moved meanwhile.
+ * due now under the new execution, logged by `actor`, and the start of that execution is owed in
+ * the effects outbox. Undefined when something moved meanwhile (nothing written).
  */
 export async function applyManualEscalation(
   db: Db,
@@ -325,16 +332,17 @@ export async function applyManualEscalation(
     actor: string;
     now: Date;
   },
-): Promise<boolean> {
+): Promise<OwedEffect[] | undefined> {
   const { alertId, expected, plan } = input;
+  const start: EffectKind = "escalation.start";
   const now = input.now.toISOString();
   const matches = expected
     ? sql`e.status = ${expected.status} and e.step_index = ${expected.position.stepIndex}::int
         and e.repeat_cycle = ${expected.position.repeatCycle}::int`
     : sql`false`;
-  const { rows } = await sql<{ alert_id: number }>`
+  const { rows } = await sql<{ effects: EffectTuple[] }>`
     with alert as (
-      select id from alerts where id = ${alertId}::bigint and status = ${TRIGGERED} for update
+      select id, service_id from alerts where id = ${alertId}::bigint and status = ${TRIGGERED} for update
     ),
     upserted as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
@@ -349,10 +357,16 @@ export async function applyManualEscalation(
       where ${matches}
       returning e.alert_id
     ),
-    logged as (${logEntry("upserted", plan.log, input.actor, now)})
-    select alert_id from upserted
+    logged as (${logEntry("upserted", plan.log, input.actor, now)}),
+    effects as (${insertEffects(
+      sql`select ${start}::text, a.service_id, jsonb_build_array(a.id), jsonb_build_object('policyId', ${plan.policyId}::text)
+        from alert a where exists (select 1 from upserted)`,
+      input.now,
+    )})
+    select coalesce(json_agg(effect), '[]'::json) as effects from effects
+    having exists (select 1 from upserted)
   `.execute(db);
-  return rows.length > 0;
+  return rows[0] ? rows[0].effects.map(effectOf) : undefined;
 }
 
 /** Active escalations, soonest due first: what the embedded runtime resumes on start. */
@@ -367,25 +381,6 @@ export async function findActiveEscalations(
     limit ${input.limit ?? 10_000}::int
   `.execute(db);
   return rows.map(toRecord);
-}
-
-/**
- * Escalations that were opened but whose workflow start was never confirmed (`execution_arn` unset)
- * since before `openedBefore`: a start that failed and was not retried by the sender. The sweeper
- * starts them (the execution name makes a repeated start harmless).
- */
-export async function findUnstartedEscalations(
-  db: Db,
-  input: { openedBefore: Date; limit?: number },
-): Promise<PendingStart[]> {
-  const { rows } = await sql<{ alert_id: number; execution_name: string }>`
-    select e.alert_id, e.execution_name from alert_escalations e
-    where e.status = 'active' and e.execution_arn is null
-      and e.updated_at < ${input.openedBefore.toISOString()}::timestamptz
-    order by e.alert_id
-    limit ${input.limit ?? 500}::int
-  `.execute(db);
-  return rows.map((r) => ({ alertId: r.alert_id, executionName: r.execution_name }));
 }
 
 export interface NotificationRecord {
