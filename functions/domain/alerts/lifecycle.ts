@@ -70,7 +70,8 @@ export type AlertTransition = "trigger" | "deduplicate" | "acknowledge" | "resol
 export interface TransitionRule {
   /** The statuses the transition starts from; from any other status it changes nothing. */
   readonly from: readonly AlertStatus[];
-  readonly to: AlertStatus;
+  /** The status it moves to; null: the alert keeps its status (a repeated trigger). */
+  readonly to: AlertStatus | null;
   /** The entry it writes in the alert's log. */
   readonly event: AlertEventType;
   /** The effects it owes, in order. */
@@ -81,9 +82,9 @@ export interface TransitionRule {
  * The transition table. `trigger` opens a new alert (from no alert, or after the previous one with
  * the same dedup key was resolved); `deduplicate` is a trigger absorbed by the open alert.
  */
-export const TRANSITIONS: Readonly<Record<AlertTransition, TransitionRule>> = {
+export const TRANSITIONS = {
   trigger: { from: [], to: "triggered", event: "created", effects: ["escalation.start"] },
-  deduplicate: { from: OPEN_STATUSES, to: "triggered", event: "duplicate_suppressed", effects: [] },
+  deduplicate: { from: OPEN_STATUSES, to: null, event: "duplicate_suppressed", effects: [] },
   acknowledge: {
     from: ["triggered"],
     to: "acknowledged",
@@ -92,22 +93,7 @@ export const TRANSITIONS: Readonly<Record<AlertTransition, TransitionRule>> = {
   },
   resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
   auto_resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
-};
-
-/**
- * `deduplicate` keeps the alert's status (an acknowledged alert stays acknowledged when its sender
- * repeats the trigger); every other transition moves to `to`.
- */
-export function statusAfter(transition: AlertTransition, current: AlertStatus | undefined): AlertStatus {
-  if (transition === "deduplicate" && current !== undefined) return current;
-  return TRANSITIONS[transition].to;
-}
-
-/** Whether `transition` changes an alert in `current` (undefined: no open alert yet). */
-export function changes(transition: AlertTransition, current: AlertStatus | undefined): boolean {
-  if (transition === "trigger") return current === undefined || current === RESOLVED;
-  return current !== undefined && TRANSITIONS[transition].from.includes(current);
-}
+} as const satisfies Readonly<Record<AlertTransition, TransitionRule>>;
 
 /** The actor of changes the system makes by itself (auto-resolve, escalation steps). */
 export const SYSTEM_ACTOR = "system";

@@ -185,7 +185,7 @@ function stampColumns(to: AlertStatus, now: string, actor: string): RawBuilder<u
 }
 
 /** `set status = <to>, <stamps>` and `<status> in (<from>)` of a transition, from the lifecycle table. */
-function transitionSql(name: AlertTransition, now: string, actor: string) {
+function transitionSql(name: "acknowledge" | "resolve" | "auto_resolve", now: string, actor: string) {
   const rule = TRANSITIONS[name];
   return {
     set: sql`status = ${rule.to}${stampColumns(rule.to, now, actor)}`,
