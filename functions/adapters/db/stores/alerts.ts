@@ -1,7 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import {
   type AlertEventType,
-  type AlertTransition,
   autoResolveMessage,
   type OwedEffect,
   SYSTEM_ACTOR,
