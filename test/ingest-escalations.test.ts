@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
+import { ingestWithKey } from "../functions/adapters/db/stores/alert-signals.ts";
 import { loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
@@ -140,5 +141,76 @@ describe("webhooks and escalations", () => {
     expect(alert).toEqual({ status: "resolved", resolved_by: "system" });
     expect(runner.calls.at(-1)).toEqual({ op: "stop", executionName: `alert-${id}` });
     expect((await loadEscalation(database.db, id))?.escalation.status).toBe("stopped");
+  });
+
+  it("a process that dies between an alert change and its effect: housekeeping runs the effect once", async () => {
+    // What a crash right after the commit leaves: the ingest statement committed the alerts and the
+    // effect they owe, and nothing ran it.
+    const committed = await ingestWithKey(database.db, {
+      secret: seeded.secrets.generic,
+      source: "generic",
+      now: clock.now(),
+      defaultLimitPerMinute: 600,
+      signals: ["a", "b"].map((dedupKey) => ({
+        action: "trigger" as const,
+        dedupKey,
+        summary: dedupKey,
+        details: "",
+        severity: "error" as const,
+        source: "generic",
+        labels: {},
+        annotations: {},
+      })),
+    });
+    const ids = committed.results.map((r) => r.alertId!);
+    expect(committed.effects).toMatchObject([{ kind: "escalation.start", alertIds: ids }]);
+    const sweep = createHousekeeping(ctx);
+
+    // Within its grace period the request might still run it: housekeeping leaves it alone.
+    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    clock.advance(31_000);
+    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+
+    expect(runner.calls).toEqual(
+      ids.map((id) => ({ op: "start", alertId: id, executionName: `alert-${id}` })),
+    );
+    for (const id of ids) {
+      expect((await loadEscalation(database.db, id))?.escalation).toMatchObject({ status: "active" });
+      const started = await database.db
+        .selectFrom("alert_events")
+        .select("id")
+        .where("alert_id", "=", id)
+        .where("type", "=", "escalation_started")
+        .execute();
+      expect(started).toHaveLength(1);
+    }
+    const effects = await database.db
+      .selectFrom("alert_effects")
+      .select(["status", "attempts"])
+      .where("id", "=", committed.effects[0]!.id)
+      .execute();
+    expect(effects).toEqual([{ status: "done", attempts: 0 }]);
+  });
+
+  it("a sender's later request runs the effects its service still owes after a failure", async () => {
+    failStarts = 1;
+    const first = await send({ summary: "disk full", dedup: "disk" });
+    expect(first.status).toBe(503);
+    // Another alert of the same service, not a retry: its request also repairs the first one's start.
+    const other = await send({ summary: "cpu hot", dedup: "cpu" });
+    expect(other.status).toBe(200);
+    const started = runner.calls
+      .filter((c) => c.op === "start")
+      .map((c) => (c as { alertId: number }).alertId);
+    expect(started.sort((x, y) => x - y)).toHaveLength(2);
+    expect(
+      await database.db
+        .selectFrom("alert_effects")
+        .select("status")
+        .where("status", "=", "pending")
+        .where("service_id", "=", seeded.serviceId)
+        .execute(),
+    ).toEqual([]);
   });
 });
