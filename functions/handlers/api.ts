@@ -1,11 +1,11 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createConnectLambdaAdapter } from "../adapters/http/connect-lambda-adapter.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/http/cors.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { createRpcInterceptors, registerServices } from "../api/routes.ts";
+import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";

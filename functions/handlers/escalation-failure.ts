@@ -1,4 +1,4 @@
-import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
+import { openAwsDatabase } from "../app/aws-context.ts";
 import { createEscalationFailurePorts, type EscalationTaskDeps } from "../app/escalation-ports.ts";
 import { systemClock } from "../domain/clock.ts";
 import { recordEscalationFailure } from "../domain/escalation/index.ts";

@@ -1,4 +1,4 @@
-import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
+import { openAwsDatabase } from "../app/aws-context.ts";
 import { createEscalationStepPorts, type EscalationTaskDeps } from "../app/escalation-ports.ts";
 import { systemClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";

@@ -1,7 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
+import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";

@@ -1,6 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { createAwsContext } from "../adapters/aws/aws-context.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
 import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
@@ -8,6 +7,7 @@ import { metrics } from "../adapters/observability.ts";
 import { bearerToken } from "../api/auth.ts";
 import { describeError } from "../api/errors.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
+import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { openAwsDatabase } from "../adapters/aws/aws-context.ts";
 import { latestSchemaVersion, migrateToLatest } from "../adapters/db/migrate.ts";
 import { logger } from "../adapters/observability.ts";
+import { openAwsDatabase } from "../app/aws-context.ts";
 
 /**
  * The migration Lambda, run by a CDK Trigger on every deploy before the API serves traffic.

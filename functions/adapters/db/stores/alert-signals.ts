@@ -279,7 +279,7 @@ function signalCtes(
     )})`;
 }
 
-/** The partial unique index on open alerts, `(service_id, dedup_key) where status <> 'resolved'`. */
+/** The predicate of the partial unique index on open alerts `(service_id, dedup_key)`: not RESOLVED. */
 const openAlertIndexPredicate = sql.raw(`status <> '${RESOLVED}'`);
 
 /** `'a', 'b'` for `in (...)`: a constant list from the lifecycle table, inlined so plans stay generic-friendly. */

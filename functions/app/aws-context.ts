@@ -1,13 +1,13 @@
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { RDSDataClient } from "@aws-sdk/client-rds-data";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import type { AppContext } from "../../app/context.ts";
-import { systemClock } from "../../domain/clock.ts";
-import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../config.ts";
-import { type DatabaseHandle, openDatabase } from "../db/database.ts";
-import { tracer } from "../observability.ts";
-import { version } from "../version.ts";
-import { createSfnEscalationRunner } from "./sfn-escalation-runner.ts";
+import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
+import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
+import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
+import { tracer } from "../adapters/observability.ts";
+import { version } from "../adapters/version.ts";
+import { systemClock } from "../domain/clock.ts";
+import type { AppContext } from "./context.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
