@@ -68,7 +68,7 @@ describe("npm start (embedded runtime)", () => {
     });
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
-  }, 120_000);
+  }, 300_000);
 
   it.each([
     ["a bad PORT", { PORT: "http" }, /PORT: must be an integer/],
@@ -105,5 +105,5 @@ describe("npm start (embedded runtime)", () => {
     } finally {
       blocker.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

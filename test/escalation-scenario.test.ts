@@ -77,7 +77,7 @@ const isStep = (stepIndex: number) => (e: LoggedEvent) =>
 async function waitForEvent(
   alertId: number,
   match: (e: LoggedEvent) => boolean,
-  timeoutMs = 30_000,
+  timeoutMs = 120_000,
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -132,7 +132,7 @@ describe("escalation on the embedded runtime (real clock)", () => {
     )!.userId;
     startServer();
     await waitHealthy(server!);
-  }, 90_000);
+  }, 300_000);
 
   afterAll(async () => {
     for (const s of everyServer) s.child.kill("SIGKILL");
@@ -175,7 +175,7 @@ describe("escalation on the embedded runtime (real clock)", () => {
     expect(types.slice(ackedAt + 1)).toEqual([]);
     ackedBeforeStep2 = acked.log[ackedAt]!.at < acked.step1 + stepDelayMs;
     if (ackedBeforeStep2) expect(types).toHaveLength(4);
-  }, 120_000);
+  }, 300_000);
 
   it("runs step 2 exactly once, after its delay, when the server is killed between the steps", async () => {
     const { id, sentAt } = await trigger("killed");
@@ -204,7 +204,7 @@ describe("escalation on the embedded runtime (real clock)", () => {
       "escalated",
       "escalation_completed",
     ]);
-  }, 180_000);
+  }, 300_000);
 
   it("left one pending notification per step and recipient in the database, none for the step after the acknowledge", async () => {
     server!.child.kill("SIGTERM");
@@ -235,5 +235,5 @@ describe("escalation on the embedded runtime (real clock)", () => {
     } finally {
       await db?.close();
     }
-  }, 60_000);
+  }, 300_000);
 });

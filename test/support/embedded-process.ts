@@ -45,7 +45,7 @@ export function startEmbeddedProcess(env: Record<string, string>): EmbeddedProce
 }
 
 /** Resolves with the URL once `/healthz` answers 200; throws with the output if it exits or takes too long. */
-export async function waitHealthy(started: EmbeddedProcess, timeoutMs = 60_000): Promise<string> {
+export async function waitHealthy(started: EmbeddedProcess, timeoutMs = 240_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const url = started.output().match(/listening on (http:\/\/[\d.]+:\d+)/)?.[1];
