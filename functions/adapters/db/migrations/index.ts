@@ -4,6 +4,7 @@ import * as servicesAlerts from "./2026-11-27T1400-services-alerts.ts";
 import * as oncallEscalation from "./2026-11-27T1500-oncall-escalation.ts";
 import * as alertEventsLogWithoutFk from "./2026-11-27T1600-alert-events-log-without-fk.ts";
 import * as integrationKeyUsage from "./2026-11-27T1700-integration-key-usage.ts";
+import * as templates from "./2026-11-29T0900-templates.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27T1500-oncall-escalation": oncallEscalation,
   "2026-11-27T1600-alert-events-log-without-fk": alertEventsLogWithoutFk,
   "2026-11-27T1700-integration-key-usage": integrationKeyUsage,
+  "2026-11-29T0900-templates": templates,
 };
