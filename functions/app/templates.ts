@@ -270,12 +270,16 @@ export function createTemplateUseCases(ports: TemplatePorts) {
       return { template: { ...template, builtin: false }, version: row };
     },
 
-    /** The built-in templates (first page only), then saved ones by name. */
+    /** The built-in templates (on the first page), then saved ones by name. */
     async list(input: { kind?: MessageKind | undefined; limit: number; after?: TemplateCursor | undefined }) {
-      const page = await listTemplates(ports.db(), input);
       const builtins = input.after
         ? []
         : messageKinds.filter((k) => !input.kind || k === input.kind).map((k) => builtinView(k).template);
+      // The built-ins count against the first page's size (at least one saved template per page).
+      const page = await listTemplates(ports.db(), {
+        ...input,
+        limit: Math.max(1, input.limit - builtins.length),
+      });
       return {
         templates: [...builtins, ...page.templates.map((t) => ({ ...t, builtin: false }))],
         next: page.next,
