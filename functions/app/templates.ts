@@ -67,8 +67,8 @@ export interface TemplatePorts {
   /** The database, read per call (the handle is built once per process). */
   readonly db: () => Kysely<Database>;
   readonly clock: Clock;
-  /** The default variants of each kind (templates/), loaded once at start. */
-  readonly defaults: ReadonlyMap<MessageKind, TemplateVariants>;
+  /** The default variants of each kind (templates/); called once, on first use. */
+  readonly defaults: () => ReadonlyMap<MessageKind, TemplateVariants>;
 }
 
 /** Cached compiled templates (saved versions) and drafts; least recently used out first. */
@@ -116,17 +116,27 @@ export interface PreviewResult {
 }
 
 export function createTemplateUseCases(ports: TemplatePorts) {
-  const compiledDefaults = new Map<MessageKind, CompiledTemplate>();
-  for (const kind of messageKinds) {
-    const variants = ports.defaults.get(kind);
+  // The defaults are read and compiled on first use, not when the services are registered: the API
+  // Lambda's cold start does not pay for them unless it renders (~100 ms here for all four). Their
+  // full save checks run in the tests (default-templates.test.ts).
+  let defaultVariants: ReadonlyMap<MessageKind, TemplateVariants> | undefined;
+  const variantsOf = (kind: MessageKind): TemplateVariants => {
+    defaultVariants ??= ports.defaults();
+    const variants = defaultVariants.get(kind);
     if (!variants) throw new Error(`no default template for ${kind}`);
-    // A broken default is a release bug: fail at start, not at the first page.
-    compiledDefaults.set(kind, validateTemplate(kind, variants));
-  }
+    return variants;
+  };
+  const compiledDefaults = new Map<MessageKind, CompiledTemplate>();
+  const defaultOf = (kind: MessageKind): CompiledTemplate => {
+    let template = compiledDefaults.get(kind);
+    if (!template) {
+      template = compileTemplate(kind, variantsOf(kind));
+      compiledDefaults.set(kind, template);
+    }
+    return template;
+  };
   const compiled = new LruCache<CompiledTemplate>(MAX_CACHED_TEMPLATES);
   const drafts = new LruCache<CompiledTemplate>(MAX_CACHED_DRAFTS);
-
-  const defaultOf = (kind: MessageKind) => compiledDefaults.get(kind)!;
 
   const builtinView = (kind: MessageKind): TemplateView => {
     const epoch = new Date(0);
@@ -146,7 +156,7 @@ export function createTemplateUseCases(ports: TemplatePorts) {
       version: {
         templateId: builtinTemplateId(kind),
         version: BUILTIN_VERSION,
-        variants: ports.defaults.get(kind)!,
+        variants: variantsOf(kind),
         author: BUILTIN_AUTHOR,
         changeNote: "",
         createdAt: epoch,

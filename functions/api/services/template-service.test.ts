@@ -4,7 +4,10 @@ import { beforeAll, beforeEach, expect, it } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { loadDefaultTemplates } from "../../adapters/templates/default-templates.ts";
+import { createTemplateUseCases } from "../../app/templates.ts";
 import { createFixedClock } from "../../domain/clock.ts";
+import { sampleContext } from "../../domain/templates/index.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 import { Channel, MessageKind, TemplateService } from "../../gen/oncall/v1/templates_pb.ts";
 
@@ -290,5 +293,33 @@ describeEachDatabase("TemplateService", (suite) => {
       /^\[invalid_argument\] id:/,
     );
     expect((await failure(templates.getTemplate({ id: missingId }, admin))).code).toBe(Code.NotFound);
+  });
+
+  it("gives a delivery the pinned template's live version, else the default (templateFor)", async () => {
+    const useCases = createTemplateUseCases({
+      db: () => suite.handle.db,
+      clock,
+      defaults: () => loadDefaultTemplates(),
+    });
+    const { service } = await services.createService({ name: "payments" }, admin);
+    const unpinned = await useCases.templateFor(service!.id, "alert");
+    expect([unpinned.templateId, unpinned.version]).toEqual(["default-alert", 1]);
+
+    const { template } = await createSmsTemplate("pinned v1 {{alert.id}}");
+    await templates.pinTemplate({ serviceId: service!.id, templateId: template!.id }, admin);
+    await templates.updateTemplate(
+      { id: template!.id, variants: smsOnly("pinned v2"), publish: true },
+      admin,
+    );
+    const pinned = await useCases.templateFor(service!.id, "alert");
+    expect([pinned.templateId, pinned.version]).toEqual([template!.id, 2]);
+    const [sms, voice] = useCases.render(pinned.template, sampleContext("alert"), ["sms", "voice"]);
+    expect([sms!.parts[0]!.content, sms!.fromDefault, voice!.fromDefault]).toEqual([
+      "pinned v2",
+      false,
+      true,
+    ]);
+    // Other kinds are not pinned: their default.
+    expect((await useCases.templateFor(service!.id, "bundle")).templateId).toBe("default-bundle");
   });
 });

@@ -74,7 +74,7 @@ export function createTemplateService(ctx: AppContext): ServiceImpl<typeof Templ
   const templates = createTemplateUseCases({
     db: () => ctx.database.db,
     clock: ctx.clock,
-    defaults: loadDefaultTemplates(),
+    defaults: () => loadDefaultTemplates(),
   });
   return {
     async createTemplate(req, context) {
