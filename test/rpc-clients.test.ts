@@ -177,3 +177,43 @@ describe.each(["connect", "grpcweb"])("buf curl --protocol %s", (protocol) => {
     expect(JSON.parse(error.stderr)).toMatchObject({ code: "unauthenticated" });
   });
 });
+
+describe("buf curl --protocol grpcweb TemplateService/RenderPreview", () => {
+  it("renders every channel of the default alert template for the sample alert", async () => {
+    const { stdout } = await execFileAsync(
+      "node_modules/.bin/buf",
+      [
+        "curl",
+        "--schema",
+        "proto",
+        "--protocol",
+        "grpcweb",
+        "-H",
+        `Authorization: Bearer ${testAdminToken}`,
+        "--data",
+        JSON.stringify({ template: { id: "default-alert" } }),
+        `${server.url}/oncall.v1.TemplateService/RenderPreview`,
+      ],
+      { timeout: 20_000 },
+    );
+    const res = JSON.parse(stdout) as {
+      templateId: string;
+      renderings: { channel: string; parts: { name: string; content: string }[]; errors?: unknown[] }[];
+    };
+    expect(res.templateId).toBe("default-alert");
+    expect(res.renderings.map((r) => r.channel)).toEqual([
+      "CHANNEL_SLACK",
+      "CHANNEL_TEAMS",
+      "CHANNEL_EMAIL",
+      "CHANNEL_SMS",
+      "CHANNEL_VOICE",
+      "CHANNEL_WEBHOOK",
+    ]);
+    for (const r of res.renderings) expect(r.errors ?? []).toEqual([]);
+    const part = (channel: string, name: string) =>
+      res.renderings.find((r) => r.channel === channel)!.parts.find((p) => p.name === name)!.content;
+    expect(JSON.parse(part("CHANNEL_SLACK", "blocks")).blocks.length).toBeGreaterThan(0);
+    expect(JSON.parse(part("CHANNEL_TEAMS", "card")).type).toBe("AdaptiveCard");
+    expect(JSON.parse(part("CHANNEL_WEBHOOK", "body")).alert.id).toBe(4217);
+  });
+});

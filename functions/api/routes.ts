@@ -7,6 +7,7 @@ import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../gen/oncall/v1/system_pb.ts";
+import { TemplateService } from "../gen/oncall/v1/templates_pb.ts";
 import { createAuthInterceptor, tokenAuthenticator } from "./auth.ts";
 import { errorInterceptor } from "./error-interceptor.ts";
 import { createAlertService } from "./services/alert-service.ts";
@@ -15,6 +16,7 @@ import { createEscalationPolicyService } from "./services/escalation-policy-serv
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
+import { createTemplateService } from "./services/template-service.ts";
 
 /** Procedures callable without a token. */
 export const publicProcedures: ReadonlySet<string> = new Set([`/${SystemService.typeName}/GetVersion`]);
@@ -31,6 +33,7 @@ export function registerServices(ctx: AppContext) {
     router.service(ApiKeyService, createApiKeyService(ctx));
     router.service(ScheduleService, createScheduleService(ctx));
     router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
+    router.service(TemplateService, createTemplateService(ctx));
   };
 }
 

@@ -104,6 +104,15 @@ export class OncallFunction extends Construct {
         // PGlite and node-postgres serve only the embedded runtime: database.ts imports them
         // dynamically in branches a Lambda (always on the Data API) never takes.
         externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg"],
+        // The default message templates (templates/, ~40 KB) travel beside index.mjs, where
+        // functions/adapters/templates/default-templates.ts looks first: AWS renders the same files.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [
+            `cp -R "${path.join(inputDir, "templates")}" "${path.join(outputDir, "templates")}"`,
+          ],
+        },
       },
     });
 

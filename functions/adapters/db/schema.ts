@@ -26,6 +26,9 @@ export interface Database {
   alert_escalations: AlertEscalationsTable;
   notifications: NotificationsTable;
   alert_effects: AlertEffectsTable;
+  templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+  template_pins: TemplatePinsTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -236,4 +239,34 @@ export interface NotificationsTable {
   status: Generated<"pending" | "sending" | "sent" | "failed" | "cancelled">;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** Message templates (see functions/domain/templates/); versions are immutable (a trigger refuses updates). */
+export interface TemplatesTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  kind: string;
+  live_version: number;
+  latest_version: number;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface TemplateVersionsTable {
+  template_id: string;
+  version: number;
+  /** Handlebars sources per channel and part (domain TemplateVariants). */
+  variants: Json;
+  author: string;
+  change_note: Generated<string>;
+  created_at: Generated<Date>;
+}
+
+/** Which template a service uses for a kind of message. */
+export interface TemplatePinsTable {
+  service_id: string;
+  kind: string;
+  template_id: string;
+  created_at: Generated<Date>;
 }

@@ -5,6 +5,7 @@ import * as oncallEscalation from "./2026-11-27T1500-oncall-escalation.ts";
 import * as alertEventsLogWithoutFk from "./2026-11-27T1600-alert-events-log-without-fk.ts";
 import * as integrationKeyUsage from "./2026-11-27T1700-integration-key-usage.ts";
 import * as effectsOutbox from "./2026-11-29T0800-effects-outbox.ts";
+import * as templates from "./2026-11-29T0900-templates.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27T1600-alert-events-log-without-fk": alertEventsLogWithoutFk,
   "2026-11-27T1700-integration-key-usage": integrationKeyUsage,
   "2026-11-29T0800-effects-outbox": effectsOutbox,
+  "2026-11-29T0900-templates": templates,
 };
