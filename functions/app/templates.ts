@@ -38,6 +38,9 @@ import {
   validateTemplate,
 } from "../domain/templates/index.ts";
 
+/** Store records the RPC layer maps to proto (it reaches the store only through this module). */
+export type { TemplateCursor, TemplateVersionRecord };
+
 /**
  * Template use cases: CRUD over immutable versions, pins, validation and preview, and what the
  * senders call to render a message (`templateFor` + `render`). Compiled templates are cached per

@@ -1,10 +1,15 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { TemplateCursor, TemplateVersionRecord } from "../../adapters/db/stores/templates.ts";
 import { loadDefaultTemplates } from "../../adapters/templates/default-templates.ts";
 import type { AppContext } from "../../app/context.ts";
-import { builtinKindOf, createTemplateUseCases, type TemplateView } from "../../app/templates.ts";
+import {
+  builtinKindOf,
+  createTemplateUseCases,
+  type TemplateCursor,
+  type TemplateVersionRecord,
+  type TemplateView,
+} from "../../app/templates.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import {
   type Channel as ChannelName,
