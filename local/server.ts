@@ -8,12 +8,15 @@ import {
   toApiGatewayEvent,
   writeApiGatewayResult,
 } from "./lambda-http-bridge.ts";
+import type { StaticFiles } from "./static-files.ts";
 
 export interface LocalServerOptions {
   port: number;
   host?: string;
   /** Must outlast senders' idle connection reuse (Alertmanager, Go's http.Client: up to 90 s idle). */
   keepAliveTimeoutMs?: number;
+  /** The web console (console/dist/), served beside the API on the same origin. */
+  staticFiles?: StaticFiles;
 }
 
 export interface LocalServer {
@@ -33,6 +36,7 @@ export async function startLocalServer(
 ): Promise<LocalServer> {
   const keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
   const server = createServer(async (req, res) => {
+    if (options.staticFiles?.handle(req, res)) return;
     try {
       const event = await toApiGatewayEvent(req, req.socket.remoteAddress ?? "127.0.0.1");
       const result = await handler(event, createLocalLambdaContext("oncall-api"));

@@ -1,8 +1,10 @@
 import { ConfigError, readEmbeddedConfig } from "../functions/adapters/config.ts";
 import { logger } from "../functions/adapters/observability.ts";
+import { ensureConsoleBuilt } from "./console-build.ts";
 import { createLocalDispatch } from "./dispatch.ts";
 import { createEmbeddedRuntime, DataDirError } from "./embedded-context.ts";
 import { PortInUseError, startLocalServer } from "./server.ts";
+import { loadStaticFiles } from "./static-files.ts";
 
 /** Starts the embedded runtime; exits the process with a clear message on a configuration problem. */
 export async function startEmbedded(env: Record<string, string | undefined>): Promise<void> {
@@ -10,9 +12,11 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
   try {
     const config = readEmbeddedConfig(env);
     runtime = await createEmbeddedRuntime(config);
+    const consoleFiles = await ensureConsoleBuilt();
     const server = await startLocalServer(createLocalDispatch(runtime.ctx), {
       port: config.port,
       host: config.host,
+      ...(consoleFiles ? { staticFiles: loadStaticFiles(consoleFiles) } : {}),
     });
     const tokenNote =
       runtime.adminTokenSource === "env"
@@ -21,6 +25,9 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
     console.error(
       [
         `oncall ${runtime.ctx.version} (embedded) listening on ${server.url}`,
+        consoleFiles
+          ? `  console: open ${server.url}/ and sign in with the admin token`
+          : "  console: not built (run npm ci); the API works without it",
         `  database: ${config.databaseUrl ? "DATABASE_URL" : `PGlite in ${config.dataDir}`}`,
         `  ${tokenNote}`,
         `  demo service ${runtime.demo.serviceId}, integration key: ${

@@ -1,0 +1,57 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+export interface ErrorSentence {
+  sentence: string;
+  /** The request field the server named (`field: message`), in the proto's snake_case or camelCase. */
+  field?: string;
+}
+
+const codeSentences: Partial<Record<Code, string>> = {
+  [Code.Unauthenticated]: "Your token was not accepted. Sign in again.",
+  [Code.PermissionDenied]: "Your token may not do this.",
+  [Code.NotFound]: "It does not exist (any more).",
+  [Code.Unavailable]: "The server is unavailable right now; try again in a moment.",
+  [Code.ResourceExhausted]: "Too many requests; wait a moment and try again.",
+  [Code.Internal]: "The server failed unexpectedly; try again, and check its log if it persists.",
+  [Code.DeadlineExceeded]: "The server took too long to answer; try again.",
+};
+
+/** Turns any error into a sentence for people; never a stack trace. */
+export function describe(err: unknown): ErrorSentence {
+  const e = ConnectError.from(err);
+  const raw = e.rawMessage.trim();
+  const named = raw.match(/^([a-zA-Z_][\w.[\]]*): (.+)$/s);
+  if (
+    named &&
+    (e.code === Code.InvalidArgument || e.code === Code.FailedPrecondition || e.code === Code.AlreadyExists)
+  ) {
+    const field = named[1] as string;
+    return { sentence: `${humanField(field)}: ${sentenceCase(named[2] as string)}`, field };
+  }
+  if (e.code === Code.Unknown && /fetch|network/i.test(raw)) {
+    return { sentence: "The server cannot be reached. Check that it is running." };
+  }
+  if (raw && e.code !== Code.Internal && e.code !== Code.Unknown) return { sentence: sentenceCase(raw) };
+  return { sentence: codeSentences[e.code] ?? "Something went wrong; try again." };
+}
+
+export function humanField(field: string): string {
+  const words = field
+    .replace(/([a-z])([A-Z])/g, "$1 $2")
+    .replace(/[_.]/g, " ")
+    .toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function sentenceCase(s: string): string {
+  const t = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** Whether the server's field name refers to a form field (`startTime` ≈ `start_time` ≈ `rotation.start_time`). */
+export function sameField(serverField: string | undefined, formField: string): boolean {
+  if (!serverField) return false;
+  const norm = (s: string) => s.replace(/_/g, "").toLowerCase();
+  const last = serverField.split(".").pop() ?? serverField;
+  return norm(last.replace(/\[\d+\]/g, "")) === norm(formField) || norm(serverField) === norm(formField);
+}

@@ -1,0 +1,210 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { useMutation, useQuery } from "@connectrpc/connect-query";
+import { type FormEvent, useState } from "react";
+import { Link } from "wouter";
+import { AlertService, AlertStatus } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
+import { useSession } from "../auth.tsx";
+import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
+import { useNames } from "../lookups.ts";
+import { BackLink, Badge, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+
+const escalationTypes = new Set([
+  "escalation_started",
+  "escalated",
+  "escalated_manually",
+  "no_one_to_notify",
+  "escalation_completed",
+  "escalation_failed",
+]);
+
+export function AlertPage({ id }: { id: string }) {
+  const session = useSession();
+  const names = useNames();
+  const valid = /^\d+$/.test(id);
+  const alertId = valid ? BigInt(id) : 0n;
+  const alert = useQuery(
+    AlertService.method.getAlert,
+    { id: alertId },
+    { enabled: valid, refetchInterval: 10_000 },
+  );
+  const events = useQuery(
+    AlertService.method.listAlertEvents,
+    { alertId, pageSize: 500 },
+    { enabled: valid, refetchInterval: 5_000 },
+  );
+  const ack = useMutation(AlertService.method.acknowledgeAlert);
+  const resolve = useMutation(AlertService.method.resolveAlert);
+  const escalate = useMutation(AlertService.method.escalateAlert);
+  const note = useMutation(AlertService.method.addNote, { onSuccess: () => setText("") });
+  const [text, setText] = useState("");
+
+  if (!valid) return <p className="error">There is no alert “{id}”: alert ids are numbers.</p>;
+  if (alert.isPending) return <Loading what="the alert" />;
+  if (alert.error || !alert.data.alert)
+    return (
+      <>
+        <BackLink href="/alerts">Alerts</BackLink>
+        <ErrorNote error={alert.error ?? new Error("not found")} />
+      </>
+    );
+  const a = alert.data.alert;
+  const open = a.status !== AlertStatus.RESOLVED;
+  const timeline = events.data?.events ?? [];
+  const lastEscalation = [...timeline].reverse().find((e) => escalationTypes.has(e.type));
+  const data = (lastEscalation?.data ?? {}) as JsonObject;
+  const submitNote = (e: FormEvent) => {
+    e.preventDefault();
+    note.mutate({ alertId, text });
+  };
+
+  return (
+    <>
+      <BackLink href="/alerts">Alerts</BackLink>
+      <PageTitle
+        actions={
+          session.canWrite && open ? (
+            <>
+              {a.status === AlertStatus.TRIGGERED ? (
+                <button
+                  type="button"
+                  className="primary"
+                  disabled={ack.isPending}
+                  onClick={() => ack.mutate({ id: alertId })}
+                >
+                  Acknowledge
+                </button>
+              ) : null}
+              <button
+                type="button"
+                disabled={resolve.isPending}
+                onClick={() => resolve.mutate({ id: alertId })}
+              >
+                Resolve
+              </button>
+              <button
+                type="button"
+                disabled={escalate.isPending}
+                onClick={() => escalate.mutate({ id: alertId })}
+              >
+                Escalate now
+              </button>
+            </>
+          ) : null
+        }
+      >
+        #{String(a.id)} {a.summary}
+      </PageTitle>
+      <ErrorNote error={ack.error ?? resolve.error ?? escalate.error} />
+      {escalate.data ? (
+        <p className="notice" role="status">
+          Escalated to step {escalate.data.stepIndex + 1} (pass {escalate.data.repeatCycle + 1}).
+        </p>
+      ) : null}
+      <dl className="facts">
+        <dt>Status</dt>
+        <dd>
+          <Badge kind={statusLabel[a.status]?.toLowerCase() ?? "unknown"}>{statusLabel[a.status]}</Badge>
+        </dd>
+        <dt>Severity</dt>
+        <dd>
+          <Badge kind={`sev-${a.severity}`}>{severityLabel[a.severity]}</Badge>
+        </dd>
+        <dt>Service</dt>
+        <dd>
+          <Link href={`/services/${a.serviceId}`}>{names.service.get(a.serviceId) ?? a.serviceId}</Link>
+        </dd>
+        <dt>Source</dt>
+        <dd>{a.source || "—"}</dd>
+        <dt>Created</dt>
+        <dd>{formatTime(a.createTime)}</dd>
+        <dt>Last seen</dt>
+        <dd>
+          {formatTime(a.lastSeenTime)} ({String(a.duplicateCount)} duplicate
+          {a.duplicateCount === 1n ? "" : "s"})
+        </dd>
+        {a.acknowledgeTime ? (
+          <>
+            <dt>Acknowledged</dt>
+            <dd>{formatTime(a.acknowledgeTime)}</dd>
+          </>
+        ) : null}
+        {a.resolveTime ? (
+          <>
+            <dt>Resolved</dt>
+            <dd>{formatTime(a.resolveTime)}</dd>
+          </>
+        ) : null}
+        <dt>Escalation</dt>
+        <dd>
+          {lastEscalation ? (
+            <>
+              {lastEscalation.message}
+              {typeof data.stepIndex === "number" ? ` — step ${data.stepIndex + 1}` : ""}
+              {typeof data.repeatCycle === "number" ? `, pass ${data.repeatCycle + 1}` : ""} (
+              {relative(lastEscalation.createTime)})
+            </>
+          ) : (
+            "Not escalated (the service may have no escalation policy)."
+          )}
+        </dd>
+        <dt>Dedup key</dt>
+        <dd>
+          <code>{a.dedupKey || "—"}</code>
+        </dd>
+      </dl>
+      {a.details ? (
+        <section>
+          <h2>Details</h2>
+          <pre className="details">{a.details}</pre>
+        </section>
+      ) : null}
+      <KeyValues title="Labels" values={a.labels} />
+      <KeyValues title="Annotations" values={a.annotations} />
+      <section aria-labelledby="timeline">
+        <h2 id="timeline">Timeline</h2>
+        <ErrorNote error={events.error} />
+        {events.isPending ? <Loading what="the timeline" /> : null}
+        <ol className="timeline">
+          {timeline.map((e) => (
+            <li key={String(e.id)} data-type={e.type}>
+              <time title={formatTime(e.createTime)}>{formatTime(e.createTime)}</time>{" "}
+              <strong>{e.type.replace(/_/g, " ")}</strong>
+              {e.actor ? <span className="muted"> by {e.actor}</span> : null}
+              {e.message ? <div>{e.message}</div> : null}
+            </li>
+          ))}
+        </ol>
+        {session.canWrite ? (
+          <form onSubmit={submitNote} className="inline-form" noValidate>
+            <Field label="Add a note" name="text" error={note.error}>
+              {(p) => <textarea {...p} rows={2} value={text} onChange={(e) => setText(e.target.value)} />}
+            </Field>
+            <FormError error={note.error} fields={["text"]} />
+            <button type="submit" disabled={note.isPending}>
+              Add note
+            </button>
+          </form>
+        ) : null}
+      </section>
+    </>
+  );
+}
+
+function KeyValues({ title, values }: { title: string; values: Record<string, string> }) {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return null;
+  return (
+    <section>
+      <h2>{title}</h2>
+      <ul className="labels">
+        {entries.map(([k, v]) => (
+          <li key={k}>
+            <code>
+              {k}={v}
+            </code>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from "vite";
+
+// The console is a static bundle: `npm start` serves console/dist/ (local/static-files.ts), AWS
+// serves the same folder from S3 behind CloudFront. Vite 8 compiles .tsx with oxc (automatic JSX
+// runtime), so no React plugin is needed for a production build.
+export default defineConfig({
+  root: import.meta.dirname,
+  base: "/",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    // The budget is checked by the browser test; this only keeps the warning meaningful.
+    chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      onLog(level, log, handler) {
+        // React Query's "use client" markers are for server components; a browser bundle ignores them.
+        if (log.code === "MODULE_LEVEL_DIRECTIVE") return;
+        handler(level, log);
+      },
+    },
+  },
+  server: {
+    // `npx vite console` during development: the API from `npm start` on the same origin.
+    proxy: {
+      "^/(oncall\\.v1\\.|healthz|v1/webhooks|v2/enqueue)": "http://127.0.0.1:8080",
+    },
+  },
+});

@@ -1,0 +1,267 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import axe from "axe-core";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedProcess, startEmbeddedProcess, waitHealthy } from "./support/embedded-process.ts";
+
+// The web console in a real browser: Debian's Chromium driven by playwright-core against `npm start`
+// on a fresh data folder. Screenshots (desktop and 390 px phone) go to test/artifacts/console/ (gitignored);
+// axe-core checks every page for serious or critical accessibility violations.
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const haveChromium = existsSync(chromiumPath);
+if (!haveChromium && process.env.CI === "true") {
+  throw new Error(`CI must run the browser tests: ${chromiumPath} is missing (.ci/run installs it with apt)`);
+}
+if (!haveChromium) {
+  console.warn(`console browser tests skipped: no Chromium at ${chromiumPath} (apt-get install -y chromium)`);
+}
+
+const repoRoot = new URL("..", import.meta.url).pathname;
+const artifacts = join(repoRoot, "test/artifacts/console");
+const adminToken = "console-test-admin-token-0123456789";
+const fixture = readFileSync(join(repoRoot, "test/fixtures/webhooks/alertmanager-v4-firing.json"), "utf8");
+
+const desktop = { width: 1280, height: 860 };
+const phone = { width: 390, height: 844 };
+
+describe.skipIf(!haveChromium)("web console in Chromium", () => {
+  let server: EmbeddedProcess;
+  let url: string;
+  let browser: Browser;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "oncall-console-"));
+    mkdirSync(artifacts, { recursive: true });
+    server = startEmbeddedProcess({ ONCALL_DATA_DIR: dataDir, ONCALL_ADMIN_TOKEN: adminToken });
+    url = await waitHealthy(server, 120_000);
+    // launch() gives every run a fresh temporary profile (user data dir), removed on close.
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    server?.child.kill("SIGTERM");
+    await server?.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let current: Page | undefined;
+  afterEach(async (ctx) => {
+    // A failed test leaves a picture of where it stopped.
+    if (ctx.task.result?.state === "fail" && current && !current.isClosed()) {
+      await current.screenshot({
+        path: join(artifacts, `failed-${ctx.task.name.slice(0, 40)}.png`),
+        fullPage: true,
+      });
+    }
+    await current?.context().close();
+    current = undefined;
+  });
+
+  /** A page that records console errors; the browser's own "Failed to load resource" lines for
+   *  4xx answers (the bad-input checks cause them on purpose) are not the app's errors. */
+  async function openPage(): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport: desktop, timezoneId: "Europe/Berlin" });
+    const page = await context.newPage();
+    current = page;
+    page.setDefaultTimeout(20_000);
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    return { page, errors };
+  }
+
+  /** axe-core on the page as it is, then a desktop and a phone screenshot. */
+  async function check(page: Page, name: string): Promise<void> {
+    // Evaluated through the DevTools protocol: the console's CSP (rightly) refuses inline scripts.
+    await page.evaluate(axe.source);
+    const violations = await page.evaluate(async () => {
+      // Runs in the page (this tsconfig has no DOM types).
+      const w = globalThis as unknown as { axe: typeof axe; document: axe.ElementContext };
+      const result = await w.axe.run(w.document, { resultTypes: ["violations"] });
+      return result.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+    });
+    expect(violations, `axe on ${name}`).toEqual([]);
+    await page.screenshot({ path: join(artifacts, `${name}-desktop.png`), fullPage: true });
+    await page.setViewportSize(phone);
+    // Nothing may be wider than the phone: no sideways scrolling.
+    const overflow = await page.evaluate(() => {
+      const w = globalThis as unknown as {
+        document: { documentElement: { scrollWidth: number } };
+        innerWidth: number;
+      };
+      return w.document.documentElement.scrollWidth - w.innerWidth;
+    });
+    expect(overflow, `${name} fits a 390 px screen`).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true });
+    await page.setViewportSize(desktop);
+  }
+
+  async function nav(page: Page, name: string): Promise<void> {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+  }
+
+  async function signIn(page: Page, token = adminToken): Promise<void> {
+    await page.goto(`${url}/`);
+    await page.getByLabel("Token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Now", level: 1 }).waitFor();
+  }
+
+  it("signs in, creates a service and key, shows a webhook alert live, acknowledges it", async () => {
+    const { page, errors } = await openPage();
+    await page.goto(`${url}/`);
+    await page.getByRole("heading", { name: "Sign in to oncall" }).waitFor();
+    await check(page, "sign-in");
+    await page.getByLabel("Token").fill("not-a-valid-token-at-all");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That token was not accepted").waitFor();
+
+    await signIn(page);
+    await check(page, "now-start");
+
+    await nav(page, "Services");
+    await page.getByRole("heading", { name: "Services", level: 1 }).waitFor();
+    // Bad input: the server's invalid_argument names the field, shown under that field.
+    await page.getByRole("button", { name: "Create service" }).click();
+    const nameInput = page.getByRole("textbox", { name: "Name", exact: true });
+    await page.locator(".field-error").first().waitFor();
+    expect(await nameInput.getAttribute("aria-invalid")).toBe("true");
+    expect(await page.locator(".field-error").first().textContent()).toMatch(/^Name: /);
+    await check(page, "services-bad-input");
+
+    await nameInput.fill("payments");
+    await page.getByRole("button", { name: "Create service" }).click();
+    await page.getByRole("heading", { name: "payments", level: 1 }).waitFor();
+    await page.getByLabel("Key name").fill("prometheus");
+    await page.getByLabel("Sender").selectOption({ label: "Prometheus Alertmanager" });
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = await page.locator("#secret").inputValue();
+    expect(secret).toMatch(/\S{16,}/);
+    expect(await page.locator('pre[data-snippet="alertmanager"]').textContent()).toContain(
+      `credentials: ${secret}`,
+    );
+    expect(await page.locator('pre[data-snippet="curl"]').textContent()).toContain(
+      `${url}/v1/webhooks/alertmanager`,
+    );
+    await check(page, "service-new-key");
+
+    await nav(page, "Alerts");
+    await page.getByRole("heading", { name: "Alerts", level: 1 }).waitFor();
+    expect(await page.getByRole("link", { name: /Disk 95% full on db-12/ }).count()).toBe(0);
+    const posted = await fetch(`${url}/v1/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+      body: fixture,
+    });
+    expect(posted.status).toBe(200);
+    // No reload: the list polls.
+    const row = page.getByRole("link", { name: /Disk 95% full on db-12/ });
+    await row.waitFor({ timeout: 30_000 });
+    await check(page, "alerts");
+
+    await row.click();
+    await page.getByRole("heading", { name: /Disk 95% full on db-12/, level: 1 }).waitFor();
+    await page.getByText("team=db").waitFor();
+    await page.getByRole("button", { name: "Acknowledge" }).click();
+    await page.locator(".facts .badge-acknowledged").waitFor();
+    await page.locator('ol.timeline li[data-type="acknowledged"]').waitFor();
+    expect(await page.locator('ol.timeline li[data-type="acknowledged"]').textContent()).toContain("admin");
+    await check(page, "alert");
+
+    await nav(page, "Now");
+    await page.getByRole("row", { name: /payments/ }).waitFor();
+    await check(page, "now-alerts");
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("builds a rotation and a schedule, shows who is on call, adds an override", async () => {
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await nav(page, "Schedules");
+    await page.getByRole("heading", { name: "Schedules and rotations", level: 1 }).waitFor();
+
+    await page.getByLabel("Rotation name").fill("primary");
+    await page.getByLabel("Participants").fill("alice, bob");
+    await page.getByRole("button", { name: "Create rotation" }).click();
+    await page.getByRole("heading", { name: "primary", level: 1 }).waitFor();
+    await page.locator('[data-oncall="alice"]').waitFor();
+    await check(page, "rotation");
+
+    await page.getByRole("link", { name: "← Schedules" }).click();
+    await page.getByLabel("Schedule name").fill("Primary schedule");
+    await page.getByLabel("Rule 1 rotation").selectOption({ label: "primary" });
+    await page.getByRole("button", { name: "Create schedule" }).click();
+    await page.getByRole("heading", { name: "Primary schedule", level: 1 }).waitFor();
+    await page.locator('p [data-oncall="alice"]').waitFor();
+    await page.locator('table.shifts tr[data-user="alice"]').first().waitFor();
+    await check(page, "schedule");
+
+    // Bad input: an override that ends before it starts names the end field.
+    await page.getByLabel("User", { exact: true }).fill("carol");
+    await page.getByLabel("Until").fill("2020-01-01T00:00");
+    await page.getByRole("button", { name: "Create override" }).click();
+    await page.locator("#override-form .field-error").waitFor();
+    expect(await page.locator("#override-form .field-error").textContent()).toMatch(/End time/);
+
+    // From the timeline: carol covers alice's current shift.
+    await page.getByRole("button", { name: "Cover this shift" }).first().click();
+    expect(await page.getByLabel("Instead of").inputValue()).toBe("alice");
+    await page.getByLabel("User", { exact: true }).fill("carol");
+    await page.getByRole("button", { name: "Create override" }).click();
+    await page.locator("ul.overrides li", { hasText: "carol" }).waitFor();
+    await page.locator('table.shifts tr[data-user="carol"] .badge-override').first().waitFor();
+    await page.locator('p [data-oncall="carol"]').waitFor();
+    await check(page, "schedule-override");
+
+    await nav(page, "Now");
+    await page.locator(".card", { hasText: "Primary schedule" }).locator('[data-oncall="carol"]').waitFor();
+    await page.locator(".card", { hasText: "Rotation primary" }).locator('[data-oncall="alice"]').waitFor();
+    await check(page, "now");
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("hides what a read-only key cannot do", async () => {
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await nav(page, "API keys");
+    await page.getByRole("textbox", { name: "Name" }).fill("dashboard");
+    await page.getByRole("button", { name: "Create API key" }).click();
+    const key = await page.locator("#api-secret").inputValue();
+    await check(page, "api-keys");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to oncall" }).waitFor();
+
+    await signIn(page, key);
+    await page.getByText("(read-only)").waitFor();
+    expect(await page.getByRole("navigation").getByRole("link", { name: "API keys" }).count()).toBe(0);
+    await nav(page, "Alerts");
+    await page.getByRole("link", { name: /Disk 95% full/ }).waitFor();
+    expect(await page.getByRole("button", { name: "Acknowledge selected" }).count()).toBe(0);
+    await nav(page, "Services");
+    await page.getByRole("link", { name: "payments" }).waitFor();
+    expect(await page.getByRole("button", { name: "Create service" }).count()).toBe(0);
+    await check(page, "services-read-only");
+    expect(errors).toEqual([]);
+  }, 120_000);
+});
