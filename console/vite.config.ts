@@ -3,9 +3,11 @@ import { defineConfig } from "vite";
 // The console is a static bundle: `npm start` serves console/dist/ (local/static-files.ts), AWS
 // serves the same folder from S3 behind CloudFront. Vite 8 compiles .tsx with oxc (automatic JSX
 // runtime), so no React plugin is needed for a production build.
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root: import.meta.dirname,
   base: "/",
+  // A build is React's production build even when the caller's NODE_ENV says otherwise.
+  ...(command === "build" ? { define: { "process.env.NODE_ENV": JSON.stringify("production") } } : {}),
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -26,4 +28,4 @@ export default defineConfig({
       "^/(oncall\\.v1\\.|healthz|v1/webhooks|v2/enqueue)": "http://127.0.0.1:8080",
     },
   },
-});
+}));

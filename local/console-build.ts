@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { logger } from "../functions/adapters/observability.ts";
@@ -39,21 +40,29 @@ export function consoleBuildIsStale(): boolean {
  */
 export async function ensureConsoleBuilt(): Promise<string | undefined> {
   if (existsSync(consoleDir) && consoleBuildIsStale()) {
-    let vite: typeof import("vite");
-    try {
-      vite = await import("vite");
-    } catch {
+    const viteBin = join(repoRoot, "node_modules/vite/bin/vite.js");
+    if (!existsSync(viteBin)) {
       logger.warn("console: Vite is not installed, so the console cannot be built (run npm ci)");
       return existsSync(join(consoleDist, "index.html")) ? consoleDist : undefined;
     }
     const outDir = join(consoleDir, `.dist-${process.pid}`);
     console.error("oncall: building the console (console/dist is missing or older than its sources)…");
-    try {
-      await vite.build({
-        configFile: join(consoleDir, "vite.config.ts"),
-        logLevel: "warn",
-        build: { outDir },
-      });
+    // A child process with NODE_ENV=production: React's production build whatever this process
+    // runs under (vitest sets NODE_ENV=test), and the bundler's memory is not kept by the server.
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [viteBin, "build", consoleDir, "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, NODE_ENV: "production" },
+          stdio: ["ignore", "inherit", "inherit"],
+        },
+      );
+      child.once("error", () => resolve(-1));
+      child.once("exit", (c) => resolve(c));
+    });
+    if (code === 0) {
       rmSync(consoleDist, { recursive: true, force: true });
       try {
         renameSync(outDir, consoleDist);
@@ -61,9 +70,9 @@ export async function ensureConsoleBuilt(): Promise<string | undefined> {
         // Another process built it at the same moment: theirs is as good.
         rmSync(outDir, { recursive: true, force: true });
       }
-    } catch (err) {
+    } else {
       rmSync(outDir, { recursive: true, force: true });
-      logger.error("console: build failed; serving the API without it", { error: err as Error });
+      logger.error("console: build failed; serving the API without it", { exitCode: code });
     }
   }
   return existsSync(join(consoleDist, "index.html")) ? consoleDist : undefined;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import axe from "axe-core";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -32,6 +33,8 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   let url: string;
   let browser: Browser;
   let dataDir: string;
+  /** The Alertmanager key the first test creates; the last one sends 1,000 alerts with it. */
+  let alertmanagerKey = "";
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "oncall-console-"));
@@ -130,8 +133,22 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
 
   it("signs in, creates a service and key, shows a webhook alert live, acknowledges it", async () => {
     const { page, errors } = await openPage();
+    const scripts: Promise<Buffer>[] = [];
+    const onResponse = (r: import("playwright-core").Response) => {
+      if (r.request().resourceType() === "script") scripts.push(r.body());
+    };
+    page.on("response", onResponse);
     await page.goto(`${url}/`);
     await page.getByRole("heading", { name: "Sign in to oncall" }).waitFor();
+    page.off("response", onResponse);
+    // The budget: at most 250 KB of compressed JavaScript on first load.
+    const gzipped = (await Promise.all(scripts)).reduce(
+      (sum, b) => sum + gzipSync(b, { level: 9 }).length,
+      0,
+    );
+    console.info(`console first load: ${scripts.length} script(s), ${gzipped} bytes of gzipped JavaScript`);
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(gzipped).toBeLessThanOrEqual(250_000);
     await check(page, "sign-in");
     await page.getByLabel("Token").fill("not-a-valid-token-at-all");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -158,6 +175,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.getByRole("button", { name: "Create key" }).click();
     const secret = await page.locator("#secret").inputValue();
     expect(secret).toMatch(/\S{16,}/);
+    alertmanagerKey = secret;
     expect(await page.locator('pre[data-snippet="alertmanager"]').textContent()).toContain(
       `credentials: ${secret}`,
     );
@@ -254,6 +272,23 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
 
     await signIn(page, key);
     await page.getByText("(read-only)").waitFor();
+    // Keyboard: the first Tab reaches the skip link, which moves focus to the page's content.
+    await page.keyboard.press("Tab");
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { textContent: string } } }).document
+            .activeElement.textContent,
+      ),
+    ).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement
+            .id,
+      ),
+    ).toBe("main");
     expect(await page.getByRole("navigation").getByRole("link", { name: "API keys" }).count()).toBe(0);
     await nav(page, "Alerts");
     await page.getByRole("link", { name: /Disk 95% full/ }).waitFor();
@@ -264,4 +299,42 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await check(page, "services-read-only");
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it("keeps the alerts list responsive with 1,000 open alerts (pages of 50)", async () => {
+    const template = JSON.parse(fixture) as { alerts: Record<string, unknown>[] } & Record<string, unknown>;
+    const first = template.alerts[0] as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    const alerts = Array.from({ length: 1000 }, (_, i) => ({
+      ...first,
+      labels: { ...first.labels, instance: `db-${1000 + i}` },
+      annotations: { ...first.annotations, summary: `Load test alert ${i}` },
+      fingerprint: `load${String(i).padStart(12, "0")}`,
+    }));
+    const posted = await fetch(`${url}/v1/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alertmanagerKey}` },
+      body: JSON.stringify({ ...template, alerts }),
+    });
+    expect(posted.status).toBe(200);
+
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await page.getByRole("heading", { name: /Open alerts: 500\+/ }).waitFor();
+    const started = Date.now();
+    await nav(page, "Alerts");
+    await page.getByRole("link", { name: /Load test alert 999$/ }).waitFor();
+    console.info(
+      `alerts page with 1,000 open alerts: first page shown ${Date.now() - started} ms after the click`,
+    );
+    expect(await page.locator("table.alerts tbody tr").count()).toBe(50);
+    await page.getByRole("button", { name: "Next page" }).click();
+    await page.getByRole("link", { name: /Load test alert 949$/ }).waitFor();
+    await page.getByRole("checkbox", { name: "Select all on this page" }).check();
+    await page.getByRole("button", { name: "Acknowledge selected" }).click();
+    await page.getByText("0 selected").waitFor();
+    await check(page, "alerts-1000");
+    expect(errors).toEqual([]);
+  }, 180_000);
 });
