@@ -164,7 +164,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     const nameInput = page.getByRole("textbox", { name: "Name", exact: true });
     await page.locator(".field-error").first().waitFor();
     expect(await nameInput.getAttribute("aria-invalid")).toBe("true");
-    expect(await page.locator(".field-error").first().textContent()).toMatch(/^Name: /);
+    expect(await page.locator(".field-error").first().textContent()).toBe("Name is required.");
     await check(page, "services-bad-input");
 
     await nameInput.fill("payments");
@@ -251,6 +251,26 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.locator('table.shifts tr[data-user="carol"] .badge-override').first().waitFor();
     await page.locator('p [data-oncall="carol"]').waitFor();
     await check(page, "schedule-override");
+
+    // An escalation policy that pages the schedule, attached to the seeded demo service.
+    await nav(page, "Escalation policies");
+    await page.getByRole("heading", { name: "New escalation policy" }).waitFor();
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("Primary policy");
+    await page.getByRole("button", { name: "Add target" }).click();
+    await page.getByLabel("Target 1 kind").selectOption({ label: "Schedule" });
+    await page.locator("#step-0-target-0").selectOption({ label: "Primary schedule" });
+    await page.getByRole("button", { name: "Create policy" }).click();
+    await page.getByRole("heading", { name: "Primary policy", level: 1 }).waitFor();
+    await page.getByText("At once: notify schedule Primary schedule").waitFor();
+    await page.getByText("No service uses this policy yet").waitFor();
+    await check(page, "policy");
+    await nav(page, "Services");
+    await page.getByRole("link", { name: "Demo service" }).click();
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByLabel("Escalation policy").selectOption({ label: "Primary policy" });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.locator("dl.facts").getByRole("link", { name: "Primary policy" }).click();
+    await page.getByRole("link", { name: "Demo service" }).waitFor();
 
     await nav(page, "Now");
     await page.locator(".card", { hasText: "Primary schedule" }).locator('[data-oncall="carol"]').waitFor();

@@ -26,7 +26,13 @@ export function describe(err: unknown): ErrorSentence {
     (e.code === Code.InvalidArgument || e.code === Code.FailedPrecondition || e.code === Code.AlreadyExists)
   ) {
     const field = named[1] as string;
-    return { sentence: `${humanField(field)}: ${sentenceCase(named[2] as string)}`, field };
+    const detail = named[2] as string;
+    // "name: is required" reads as "Name is required."; other details keep the colon.
+    const verb = /^(is|are|must|cannot|can't|should|has|have|needs?|may|exceeds?|contains?|does)\b/.test(
+      detail,
+    );
+    const sentence = verb ? `${humanField(field)} ${detail}` : `${humanField(field)}: ${detail}`;
+    return { sentence: /[.!?]$/.test(sentence) ? sentence : `${sentence}.`, field };
   }
   if (e.code === Code.Unknown && /fetch|network/i.test(raw)) {
     return { sentence: "The server cannot be reached. Check that it is running." };

@@ -248,11 +248,15 @@ export function AlertsPage() {
               ) : null}
               <th scope="col">Alert</th>
               <th scope="col">Status</th>
-              <th scope="col">Severity</th>
+              <th scope="col" className="wide">
+                Severity
+              </th>
               <th scope="col" className="wide">
                 Service
               </th>
-              <th scope="col">Created</th>
+              <th scope="col" className="wide">
+                Created
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -276,17 +280,22 @@ export function AlertsPage() {
                   {a.duplicateCount > 0n ? (
                     <span className="muted"> ×{String(a.duplicateCount + 1n)}</span>
                   ) : null}
+                  <div className="narrow muted">
+                    {severityLabel[a.severity]} · {relative(a.createTime)}
+                  </div>
                 </td>
                 <td>
                   <Badge kind={statusLabel[a.status]?.toLowerCase() ?? "unknown"}>
                     {statusLabel[a.status]}
                   </Badge>
                 </td>
-                <td>
+                <td className="wide">
                   <Badge kind={`sev-${a.severity}`}>{severityLabel[a.severity]}</Badge>
                 </td>
                 <td className="wide">{serviceName.get(a.serviceId) ?? a.serviceId}</td>
-                <td title={formatTime(a.createTime)}>{relative(a.createTime)}</td>
+                <td className="wide" title={formatTime(a.createTime)}>
+                  {relative(a.createTime)}
+                </td>
               </tr>
             ))}
           </tbody>
