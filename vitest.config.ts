@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config";
 // Tests live beside the code (`foo.test.ts`), plus end-to-end suites in test/.
 export default defineConfig({
   test: {
-    include: ["functions/**/*.test.ts", "infra/**/*.test.ts", "local/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "functions/**/*.test.ts",
+      "infra/**/*.test.ts",
+      "local/**/*.test.ts",
+      "console/src/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     pool: "forks",
     // PGlite costs ~0.7 GB and ~2 s per instance: suites share one migrated template per worker.
     maxWorkers: 2,

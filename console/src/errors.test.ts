@@ -1,0 +1,44 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { expect, it, describe as suite } from "vitest";
+import { describe, humanField, sameField } from "./errors.ts";
+
+suite("error sentences", () => {
+  it.each([
+    [new ConnectError("name: is required", Code.InvalidArgument), "Name is required.", "name"],
+    [
+      new ConnectError("rotation.start_time: must be a valid instant", Code.InvalidArgument),
+      "Rotation start time must be a valid instant.",
+      "rotation.start_time",
+    ],
+    [
+      new ConnectError("rules[0].weekdays: choose at least one weekday", Code.InvalidArgument),
+      "Rules[0] weekdays: choose at least one weekday.",
+      "rules[0].weekdays",
+    ],
+    [new ConnectError("invalid token", Code.Unauthenticated), "Invalid token.", undefined],
+    [
+      new ConnectError("internal error", Code.Internal),
+      "The server failed unexpectedly; try again, and check its log if it persists.",
+      undefined,
+    ],
+    [
+      new ConnectError("Failed to fetch", Code.Unknown),
+      "The server cannot be reached. Check that it is running.",
+      undefined,
+    ],
+    [new TypeError("x is undefined"), "Something went wrong; try again.", undefined],
+  ])("%s → %s", (err, sentence, field) => {
+    const d = describe(err);
+    expect(d.sentence).toBe(sentence);
+    expect(d.field).toBe(field);
+  });
+
+  it("matches the server's field names to form fields", () => {
+    expect(sameField("rotation.start_time", "start_time")).toBe(true);
+    expect(sameField("userId", "user_id")).toBe(true);
+    expect(sameField("rules[1].end", "end")).toBe(true);
+    expect(sameField("name", "description")).toBe(false);
+    expect(sameField(undefined, "name")).toBe(false);
+    expect(humanField("escalation_policy_id")).toBe("Escalation policy id");
+  });
+});
