@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { defineConfig } from "vite";
+import { consoleSourceHash } from "../local/console-source-hash.ts";
 
 // The console is a static bundle: `npm start` serves console/dist/ (local/static-files.ts), AWS
 // serves the same folder from S3 behind CloudFront. Vite 8 compiles .tsx with oxc (automatic JSX
@@ -22,6 +24,20 @@ export default defineConfig(({ command }) => ({
       },
     },
   },
+  plugins: [
+    {
+      // Tells `npm start` which sources this build came from (local/console-build.ts).
+      name: "oncall-source-hash",
+      apply: "build",
+      generateBundle() {
+        this.emitFile({
+          type: "asset",
+          fileName: ".source-hash",
+          source: consoleSourceHash(join(import.meta.dirname, "..")),
+        });
+      },
+    },
+  ],
   server: {
     // `npx vite console` during development: the API from `npm start` on the same origin.
     proxy: {

@@ -1,79 +1,92 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { logger } from "../functions/adapters/observability.ts";
+import { consoleSourceHash } from "./console-source-hash.ts";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 export const consoleDir = join(repoRoot, "console");
 export const consoleDist = join(consoleDir, "dist");
+const lockFile = join(consoleDir, ".build-lock");
 
-/** What the bundle is built from: the console's sources and the generated protobuf code. */
-const sources = [
-  join(consoleDir, "src"),
-  join(consoleDir, "index.html"),
-  join(consoleDir, "vite.config.ts"),
-  join(repoRoot, "functions/gen"),
-];
-
-function newestMtime(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
-
-/** Whether console/dist is missing or older than a source file (an edit since `npm ci` built it). */
+/** Whether console/dist is missing or was built from other sources than the ones here now. */
 export function consoleBuildIsStale(): boolean {
-  const index = join(consoleDist, "index.html");
-  if (!existsSync(index)) return true;
-  const built = statSync(index).mtimeMs;
-  return sources.some((s) => newestMtime(s) > built);
+  const built = join(consoleDist, ".source-hash");
+  if (!existsSync(join(consoleDist, "index.html")) || !existsSync(built)) return true;
+  return readFileSync(built, "utf8").trim() !== consoleSourceHash(repoRoot);
 }
 
 /**
  * `npm ci` builds the console (the `prepare` script); `npm start` rebuilds it here only when it is
- * missing or stale. The build goes to a private folder that then replaces dist/, so a server
- * starting meanwhile never reads half a bundle. Returns the folder to serve, or undefined when
- * there is no console (Vite not installed, e.g. `npm ci --omit=dev`): the API still runs.
+ * missing or stale (its sources changed since). Several servers starting at once (the test suites)
+ * build it once: a lock file serializes them, and each re-checks after waiting. Returns the folder
+ * to serve, or undefined when there is no console (Vite not installed, e.g. `npm ci --omit=dev`):
+ * the API runs without it.
  */
 export async function ensureConsoleBuilt(): Promise<string | undefined> {
-  if (existsSync(consoleDir) && consoleBuildIsStale()) {
-    const viteBin = join(repoRoot, "node_modules/vite/bin/vite.js");
+  const available = () => (existsSync(join(consoleDist, "index.html")) ? consoleDist : undefined);
+  if (!existsSync(consoleDir)) return undefined;
+  const viteBin = join(repoRoot, "node_modules/vite/bin/vite.js");
+  for (;;) {
+    if (!consoleBuildIsStale()) return consoleDist;
     if (!existsSync(viteBin)) {
       logger.warn("console: Vite is not installed, so the console cannot be built (run npm ci)");
-      return existsSync(join(consoleDist, "index.html")) ? consoleDist : undefined;
+      return available();
     }
-    const outDir = join(consoleDir, `.dist-${process.pid}`);
-    console.error("oncall: building the console (console/dist is missing or older than its sources)…");
-    // A child process with NODE_ENV=production: React's production build whatever this process
-    // runs under (vitest sets NODE_ENV=test), and the bundler's memory is not kept by the server.
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [viteBin, "build", consoleDir, "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
-        {
-          cwd: repoRoot,
-          env: { ...process.env, NODE_ENV: "production" },
-          stdio: ["ignore", "inherit", "inherit"],
-        },
-      );
-      child.once("error", () => resolve(-1));
-      child.once("exit", (c) => resolve(c));
-    });
-    if (code === 0) {
-      rmSync(consoleDist, { recursive: true, force: true });
-      try {
-        renameSync(outDir, consoleDist);
-      } catch {
-        // Another process built it at the same moment: theirs is as good.
-        rmSync(outDir, { recursive: true, force: true });
+    let lock: number;
+    try {
+      lock = openSync(lockFile, "wx");
+    } catch {
+      // Another process is building; a lock older than any build is left from a killed one.
+      if (Date.now() - (statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 120_000) {
+        rmSync(lockFile, { force: true });
       }
-    } else {
-      rmSync(outDir, { recursive: true, force: true });
-      logger.error("console: build failed; serving the API without it", { exitCode: code });
+      await sleep(250);
+      continue;
     }
+    try {
+      if (consoleBuildIsStale()) await build(viteBin);
+    } finally {
+      closeSync(lock);
+      unlinkSync(lockFile);
+    }
+    return available();
   }
-  return existsSync(join(consoleDist, "index.html")) ? consoleDist : undefined;
+}
+
+async function build(viteBin: string): Promise<void> {
+  const outDir = join(consoleDir, `.dist-${process.pid}`);
+  console.error("oncall: building the console (console/dist is missing or its sources changed)…");
+  // A child process with NODE_ENV=production: React's production build whatever this process runs
+  // under (vitest sets NODE_ENV=test), and the bundler's memory is not kept by the server.
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [viteBin, "build", consoleDir, "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, NODE_ENV: "production" },
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
+    child.once("error", () => resolve(-1));
+    child.once("exit", (c) => resolve(c));
+  });
+  if (code !== 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    logger.error("console: build failed; serving the previous build, if any", { exitCode: code });
+    return;
+  }
+  rmSync(consoleDist, { recursive: true, force: true });
+  renameSync(outDir, consoleDist);
 }

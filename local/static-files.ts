@@ -59,6 +59,7 @@ export function loadStaticFiles(root: string): StaticFiles {
   const files = new Map<string, Entry>();
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
+      if (name.startsWith(".")) continue; // .source-hash and the like are not for browsers
       const full = join(dir, name);
       if (statSync(full).isDirectory()) walk(full);
       else {
