@@ -59,14 +59,14 @@ function ScheduleNow({ schedule }: { schedule: Schedule }) {
     { scheduleId: schedule.id },
     { refetchInterval: 60_000 },
   );
-  const window = useMemo(() => {
+  const range = useMemo(() => {
     const now = new Date();
     return {
       startTime: timestampFromDate(now),
       endTime: timestampFromDate(new Date(now.getTime() + 14 * 86_400_000)),
     };
   }, []);
-  const shifts = useQuery(ScheduleService.method.listShifts, { scheduleId: schedule.id, ...window });
+  const shifts = useQuery(ScheduleService.method.listShifts, { scheduleId: schedule.id, ...range });
   // The next handoff: the first shift start or end after now.
   const next = useMemo(() => {
     const now = Date.now();
