@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { type MigrationResult, Migrator } from "kysely/migration";
 import { migrations } from "./migrations/index.ts";
+import { latestMigration } from "./migrations/latest.ts";
 
 export class MigrationError extends Error {
   override readonly name = "MigrationError";
@@ -24,4 +25,4 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResult[
 }
 
 /** The newest migration name, i.e. the schema version a fully migrated database has. */
-export const latestSchemaVersion = Object.keys(migrations).sort().at(-1) ?? "none";
+export const latestSchemaVersion = latestMigration;
