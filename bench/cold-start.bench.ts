@@ -30,7 +30,9 @@ const prebuilt = process.env.BUNDLES ? path.resolve(process.env.BUNDLES) : undef
 const dir = prebuilt ?? path.join(repoRoot, "node_modules", ".cache", "oncall-cold-start");
 mkdirSync(dir, { recursive: true });
 
-const names = prebuilt ? lambdaHandlers().filter((n) => exists(path.join(dir, `${n}.mjs`))) : lambdaHandlers();
+const names = prebuilt
+  ? lambdaHandlers().filter((n) => exists(path.join(dir, `${n}.mjs`)))
+  : lambdaHandlers();
 if (!prebuilt) {
   for (const name of names) await build(esbuildOptions(name, path.join(dir, `${name}.mjs`)));
 }
@@ -82,9 +84,7 @@ function exists(file: string): boolean {
 
 const baseline = measure(empty, false);
 console.log(`bundles: ${dir}; ${RUNS} fresh processes each, medians`);
-console.log(
-  `baseline (empty module): init ${fmt(baseline.init, 1)} ms wall, ${fmt(baseline.cpu, 1)} ms CPU`,
-);
+console.log(`baseline (empty module): init ${fmt(baseline.init, 1)} ms wall, ${fmt(baseline.cpu, 1)} ms CPU`);
 console.log(
   "function            minified     gzip   init wall (× empty)   init CPU (× empty)   + Data API client",
 );

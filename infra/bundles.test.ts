@@ -24,7 +24,8 @@ function contributors(metafile: Metafile, top = 8): string {
   for (const [file, output] of Object.entries(metafile.outputs)) {
     if (!file.endsWith(".mjs")) continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const pkg = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.split("/").slice(0, 3).join("/");
+      const pkg =
+        input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.split("/").slice(0, 3).join("/");
       by.set(pkg, (by.get(pkg) ?? 0) + bytesInOutput);
     }
   }
@@ -40,23 +41,32 @@ describe("Lambda bundles (the esbuild options of infra/bundling.ts)", () => {
     expect(Object.keys(budgets).sort()).toEqual(lambdaHandlers());
   });
 
-  it.each(lambdaHandlers())("%s stays within its budget and loads no AWS SDK client at init", async (name) => {
-    const result = await build({ ...esbuildOptions(name, `/bundles/${name}/index.mjs`), write: false, metafile: true });
-    const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
-    if (!code) throw new Error("no index.mjs in the output");
-    const bytes = code.contents.byteLength;
-    const gzip = gzipSync(code.contents).byteLength;
-    console.log(`${name}: ${bytes} bytes minified, ${gzip} gzip (budget ${budgets[name]})`);
+  it.each(lambdaHandlers())(
+    "%s stays within its budget and loads no AWS SDK client at init",
+    async (name) => {
+      const result = await build({
+        ...esbuildOptions(name, `/bundles/${name}/index.mjs`),
+        write: false,
+        metafile: true,
+      });
+      const code = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
+      if (!code) throw new Error("no index.mjs in the output");
+      const bytes = code.contents.byteLength;
+      const gzip = gzipSync(code.contents).byteLength;
+      console.log(`${name}: ${bytes} bytes minified, ${gzip} gzip (budget ${budgets[name]})`);
 
-    expect(bytes, `${name} bundle: ${contributors(result.metafile)}`).toBeLessThanOrEqual(budgets[name] ?? 0);
-    // An external imported statically is loaded at init whatever the code path: SDK clients are
-    // imported with import() where first used (functions/adapters/aws/lazy-client.ts); node:http is
-    // required, not imported (infra/shims/node-http.ts).
-    const staticExternals = Object.values(result.metafile.outputs)
-      .flatMap((o) => o.imports)
-      .filter((i) => i.external && i.kind === "import-statement")
-      .map((i) => i.path)
-      .filter((p) => p.startsWith("@") || p === "pg" || p === "node:http" || p === "http");
-    expect(staticExternals).toEqual([]);
-  });
+      expect(bytes, `${name} bundle: ${contributors(result.metafile)}`).toBeLessThanOrEqual(
+        budgets[name] ?? 0,
+      );
+      // An external imported statically is loaded at init whatever the code path: SDK clients are
+      // imported with import() where first used (functions/adapters/aws/lazy-client.ts); node:http is
+      // required, not imported (infra/shims/node-http.ts).
+      const staticExternals = Object.values(result.metafile.outputs)
+        .flatMap((o) => o.imports)
+        .filter((i) => i.external && i.kind === "import-statement")
+        .map((i) => i.path)
+        .filter((p) => p.startsWith("@") || p === "pg" || p === "node:http" || p === "http");
+      expect(staticExternals).toEqual([]);
+    },
+  );
 });

@@ -28,7 +28,10 @@ function reader(now: () => number) {
 describe("createSecretStringReader", () => {
   it("creates no client until the first read, then keeps the value for maxAgeSeconds", async () => {
     let clock = 1_000_000;
-    secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: "first" }).resolves({ SecretString: "second" });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: "first" })
+      .resolves({ SecretString: "second" });
     const { read, created } = reader(() => clock);
     expect(created()).toBe(0);
 
