@@ -13,6 +13,7 @@ import { type EffectDeps, sweepEffects } from "../functions/app/effects.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
+import { openEmbeddedPglite } from "./pglite-template.ts";
 
 const housekeepingIntervalMs = 60_000;
 
@@ -127,7 +128,8 @@ async function ensureWritableDir(dir: string): Promise<void> {
 async function openEmbeddedDatabase(config: EmbeddedConfig, dataDir: string): Promise<DatabaseHandle> {
   if (config.databaseUrl) return openDatabase({ kind: "postgres", url: config.databaseUrl });
   try {
-    return await openDatabase({ kind: "pglite", dataDir: join(dataDir, "pgdata") });
+    // A fresh folder starts from the migrated template (pglite-template.ts), not from initdb.
+    return await openEmbeddedPglite(join(dataDir, "pgdata"));
   } catch (err) {
     throw new DataDirError(
       `cannot open the embedded database in ${join(dataDir, "pgdata")} (${(err as Error).message}); ` +

@@ -1,6 +1,5 @@
-import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
-import { RDSDataClient } from "@aws-sdk/client-rds-data";
-import { SFNClient } from "@aws-sdk/client-sfn";
+import { lazily } from "../adapters/aws/lazy-client.ts";
+import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
@@ -12,6 +11,10 @@ import type { AppContext } from "./context.ts";
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
 
+// The SDK clients are created (and their packages imported) on first use, not at init: loading the
+// three cost ~135 ms of every cold start, and most invocations need one of them at most (a task
+// never starts executions nor reads the admin token). See adapters/aws/lazy-client.ts.
+
 /** Builds the AppContext inside Lambda: Aurora through the Data API, the admin token from Secrets Manager. */
 export async function createAwsContext(
   options: { adminToken: boolean },
@@ -19,22 +22,32 @@ export async function createAwsContext(
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
   const adminTokenSecretArn = config.adminTokenSecretArn;
+  const readAdminToken =
+    adminTokenSecretArn === undefined
+      ? undefined
+      : createSecretStringReader({
+          secretId: adminTokenSecretArn,
+          maxAgeSeconds: secretMaxAgeSeconds,
+          client: lazily(async () => {
+            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+          }),
+        });
   const database = await openAwsDatabase(env);
   return {
     runtime: "aws",
     version,
     database,
     clock: systemClock,
-    adminToken: async () => {
-      if (!adminTokenSecretArn) return undefined;
-      const secret = await getSecret<string>(adminTokenSecretArn, { maxAge: secretMaxAgeSeconds });
-      return typeof secret === "string" ? secret : undefined;
-    },
+    adminToken: async () => readAdminToken?.(),
     corsAllowedOrigins: config.corsAllowedOrigins,
     ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
     autoResolveAfterDays: config.autoResolveAfterDays,
     escalations: createSfnEscalationRunner({
-      client: tracer.captureAWSv3Client(new SFNClient({})),
+      client: lazily(async () => {
+        const { SFNClient } = await import("@aws-sdk/client-sfn");
+        return tracer.captureAWSv3Client(new SFNClient({}));
+      }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
   };
@@ -57,7 +70,10 @@ export function openAwsDatabase(
   const config = readAwsDatabaseConfig(env);
   return openDatabase({
     kind: "data-api",
-    client: tracer.captureAWSv3Client(new RDSDataClient({})),
+    client: lazily(async () => {
+      const { RDSDataClient } = await import("@aws-sdk/client-rds-data");
+      return tracer.captureAWSv3Client(new RDSDataClient({}));
+    }),
     resourceArn: config.databaseResourceArn,
     secretArn: config.databaseSecretArn,
     database: config.databaseName,

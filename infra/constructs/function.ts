@@ -9,20 +9,14 @@ import {
   SystemLogLevel,
   Tracing,
 } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { nodejsBundling } from "../bundling.ts";
 import { handlerEntry, repoRoot } from "../paths.ts";
 
 /** The service name the Powertools logger, tracer and metrics report under (functions/adapters/observability.ts). */
 export const powertoolsServiceName = "oncall";
-
-/**
- * Lets CommonJS dependencies bundled into the ESM output call `require` (Powertools' tracer pulls in
- * aws-xray-sdk-core, which is CommonJS and requires Node built-ins at load time).
- */
-const requireShim =
-  'import { createRequire as __oncallCreateRequire } from "node:module"; const require = __oncallCreateRequire(import.meta.url);';
 
 export interface OncallFunctionProps {
   /** The handler file under `functions/handlers/`, without `.ts`: `"api"` bundles `functions/handlers/api.ts`. */
@@ -89,21 +83,9 @@ export class OncallFunction extends Construct {
       },
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, "package-lock.json"),
+      // One set of esbuild options (infra/bundling.ts), also used by the bundle-size test and bench.
       bundling: {
-        forceDockerBundling: false, // the esbuild from node_modules; no Docker on build machines
-        format: OutputFormat.ESM,
-        target: "node24",
-        mainFields: ["module", "main"],
-        banner: requireShim,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The nodejs24.x runtime ships the AWS SDK v3: leave it out of the bundle (smaller, faster
-        // cold start). Powertools (@aws-lambda-powertools/*) is not in the runtime and is bundled;
-        // its parameters utility uses the runtime's @aws-sdk/client-secrets-manager.
-        // PGlite and node-postgres serve only the embedded runtime: database.ts imports them
-        // dynamically in branches a Lambda (always on the Data API) never takes.
-        externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg"],
+        ...nodejsBundling(),
         // The default message templates (templates/, ~40 KB) travel beside index.mjs, where
         // functions/adapters/templates/default-templates.ts looks first: AWS renders the same files.
         commandHooks: {

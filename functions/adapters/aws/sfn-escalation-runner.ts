@@ -1,8 +1,10 @@
-import { type SFNClient, StartExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { EscalationRunner } from "../../domain/escalation/index.ts";
+import { type ClientSource, resolveClient } from "./lazy-client.ts";
 
 export interface SfnEscalationRunnerOptions {
-  readonly client: SFNClient;
+  /** The client, or a loader that creates it on the first start or stop (see lazy-client.ts). */
+  readonly client: ClientSource<SFNClient>;
   /** `arn:aws:states:<region>:<account>:stateMachine:<name>` (ESCALATION_STATE_MACHINE_ARN). */
   readonly stateMachineArn: string;
 }
@@ -18,10 +20,13 @@ export function createSfnEscalationRunner({
   stateMachineArn,
 }: SfnEscalationRunnerOptions): EscalationRunner {
   const executionArn = executionArnOf(stateMachineArn);
+  // The package (commands) is loaded with the client: not at init, where most invocations never use it.
+  const sfn = () => Promise.all([resolveClient(client), import("@aws-sdk/client-sfn")]);
   return {
     async start(alertId, executionName) {
+      const [sfnClient, { StartExecutionCommand }] = await sfn();
       try {
-        const out = await client.send(
+        const out = await sfnClient.send(
           new StartExecutionCommand({
             stateMachineArn,
             name: executionName,
@@ -35,8 +40,9 @@ export function createSfnEscalationRunner({
       }
     },
     async stop(executionName) {
+      const [sfnClient, { StopExecutionCommand }] = await sfn();
       try {
-        await client.send(
+        await sfnClient.send(
           new StopExecutionCommand({
             executionArn: executionArn(executionName),
             error: "EscalationStopped",

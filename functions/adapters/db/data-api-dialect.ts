@@ -1,15 +1,11 @@
-import {
-  type ArrayValue,
-  BeginTransactionCommand,
-  type ColumnMetadata,
-  CommitTransactionCommand,
-  ExecuteStatementCommand,
-  type ExecuteStatementCommandInput,
-  type ExecuteStatementCommandOutput,
-  type Field,
-  type RDSDataClient,
-  RollbackTransactionCommand,
-  type SqlParameter,
+import type {
+  ArrayValue,
+  ColumnMetadata,
+  ExecuteStatementCommandInput,
+  ExecuteStatementCommandOutput,
+  Field,
+  RDSDataClient,
+  SqlParameter,
 } from "@aws-sdk/client-rds-data";
 import {
   AbortedTransactionError,
@@ -23,10 +19,12 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from "kysely";
+import { type ClientSource, lazily, resolveClient } from "../aws/lazy-client.ts";
 import { createTypeOverrides, parseInt8 } from "./type-parsers.ts";
 
 export interface DataApiDialectConfig {
-  client: RDSDataClient;
+  /** The client, or a loader that creates it on the first statement (see aws/lazy-client.ts). */
+  client: ClientSource<RDSDataClient>;
   resourceArn: string;
   secretArn: string;
   database: string;
@@ -67,10 +65,18 @@ export class DataApiStatementError extends Error {
 
 /** No pool: every "connection" is a cheap handle; only a transaction pins a server session (its id). */
 function createDataApiDriver(config: DataApiDialectConfig): Driver {
+  // The SDK package (its command classes) is imported with the client, on the first statement.
+  const connect = lazily(async (): Promise<DataApiSession> => {
+    const [client, sdk] = await Promise.all([
+      resolveClient(config.client),
+      import("@aws-sdk/client-rds-data"),
+    ]);
+    return { ...config, client, sdk };
+  });
   return {
     async init() {},
     async acquireConnection() {
-      return new DataApiConnection(config);
+      return new DataApiConnection(await connect());
     },
     async beginTransaction(connection, settings) {
       await asDataApi(connection).begin(settings);
@@ -103,19 +109,25 @@ function asDataApi(connection: DatabaseConnection): DataApiConnection {
   return connection;
 }
 
+/** What a connection sends with: the resolved client and the SDK package's command classes. */
+interface DataApiSession extends Omit<DataApiDialectConfig, "client"> {
+  client: RDSDataClient;
+  sdk: typeof import("@aws-sdk/client-rds-data");
+}
+
 class DataApiConnection implements DatabaseConnection {
-  readonly #config: DataApiDialectConfig;
+  readonly #config: DataApiSession;
   #transactionId: string | undefined;
   // Postgres aborts a transaction at its first failed statement and then answers COMMIT with
   // ROLLBACK; the Data API does not tell us, so we remember it to fail the commit as `pg` does.
   #aborted = false;
 
-  constructor(config: DataApiDialectConfig) {
+  constructor(config: DataApiSession) {
     this.#config = config;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const { client, resourceArn, secretArn, database } = this.#config;
+    const { client, sdk, resourceArn, secretArn, database } = this.#config;
     const input: ExecuteStatementCommandInput = {
       resourceArn,
       secretArn,
@@ -129,7 +141,7 @@ class DataApiConnection implements DatabaseConnection {
     if (this.#transactionId) input.transactionId = this.#transactionId;
     let output: ExecuteStatementCommandOutput;
     try {
-      output = await client.send(new ExecuteStatementCommand(input));
+      output = await client.send(new sdk.ExecuteStatementCommand(input));
     } catch (err) {
       if (this.#transactionId) this.#aborted = true;
       throw toStatementError(err);
@@ -149,8 +161,8 @@ class DataApiConnection implements DatabaseConnection {
   }
 
   async begin(settings: TransactionSettings): Promise<void> {
-    const { client, resourceArn, secretArn, database } = this.#config;
-    const out = await client.send(new BeginTransactionCommand({ resourceArn, secretArn, database }));
+    const { client, sdk, resourceArn, secretArn, database } = this.#config;
+    const out = await client.send(new sdk.BeginTransactionCommand({ resourceArn, secretArn, database }));
     if (!out.transactionId) throw new Error("BeginTransaction returned no transactionId");
     this.#transactionId = out.transactionId;
     this.#aborted = false;
@@ -171,17 +183,17 @@ class DataApiConnection implements DatabaseConnection {
 
   async commit(): Promise<void> {
     const transactionId = this.#requireTransaction();
-    const { client, resourceArn, secretArn } = this.#config;
+    const { client, sdk, resourceArn, secretArn } = this.#config;
     if (this.#aborted) {
       try {
-        await client.send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId }));
+        await client.send(new sdk.RollbackTransactionCommand({ resourceArn, secretArn, transactionId }));
       } finally {
         this.#endTransaction();
       }
       throw new AbortedTransactionError();
     }
     try {
-      await client.send(new CommitTransactionCommand({ resourceArn, secretArn, transactionId }));
+      await client.send(new sdk.CommitTransactionCommand({ resourceArn, secretArn, transactionId }));
     } finally {
       this.#endTransaction();
     }
@@ -189,9 +201,9 @@ class DataApiConnection implements DatabaseConnection {
 
   async rollback(): Promise<void> {
     const transactionId = this.#requireTransaction();
-    const { client, resourceArn, secretArn } = this.#config;
+    const { client, sdk, resourceArn, secretArn } = this.#config;
     try {
-      await client.send(new RollbackTransactionCommand({ resourceArn, secretArn, transactionId }));
+      await client.send(new sdk.RollbackTransactionCommand({ resourceArn, secretArn, transactionId }));
     } finally {
       this.#endTransaction();
     }

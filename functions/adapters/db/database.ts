@@ -1,6 +1,9 @@
 import type { RDSDataClient } from "@aws-sdk/client-rds-data";
 import type { PGlite } from "@electric-sql/pglite";
-import { type Dialect, Kysely, sql } from "kysely";
+// PostgresDialect is imported statically (it is small): an `import("kysely")` would keep the whole
+// namespace, every dialect with it (~45 KB of every Lambda bundle).
+import { type Dialect, Kysely, PostgresDialect, sql } from "kysely";
+import type { ClientSource } from "../aws/lazy-client.ts";
 import { createDataApiDialect } from "./data-api-dialect.ts";
 import { usePreparedStatements } from "./prepared-statements.ts";
 import type { Database } from "./schema.ts";
@@ -13,8 +16,14 @@ export type DatabaseConfig =
   | { kind: "pglite-instance"; instance: PGlite }
   /** Any Postgres reachable with a connection string (`DATABASE_URL`). */
   | { kind: "postgres"; url: string; maxConnections?: number }
-  /** Aurora through the RDS Data API (inside Lambda). */
-  | { kind: "data-api"; resourceArn: string; secretArn: string; database: string; client: RDSDataClient };
+  /** Aurora through the RDS Data API (inside Lambda); the client may be created on the first statement. */
+  | {
+      kind: "data-api";
+      resourceArn: string;
+      secretArn: string;
+      database: string;
+      client: ClientSource<RDSDataClient>;
+    };
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
@@ -57,9 +66,8 @@ async function createDialect(
       // The caller owns the instance and closes it.
       return { dialect: await pgliteDialect(config.instance), closeExtra: async () => {} };
     case "postgres": {
-      const [{ default: pg }, { PostgresDialect }, { createTypeOverrides }] = await Promise.all([
+      const [{ default: pg }, { createTypeOverrides }] = await Promise.all([
         import("pg"),
-        import("kysely"),
         import("./type-parsers.ts"),
       ]);
       const pool = new pg.Pool({
@@ -85,13 +93,11 @@ async function createDialect(
  * PGlite and a real Postgres return identical values. PGlite is single-connection.
  */
 async function pgliteDialect(instance: PGlite): Promise<Dialect> {
-  const [{ default: pg }, { createPgConfig }, { PostgresDialect }, { createTypeOverrides }] =
-    await Promise.all([
-      import("pg"),
-      import("@electric-sql/pglite/node-postgres"),
-      import("kysely"),
-      import("./type-parsers.ts"),
-    ]);
+  const [{ default: pg }, { createPgConfig }, { createTypeOverrides }] = await Promise.all([
+    import("pg"),
+    import("@electric-sql/pglite/node-postgres"),
+    import("./type-parsers.ts"),
+  ]);
   const pool = new pg.Pool({ ...createPgConfig(instance), max: 1, types: createTypeOverrides() });
   usePreparedStatements(pool);
   return new PostgresDialect({ pool });

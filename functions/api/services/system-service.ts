@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { latestSchemaVersion } from "../../adapters/db/migrate.ts";
+import { latestMigration as latestSchemaVersion } from "../../adapters/db/migrations/latest.ts";
 import type { AppContext } from "../../app/context.ts";
 import { CheckHealthResponseSchema, type SystemService } from "../../gen/oncall/v1/system_pb.ts";
 import { principalKey } from "../auth.ts";

@@ -1,0 +1,83 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterAll, describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
+import { migrations } from "../functions/adapters/db/migrations/index.ts";
+import { openEmbeddedPglite } from "./pglite-template.ts";
+
+// Real PGlite data folders on disk: a first one made by initdb (which saves the template), then fresh
+// ones loaded from that template.
+const root = mkdtempSync(join(tmpdir(), "oncall-template-"));
+const templateFile = join(root, "cache", "template.tar.gz");
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function applied(handle: DatabaseHandle): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
+    handle.db,
+  );
+  return rows.map((r) => r.name);
+}
+
+async function setting(handle: DatabaseHandle, key: string): Promise<unknown> {
+  const row = await handle.db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", key)
+    .executeTakeFirst();
+  return row?.value;
+}
+
+describe("openEmbeddedPglite", () => {
+  const allMigrations = Object.keys(migrations).sort();
+
+  it("without a template: creates the database by initdb and the migrations, and saves the template", async () => {
+    const db = await openEmbeddedPglite(join(root, "first", "pgdata"), { templateFile });
+    try {
+      expect(await applied(db)).toEqual(allMigrations);
+      expect(existsSync(templateFile)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  }, 600_000); // a safety net only: initdb took 45 s on a 2-core machine at load 25
+
+  it("from the template: a fully migrated database whose writes persist across a restart", async () => {
+    const pgdata = join(root, "fresh", "pgdata");
+    const db = await openEmbeddedPglite(pgdata, { templateFile });
+    try {
+      expect(await applied(db)).toEqual(allMigrations);
+      expect(existsSync(`${pgdata}.loading`)).toBe(false);
+      await db.db
+        .insertInto("settings")
+        .values({ key: "probe", value: sql`'{"kept":true}'::jsonb` })
+        .execute();
+    } finally {
+      await db.close();
+    }
+
+    const reopened = await openEmbeddedPglite(pgdata, { templateFile });
+    try {
+      expect(await setting(reopened, "probe")).toEqual({ kept: true });
+      expect(await applied(reopened)).toEqual(allMigrations);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("starts over when a previous creation was interrupted (its marker is still there)", async () => {
+    const pgdata = join(root, "interrupted", "pgdata");
+    mkdirSync(pgdata, { recursive: true });
+    writeFileSync(join(pgdata, "PG_VERSION"), "18\n"); // half a directory, as a crash leaves it
+    writeFileSync(`${pgdata}.loading`, "");
+
+    const db = await openEmbeddedPglite(pgdata, { templateFile });
+    try {
+      expect(await applied(db)).toEqual(allMigrations);
+      expect(existsSync(`${pgdata}.loading`)).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+});
