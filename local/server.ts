@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { maxRequestBytes } from "../functions/adapters/http/body-limit.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import {
   BodyTooLargeError,
@@ -29,6 +30,43 @@ export class PortInUseError extends Error {
   override readonly name = "PortInUseError";
 }
 
+/** HOST cannot be listened on (not an address of this machine, or a name that does not resolve). */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
+}
+
+/**
+ * After a 413, what the client still sends is read and thrown away up to this much, so that the
+ * socket is not closed under a client that is still writing (the kernel would answer its bytes with
+ * a reset, and the client would see "connection reset" instead of the 413). Beyond it: closed.
+ */
+const maxDrainBytes = 64 * 1024 * 1024;
+
+function tooLargeBody(limit: number): string {
+  return JSON.stringify({ code: "payload_too_large", message: `request body exceeds ${limit} bytes` });
+}
+
+/**
+ * A 413 that the client can read. The connection stays open while the rest of the body is read and
+ * discarded (bounded), then serves the next request: closing it now would reset a client that is
+ * still sending.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  let drained = 0;
+  req.on("data", (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > maxDrainBytes) req.socket.destroy();
+  });
+  req.on("error", () => {});
+  req.resume();
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(413, { "content-type": "application/json" });
+  res.end(tooLargeBody(limit));
+}
+
 /** The embedded runtime's HTTP entry: each request becomes an API Gateway v2 event for `handler`. */
 export async function startLocalServer(
   handler: LambdaHttpHandler,
@@ -42,33 +80,52 @@ export async function startLocalServer(
       const result = await handler(event, createLocalLambdaContext("oncall-api"));
       writeApiGatewayResult(res, result);
     } catch (err) {
-      const tooLarge = err instanceof BodyTooLargeError;
-      if (!tooLarge) logger.error("local server: unhandled error", { error: err as Error });
-      const status = tooLarge ? 413 : 500;
-      const body = JSON.stringify({
-        code: tooLarge ? "payload_too_large" : "internal",
-        message: tooLarge ? err.message : "internal error",
-      });
-      if (!res.headersSent) {
-        // A body we refused to read must not be parsed as the next request on this connection.
-        res.writeHead(status, {
-          "content-type": "application/json",
-          connection: tooLarge ? "close" : "keep-alive",
-        });
+      if (err instanceof BodyTooLargeError) {
+        refuseTooLarge(req, res, err.limit);
+        return;
       }
-      res.end(body);
+      logger.error("local server: unhandled error", { error: err as Error });
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ code: "internal", message: "internal error" }));
     }
+  });
+  // `Expect: 100-continue`: a body that will be refused is refused before the client sends it.
+  // (Without this listener Node answers 100 at once, the client starts sending 12 MiB, and the 413
+  // races the upload.) The client has sent nothing: closing the connection afterwards is safe.
+  server.on("checkContinue", (req, res) => {
+    const declared = Number(req.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > maxRequestBytes) {
+      res.writeHead(413, { "content-type": "application/json", connection: "close" });
+      res.end(tooLargeBody(maxRequestBytes));
+      return;
+    }
+    res.writeContinue();
+    server.emit("request", req, res);
   });
   server.keepAliveTimeout = keepAliveTimeout;
   server.headersTimeout = keepAliveTimeout + 1_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === "EADDRINUSE"
-          ? new PortInUseError(`port ${options.port} is already in use: stop the other process or set PORT`)
-          : err,
-      );
+      const host = options.host ?? "127.0.0.1";
+      if (err.code === "EADDRINUSE") {
+        reject(
+          new PortInUseError(`port ${options.port} is already in use: stop the other process or set PORT`),
+        );
+      } else if (err.code === "EACCES") {
+        reject(
+          new ListenError(
+            `PORT: not allowed to listen on port ${options.port} (EACCES): choose a port above 1023`,
+          ),
+        );
+      } else {
+        reject(
+          new ListenError(
+            `HOST: cannot listen on ${host} (${err.code ?? err.message}): set HOST to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`,
+            { cause: err },
+          ),
+        );
+      }
     });
     server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
