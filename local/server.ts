@@ -47,24 +47,35 @@ function tooLargeBody(limit: number): string {
 }
 
 /**
- * A 413 that the client can read. The connection stays open while the rest of the body is read and
- * discarded (bounded), then serves the next request: closing it now would reset a client that is
- * still sending.
+ * A 413 that the client can read while it is still sending. The answer goes out at once, but the
+ * response is only ended once the rest of the body has been read and discarded (bounded): Node
+ * closes a `Connection: close` socket when the response ends, and closing it under a client that
+ * is still writing resets the connection before the client has read the 413.
  */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = tooLargeBody(limit);
+  res.writeHead(413, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+  });
+  res.write(body);
+  if (req.complete) {
+    res.end();
+    return;
+  }
   let drained = 0;
   req.on("data", (chunk: Buffer) => {
     drained += chunk.length;
     if (drained > maxDrainBytes) req.socket.destroy();
   });
+  req.once("end", () => res.end());
+  req.once("close", () => res.end());
   req.on("error", () => {});
   req.resume();
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res.writeHead(413, { "content-type": "application/json" });
-  res.end(tooLargeBody(limit));
 }
 
 /** The embedded runtime's HTTP entry: each request becomes an API Gateway v2 event for `handler`. */
