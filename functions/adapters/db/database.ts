@@ -18,12 +18,12 @@ export type DatabaseConfig =
   | { kind: "data-api"; resourceArn: string; secretArn: string; database: string; client: RDSDataClient };
 
 /**
- * Bounds on a database that may be far away (ONCALL_DB_CONNECT_TIMEOUT_MS,
- * ONCALL_DB_STATEMENT_TIMEOUT_MS). A request must answer 503 within seconds when the database is
- * gone, and must not write anything after it answered: the server cancels a statement that runs
- * longer than `statementMs`, and a statement whose answer has not come `statementMs` + 0.5 s later
- * (a partition: the server may never have seen it) has its connection reset, so that nothing the
- * client still holds reaches the server afterwards.
+ * Bounds on a database that may be far away (ONCALL_DB_CONNECT_TIMEOUT_MS and
+ * ONCALL_DB_STATEMENT_TIMEOUT_MS, 3 s each by default in the embedded runtime). A request must
+ * answer 503 within seconds when the database is gone, and must not write anything after it
+ * answered: the server cancels a statement that runs longer than `statementMs`, and a statement
+ * whose answer has not come `statementMs` + 0.5 s later (a partition: the server may never have
+ * seen it) has its connection reset, so that nothing the client still holds reaches the server.
  */
 export interface DatabaseTimeouts {
   /** Opening a connection (or waiting for a free one). 0: no bound. */
@@ -32,8 +32,8 @@ export interface DatabaseTimeouts {
   statementMs: number;
 }
 
-/** What the embedded runtime and the tests use unless configured otherwise. */
-export const defaultDatabaseTimeouts: DatabaseTimeouts = { connectMs: 3_000, statementMs: 3_000 };
+/** Without `timeouts` (tests, tools): no bounds, as node-postgres does by default. */
+const unbounded: DatabaseTimeouts = { connectMs: 0, statementMs: 0 };
 
 /** Time a client waits past the server's statement timeout before it gives the connection up. */
 const clientGraceMs = 500;
@@ -84,7 +84,7 @@ async function createDialect(
         import("kysely"),
         import("./type-parsers.ts"),
       ]);
-      const timeouts = config.timeouts ?? defaultDatabaseTimeouts;
+      const timeouts = config.timeouts ?? unbounded;
       const pool = new pg.Pool({
         connectionString: config.url,
         max: config.maxConnections ?? 10,
