@@ -129,9 +129,13 @@ function detailsOf(customDetails: unknown): string {
   return details;
 }
 
-function linksOf(root: JsonRecord): AlertLink[] {
+/**
+ * PagerDuty's `links` (`[{href, text?}]`; `href` required, only http(s) kept), as both the Events
+ * and the Change Events API send them.
+ */
+export function pagerDutyLinks(value: unknown): AlertLink[] {
   const links: AlertLink[] = [];
-  for (const [i, entry] of listOf(root.links, "links").entries()) {
+  for (const [i, entry] of listOf(value, "links").entries()) {
     const field = fieldPath("links", i);
     const link = requireRecord(entry, field);
     const text = optionalString(link.text, fieldPath(field, "text"), MAX_SUMMARY_LENGTH)?.trim();
@@ -140,6 +144,11 @@ function linksOf(root: JsonRecord): AlertLink[] {
     const parsed = optionalLink(href, fieldPath(field, "href"), text || href);
     if (parsed) links.push(parsed);
   }
+  return links;
+}
+
+function linksOf(root: JsonRecord): AlertLink[] {
+  const links = pagerDutyLinks(root.links);
   for (const [i, entry] of listOf(root.images, "images").entries()) {
     const field = fieldPath("images", i);
     const image = requireRecord(entry, field);

@@ -1,16 +1,9 @@
 import type { AlertLink } from "../alerts/alert-input.ts";
-import {
-  MAX_DETAILS_LENGTH,
-  MAX_LABEL_VALUE_LENGTH,
-  MAX_LINKS_PER_ALERT,
-  MAX_SUMMARY_LENGTH,
-  MAX_URL_LENGTH,
-} from "../alerts/limits.ts";
+import { MAX_DETAILS_LENGTH, MAX_LABEL_VALUE_LENGTH, MAX_SUMMARY_LENGTH } from "../alerts/limits.ts";
+import { pagerDutyLinks } from "../alerts/parse-pagerduty.ts";
 import {
   assertJsonLimits,
   BODY,
-  fieldPath,
-  optionalLink,
   optionalString,
   optionalTimestamp,
   requireRecord,
@@ -50,24 +43,5 @@ export function parseChangeEvent(body: unknown, now: Date): ChangeEvent {
   if (customDetails !== null && JSON.stringify(customDetails).length > MAX_DETAILS_LENGTH) {
     throw new ValidationError("payload.custom_details", `exceeds ${MAX_DETAILS_LENGTH} characters as JSON`);
   }
-  return { summary, source, happenedAt, customDetails, links: linksOf(root.links) };
-}
-
-function linksOf(value: unknown): AlertLink[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw new ValidationError("links", "must be an array");
-  if (value.length > MAX_LINKS_PER_ALERT) {
-    throw new ValidationError("links", `has ${value.length} entries; at most ${MAX_LINKS_PER_ALERT}`);
-  }
-  const links: AlertLink[] = [];
-  for (const [i, entry] of value.entries()) {
-    const field = fieldPath("links", i);
-    const link = requireRecord(entry, field);
-    const text = optionalString(link.text, fieldPath(field, "text"), MAX_SUMMARY_LENGTH)?.trim();
-    const href = optionalString(link.href, fieldPath(field, "href"), MAX_URL_LENGTH);
-    if (!href) throw new ValidationError(fieldPath(field, "href"), "is required");
-    const parsed = optionalLink(href, fieldPath(field, "href"), text || href);
-    if (parsed) links.push(parsed);
-  }
-  return links;
+  return { summary, source, happenedAt, customDetails, links: pagerDutyLinks(root.links) };
 }
