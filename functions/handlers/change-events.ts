@@ -1,10 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { recordChangeEventWithKey } from "../adapters/db/stores/change-events.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
+import { createChangeEventUseCases } from "../app/change-events.ts";
 import type { AppContext } from "../app/context.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
-import { type ChangeEventPorts, recordChangeEvent } from "../domain/changes/record-change-event.ts";
 
 /**
  * `POST /v2/change/enqueue` (PagerDuty Change Events API), served by the ingest Lambda: the event is
@@ -15,14 +14,7 @@ import { type ChangeEventPorts, recordChangeEvent } from "../domain/changes/reco
 export function createChangeEventRoute(
   ctx: Pick<AppContext, "database" | "clock" | "ingestRateLimitPerMinute">,
 ): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
-  const ports: ChangeEventPorts = {
-    clock: ctx.clock,
-    record: (input) =>
-      recordChangeEventWithKey(ctx.database.db, {
-        ...input,
-        defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
-      }),
-  };
+  const changeEvents = createChangeEventUseCases(ctx);
   return async (event) => {
     if (event.requestContext.http.method !== "POST") {
       return json(
@@ -33,7 +25,7 @@ export function createChangeEventRoute(
     }
     assertBodyWithinLimit(event);
     const { body } = decodeWebhookBody(event, { allowForm: false });
-    await recordChangeEvent(ports, { body, secret: pagerDutyRoutingKey(body) });
+    await changeEvents.record({ body, secret: pagerDutyRoutingKey(body) });
     return json(202, { status: "success", message: "Change event processed" });
   };
 }

@@ -2,7 +2,6 @@ import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
-import { listServiceChangeEvents, type StoredChangeEvent } from "../../adapters/db/stores/change-events.ts";
 import {
   createIntegrationKey,
   createService,
@@ -18,6 +17,7 @@ import {
   type ServiceRow,
   updateService,
 } from "../../adapters/db/stores/services.ts";
+import { createChangeEventUseCases, type StoredChangeEvent } from "../../app/change-events.ts";
 import type { AppContext } from "../../app/context.ts";
 import { isRecord } from "../../domain/alerts/validate.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
@@ -55,6 +55,7 @@ const updatableFields = ["name", "description", "escalation_policy_id"] as const
 /** oncall.v1.ServiceService: services and their integration keys. */
 export function createServiceService(ctx: AppContext): ServiceImpl<typeof ServiceService> {
   const db = () => ctx.database.db;
+  const changeEvents = createChangeEventUseCases(ctx);
   return {
     async createService(req) {
       const escalationPolicyId = optionalUuid(req.escalationPolicyId, "escalation_policy_id");
@@ -153,8 +154,7 @@ export function createServiceService(ctx: AppContext): ServiceImpl<typeof Servic
         { serviceId },
         isChangeEventCursor,
       );
-      if (!before && !(await getService(db(), serviceId))) throw new NotFoundError("service", serviceId);
-      const rows = await listServiceChangeEvents(db(), {
+      const rows = await changeEvents.list({
         serviceId,
         limit: limit + 1,
         ...(before ? { beforeId: before.id } : {}),
