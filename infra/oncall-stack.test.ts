@@ -5,7 +5,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ingestRoutes } from "../functions/adapters/http/ingest-routes.ts";
+import { ingestLambdaPaths } from "../functions/adapters/http/ingest-routes.ts";
 import { readStackSettings } from "./context.ts";
 import { OncallStack } from "./oncall-stack.ts";
 import { createTestApp } from "./testing.ts";
@@ -96,7 +96,7 @@ describe("OncallStack", () => {
 
     expect(Object.fromEntries(routes)).toEqual({
       $default: { Ref: apiIntegration },
-      ...Object.fromEntries(ingestRoutes.map((r) => [`ANY ${r.path}`, { Ref: ingestIntegration }])),
+      ...Object.fromEntries(ingestLambdaPaths.map((path) => [`ANY ${path}`, { Ref: ingestIntegration }])),
     });
   });
 

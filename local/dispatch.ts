@@ -1,4 +1,4 @@
-import { ingestSourceOf } from "../functions/adapters/http/ingest-routes.ts";
+import { servedByIngest } from "../functions/adapters/http/ingest-routes.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { createApiHandler } from "../functions/handlers/api.ts";
 import { createIngestHandler } from "../functions/handlers/ingest.ts";
@@ -11,5 +11,5 @@ import type { LambdaHttpHandler } from "./lambda-http-bridge.ts";
 export function createLocalDispatch(ctx: AppContext): LambdaHttpHandler {
   const api = createApiHandler(ctx);
   const ingest = createIngestHandler(ctx);
-  return (event, context) => (ingestSourceOf(event.rawPath) ? ingest : api)(event, context);
+  return (event, context) => (servedByIngest(event.rawPath) ? ingest : api)(event, context);
 }

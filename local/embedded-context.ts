@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { sql } from "kysely";
 import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
+import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
@@ -21,6 +22,11 @@ import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
   override readonly name = "DataDirError";
+}
+
+/** DATABASE_URL names a database we cannot reach or use. */
+export class DatabaseUrlError extends Error {
+  override readonly name = "DatabaseUrlError";
 }
 
 export interface EmbeddedRuntime {
@@ -59,9 +65,10 @@ async function sweepOrphanedEffects(deps: EffectDeps): Promise<void> {
 export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<EmbeddedRuntime> {
   const dataDir = resolve(config.dataDir);
   await ensureWritableDir(dataDir);
+  if (config.databaseUrl) await migratePostgres(config, config.databaseUrl);
   const database = await openEmbeddedDatabase(config, dataDir);
   try {
-    await migrateToLatest(database.db);
+    if (!config.databaseUrl) await migrateToLatest(database.db);
     const installationId = await recordInstallation(database);
     const token = await resolveAdminToken(config, dataDir);
     const demo = await seedDemo(database, {
@@ -111,6 +118,47 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
   }
 }
 
+/**
+ * Migrations run on a connection of their own without a statement timeout (an index build may take
+ * minutes); the serving pool has one. A database that cannot be reached stops the start here, in
+ * ONCALL_DB_CONNECT_TIMEOUT_MS, with one sentence naming DATABASE_URL.
+ */
+async function migratePostgres(config: EmbeddedConfig, url: string): Promise<void> {
+  const migration = await openDatabase({
+    kind: "postgres",
+    url,
+    maxConnections: 1,
+    timeouts: { connectMs: config.dbConnectTimeoutMs, statementMs: 0 },
+  });
+  try {
+    await migrateToLatest(migration.db);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw new DatabaseUrlError(databaseUrlProblem(url, err), { cause: err });
+    throw err;
+  } finally {
+    await migration.close().catch(() => {});
+  }
+}
+
+/** One sentence for an unreachable DATABASE_URL, without its password. */
+export function databaseUrlProblem(url: string, err: unknown): string {
+  let where = "the database";
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    // Not a URL: pg reads other connection strings too; say nothing about it.
+  }
+  return `DATABASE_URL: cannot use the database at ${where} (${rootMessage(err)})`;
+}
+
+function rootMessage(err: unknown): string {
+  let e = err as { message?: string; code?: string; cause?: unknown } | undefined;
+  while (e && typeof e === "object" && e.cause && e.cause !== e) e = e.cause as typeof e;
+  const message = String(e?.message ?? err).split("\n")[0] ?? "";
+  return e?.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
+}
+
 async function ensureWritableDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
@@ -126,7 +174,13 @@ async function ensureWritableDir(dir: string): Promise<void> {
 }
 
 async function openEmbeddedDatabase(config: EmbeddedConfig, dataDir: string): Promise<DatabaseHandle> {
-  if (config.databaseUrl) return openDatabase({ kind: "postgres", url: config.databaseUrl });
+  if (config.databaseUrl) {
+    return openDatabase({
+      kind: "postgres",
+      url: config.databaseUrl,
+      timeouts: { connectMs: config.dbConnectTimeoutMs, statementMs: config.dbStatementTimeoutMs },
+    });
+  }
   try {
     // A fresh folder starts from the migrated template (pglite-template.ts), not from initdb.
     return await openEmbeddedPglite(join(dataDir, "pgdata"));

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../functions/adapters/db/schema.ts";
-import { findActiveEscalations } from "../functions/adapters/db/stores/escalations.ts";
+import { findActiveEscalationsAfter } from "../functions/adapters/db/stores/escalations.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import {
   escalationTaskPlaceholders,
@@ -31,10 +31,33 @@ export async function createEmbeddedEscalations(deps: { db: Kysely<Database>; cl
   return {
     runner,
     async resume() {
-      const active = await findActiveEscalations(deps.db);
-      await runner.resume(active);
-      if (active.length > 0) logger.info("escalations resumed", { count: active.length });
-      return active.length;
+      const count = await resumeActiveEscalations(deps.db, runner);
+      if (count > 0) logger.info("escalations resumed", { count });
+      return count;
     },
   };
+}
+
+/** Active escalations read per query when resuming. */
+const resumePageSize = 1_000;
+
+/**
+ * Starts an execution for every active escalation, reading them in keyset pages (any number, in
+ * bounded memory per query). Returns how many were resumed.
+ */
+export async function resumeActiveEscalations(
+  db: Kysely<Database>,
+  runner: Pick<LocalEscalationRunner, "resume">,
+  pageSize = resumePageSize,
+): Promise<number> {
+  let count = 0;
+  let afterAlertId = 0;
+  for (;;) {
+    const page = await findActiveEscalationsAfter(db, { afterAlertId, limit: pageSize });
+    if (page.length === 0) return count;
+    await runner.resume(page);
+    count += page.length;
+    afterAlertId = page[page.length - 1]!.alertId;
+    if (page.length < pageSize) return count;
+  }
 }

@@ -16,6 +16,11 @@ const textualContentType = /^(application\/(json|x-www-form-urlencoded|xml)|text
 
 export class BodyTooLargeError extends Error {
   override readonly name = "BodyTooLargeError";
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`body exceeds ${limit} bytes`);
+    this.limit = limit;
+  }
 }
 
 /**
@@ -105,16 +110,30 @@ export function createLocalLambdaContext(functionName: string, timeoutMs = 30_00
   };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the body up to `limit`. Over it, rejects but leaves the request open (not destroyed, as
+ * breaking out of `for await` would do): the server answers 413 and drains the rest.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit)
-    throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new BodyTooLargeError(`body exceeds ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        req.pause();
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => resolve(Buffer.concat(chunks));
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", reject);
+  });
 }

@@ -12,6 +12,8 @@ export interface DemoSeed {
   serviceId: string;
   integrationKey: string;
   integrationKeySource: "env" | "file" | "generated";
+  /** Where a generated key is kept (the start-up banner names it instead of printing the key again). */
+  integrationKeyFile: string;
 }
 
 /**
@@ -93,7 +95,12 @@ export async function seedDemo(
     })
     .onConflict((oc) => oc.column("secret_hash").doNothing())
     .execute();
-  return { serviceId, integrationKey: key.secret, integrationKeySource: key.source };
+  return {
+    serviceId,
+    integrationKey: key.secret,
+    integrationKeySource: key.source,
+    integrationKeyFile: keyFile,
+  };
 }
 
 async function demoKey(

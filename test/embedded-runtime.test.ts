@@ -97,13 +97,16 @@ describe("npm start (embedded runtime)", () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const { port } = blocker.address() as { port: number };
+    // A folder of its own: a process left over from a failed test above would hold dataDir's lock.
+    const ownDir = mkdtempSync(join(tmpdir(), "oncall-embedded-port-"));
     try {
-      const started = start({ ONCALL_DATA_DIR: dataDir, PORT: String(port) });
+      const started = start({ ONCALL_DATA_DIR: ownDir, PORT: String(port) });
       running.push(started);
       expect(await started.exited).toBe(1);
       expect(started.output()).toMatch(new RegExp(`port ${port} is already in use`));
     } finally {
       blocker.close();
+      rmSync(ownDir, { recursive: true, force: true });
     }
   }, 300_000);
 });

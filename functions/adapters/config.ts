@@ -30,6 +30,10 @@ export interface EmbeddedConfig extends SharedConfig {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   demoIntegrationKey: string | undefined;
+  /** DATABASE_URL only: opening a connection (ONCALL_DB_CONNECT_TIMEOUT_MS). */
+  dbConnectTimeoutMs: number;
+  /** DATABASE_URL only: one statement, server- and client-side (ONCALL_DB_STATEMENT_TIMEOUT_MS). */
+  dbStatementTimeoutMs: number;
 }
 
 export interface AwsDatabaseConfig {
@@ -52,6 +56,8 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     databaseUrl: optional(env, "DATABASE_URL"),
     adminToken: minLength(env, "ONCALL_ADMIN_TOKEN", 16),
     demoIntegrationKey: minLength(env, "ONCALL_DEMO_INTEGRATION_KEY", 16),
+    dbConnectTimeoutMs: integer(env, "ONCALL_DB_CONNECT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
+    dbStatementTimeoutMs: integer(env, "ONCALL_DB_STATEMENT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
   };
 }
 

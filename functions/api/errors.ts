@@ -32,6 +32,9 @@ const httpStatusOf: Record<ErrorCode | "internal", number> = {
   internal: 500,
 };
 
+/** `Retry-After` on every 503: long enough for a failover or a reconnect, short for a pager. */
+export const unavailableRetryAfterSeconds = 5;
+
 export interface ErrorReport {
   code: ErrorCode | "internal";
   message: string;
@@ -53,10 +56,16 @@ export function describeError(err: unknown): ErrorReport {
       unexpected: false,
       ...(err instanceof ValidationError ? { field: err.field } : {}),
       ...(err instanceof RateLimitedError ? { retryAfterSeconds: err.retryAfterSeconds } : {}),
+      ...(err.code === "unavailable" ? { retryAfterSeconds: unavailableRetryAfterSeconds } : {}),
     };
   }
   if (isDatabaseUnavailable(err)) {
-    return { code: "unavailable", message: "database unavailable, retry later", unexpected: false };
+    return {
+      code: "unavailable",
+      message: "database unavailable, retry later",
+      retryAfterSeconds: unavailableRetryAfterSeconds,
+      unexpected: false,
+    };
   }
   return { code: "internal", message: "internal error", unexpected: true };
 }

@@ -1,9 +1,11 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { checkDatabase } from "../adapters/db/health.ts";
 import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createConnectLambdaAdapter } from "../adapters/http/connect-lambda-adapter.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/http/cors.ts";
 import { logger, metrics } from "../adapters/observability.ts";
+import { unavailableRetryAfterSeconds } from "../api/errors.ts";
 import { createRpcInterceptors, registerServices } from "../api/routes.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
@@ -48,17 +50,20 @@ export function createApiHandler(ctx: AppContext): ApiHandler {
   return httpLambda(route);
 }
 
+/** `/healthz` answers within this, whatever the database does (load balancers time out at ~5 s). */
+const healthTimeoutMs = 2_000;
+
 async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV2> {
-  let database: "ok" | "unavailable" = "ok";
-  try {
-    await ctx.database.ping();
-  } catch (err) {
-    logger.warn("health check: database unreachable", { error: err as Error });
-    database = "unavailable";
-  }
+  const { health: database, error } = await checkDatabase(ctx.database.db, healthTimeoutMs);
+  if (database !== "ok")
+    logger.warn("health check: database not serving", { database, error: error as Error });
   return {
     statusCode: database === "ok" ? 200 : 503,
-    headers: { "content-type": "application/json", "cache-control": "no-store" },
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      ...(database === "ok" ? {} : { "retry-after": String(unavailableRetryAfterSeconds) }),
+    },
     body: JSON.stringify({
       status: database === "ok" ? "ok" : "degraded",
       database,

@@ -1,7 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
-import { ingestSourceOf } from "../adapters/http/ingest-routes.ts";
+import { changeEventsPath, ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
 import { metrics } from "../adapters/observability.ts";
 import { bearerToken } from "../api/auth.ts";
@@ -11,6 +11,7 @@ import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";
+import { createChangeEventRoute } from "./change-events.ts";
 import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
 
 /**
@@ -21,8 +22,10 @@ import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/obser
  */
 export function createIngestHandler(ctx: AppContext): HttpHandler {
   const alerts = createAlertUseCases(ctx);
+  const changeEvent = createChangeEventRoute(ctx);
 
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    if (event.rawPath === changeEventsPath) return changeEvent(event);
     const source = ingestSourceOf(event.rawPath);
     if (!source) throw new NotFoundError("route", event.rawPath);
     if (event.requestContext.http.method !== "POST") {

@@ -11,7 +11,7 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { ingestRoutes } from "../../functions/adapters/http/ingest-routes.ts";
+import { ingestLambdaPaths } from "../../functions/adapters/http/ingest-routes.ts";
 import type { Database } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
@@ -90,8 +90,8 @@ export class Api extends Construct {
     });
     // Every method: the ingest Lambda answers 405 to anything but POST on its paths.
     const ingest = new HttpLambdaIntegration("Ingest", this.ingestFunction.function);
-    for (const route of ingestRoutes) {
-      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod.ANY], integration: ingest });
+    for (const path of ingestLambdaPaths) {
+      this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: ingest });
     }
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {

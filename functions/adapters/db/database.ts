@@ -5,6 +5,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { type Dialect, Kysely, PostgresDialect, sql } from "kysely";
 import type { ClientSource } from "../aws/lazy-client.ts";
 import { createDataApiDialect } from "./data-api-dialect.ts";
+import { DatabaseTimeoutError } from "./errors.ts";
 import { usePreparedStatements } from "./prepared-statements.ts";
 import type { Database } from "./schema.ts";
 
@@ -15,7 +16,7 @@ export type DatabaseConfig =
   /** An existing PGlite instance (tests clone one migrated template per worker). */
   | { kind: "pglite-instance"; instance: PGlite }
   /** Any Postgres reachable with a connection string (`DATABASE_URL`). */
-  | { kind: "postgres"; url: string; maxConnections?: number }
+  | { kind: "postgres"; url: string; maxConnections?: number; timeouts?: DatabaseTimeouts }
   /** Aurora through the RDS Data API (inside Lambda); the client may be created on the first statement. */
   | {
       kind: "data-api";
@@ -24,6 +25,27 @@ export type DatabaseConfig =
       database: string;
       client: ClientSource<RDSDataClient>;
     };
+
+/**
+ * Bounds on a database that may be far away (ONCALL_DB_CONNECT_TIMEOUT_MS and
+ * ONCALL_DB_STATEMENT_TIMEOUT_MS, 3 s each by default in the embedded runtime). A request must
+ * answer 503 within seconds when the database is gone, and must not write anything after it
+ * answered: the server cancels a statement that runs longer than `statementMs`, and a statement
+ * whose answer has not come `statementMs` + 0.5 s later (a partition: the server may never have
+ * seen it) has its connection reset, so that nothing the client still holds reaches the server.
+ */
+export interface DatabaseTimeouts {
+  /** Opening a connection (or waiting for a free one). 0: no bound. */
+  connectMs: number;
+  /** One statement; also idle time inside a transaction. 0: no bound (migrations). */
+  statementMs: number;
+}
+
+/** Without `timeouts` (tests, tools): no bounds, as node-postgres does by default. */
+const unbounded: DatabaseTimeouts = { connectMs: 0, statementMs: 0 };
+
+/** Time a client waits past the server's statement timeout before it gives the connection up. */
+const clientGraceMs = 500;
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
@@ -70,10 +92,22 @@ async function createDialect(
         import("pg"),
         import("./type-parsers.ts"),
       ]);
+      const timeouts = config.timeouts ?? unbounded;
       const pool = new pg.Pool({
         connectionString: config.url,
         max: config.maxConnections ?? 10,
         types: createTypeOverrides(),
+        keepAlive: true,
+        ...(timeouts.connectMs > 0 ? { connectionTimeoutMillis: timeouts.connectMs } : {}),
+        ...(timeouts.statementMs > 0
+          ? {
+              statement_timeout: timeouts.statementMs,
+              idle_in_transaction_session_timeout: timeouts.statementMs,
+            }
+          : {}),
+        ...(timeouts.statementMs > 0
+          ? { Client: boundedClient(pg.Client, timeouts.statementMs + clientGraceMs) }
+          : {}),
       });
       // An idle connection dropped by the server (restart, failover) must not crash the process:
       // the pool discards it, and the next query opens a new one or fails as `unavailable`.
@@ -86,6 +120,41 @@ async function createDialect(
     case "data-api":
       return { dialect: createDataApiDialect(config), closeExtra: async () => {} };
   }
+}
+
+type PgClientClass = typeof import("pg").Client;
+
+/**
+ * A node-postgres client whose statements give up after `limitMs`: the connection is reset (RST,
+ * unsent bytes discarded), so a statement stuck behind a partition can never run later, and the
+ * caller gets a DatabaseTimeoutError (→ 503). node-postgres's own `query_timeout` only stops
+ * waiting: the statement stays queued on a connection that goes back to the pool.
+ */
+function boundedClient(Base: PgClientClass, limitMs: number): PgClientClass {
+  return class BoundedClient extends Base {
+    constructor(...args: ConstructorParameters<PgClientClass>) {
+      super(...args);
+      // A connection lost while checked out errors its query; the event itself must not crash us.
+      this.on("error", () => {});
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; we wrap them all
+    override query(...args: any[]): any {
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      const result = (super.query as (...a: any[]) => any)(...args);
+      if (!(result instanceof Promise)) return result;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const stream = (this as unknown as { connection?: { stream?: import("node:net").Socket } })
+            .connection?.stream;
+          if (stream && typeof stream.resetAndDestroy === "function") stream.resetAndDestroy();
+          else stream?.destroy();
+          reject(new DatabaseTimeoutError(`statement took longer than ${limitMs} ms; connection reset`));
+        }, limitMs);
+      });
+      return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
+    }
+  } as unknown as PgClientClass;
 }
 
 /**

@@ -29,6 +29,7 @@ export interface Database {
   templates: TemplatesTable;
   template_versions: TemplateVersionsTable;
   template_pins: TemplatePinsTable;
+  service_change_events: ServiceChangeEventsTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -67,6 +68,19 @@ export interface IntegrationKeysTable {
 }
 
 /** Requests per key in the current minute, spread over a few slots (see countKeyRequest). */
+/** PagerDuty-style change events (deploys, config changes) on a service's timeline. */
+export interface ServiceChangeEventsTable {
+  id: Generated<number>;
+  service_id: string;
+  integration_key_id: string | null;
+  summary: string;
+  source: string | null;
+  happened_at: Date;
+  custom_details: ColumnType<Json | null, Json | null, Json | null>;
+  links: ColumnType<Json, Json, Json>;
+  received_at: Generated<Date>;
+}
+
 export interface IntegrationKeyUsageTable {
   key_id: string;
   slot: number;

@@ -15,3 +15,14 @@ export const ingestRoutes: readonly { method: "POST"; path: string; source: Webh
 export function ingestSourceOf(path: string): WebhookSource | undefined {
   return ingestRoutes.find((r) => r.path === path)?.source;
 }
+
+/** PagerDuty's Change Events API: the ingest Lambda records a change on the service, not an alert. */
+export const changeEventsPath = "/v2/change/enqueue";
+
+/** Every path API Gateway routes to the ingest Lambda (any method: it answers 405 to all but POST). */
+export const ingestLambdaPaths: readonly string[] = [...ingestRoutes.map((r) => r.path), changeEventsPath];
+
+/** Whether the ingest Lambda serves `path`. */
+export function servedByIngest(path: string): boolean {
+  return ingestLambdaPaths.includes(path);
+}

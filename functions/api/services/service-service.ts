@@ -1,5 +1,5 @@
-import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
 import {
@@ -17,6 +17,7 @@ import {
   type ServiceRow,
   updateService,
 } from "../../adapters/db/stores/services.ts";
+import { createChangeEventUseCases, type StoredChangeEvent } from "../../app/change-events.ts";
 import type { AppContext } from "../../app/context.ts";
 import { isRecord } from "../../domain/alerts/validate.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
@@ -25,6 +26,8 @@ import {
   IntegrationKeySchema,
   IntegrationKeyType,
   type Service,
+  type ServiceChangeEvent,
+  ServiceChangeEventSchema,
   ServiceSchema,
   type ServiceService,
 } from "../../gen/oncall/v1/services_pb.ts";
@@ -52,6 +55,7 @@ const updatableFields = ["name", "description", "escalation_policy_id"] as const
 /** oncall.v1.ServiceService: services and their integration keys. */
 export function createServiceService(ctx: AppContext): ServiceImpl<typeof ServiceService> {
   const db = () => ctx.database.db;
+  const changeEvents = createChangeEventUseCases(ctx);
   return {
     async createService(req) {
       const escalationPolicyId = optionalUuid(req.escalationPolicyId, "escalation_policy_id");
@@ -141,6 +145,31 @@ export function createServiceService(ctx: AppContext): ServiceImpl<typeof Servic
       return { key: toIntegrationKey(issued.key), secret: issued.secret };
     },
 
+    async listServiceChangeEvents(req) {
+      const serviceId = requireUuid(req.serviceId, "service_id");
+      const limit = pageSize(req.pageSize);
+      const before = decodePageToken(
+        req.pageToken,
+        "service-change-events",
+        { serviceId },
+        isChangeEventCursor,
+      );
+      const rows = await changeEvents.list({
+        serviceId,
+        limit: limit + 1,
+        ...(before ? { beforeId: before.id } : {}),
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        changeEvents: page.map(toChangeEvent),
+        nextPageToken:
+          rows.length > limit && last
+            ? encodePageToken("service-change-events", { id: last.id }, { serviceId })
+            : "",
+      };
+    },
+
     async listIntegrationKeys(req) {
       const serviceId = requireUuid(req.serviceId, "service_id");
       const rows = await listIntegrationKeys(db(), { serviceId, includeRevoked: req.includeRevoked });
@@ -216,6 +245,25 @@ function rateLimit(value: number, field: string): number | null {
     );
   }
   return value;
+}
+
+function isChangeEventCursor(value: unknown): value is { id: number } {
+  return isRecord(value) && Number.isSafeInteger(value.id) && (value.id as number) > 0;
+}
+
+function toChangeEvent(row: StoredChangeEvent): ServiceChangeEvent {
+  return create(ServiceChangeEventSchema, {
+    id: String(row.id),
+    serviceId: row.serviceId,
+    summary: row.summary,
+    source: row.source ?? "",
+    eventTime: timestampFromDate(row.happenedAt),
+    ...(row.customDetails === null || row.customDetails === undefined
+      ? {}
+      : { customDetails: fromJson(ValueSchema, row.customDetails as JsonValue) }),
+    links: row.links.map((l) => ({ href: l.href, text: l.text })),
+    receiveTime: timestampFromDate(row.receivedAt),
+  });
 }
 
 function isServiceCursor(value: unknown): value is ServiceCursor {

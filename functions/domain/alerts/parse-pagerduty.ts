@@ -7,7 +7,7 @@ import {
   MAX_SUMMARY_LENGTH,
   MAX_URL_LENGTH,
 } from "./limits.ts";
-import { DEFAULT_SEVERITY, normalizeSeverity, SEVERITIES, type Severity } from "./severity.ts";
+import { DEFAULT_SEVERITY, SEVERITIES, type Severity } from "./severity.ts";
 import {
   assertJsonLimits,
   BODY,
@@ -48,8 +48,9 @@ export function pagerDutyRoutingKey(body: unknown): string | undefined {
  * - `event_action`: trigger | acknowledge | resolve. Acknowledge and resolve need `dedup_key` and
  *   ignore `payload`, as PagerDuty does.
  * - dedupKey: `dedup_key`; for a trigger without one, `newId()` (the caller answers it).
- * - trigger: `payload.summary`, `payload.source` and `payload.severity` (critical, error,
- *   warning, info; synonyms such as `high` accepted) are required; `payload.timestamp` → startsAt.
+ * - trigger: `payload.summary`, `payload.source` and `payload.severity` are required; severity is
+ *   exactly one of critical, error, warning, info, as PagerDuty validates it (`high` or `CRITICAL`
+ *   is a 400 there, so here too); `payload.timestamp` → startsAt.
  * - labels: `source`, `component`, `group`, `class`; details: `custom_details` (a string as is,
  *   anything else as indented JSON); links: `links`, `images`, `client_url`.
  * - raw: the body without `routing_key` (a credential).
@@ -115,9 +116,10 @@ function severityOf(value: unknown): Severity {
   if (value === undefined || value === null || value === "") {
     throw new ValidationError("payload.severity", "is required");
   }
-  const severity = normalizeSeverity(value);
-  if (!severity) throw new ValidationError("payload.severity", `must be one of ${SEVERITIES.join(", ")}`);
-  return severity;
+  if (typeof value !== "string" || !(SEVERITIES as readonly string[]).includes(value)) {
+    throw new ValidationError("payload.severity", `must be one of ${SEVERITIES.join(", ")}`);
+  }
+  return value as Severity;
 }
 
 function detailsOf(customDetails: unknown): string {
@@ -127,9 +129,13 @@ function detailsOf(customDetails: unknown): string {
   return details;
 }
 
-function linksOf(root: JsonRecord): AlertLink[] {
+/**
+ * PagerDuty's `links` (`[{href, text?}]`; `href` required, only http(s) kept), as both the Events
+ * and the Change Events API send them.
+ */
+export function pagerDutyLinks(value: unknown): AlertLink[] {
   const links: AlertLink[] = [];
-  for (const [i, entry] of listOf(root.links, "links").entries()) {
+  for (const [i, entry] of listOf(value, "links").entries()) {
     const field = fieldPath("links", i);
     const link = requireRecord(entry, field);
     const text = optionalString(link.text, fieldPath(field, "text"), MAX_SUMMARY_LENGTH)?.trim();
@@ -138,6 +144,11 @@ function linksOf(root: JsonRecord): AlertLink[] {
     const parsed = optionalLink(href, fieldPath(field, "href"), text || href);
     if (parsed) links.push(parsed);
   }
+  return links;
+}
+
+function linksOf(root: JsonRecord): AlertLink[] {
+  const links = pagerDutyLinks(root.links);
   for (const [i, entry] of listOf(root.images, "images").entries()) {
     const field = fieldPath("images", i);
     const image = requireRecord(entry, field);

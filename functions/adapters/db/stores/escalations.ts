@@ -383,6 +383,23 @@ export async function findActiveEscalations(
   return rows.map(toRecord);
 }
 
+/**
+ * One page of active escalations in alert id order, after `afterAlertId` (keyset paging): the
+ * embedded runtime resumes all of them, page by page, however many there are.
+ */
+export async function findActiveEscalationsAfter(
+  db: Db,
+  input: { afterAlertId: number; limit: number },
+): Promise<EscalationRecord[]> {
+  const { rows } = await sql<EscalationRow>`
+    select ${escalationColumns} from alert_escalations e
+    where e.status = 'active' and e.alert_id > ${input.afterAlertId}
+    order by e.alert_id
+    limit ${input.limit}::int
+  `.execute(db);
+  return rows.map(toRecord);
+}
+
 export interface NotificationRecord {
   readonly id: number;
   readonly alertId: number;

@@ -4,15 +4,15 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message, UnknownEnum } from "@bufbuild/protobuf";
 
 /**
  * Describes the file oncall/v1/services.proto.
  */
 export const file_oncall_v1_services: GenFile = /*@__PURE__*/
-  fileDesc("ChhvbmNhbGwvdjEvc2VydmljZXMucHJvdG8SCW9uY2FsbC52MSK4AQoHU2VydmljZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhwKFGVzY2FsYXRpb25fcG9saWN5X2lkGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAitwIKDkludGVncmF0aW9uS2V5EgoKAmlkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIrCgR0eXBlGAQgASgOMh0ub25jYWxsLnYxLkludGVncmF0aW9uS2V5VHlwZRIVCg1zZWNyZXRfcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXJhdGVfbGltaXRfcGVyX21pbnV0ZRgJIAEoBSJXChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhwKFGVzY2FsYXRpb25fcG9saWN5X2lkGAMgASgJIjwKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZRIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2UiHwoRR2V0U2VydmljZVJlcXVlc3QSCgoCaWQYASABKAkiOQoSR2V0U2VydmljZVJlc3BvbnNlEiMKB3NlcnZpY2UYASABKAsyEi5vbmNhbGwudjEuU2VydmljZSJMChNMaXN0U2VydmljZXNSZXF1ZXN0Eg4KBnNlYXJjaBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJVChRMaXN0U2VydmljZXNSZXNwb25zZRIkCghzZXJ2aWNlcxgBIAMoCzISLm9uY2FsbC52MS5TZXJ2aWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJsChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2USLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjwKFVVwZGF0ZVNlcnZpY2VSZXNwb25zZRIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2UiIgoURGVsZXRlU2VydmljZVJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlU2VydmljZVJlc3BvbnNlIosBChtDcmVhdGVJbnRlZ3JhdGlvbktleVJlcXVlc3QSEgoKc2VydmljZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEisKBHR5cGUYAyABKA4yHS5vbmNhbGwudjEuSW50ZWdyYXRpb25LZXlUeXBlEh0KFXJhdGVfbGltaXRfcGVyX21pbnV0ZRgEIAEoBSJWChxDcmVhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlEiYKA2tleRgBIAEoCzIZLm9uY2FsbC52MS5JbnRlZ3JhdGlvbktleRIOCgZzZWNyZXQYAiABKAkiSQoaTGlzdEludGVncmF0aW9uS2V5c1JlcXVlc3QSEgoKc2VydmljZV9pZBgBIAEoCRIXCg9pbmNsdWRlX3Jldm9rZWQYAiABKAgiRgobTGlzdEludGVncmF0aW9uS2V5c1Jlc3BvbnNlEicKBGtleXMYASADKAsyGS5vbmNhbGwudjEuSW50ZWdyYXRpb25LZXkiKQobUmV2b2tlSW50ZWdyYXRpb25LZXlSZXF1ZXN0EgoKAmlkGAEgASgJIkYKHFJldm9rZUludGVncmF0aW9uS2V5UmVzcG9uc2USJgoDa2V5GAEgASgLMhkub25jYWxsLnYxLkludGVncmF0aW9uS2V5IikKG1JvdGF0ZUludGVncmF0aW9uS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSJWChxSb3RhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlEiYKA2tleRgBIAEoCzIZLm9uY2FsbC52MS5JbnRlZ3JhdGlvbktleRIOCgZzZWNyZXQYAiABKAkq7QEKEkludGVncmF0aW9uS2V5VHlwZRIkCiBJTlRFR1JBVElPTl9LRVlfVFlQRV9VTlNQRUNJRklFRBAAEiUKIUlOVEVHUkFUSU9OX0tFWV9UWVBFX0FMRVJUTUFOQUdFUhABEiAKHElOVEVHUkFUSU9OX0tFWV9UWVBFX0dSQUZBTkEQAhIgChxJTlRFR1JBVElPTl9LRVlfVFlQRV9HRU5FUklDEAMSIgoeSU5URUdSQVRJT05fS0VZX1RZUEVfUEFHRVJEVVRZEAQSIgoeSU5URUdSQVRJT05fS0VZX1RZUEVfVU5JVkVSU0FMEAUy5AYKDlNlcnZpY2VTZXJ2aWNlElQKDUNyZWF0ZVNlcnZpY2USHy5vbmNhbGwudjEuQ3JlYXRlU2VydmljZVJlcXVlc3QaIC5vbmNhbGwudjEuQ3JlYXRlU2VydmljZVJlc3BvbnNlIgASTgoKR2V0U2VydmljZRIcLm9uY2FsbC52MS5HZXRTZXJ2aWNlUmVxdWVzdBodLm9uY2FsbC52MS5HZXRTZXJ2aWNlUmVzcG9uc2UiA5ACARJUCgxMaXN0U2VydmljZXMSHi5vbmNhbGwudjEuTGlzdFNlcnZpY2VzUmVxdWVzdBofLm9uY2FsbC52MS5MaXN0U2VydmljZXNSZXNwb25zZSIDkAIBElQKDVVwZGF0ZVNlcnZpY2USHy5vbmNhbGwudjEuVXBkYXRlU2VydmljZVJlcXVlc3QaIC5vbmNhbGwudjEuVXBkYXRlU2VydmljZVJlc3BvbnNlIgASVAoNRGVsZXRlU2VydmljZRIfLm9uY2FsbC52MS5EZWxldGVTZXJ2aWNlUmVxdWVzdBogLm9uY2FsbC52MS5EZWxldGVTZXJ2aWNlUmVzcG9uc2UiABJpChRDcmVhdGVJbnRlZ3JhdGlvbktleRImLm9uY2FsbC52MS5DcmVhdGVJbnRlZ3JhdGlvbktleVJlcXVlc3QaJy5vbmNhbGwudjEuQ3JlYXRlSW50ZWdyYXRpb25LZXlSZXNwb25zZSIAEmkKE0xpc3RJbnRlZ3JhdGlvbktleXMSJS5vbmNhbGwudjEuTGlzdEludGVncmF0aW9uS2V5c1JlcXVlc3QaJi5vbmNhbGwudjEuTGlzdEludGVncmF0aW9uS2V5c1Jlc3BvbnNlIgOQAgESaQoUUmV2b2tlSW50ZWdyYXRpb25LZXkSJi5vbmNhbGwudjEuUmV2b2tlSW50ZWdyYXRpb25LZXlSZXF1ZXN0Gicub25jYWxsLnYxLlJldm9rZUludGVncmF0aW9uS2V5UmVzcG9uc2UiABJpChRSb3RhdGVJbnRlZ3JhdGlvbktleRImLm9uY2FsbC52MS5Sb3RhdGVJbnRlZ3JhdGlvbktleVJlcXVlc3QaJy5vbmNhbGwudjEuUm90YXRlSW50ZWdyYXRpb25LZXlSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChhvbmNhbGwvdjEvc2VydmljZXMucHJvdG8SCW9uY2FsbC52MSK4AQoHU2VydmljZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhwKFGVzY2FsYXRpb25fcG9saWN5X2lkGAQgASgJEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAitwIKDkludGVncmF0aW9uS2V5EgoKAmlkGAEgASgJEhIKCnNlcnZpY2VfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIrCgR0eXBlGAQgASgOMh0ub25jYWxsLnYxLkludGVncmF0aW9uS2V5VHlwZRIVCg1zZWNyZXRfcHJlZml4GAUgASgJEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh0KFXJhdGVfbGltaXRfcGVyX21pbnV0ZRgJIAEoBSJXChRDcmVhdGVTZXJ2aWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhwKFGVzY2FsYXRpb25fcG9saWN5X2lkGAMgASgJIjwKFUNyZWF0ZVNlcnZpY2VSZXNwb25zZRIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2UiHwoRR2V0U2VydmljZVJlcXVlc3QSCgoCaWQYASABKAkiOQoSR2V0U2VydmljZVJlc3BvbnNlEiMKB3NlcnZpY2UYASABKAsyEi5vbmNhbGwudjEuU2VydmljZSJMChNMaXN0U2VydmljZXNSZXF1ZXN0Eg4KBnNlYXJjaBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJVChRMaXN0U2VydmljZXNSZXNwb25zZRIkCghzZXJ2aWNlcxgBIAMoCzISLm9uY2FsbC52MS5TZXJ2aWNlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJsChRVcGRhdGVTZXJ2aWNlUmVxdWVzdBIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2USLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjwKFVVwZGF0ZVNlcnZpY2VSZXNwb25zZRIjCgdzZXJ2aWNlGAEgASgLMhIub25jYWxsLnYxLlNlcnZpY2UiIgoURGVsZXRlU2VydmljZVJlcXVlc3QSCgoCaWQYASABKAkiFwoVRGVsZXRlU2VydmljZVJlc3BvbnNlIosBChtDcmVhdGVJbnRlZ3JhdGlvbktleVJlcXVlc3QSEgoKc2VydmljZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEisKBHR5cGUYAyABKA4yHS5vbmNhbGwudjEuSW50ZWdyYXRpb25LZXlUeXBlEh0KFXJhdGVfbGltaXRfcGVyX21pbnV0ZRgEIAEoBSJWChxDcmVhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlEiYKA2tleRgBIAEoCzIZLm9uY2FsbC52MS5JbnRlZ3JhdGlvbktleRIOCgZzZWNyZXQYAiABKAkiSQoaTGlzdEludGVncmF0aW9uS2V5c1JlcXVlc3QSEgoKc2VydmljZV9pZBgBIAEoCRIXCg9pbmNsdWRlX3Jldm9rZWQYAiABKAgiRgobTGlzdEludGVncmF0aW9uS2V5c1Jlc3BvbnNlEicKBGtleXMYASADKAsyGS5vbmNhbGwudjEuSW50ZWdyYXRpb25LZXkiKQobUmV2b2tlSW50ZWdyYXRpb25LZXlSZXF1ZXN0EgoKAmlkGAEgASgJIkYKHFJldm9rZUludGVncmF0aW9uS2V5UmVzcG9uc2USJgoDa2V5GAEgASgLMhkub25jYWxsLnYxLkludGVncmF0aW9uS2V5IikKG1JvdGF0ZUludGVncmF0aW9uS2V5UmVxdWVzdBIKCgJpZBgBIAEoCSJWChxSb3RhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlEiYKA2tleRgBIAEoCzIZLm9uY2FsbC52MS5JbnRlZ3JhdGlvbktleRIOCgZzZWNyZXQYAiABKAkimQIKElNlcnZpY2VDaGFuZ2VFdmVudBIKCgJpZBgBIAEoCRISCgpzZXJ2aWNlX2lkGAIgASgJEg8KB3N1bW1hcnkYAyABKAkSDgoGc291cmNlGAQgASgJEi4KCmV2ZW50X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KDmN1c3RvbV9kZXRhaWxzGAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEjAKBWxpbmtzGAcgAygLMiEub25jYWxsLnYxLlNlcnZpY2VDaGFuZ2VFdmVudExpbmsSMAoMcmVjZWl2ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI0ChZTZXJ2aWNlQ2hhbmdlRXZlbnRMaW5rEgwKBGhyZWYYASABKAkSDAoEdGV4dBgCIAEoCSJbCh5MaXN0U2VydmljZUNoYW5nZUV2ZW50c1JlcXVlc3QSEgoKc2VydmljZV9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJwCh9MaXN0U2VydmljZUNoYW5nZUV2ZW50c1Jlc3BvbnNlEjQKDWNoYW5nZV9ldmVudHMYASADKAsyHS5vbmNhbGwudjEuU2VydmljZUNoYW5nZUV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSrtAQoSSW50ZWdyYXRpb25LZXlUeXBlEiQKIElOVEVHUkFUSU9OX0tFWV9UWVBFX1VOU1BFQ0lGSUVEEAASJQohSU5URUdSQVRJT05fS0VZX1RZUEVfQUxFUlRNQU5BR0VSEAESIAocSU5URUdSQVRJT05fS0VZX1RZUEVfR1JBRkFOQRACEiAKHElOVEVHUkFUSU9OX0tFWV9UWVBFX0dFTkVSSUMQAxIiCh5JTlRFR1JBVElPTl9LRVlfVFlQRV9QQUdFUkRVVFkQBBIiCh5JTlRFR1JBVElPTl9LRVlfVFlQRV9VTklWRVJTQUwQBTLbBwoOU2VydmljZVNlcnZpY2USVAoNQ3JlYXRlU2VydmljZRIfLm9uY2FsbC52MS5DcmVhdGVTZXJ2aWNlUmVxdWVzdBogLm9uY2FsbC52MS5DcmVhdGVTZXJ2aWNlUmVzcG9uc2UiABJOCgpHZXRTZXJ2aWNlEhwub25jYWxsLnYxLkdldFNlcnZpY2VSZXF1ZXN0Gh0ub25jYWxsLnYxLkdldFNlcnZpY2VSZXNwb25zZSIDkAIBElQKDExpc3RTZXJ2aWNlcxIeLm9uY2FsbC52MS5MaXN0U2VydmljZXNSZXF1ZXN0Gh8ub25jYWxsLnYxLkxpc3RTZXJ2aWNlc1Jlc3BvbnNlIgOQAgESVAoNVXBkYXRlU2VydmljZRIfLm9uY2FsbC52MS5VcGRhdGVTZXJ2aWNlUmVxdWVzdBogLm9uY2FsbC52MS5VcGRhdGVTZXJ2aWNlUmVzcG9uc2UiABJUCg1EZWxldGVTZXJ2aWNlEh8ub25jYWxsLnYxLkRlbGV0ZVNlcnZpY2VSZXF1ZXN0GiAub25jYWxsLnYxLkRlbGV0ZVNlcnZpY2VSZXNwb25zZSIAEmkKFENyZWF0ZUludGVncmF0aW9uS2V5EiYub25jYWxsLnYxLkNyZWF0ZUludGVncmF0aW9uS2V5UmVxdWVzdBonLm9uY2FsbC52MS5DcmVhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlIgASaQoTTGlzdEludGVncmF0aW9uS2V5cxIlLm9uY2FsbC52MS5MaXN0SW50ZWdyYXRpb25LZXlzUmVxdWVzdBomLm9uY2FsbC52MS5MaXN0SW50ZWdyYXRpb25LZXlzUmVzcG9uc2UiA5ACARJpChRSZXZva2VJbnRlZ3JhdGlvbktleRImLm9uY2FsbC52MS5SZXZva2VJbnRlZ3JhdGlvbktleVJlcXVlc3QaJy5vbmNhbGwudjEuUmV2b2tlSW50ZWdyYXRpb25LZXlSZXNwb25zZSIAEmkKFFJvdGF0ZUludGVncmF0aW9uS2V5EiYub25jYWxsLnYxLlJvdGF0ZUludGVncmF0aW9uS2V5UmVxdWVzdBonLm9uY2FsbC52MS5Sb3RhdGVJbnRlZ3JhdGlvbktleVJlc3BvbnNlIgASdQoXTGlzdFNlcnZpY2VDaGFuZ2VFdmVudHMSKS5vbmNhbGwudjEuTGlzdFNlcnZpY2VDaGFuZ2VFdmVudHNSZXF1ZXN0Gioub25jYWxsLnYxLkxpc3RTZXJ2aWNlQ2hhbmdlRXZlbnRzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message oncall.v1.Service
@@ -490,6 +490,137 @@ export const RotateIntegrationKeyResponseSchema: GenMessage<RotateIntegrationKey
   messageDesc(file_oncall_v1_services, 19);
 
 /**
+ * A change on a service (a deploy, a config change): on its timeline, it pages nobody.
+ *
+ * @generated from message oncall.v1.ServiceChangeEvent
+ */
+export type ServiceChangeEvent = Message<"oncall.v1.ServiceChangeEvent"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string service_id = 2;
+   */
+  serviceId: string;
+
+  /**
+   * @generated from field: string summary = 3;
+   */
+  summary: string;
+
+  /**
+   * payload.source, empty when the sender gave none.
+   *
+   * @generated from field: string source = 4;
+   */
+  source: string;
+
+  /**
+   * payload.timestamp, or when it was received.
+   *
+   * @generated from field: google.protobuf.Timestamp event_time = 5;
+   */
+  eventTime?: Timestamp | undefined;
+
+  /**
+   * payload.custom_details, as sent.
+   *
+   * @generated from field: google.protobuf.Value custom_details = 6;
+   */
+  customDetails?: Value | undefined;
+
+  /**
+   * @generated from field: repeated oncall.v1.ServiceChangeEventLink links = 7;
+   */
+  links: ServiceChangeEventLink[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp receive_time = 8;
+   */
+  receiveTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message oncall.v1.ServiceChangeEvent.
+ * Use `create(ServiceChangeEventSchema)` to create a new message.
+ */
+export const ServiceChangeEventSchema: GenMessage<ServiceChangeEvent> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_services, 20);
+
+/**
+ * @generated from message oncall.v1.ServiceChangeEventLink
+ */
+export type ServiceChangeEventLink = Message<"oncall.v1.ServiceChangeEventLink"> & {
+  /**
+   * @generated from field: string href = 1;
+   */
+  href: string;
+
+  /**
+   * @generated from field: string text = 2;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message oncall.v1.ServiceChangeEventLink.
+ * Use `create(ServiceChangeEventLinkSchema)` to create a new message.
+ */
+export const ServiceChangeEventLinkSchema: GenMessage<ServiceChangeEventLink> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_services, 21);
+
+/**
+ * @generated from message oncall.v1.ListServiceChangeEventsRequest
+ */
+export type ListServiceChangeEventsRequest = Message<"oncall.v1.ListServiceChangeEventsRequest"> & {
+  /**
+   * @generated from field: string service_id = 1;
+   */
+  serviceId: string;
+
+  /**
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message oncall.v1.ListServiceChangeEventsRequest.
+ * Use `create(ListServiceChangeEventsRequestSchema)` to create a new message.
+ */
+export const ListServiceChangeEventsRequestSchema: GenMessage<ListServiceChangeEventsRequest> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_services, 22);
+
+/**
+ * @generated from message oncall.v1.ListServiceChangeEventsResponse
+ */
+export type ListServiceChangeEventsResponse = Message<"oncall.v1.ListServiceChangeEventsResponse"> & {
+  /**
+   * @generated from field: repeated oncall.v1.ServiceChangeEvent change_events = 1;
+   */
+  changeEvents: ServiceChangeEvent[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message oncall.v1.ListServiceChangeEventsResponse.
+ * Use `create(ListServiceChangeEventsResponseSchema)` to create a new message.
+ */
+export const ListServiceChangeEventsResponseSchema: GenMessage<ListServiceChangeEventsResponse> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_services, 23);
+
+/**
  * @generated from enum oncall.v1.IntegrationKeyType
  */
 export const IntegrationKeyType = {
@@ -622,6 +753,17 @@ export const ServiceService: GenService<{
     methodKind: "unary";
     input: typeof RotateIntegrationKeyRequestSchema;
     output: typeof RotateIntegrationKeyResponseSchema;
+  },
+  /**
+   * ListServiceChangeEvents lists the service's change events (deploys, config changes sent to
+   * POST /v2/change/enqueue, PagerDuty's Change Events API), newest first.
+   *
+   * @generated from rpc oncall.v1.ServiceService.ListServiceChangeEvents
+   */
+  listServiceChangeEvents: {
+    methodKind: "unary";
+    input: typeof ListServiceChangeEventsRequestSchema;
+    output: typeof ListServiceChangeEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_oncall_v1_services, 0);
