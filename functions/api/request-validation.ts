@@ -41,9 +41,14 @@ export function requireId(value: bigint, field: string): number {
 }
 
 /** Trimmed, non-blank text of at most `maxLength` characters that Postgres can store. */
-export function requireText(value: string, field: string, maxLength: number): string {
+export function requireText(
+  value: string,
+  field: string,
+  maxLength: number,
+  missing = "is required",
+): string {
   const text = value.trim();
-  if (!text) throw new ValidationError(field, "is required");
+  if (!text) throw new ValidationError(field, missing);
   return optionalText(text, field, maxLength);
 }
 

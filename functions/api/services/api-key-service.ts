@@ -10,6 +10,7 @@ import {
 } from "../../adapters/db/stores/api-keys.ts";
 import type { AppContext } from "../../app/context.ts";
 import { NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   type ApiKey,
   ApiKeySchema,
@@ -17,7 +18,6 @@ import {
   type ApiKeyService,
 } from "../../gen/oncall/v1/api_keys_pb.ts";
 import { optionalTimestamp, requireText, requireUuid } from "../request-validation.ts";
-import { MAX_NAME_LENGTH } from "./service-service.ts";
 
 /**
  * oncall.v1.ApiKeyService. Admin-only: the auth interceptor refuses API keys here (see

@@ -16,6 +16,7 @@ import {
 } from "../../adapters/db/stores/escalation-policies.ts";
 import type { AppContext } from "../../app/context.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   type EscalationPolicy,
   EscalationPolicySchema,
@@ -33,7 +34,6 @@ import {
   requireUuid,
 } from "../request-validation.ts";
 import { requireRef, requireUserId } from "./schedule-service.ts";
-import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "./service-service.ts";
 
 /** Times the whole policy may run again after its last step. */
 export const MAX_REPEAT_COUNT = 20;

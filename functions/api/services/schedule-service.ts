@@ -53,6 +53,7 @@ import {
   validateRotation,
   validateSchedule,
 } from "../../domain/schedules/index.ts";
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   OverrideKind,
   type Rotation as RotationMessage,
@@ -80,7 +81,6 @@ import {
   requireText,
   requireUuid,
 } from "../request-validation.ts";
-import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "./service-service.ts";
 
 /** Participants in one rotation. */
 export const MAX_PARTICIPANTS = 100;
