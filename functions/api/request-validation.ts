@@ -70,6 +70,33 @@ export function optionalDate(value: Timestamp | undefined, field: string): Date 
   return date;
 }
 
+/** Longest id accepted for a user or a channel (kneutral-api ids are far shorter). */
+export const MAX_REF_LENGTH = 200;
+
+/** A kneutral-api user id as given: non-empty, no whitespace or control characters, bounded. */
+export function requireUserId(value: string, field: string): string {
+  return requireRef(value, field, "user");
+}
+
+/** An opaque id (user, channel): non-empty, no whitespace or control characters, at most MAX_REF_LENGTH. */
+export function requireRef(value: string, field: string, what: string): string {
+  if (value === "") throw new ValidationError(field, "is required");
+  if (value.length > MAX_REF_LENGTH || /[\s\p{Cc}]/u.test(value) || !value.isWellFormed()) {
+    throw new ValidationError(
+      field,
+      `must be a ${what} id (at most ${MAX_REF_LENGTH} characters, no spaces)`,
+    );
+  }
+  return value;
+}
+
+/** A required timestamp (years 1–9999). */
+export function requireDate(value: Timestamp | undefined, field: string): Date {
+  const date = optionalDate(value, field);
+  if (!date) throw new ValidationError(field, "is required");
+  return date;
+}
+
 export function optionalTimestamp(date: Date | null): Timestamp | undefined {
   return date ? timestampFromDate(date) : undefined;
 }

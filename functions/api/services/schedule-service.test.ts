@@ -1,5 +1,6 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
+import { sql } from "kysely";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
@@ -12,6 +13,7 @@ import {
   listShifts as domainListShifts,
   type Override,
 } from "../../domain/schedules/index.ts";
+import { MAX_OVERLAPPING_OVERRIDES } from "../../domain/schedules/limits.ts";
 import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
 import {
   OverrideKind,
@@ -1026,5 +1028,37 @@ describeEachDatabase("ScheduleService", (suite) => {
     it("refuses calls without a token", async () => {
       expect((await failure(schedules.listSchedules({}))).code).toBe(Code.Unauthenticated);
     });
+  });
+
+  it("refuses an override past the caps at save, naming the field, and keeps the others", async () => {
+    const { schedule } = await schedules.createSchedule({ name: "crowded", timeZone: "UTC" }, admin);
+    const create = (userId: string, start: string, end: string) =>
+      schedules.createOverride(
+        {
+          scheduleId: schedule!.id,
+          kind: OverrideKind.ADD,
+          userId,
+          startTime: timestampFromDate(new Date(start)),
+          endTime: timestampFromDate(new Date(end)),
+        },
+        admin,
+      );
+    // Through the store's own insert, for speed: 50 overlapping 2026-03-11T00:00 – 2026-03-12T00:00.
+    await sql`
+      insert into schedule_overrides (schedule_id, kind, user_id, start_at, end_at)
+      select ${schedule!.id}::uuid, 'add', 'u' || i, '2026-03-11T00:00:00Z'::timestamptz, '2026-03-12T00:00:00Z'::timestamptz
+      from generate_series(1, ${MAX_OVERLAPPING_OVERRIDES}::int) i
+    `.execute(suite.handle.db);
+
+    const refused = await failure(create("one-more", "2026-03-11T10:00:00Z", "2026-03-11T11:00:00Z"));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.rawMessage).toBe(
+      `start_time: the schedule already has ${MAX_OVERLAPPING_OVERRIDES} overrides overlapping this range; at most ${MAX_OVERLAPPING_OVERRIDES} may overlap`,
+    );
+    // Another range is fine.
+    const { override } = await create("later", "2026-03-12T00:00:00Z", "2026-03-12T01:00:00Z");
+    expect(override?.userId).toBe("later");
+    const listed = await schedules.listOverrides({ scheduleId: schedule!.id, pageSize: 500 }, admin);
+    expect(listed.overrides).toHaveLength(MAX_OVERLAPPING_OVERRIDES + 1);
   });
 });

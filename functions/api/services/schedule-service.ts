@@ -53,6 +53,14 @@ import {
   validateRotation,
   validateSchedule,
 } from "../../domain/schedules/index.ts";
+import {
+  MAX_OVERLAPPING_OVERRIDES,
+  MAX_PARTICIPANTS,
+  MAX_RULES,
+  MAX_SHIFT_COUNT,
+  MAX_UPCOMING_OVERRIDES,
+  overrideCapProblem,
+} from "../../domain/schedules/limits.ts";
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   OverrideKind,
@@ -78,18 +86,11 @@ import {
   optionalDate,
   optionalText,
   pageSize,
+  requireDate,
   requireText,
+  requireUserId,
   requireUuid,
 } from "../request-validation.ts";
-
-/** Participants in one rotation. */
-export const MAX_PARTICIPANTS = 100;
-/** Rules in one schedule. */
-export const MAX_RULES = 50;
-/** Longest id accepted for a user or a channel (kneutral-api ids are far shorter). */
-export const MAX_REF_LENGTH = 200;
-/** Longest shift per unit: about a year. */
-const MAX_SHIFT_COUNT: Record<ShiftUnitName, number> = { hour: 366 * 24, day: 366, week: 52 };
 
 const rotationUpdatable = ["name", "description", "time_zone", "shift_length", "start_time"] as const;
 const scheduleUpdatable = ["name", "description", "time_zone", "rules"] as const;
@@ -318,9 +319,17 @@ export function createScheduleService(ctx: AppContext): ServiceImpl<typeof Sched
     async createOverride(req) {
       const scheduleId = requireUuid(req.scheduleId, "schedule_id");
       const override = overrideOf(req);
-      const record = await createOverride(db(), { scheduleId, override, now: now() });
-      if (!record) throw new NotFoundError("schedule", scheduleId);
-      return { override: toOverrideMessage(record) };
+      const result = await createOverride(db(), {
+        scheduleId,
+        override,
+        now: now(),
+        caps: { overlapping: MAX_OVERLAPPING_OVERRIDES, upcoming: MAX_UPCOMING_OVERRIDES },
+      });
+      if (result.outcome === "not_found") throw new NotFoundError("schedule", scheduleId);
+      if (result.outcome === "refused") {
+        throw new ValidationError("start_time", overrideCapProblem(result) ?? "too many overrides");
+      }
+      return { override: toOverrideMessage(result.override) };
     },
 
     async listOverrides(req) {
@@ -429,30 +438,6 @@ function withFieldNames<T>(fn: () => T, rename: (field: string) => string): T {
 }
 
 const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** A kneutral-api user id as given: non-empty, no whitespace or control characters, bounded. */
-export function requireUserId(value: string, field: string): string {
-  return requireRef(value, field, "user");
-}
-
-/** An opaque id (user, channel): non-empty, no whitespace or control characters, at most MAX_REF_LENGTH. */
-export function requireRef(value: string, field: string, what: string): string {
-  if (value === "") throw new ValidationError(field, "is required");
-  if (value.length > MAX_REF_LENGTH || /[\s\p{Cc}]/u.test(value) || !value.isWellFormed()) {
-    throw new ValidationError(
-      field,
-      `must be a ${what} id (at most ${MAX_REF_LENGTH} characters, no spaces)`,
-    );
-  }
-  return value;
-}
-
-/** A required timestamp (years 1–9999). */
-export function requireDate(value: Timestamp | undefined, field: string): Date {
-  const date = optionalDate(value, field);
-  if (!date) throw new ValidationError(field, "is required");
-  return date;
-}
 
 function maskPaths<T extends string>(paths: readonly string[] | undefined, updatable: readonly T[]): Set<T> {
   if (!paths?.length) return new Set(updatable);

@@ -153,12 +153,17 @@ export async function createEscalationPolicy(
   });
 }
 
-/** Changes the given fields; `steps`, when given, replaces the whole list. One transaction. */
+/**
+ * Changes the given fields; `steps`, when given, replaces the whole list. One transaction, under a
+ * row lock: `check` sees the policy as it will be committed (the patch over the stored fields) and
+ * throws to roll the change back, so rules that tie fields together hold however patches interleave.
+ */
 export async function updateEscalationPolicy(
   db: Db,
   id: string,
   patch: Partial<PolicyInput>,
   now: Date,
+  check: (policy: EscalationPolicyRecord) => void = () => {},
 ): Promise<PolicyWriteOutcome> {
   return db.transaction().execute(async (trx) => {
     if (patch.steps) {
@@ -177,7 +182,9 @@ export async function updateEscalationPolicy(
       await sql`delete from escalation_steps where policy_id = ${id}::uuid`.execute(trx);
       await insertSteps(trx, id, patch.steps, now);
     }
-    return { outcome: "ok", policy: (await getEscalationPolicy(trx, id))! };
+    const policy = (await getEscalationPolicy(trx, id))!;
+    check(policy);
+    return { outcome: "ok", policy };
   });
 }
 

@@ -295,22 +295,61 @@ async function findMissingRotation(db: Db, rules: readonly StoredRule[]): Promis
 }
 
 /** Creates an override; undefined when the schedule does not exist (nothing is inserted). */
+export type CreateOverrideOutcome =
+  | { outcome: "created"; override: OverrideRecord }
+  | { outcome: "not_found" }
+  /** The caps (domain/schedules/limits.ts) refused it, for these counts already on the schedule. */
+  | { outcome: "refused"; overlapping: number; upcoming: number };
+
+/**
+ * Adds an override unless the schedule already holds `caps` of its overrides overlapping the new
+ * one's range, or not ended at `now`. One statement:
+ * the counts and the insert see the same snapshot (concurrent inserts can overshoot a cap by the
+ * number in flight).
+ */
 export async function createOverride(
   db: Db,
-  input: { scheduleId: string; override: Override; now: Date },
-): Promise<OverrideRecord | undefined> {
+  input: {
+    scheduleId: string;
+    override: Override;
+    now: Date;
+    /** At most this many overrides may overlap the new one's range, and be not yet ended. */
+    caps: { overlapping: number; upcoming: number };
+  },
+): Promise<CreateOverrideOutcome> {
   const o = input.override;
-  const { rows } = await sql<{ o: OverrideJson }>`
-    with o as (
+  const start = o.start.toISOString();
+  const end = o.end.toISOString();
+  const { rows } = await sql<{
+    found: boolean;
+    overlapping: number;
+    upcoming: number;
+    o: OverrideJson | null;
+  }>`
+    with s as (select id from schedules where id = ${input.scheduleId}::uuid),
+    counts as (
+      select
+        (select count(*)::int from schedule_overrides x join s on x.schedule_id = s.id
+          where x.start_at < ${end}::timestamptz and x.end_at > ${start}::timestamptz) as overlapping,
+        (select count(*)::int from schedule_overrides x join s on x.schedule_id = s.id
+          where x.end_at > ${input.now.toISOString()}::timestamptz) as upcoming
+    ),
+    o as (
       insert into schedule_overrides (schedule_id, kind, user_id, replaces_user_id, start_at, end_at, created_at)
       select s.id, ${o.kind}, ${o.userId}, ${o.kind === "replace" ? o.replacesUserId : null}::text,
-        ${o.start.toISOString()}::timestamptz, ${o.end.toISOString()}::timestamptz, ${input.now.toISOString()}::timestamptz
-      from schedules s where s.id = ${input.scheduleId}::uuid
+        ${start}::timestamptz, ${end}::timestamptz, ${input.now.toISOString()}::timestamptz
+      from s, counts c
+      where c.overlapping < ${input.caps.overlapping}::int and c.upcoming < ${input.caps.upcoming}::int
       returning *
     )
-    select ${overrideJson} as o from o
+    select exists (select 1 from s) as found, c.overlapping, c.upcoming,
+      (select ${overrideJson} from o) as o
+    from counts c
   `.execute(db);
-  return rows[0] && toOverride(rows[0].o);
+  const row = rows[0]!;
+  if (!row.found) return { outcome: "not_found" };
+  if (!row.o) return { outcome: "refused", overlapping: row.overlapping, upcoming: row.upcoming };
+  return { outcome: "created", override: toOverride(row.o) };
 }
 
 /** The last override of the previous page: overrides are listed by start, then id. */
