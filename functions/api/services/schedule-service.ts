@@ -19,8 +19,6 @@ import {
   getSchedule,
   listOverrides,
   listSchedules,
-  loadOnCallContext,
-  loadUserOnCallContexts,
   type OnCallContext,
   type OverrideCursor,
   type OverrideRecord,
@@ -32,23 +30,21 @@ import {
   updateSchedule,
 } from "../../adapters/db/stores/schedules.ts";
 import type { AppContext } from "../../app/context.ts";
+import * as onCall from "../../app/on-call.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
 import {
   addParticipant,
   type ShiftLength as DomainShiftLength,
   type ShiftSource as DomainShiftSource,
   type Weekday as DomainWeekday,
-  listShifts,
   MAX_RANGE_MS,
   type Override,
-  onCallAt,
   type Rotation,
   removeParticipant,
   reorderParticipants,
   rotationShiftAt,
   type ShiftUnit as ShiftUnitName,
   setCurrentParticipant,
-  upcomingShiftsForUser,
   validateOverrides,
   validateRotation,
   validateSchedule,
@@ -61,6 +57,7 @@ import {
   MAX_UPCOMING_OVERRIDES,
   overrideCapProblem,
 } from "../../domain/schedules/limits.ts";
+import { DEFAULT_SHIFT_PAGE_SIZE, MAX_SHIFT_PAGE_SIZE } from "../../domain/schedules/shift-pages.ts";
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   OverrideKind,
@@ -362,9 +359,7 @@ export function createScheduleService(ctx: AppContext): ServiceImpl<typeof Sched
     async getOnCall(req) {
       const scheduleId = requireUuid(req.scheduleId, "schedule_id");
       const at = optionalDate(req.at, "at") ?? now();
-      const context = await loadOnCallContext(db(), scheduleId, at, new Date(at.getTime() + 1));
-      if (!context) throw new NotFoundError("schedule", scheduleId);
-      const users = onCallAt(context.schedule, context.rotations, context.overrides, at);
+      const { users, context } = await onCall.getOnCall(ctx, scheduleId, at);
       return {
         at: timestampFromDate(at),
         users: users.map((u) => ({
@@ -377,44 +372,66 @@ export function createScheduleService(ctx: AppContext): ServiceImpl<typeof Sched
     async listShifts(req) {
       const scheduleId = requireUuid(req.scheduleId, "schedule_id");
       const [start, end] = queryRange(req.startTime, req.endTime, undefined);
-      const context = await loadOnCallContext(db(), scheduleId, start, end);
-      if (!context) throw new NotFoundError("schedule", scheduleId);
-      const shifts = listShifts(context.schedule, context.rotations, context.overrides, start, end);
+      const pageSize = shiftPageSize(req.pageSize);
+      const filters = { scheduleId, start: start.getTime(), end: end.getTime() };
+      const after = decodePageToken(req.pageToken, "shifts", filters, isTimeCursor);
+      const from = pageStart(after, start, end);
+      const page = await onCall.listShiftsPage(ctx, { scheduleId, from, to: end, pageSize });
       return {
-        shifts: shifts.map((s) => ({
+        shifts: page.shifts.map((s) => ({
           userId: s.userId,
           startTime: timestampFromDate(s.start),
           endTime: timestampFromDate(s.end),
-          source: toSourceMessage(s.source, context),
+          source: toSourceMessage(s.source, page.context),
         })),
+        nextPageToken: page.next ? encodePageToken("shifts", { t: page.next.getTime() }, filters) : "",
       };
     },
 
     async listUserShifts(req) {
       const userId = requireUserId(req.userId, "user_id");
       const [start, end] = queryRange(req.startTime, req.endTime, now());
-      const contexts = await loadUserOnCallContexts(db(), userId, start, end);
-      const shifts = contexts.flatMap((context) =>
-        upcomingShiftsForUser(context.schedule, context.rotations, context.overrides, userId, start, end).map(
-          (s) => ({
-            scheduleId: context.schedule.id,
-            scheduleName: context.schedule.name,
-            userId,
-            start: s.start,
-            startTime: timestampFromDate(s.start),
-            endTime: timestampFromDate(s.end),
-            sources: s.sources.map((source) => toSourceMessage(source, context)),
-          }),
-        ),
-      );
-      shifts.sort(
-        (a, b) =>
-          a.start.getTime() - b.start.getTime() ||
-          (a.scheduleId < b.scheduleId ? -1 : a.scheduleId > b.scheduleId ? 1 : 0),
-      );
-      return { shifts: shifts.map(({ start: _, ...shift }) => shift) };
+      const pageSize = shiftPageSize(req.pageSize);
+      // The default start (now) moves between pages: the token binds the explicit filters only.
+      const filters = { userId, start: req.startTime ? start.getTime() : null, end: end.getTime() };
+      const after = decodePageToken(req.pageToken, "user_shifts", filters, isTimeCursor);
+      const from = pageStart(after, start, end);
+      const page = await onCall.listUserShiftsPage(ctx, { userId, from, to: end, pageSize });
+      return {
+        shifts: page.shifts.map((s) => ({
+          scheduleId: s.context.schedule.id,
+          scheduleName: s.context.schedule.name,
+          userId,
+          startTime: timestampFromDate(s.start),
+          endTime: timestampFromDate(s.end),
+          sources: s.sources.map((source) => toSourceMessage(source, s.context)),
+        })),
+        nextPageToken: page.next ? encodePageToken("user_shifts", { t: page.next.getTime() }, filters) : "",
+      };
     },
   };
+}
+
+/** `page_size` of a shift listing: 0 means the default; above the maximum is lowered to it. */
+function shiftPageSize(value: number): number {
+  if (value < 0) throw new ValidationError("page_size", "must not be negative");
+  return value === 0 ? DEFAULT_SHIFT_PAGE_SIZE : Math.min(value, MAX_SHIFT_PAGE_SIZE);
+}
+
+/** Where a page of shifts starts: the range's start, or the token's time (inside the range). */
+function pageStart(after: { t: number } | undefined, start: Date, end: Date): Date {
+  if (!after) return start;
+  if (after.t <= start.getTime() || after.t >= end.getTime()) {
+    throw new ValidationError(
+      "page_token",
+      "is not a valid page token; pass next_page_token from the previous page unchanged",
+    );
+  }
+  return new Date(after.t);
+}
+
+function isTimeCursor(value: unknown): value is { t: number } {
+  return typeof value === "object" && value !== null && Number.isSafeInteger((value as { t?: unknown }).t);
 }
 
 // ---------------------------------------------------------------------------------------------
