@@ -5,7 +5,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import { authenticateApiKey } from "../adapters/db/stores/api-keys.ts";
+import { authenticateApiKey } from "../app/api-keys.ts";
 import type { AppContext } from "../app/context.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
@@ -52,7 +52,7 @@ export function registerServices(ctx: AppContext) {
 export function createRpcInterceptors(ctx: AppContext): Interceptor[] {
   const authenticate = tokenAuthenticator({
     adminToken: ctx.adminToken,
-    findApiKey: (secret) => authenticateApiKey(ctx.database.db, { secret, now: ctx.clock.now() }),
+    findApiKey: (secret) => authenticateApiKey(ctx, secret),
   });
   return [errorInterceptor, createAuthInterceptor({ authenticate, publicProcedures, adminOnlyServices })];
 }

@@ -1061,4 +1061,57 @@ describeEachDatabase("ScheduleService", (suite) => {
     const listed = await schedules.listOverrides({ scheduleId: schedule!.id, pageSize: 500 }, admin);
     expect(listed.overrides).toHaveLength(MAX_OVERLAPPING_OVERRIDES + 1);
   });
+
+  it("answers the heaviest listing in bounded pages, each starting where the last stopped", async () => {
+    const start = new Date("2026-03-10T00:00:00Z");
+    const end = new Date(start.getTime() + 366 * 24 * 3600 * 1000);
+    const rules = [];
+    for (let i = 0; i < 50; i++) {
+      const { rotation } = await schedules.createRotation(
+        {
+          name: `hourly ${i}`,
+          timeZone: "UTC",
+          shiftLength: { count: 1, unit: ShiftUnit.HOUR },
+          startTime: timestampFromDate(start),
+          participants: [`a${i}`, `b${i}`],
+        },
+        admin,
+      );
+      rules.push({
+        target: { kind: { case: "rotationId" as const, value: rotation!.id } },
+        weekdays: [1, 2, 3, 4, 5, 6, 7] as Weekday[],
+        start: "00:00",
+        end: "00:00",
+      });
+    }
+    const { schedule } = await schedules.createSchedule({ name: "heaviest", timeZone: "UTC", rules }, admin);
+    const range = {
+      scheduleId: schedule!.id,
+      startTime: timestampFromDate(start),
+      endTime: timestampFromDate(end),
+    };
+
+    const first = await schedules.listShifts(range, admin);
+    // 6-hour windows of 300 shifts each (50 rules x 6): one fits in the default 500, three in 1000.
+    expect(first.shifts).toHaveLength(300);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await schedules.listShifts(
+      { ...range, pageSize: 1000, pageToken: first.nextPageToken },
+      admin,
+    );
+    expect(second.shifts).toHaveLength(900);
+    expect(timestampDate(second.shifts[0]!.startTime!)).toEqual(timestampDate(first.shifts.at(-1)!.endTime!));
+    const other = await failure(
+      schedules.listShifts(
+        {
+          ...range,
+          endTime: timestampFromDate(new Date(end.getTime() - 1000)),
+          pageToken: first.nextPageToken,
+        },
+        admin,
+      ),
+    );
+    expect(other.code).toBe(Code.InvalidArgument);
+    expect(other.rawMessage.startsWith("page_token: ")).toBe(true);
+  });
 });
