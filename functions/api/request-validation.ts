@@ -160,6 +160,13 @@ export function decodePageToken<T>(
   return parsed.c;
 }
 
+/** A cursor of a list by name (services, rotations, schedules, policies): `{name, id}`. */
+export function isNameCursor(value: unknown): value is { name: string; id: string } {
+  return (
+    isRecord(value) && typeof value.name === "string" && typeof value.id === "string" && isUuid(value.id)
+  );
+}
+
 /** Callers build `filters` with a fixed key order (and sorted lists), so equal filters hash equal. */
 function filtersDigest(filters: unknown): string {
   return createHash("sha256").update(JSON.stringify(filters)).digest("base64url").slice(0, 16);

@@ -5,7 +5,6 @@ import type {
   EscalationPolicyRecord,
   EscalationStepRecord,
   EscalationTarget,
-  PolicyCursor,
   PolicyInput,
 } from "../../adapters/db/stores/escalation-policies.ts";
 import type { AppContext } from "../../app/context.ts";
@@ -23,7 +22,7 @@ import {
 import {
   decodePageToken,
   encodePageToken,
-  isUuid,
+  isNameCursor,
   optionalText,
   pageSize,
   requireRef,
@@ -55,7 +54,7 @@ export function createEscalationPolicyService(ctx: AppContext): ServiceImpl<type
     async listEscalationPolicies(req) {
       const search = optionalText(req.search, "search", MAX_NAME_LENGTH).trim();
       const limit = pageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken, "escalation_policies", { search }, isPolicyCursor);
+      const after = decodePageToken(req.pageToken, "escalation_policies", { search }, isNameCursor);
       const page = await useCases.listEscalationPolicies(ctx, { search, limit, after });
       return {
         policies: page.policies.map(toPolicyMessage),
@@ -109,17 +108,6 @@ function target(t: TargetMessage, field: string): EscalationTarget {
     default:
       throw new ValidationError(field, "choose user_id, schedule_id, rotation_id or channel_id");
   }
-}
-
-function isPolicyCursor(value: unknown): value is PolicyCursor {
-  const v = value as Record<string, unknown> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    typeof v.name === "string" &&
-    typeof v.id === "string" &&
-    isUuid(v.id)
-  );
 }
 
 const targetCase = {

@@ -2,15 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
-import type {
-  IntegrationKeyRow,
-  ServiceCursor,
-  ServicePatch,
-  ServiceRow,
-} from "../../adapters/db/stores/services.ts";
+import type { IntegrationKeyRow, ServicePatch, ServiceRow } from "../../adapters/db/stores/services.ts";
 import type { AppContext } from "../../app/context.ts";
 import * as useCases from "../../app/services.ts";
-import { isRecord } from "../../domain/alerts/validate.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import {
   keyRateLimit,
@@ -29,7 +23,7 @@ import {
 import {
   decodePageToken,
   encodePageToken,
-  isUuid,
+  isNameCursor,
   optionalText,
   optionalTimestamp,
   optionalUuid,
@@ -60,7 +54,7 @@ export function createServiceService(ctx: AppContext): ServiceImpl<typeof Servic
     async listServices(req) {
       const search = optionalText(req.search, "search", MAX_NAME_LENGTH).trim();
       const limit = pageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken, "services", { search }, isServiceCursor);
+      const after = decodePageToken(req.pageToken, "services", { search }, isNameCursor);
       const page = await useCases.listServices(ctx, { search, limit, after });
       return {
         services: page.services.map(toService),
@@ -159,10 +153,4 @@ export function toIntegrationKey(row: IntegrationKeyRow): IntegrationKey {
     previousSecretPrefix: row.previous_secret_prefix ?? "",
     previousSecretExpireTime: optionalTimestamp(row.previous_secret_expires_at),
   });
-}
-
-function isServiceCursor(value: unknown): value is ServiceCursor {
-  return (
-    isRecord(value) && typeof value.name === "string" && typeof value.id === "string" && isUuid(value.id)
-  );
 }

@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Override, Schedule, ScheduleRule, Weekday } from "../../../domain/schedules/index.ts";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database } from "../schema.ts";
 import { type DeleteOutcome, lockReferences, policiesTargeting } from "./escalation-policies.ts";
 import { type RotationJson, type RotationRecord, rotationFromJson, rotationJson } from "./rotations.ts";
@@ -153,32 +154,22 @@ export async function getSchedule(db: Db, id: string): Promise<ScheduleRecord | 
 }
 
 /** The last schedule of the previous page: schedules are listed by lower(name), then id. */
-export interface ScheduleCursor {
-  name: string;
-  id: string;
-}
+export type ScheduleCursor = NameCursor;
 
 export async function listSchedules(
   db: Db,
   input: { search: string; limit: number; after?: ScheduleCursor | undefined },
 ): Promise<{ schedules: ScheduleRecord[]; next: ScheduleCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  const conditions: RawBuilder<unknown>[] = [afterName(input.after, "s")];
   if (input.search) conditions.push(sql`s.name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after) {
-    conditions.push(sql`(lower(s.name), s.id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
-  }
   const { rows } = await sql<ScheduleRow>`
     select ${scheduleColumns} from schedules s
     where ${sql.join(conditions, sql` and `)}
-    order by lower(s.name), s.id
-    limit ${input.limit + 1}::int
+    order by ${byName("s")}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const schedules = rows.slice(0, input.limit).map(toSchedule);
-  const last = schedules.at(-1);
-  return {
-    schedules,
-    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
-  };
+  const page = keysetPage(rows.map(toSchedule), input.limit, nameCursorOf);
+  return { schedules: page.items, next: page.next };
 }
 
 export interface ScheduleInput {
@@ -385,16 +376,12 @@ export async function listOverrides(
     left join schedule_overrides o on o.schedule_id = s.id and ${sql.join(conditions, sql` and `)}
     where s.id = ${input.scheduleId}::uuid
     order by o.start_at, o.id
-    limit ${input.limit + 1}::int
+    limit ${pageLimit(input.limit)}
   `.execute(db);
   if (rows.length === 0) return undefined;
   const all = rows.flatMap((r) => (r.o ? [toOverride(r.o)] : []));
-  const overrides = all.slice(0, input.limit);
-  const last = overrides.at(-1);
-  return {
-    overrides,
-    next: all.length > input.limit && last ? { startMs: last.start.getTime(), id: last.id } : undefined,
-  };
+  const page = keysetPage(all, input.limit, (last) => ({ startMs: last.start.getTime(), id: last.id }));
+  return { overrides: page.items, next: page.next };
 }
 
 export async function deleteOverride(db: Db, id: string): Promise<boolean> {

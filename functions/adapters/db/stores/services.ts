@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { AlertStatus, Database, IntegrationKeyType } from "../schema.ts";
 import { newIntegrationSecret } from "./integration-keys.ts";
 
@@ -94,35 +95,26 @@ export async function getService(db: Kysely<Database>, id: string): Promise<Serv
 }
 
 /** The last service of the previous page: services are listed by lower(name), then id. */
-export interface ServiceCursor {
-  name: string;
-  id: string;
-}
+export type ServiceCursor = NameCursor;
 
 /**
  * A page of services, by case-insensitive name then id. `search` is a case-insensitive substring
- * of the name. Reads one row more than `limit` to know whether a next page exists.
+ * of the name.
  */
 export async function listServices(
   db: Kysely<Database>,
   input: { search: string; limit: number; after?: ServiceCursor | undefined },
 ): Promise<{ services: ServiceRow[]; next: ServiceCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`deleted_at is null`];
+  const conditions: RawBuilder<unknown>[] = [sql`deleted_at is null`, afterName(input.after)];
   if (input.search) conditions.push(sql`name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after)
-    conditions.push(sql`(lower(name), id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
   const { rows } = await sql<ServiceRow>`
     select ${serviceColumns} from services
     where ${sql.join(conditions, sql` and `)}
-    order by lower(name), id
-    limit ${input.limit + 1}
+    order by ${byName()}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const services = rows.slice(0, input.limit);
-  const last = services.at(-1);
-  return {
-    services,
-    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
-  };
+  const page = keysetPage(rows, input.limit, nameCursorOf);
+  return { services: page.items, next: page.next };
 }
 
 export interface ServicePatch {

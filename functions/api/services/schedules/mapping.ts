@@ -1,15 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type {
-  RotationCursor,
-  RotationFields,
-  RotationRecord,
-} from "../../../adapters/db/stores/rotations.ts";
+import type { RotationFields, RotationRecord } from "../../../adapters/db/stores/rotations.ts";
 import type {
   OnCallContext,
   OverrideCursor,
   OverrideRecord,
-  ScheduleCursor,
   ScheduleInput,
   ScheduleRecord,
   StoredRule,
@@ -272,17 +267,6 @@ export function queryRange(
     throw new ValidationError("end_time", "the range may cover at most 366 days");
   }
   return [start, end];
-}
-
-export function isNameCursor(value: unknown): value is RotationCursor & ScheduleCursor {
-  const v = value as Record<string, unknown> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    typeof v.name === "string" &&
-    typeof v.id === "string" &&
-    isUuid(v.id)
-  );
 }
 
 export function isOverrideCursor(value: unknown): value is OverrideCursor {

@@ -17,6 +17,7 @@ import type { Rotation as RotationMessage, ScheduleService } from "../../../gen/
 import {
   decodePageToken,
   encodePageToken,
+  isNameCursor,
   optionalText,
   pageSize,
   requireDate,
@@ -25,13 +26,7 @@ import {
   requireUuid,
 } from "../../request-validation.ts";
 import { readUpdateMask } from "../../update-mask.ts";
-import {
-  isNameCursor,
-  rotationFields,
-  shiftLengthOf,
-  toRotationMessage,
-  toShiftLengthMessage,
-} from "./mapping.ts";
+import { rotationFields, shiftLengthOf, toRotationMessage, toShiftLengthMessage } from "./mapping.ts";
 
 type RotationRpcs = Pick<
   ServiceImpl<typeof ScheduleService>,

@@ -8,13 +8,14 @@ import type { ScheduleService } from "../../../gen/oncall/v1/schedules_pb.ts";
 import {
   decodePageToken,
   encodePageToken,
+  isNameCursor,
   optionalText,
   pageSize,
   requireText,
   requireUuid,
 } from "../../request-validation.ts";
 import { readUpdateMask } from "../../update-mask.ts";
-import { checkSchedule, isNameCursor, scheduleInput, scheduleRules, toScheduleMessage } from "./mapping.ts";
+import { checkSchedule, scheduleInput, scheduleRules, toScheduleMessage } from "./mapping.ts";
 
 type ScheduleRpcs = Pick<
   ServiceImpl<typeof ScheduleService>,
