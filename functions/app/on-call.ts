@@ -5,14 +5,9 @@ import {
   type OnCallContext,
 } from "../adapters/db/stores/schedules.ts";
 import { NotFoundError } from "../domain/errors.ts";
-import {
-  listShifts,
-  onCallAt,
-  type Shift,
-  type ShiftSource,
-  upcomingShiftsForUser,
-} from "../domain/schedules/index.ts";
+import { onCallAt, type Shift, type ShiftSource, upcomingShiftsForUser } from "../domain/schedules/index.ts";
 import type { OnCallUser, UserShift } from "../domain/schedules/on-call.ts";
+import { shiftLister } from "../domain/schedules/on-call.ts";
 import { shiftPage } from "../domain/schedules/shift-pages.ts";
 import type { AppContext } from "./context.ts";
 
@@ -44,7 +39,7 @@ export async function listShiftsPage(
     from: input.from,
     to: input.to,
     pageSize: input.pageSize,
-    compute: (from, to) => listShifts(context.schedule, context.rotations, context.overrides, from, to),
+    compute: shiftLister(context.schedule, context.rotations, context.overrides),
     key: (s) =>
       `${s.userId}\u0000${s.source.kind === "rule" ? `r${s.source.ruleIndex}` : `o${s.source.overrideIndex}`}`,
     join: (previous, next) => ({ ...previous, end: next.end }),

@@ -50,7 +50,7 @@ describe("shiftPage", () => {
   it.each([
     // [shift hours, range hours, page size, pages, shifts on the first page]
     [1, 24, 1000, 1, 24],
-    [1, 24, 10, 4, 6],
+    [1, 24, 10, 3, 10],
     [24, 24 * 7, 1000, 1, 7],
     [48, 24 * 7, 2, 2, 2],
   ])("%d-hour shifts over %d hours, pages of %d: %d pages", async (length, hours, pageSize, pages, first) => {

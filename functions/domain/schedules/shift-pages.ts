@@ -2,14 +2,14 @@
  * Shift listings in pages of bounded work. A listing over up to 366 days can hold hundreds of
  * thousands of shifts (50 rules on 1-hour rotations: 439,200); computing it in one go blocks the
  * process for seconds and answers megabytes. A page is computed window by window
- * (SHIFT_WINDOW_MS), pausing between windows so other requests run, and stops once it holds
+ * (SHIFT_WINDOW_MS, an hour), pausing between windows so other requests run, and stops once it holds
  * `pageSize` items; the next page starts where it stopped. Pieces of one shift cut by a window
  * edge are joined again, so shifts read as before except at a page edge, where a shift that goes
  * on is cut (its second piece opens the next page).
  */
 
 /** How much time one step of the computation covers. */
-export const SHIFT_WINDOW_MS = 6 * 3600 * 1000;
+export const SHIFT_WINDOW_MS = 3600 * 1000;
 /** Shifts per page unless the request says otherwise, and at most. */
 export const DEFAULT_SHIFT_PAGE_SIZE = 500;
 export const MAX_SHIFT_PAGE_SIZE = 1000;

@@ -1296,7 +1296,7 @@ export type ListShiftsRequest = Message<"oncall.v1.ListShiftsRequest"> & {
   endTime?: Timestamp | undefined;
 
   /**
-   * Shifts per page: 0 means 500; at most 1000. A page holds more only when six hours alone do.
+   * Shifts per page: 0 means 500; at most 1000. A page holds more only when one hour alone does.
    *
    * @generated from field: int32 page_size = 4;
    */
@@ -1413,7 +1413,7 @@ export type ListUserShiftsRequest = Message<"oncall.v1.ListUserShiftsRequest"> &
   endTime?: Timestamp | undefined;
 
   /**
-   * Shifts per page: 0 means 500; at most 1000. A page holds more only when six hours alone do.
+   * Shifts per page: 0 means 500; at most 1000. A page holds more only when one hour alone does.
    *
    * @generated from field: int32 page_size = 4;
    */
