@@ -128,7 +128,7 @@ const readers = Array.from({ length: READERS }, async () => {
           scheduleId: schedule!.id,
           startTime: timestampFromDate(start),
           endTime: timestampFromDate(end),
-          pageSize: 1000,
+          pageSize: Number(process.env.PAGE_SIZE ?? 1000),
           pageToken,
         },
         admin,

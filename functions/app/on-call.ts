@@ -18,6 +18,32 @@ export type OnCallDeps = Pick<AppContext, "database" | "clock">;
 
 const pause = () => nextMacrotask();
 
+/**
+ * Shift listings computed at once in this process. A listing is CPU work on the one thread that
+ * also serves webhooks; with any number of them interleaving, a webhook would wait behind each in
+ * turn. Extra listings queue (without using the CPU) until one finishes. On Lambda an instance
+ * serves one request at a time anyway; this bounds the embedded runtime.
+ */
+export const MAX_CONCURRENT_SHIFT_LISTINGS = 1;
+const listings = createTurns(MAX_CONCURRENT_SHIFT_LISTINGS);
+
+/** Runs at most `limit` tasks at once; the others wait their turn in order. */
+function createTurns(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async function inTurn<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 export async function getOnCall(
   deps: OnCallDeps,
   scheduleId: string,
@@ -35,16 +61,18 @@ export async function listShiftsPage(
 ): Promise<{ shifts: Shift[]; next: Date | undefined; context: OnCallContext }> {
   const context = await loadOnCallContext(deps.database.db, input.scheduleId, input.from, input.to);
   if (!context) throw new NotFoundError("schedule", input.scheduleId);
-  const page = await shiftPage<Shift>({
-    from: input.from,
-    to: input.to,
-    pageSize: input.pageSize,
-    compute: shiftLister(context.schedule, context.rotations, context.overrides),
-    key: (s) =>
-      `${s.userId}\u0000${s.source.kind === "rule" ? `r${s.source.ruleIndex}` : `o${s.source.overrideIndex}`}`,
-    join: (previous, next) => ({ ...previous, end: next.end }),
-    pause,
-  });
+  const page = await listings(() =>
+    shiftPage<Shift>({
+      from: input.from,
+      to: input.to,
+      pageSize: input.pageSize,
+      compute: shiftLister(context.schedule, context.rotations, context.overrides),
+      key: (s) =>
+        `${s.userId}\u0000${s.source.kind === "rule" ? `r${s.source.ruleIndex}` : `o${s.source.overrideIndex}`}`,
+      join: (previous, next) => ({ ...previous, end: next.end }),
+      pause,
+    }),
+  );
   return { shifts: page.items, next: page.next, context };
 }
 
@@ -58,42 +86,44 @@ export async function listUserShiftsPage(
   input: { userId: string; from: Date; to: Date; pageSize: number },
 ): Promise<{ shifts: ScheduleUserShift[]; next: Date | undefined }> {
   const contexts = await loadUserOnCallContexts(deps.database.db, input.userId, input.from, input.to);
-  const page = await shiftPage<ScheduleUserShift>({
-    from: input.from,
-    to: input.to,
-    pageSize: input.pageSize,
-    compute: (from, to) =>
-      contexts
-        .flatMap((context) =>
-          upcomingShiftsForUser(
-            context.schedule,
-            context.rotations,
-            context.overrides,
-            input.userId,
-            from,
-            to,
-          ).map((s) => ({ ...s, context })),
-        )
-        .sort(
-          (a, b) =>
-            a.start.getTime() - b.start.getTime() ||
-            (a.context.schedule.id < b.context.schedule.id
-              ? -1
-              : a.context.schedule.id > b.context.schedule.id
-                ? 1
-                : 0),
-        ),
-    key: (s) => s.context.schedule.id,
-    join: (previous, next) => ({
-      ...previous,
-      end: next.end,
-      sources: [
-        ...previous.sources,
-        ...next.sources.filter((n) => !previous.sources.some((p) => sourceOrder(p) === sourceOrder(n))),
-      ].sort((a, b) => sourceOrder(a) - sourceOrder(b)),
+  const page = await listings(() =>
+    shiftPage<ScheduleUserShift>({
+      from: input.from,
+      to: input.to,
+      pageSize: input.pageSize,
+      compute: (from, to) =>
+        contexts
+          .flatMap((context) =>
+            upcomingShiftsForUser(
+              context.schedule,
+              context.rotations,
+              context.overrides,
+              input.userId,
+              from,
+              to,
+            ).map((s) => ({ ...s, context })),
+          )
+          .sort(
+            (a, b) =>
+              a.start.getTime() - b.start.getTime() ||
+              (a.context.schedule.id < b.context.schedule.id
+                ? -1
+                : a.context.schedule.id > b.context.schedule.id
+                  ? 1
+                  : 0),
+          ),
+      key: (s) => s.context.schedule.id,
+      join: (previous, next) => ({
+        ...previous,
+        end: next.end,
+        sources: [
+          ...previous.sources,
+          ...next.sources.filter((n) => !previous.sources.some((p) => sourceOrder(p) === sourceOrder(n))),
+        ].sort((a, b) => sourceOrder(a) - sourceOrder(b)),
+      }),
+      pause,
     }),
-    pause,
-  });
+  );
   return { shifts: page.items, next: page.next };
 }
 
