@@ -3,6 +3,8 @@ import * as store from "../adapters/db/stores/api-keys.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
 
+export type { ApiKeyRow, ApiKeyScope, AuthenticatedApiKey } from "../adapters/db/stores/api-keys.ts";
+
 // Use cases of API keys: minted and revoked by the admin, checked on every RPC by the auth interceptor.
 
 export type ApiKeysDeps = Pick<AppContext, "database" | "clock">;

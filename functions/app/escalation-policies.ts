@@ -10,6 +10,14 @@ import { NotFoundError, PreconditionError, ValidationError } from "../domain/err
 import { checkPolicy } from "../domain/escalation/policy-rules.ts";
 import type { AppContext } from "./context.ts";
 
+export type {
+  EscalationPolicyRecord,
+  EscalationStepRecord,
+  EscalationTarget,
+  PolicyCursor,
+  PolicyInput,
+} from "../adapters/db/stores/escalation-policies.ts";
+
 // Use cases of escalation policies. Inputs are checked field by field by the RPC layer; the rules
 // that tie repeat_count and the steps together (domain/escalation/policy-rules.ts) are checked here,
 // on the policy as it will be saved. `prefix` is where the request keeps the policy's fields

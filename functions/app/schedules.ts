@@ -20,6 +20,17 @@ import {
 import { changeRotation } from "../domain/schedules/regrid.ts";
 import type { AppContext } from "./context.ts";
 
+export type { RotationCursor, RotationFields, RotationRecord } from "../adapters/db/stores/rotations.ts";
+export type {
+  OnCallContext,
+  OverrideCursor,
+  OverrideRecord,
+  ScheduleCursor,
+  ScheduleInput,
+  ScheduleRecord,
+  StoredRule,
+} from "../adapters/db/stores/schedules.ts";
+
 // Use cases of rotations, schedules and overrides. Inputs are checked field by field by the RPC
 // layer; edits of a rotation run the domain's edit functions at `clock.now()` under a row lock.
 // `prefix` is where the request keeps the fields (`schedule.` in UpdateSchedule), so that an

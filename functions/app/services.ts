@@ -10,6 +10,14 @@ import * as store from "../adapters/db/stores/services.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
 
+export type {
+  IntegrationKeyRow,
+  IssuedIntegrationKey,
+  ServiceCursor,
+  ServicePatch,
+  ServiceRow,
+} from "../adapters/db/stores/services.ts";
+
 // Use cases of services and their integration keys. Inputs are validated values (the RPC layer
 // maps and checks the request); outcomes that are the caller's fault become domain errors here.
 

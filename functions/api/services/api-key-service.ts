@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ApiKeyRow, ApiKeyScope as ScopeName } from "../../adapters/db/stores/api-keys.ts";
+import type { ApiKeyRow, ApiKeyScope as ScopeName } from "../../app/api-keys.ts";
 import * as useCases from "../../app/api-keys.ts";
 import type { AppContext } from "../../app/context.ts";
 import { ValidationError } from "../../domain/errors.ts";

@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { AppContext } from "../../app/context.ts";
 import type {
   EscalationPolicyRecord,
   EscalationStepRecord,
   EscalationTarget,
   PolicyInput,
-} from "../../adapters/db/stores/escalation-policies.ts";
-import type { AppContext } from "../../app/context.ts";
+} from "../../app/escalation-policies.ts";
 import * as useCases from "../../app/escalation-policies.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { checkRepeatCount, checkSteps } from "../../domain/escalation/policy-rules.ts";

@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
-import type { IntegrationKeyRow, ServicePatch, ServiceRow } from "../../adapters/db/stores/services.ts";
 import type { AppContext } from "../../app/context.ts";
+import type { IntegrationKeyRow, ServicePatch, ServiceRow } from "../../app/services.ts";
 import * as useCases from "../../app/services.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import {

@@ -1,14 +1,15 @@
 import { create } from "@bufbuild/protobuf";
 import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { RotationFields, RotationRecord } from "../../../adapters/db/stores/rotations.ts";
 import type {
   OnCallContext,
   OverrideCursor,
   OverrideRecord,
+  RotationFields,
+  RotationRecord,
   ScheduleInput,
   ScheduleRecord,
   StoredRule,
-} from "../../../adapters/db/stores/schedules.ts";
+} from "../../../app/schedules.ts";
 import { ValidationError } from "../../../domain/errors.ts";
 import {
   type ShiftLength as DomainShiftLength,

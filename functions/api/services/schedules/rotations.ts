@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { RotationRecord } from "../../../adapters/db/stores/rotations.ts";
 import type { AppContext } from "../../../app/context.ts";
+import type { RotationRecord } from "../../../app/schedules.ts";
 import * as useCases from "../../../app/schedules.ts";
 import { PreconditionError, ValidationError } from "../../../domain/errors.ts";
 import {

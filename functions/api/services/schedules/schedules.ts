@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ScheduleInput } from "../../../adapters/db/stores/schedules.ts";
 import type { AppContext } from "../../../app/context.ts";
+import type { ScheduleInput } from "../../../app/schedules.ts";
 import * as useCases from "../../../app/schedules.ts";
 import { ValidationError } from "../../../domain/errors.ts";
 import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../../domain/services/limits.ts";
