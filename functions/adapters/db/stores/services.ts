@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import { RESOLVED } from "../../../domain/alerts/lifecycle.ts";
 import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
-import type { AlertStatus, Database, IntegrationKeyType } from "../schema.ts";
+import type { Database, IntegrationKeyType } from "../schema.ts";
 import { newIntegrationSecret } from "./integration-keys.ts";
 
 // Services and their integration keys. Every statement casts its parameters explicitly
@@ -158,9 +159,6 @@ export async function updateService(
   return { outcome: "updated", service: row as ServiceRow };
 }
 
-/** Alerts in this status are closed; any other status is open. */
-const closedStatus: AlertStatus = "resolved";
-
 export type DeleteServiceOutcome =
   | { outcome: "deleted" }
   | { outcome: "not_found" }
@@ -180,7 +178,7 @@ export async function deleteService(
   const { rows } = await sql<{ found: boolean; open_alerts: number; deleted: boolean }>`
     with target as (
       select s.id,
-        (select count(*)::int from alerts a where a.service_id = s.id and a.status <> ${closedStatus}) as open_alerts
+        (select count(*)::int from alerts a where a.service_id = s.id and a.status <> ${RESOLVED}) as open_alerts
       from services s where s.id = ${id}::uuid and s.deleted_at is null
       for update of s
     ),
