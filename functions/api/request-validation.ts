@@ -41,9 +41,14 @@ export function requireId(value: bigint, field: string): number {
 }
 
 /** Trimmed, non-blank text of at most `maxLength` characters that Postgres can store. */
-export function requireText(value: string, field: string, maxLength: number): string {
+export function requireText(
+  value: string,
+  field: string,
+  maxLength: number,
+  missing = "is required",
+): string {
   const text = value.trim();
-  if (!text) throw new ValidationError(field, "is required");
+  if (!text) throw new ValidationError(field, missing);
   return optionalText(text, field, maxLength);
 }
 
@@ -62,6 +67,33 @@ export function optionalDate(value: Timestamp | undefined, field: string): Date 
   if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) {
     throw new ValidationError(field, "must be a timestamp between years 1 and 9999");
   }
+  return date;
+}
+
+/** Longest id accepted for a user or a channel (kneutral-api ids are far shorter). */
+export const MAX_REF_LENGTH = 200;
+
+/** A kneutral-api user id as given: non-empty, no whitespace or control characters, bounded. */
+export function requireUserId(value: string, field: string): string {
+  return requireRef(value, field, "user");
+}
+
+/** An opaque id (user, channel): non-empty, no whitespace or control characters, at most MAX_REF_LENGTH. */
+export function requireRef(value: string, field: string, what: string): string {
+  if (value === "") throw new ValidationError(field, "is required");
+  if (value.length > MAX_REF_LENGTH || /[\s\p{Cc}]/u.test(value) || !value.isWellFormed()) {
+    throw new ValidationError(
+      field,
+      `must be a ${what} id (at most ${MAX_REF_LENGTH} characters, no spaces)`,
+    );
+  }
+  return value;
+}
+
+/** A required timestamp (years 1–9999). */
+export function requireDate(value: Timestamp | undefined, field: string): Date {
+  const date = optionalDate(value, field);
+  if (!date) throw new ValidationError(field, "is required");
   return date;
 }
 
@@ -126,6 +158,13 @@ export function decodePageToken<T>(
     );
   }
   return parsed.c;
+}
+
+/** A cursor of a list by name (services, rotations, schedules, policies): `{name, id}`. */
+export function isNameCursor(value: unknown): value is { name: string; id: string } {
+  return (
+    isRecord(value) && typeof value.name === "string" && typeof value.id === "string" && isUuid(value.id)
+  );
 }
 
 /** Callers build `filters` with a fixed key order (and sorted lists), so equal filters hash equal. */

@@ -1,5 +1,11 @@
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { authenticateApiKey } from "../adapters/db/stores/api-keys.ts";
+import {
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createConnectRouter,
+  type Interceptor,
+} from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { authenticateApiKey } from "../app/api-keys.ts";
 import type { AppContext } from "../app/context.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
@@ -10,6 +16,7 @@ import { SystemService } from "../gen/oncall/v1/system_pb.ts";
 import { TemplateService } from "../gen/oncall/v1/templates_pb.ts";
 import { createAuthInterceptor, tokenAuthenticator } from "./auth.ts";
 import { errorInterceptor } from "./error-interceptor.ts";
+import { withJsonFieldErrors } from "./json-requests.ts";
 import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
@@ -45,7 +52,34 @@ export function registerServices(ctx: AppContext) {
 export function createRpcInterceptors(ctx: AppContext): Interceptor[] {
   const authenticate = tokenAuthenticator({
     adminToken: ctx.adminToken,
-    findApiKey: (secret) => authenticateApiKey(ctx.database.db, { secret, now: ctx.clock.now() }),
+    findApiKey: (secret) => authenticateApiKey(ctx, secret),
   });
   return [errorInterceptor, createAuthInterceptor({ authenticate, publicProcedures, adminOnlyServices })];
+}
+
+/**
+ * Router options both runtimes and the in-memory tests share. JSON requests with an unknown field or
+ * enum name are refused (`invalid_argument`) instead of being read as if the field were absent: a
+ * misspelt filter would otherwise match everything. Clients that need forward compatibility with
+ * newer servers use the binary format, where unknown fields are kept.
+ */
+export function createRouterOptions(ctx: AppContext): ConnectRouterOptions {
+  return {
+    interceptors: createRpcInterceptors(ctx),
+    jsonOptions: { ignoreUnknownFields: false },
+  };
+}
+
+/**
+ * Every RPC's handler, built once: the router with `createRouterOptions`, each handler wrapped so
+ * that an unknown JSON field or enum value is answered with its path (`statuses[0]`). The API
+ * Lambda and the in-memory test transport serve exactly these.
+ */
+export function createRpcHandlers(
+  ctx: AppContext,
+  options: Partial<ConnectRouterOptions> = {},
+): UniversalHandler[] {
+  const router = createConnectRouter({ ...createRouterOptions(ctx), ...options });
+  registerServices(ctx)(router);
+  return router.handlers.map(withJsonFieldErrors);
 }

@@ -42,11 +42,6 @@ export class NotFoundError extends DomainError {
   }
 }
 
-export class AlreadyExistsError extends DomainError {
-  override readonly name = "AlreadyExistsError";
-  readonly code = "already_exists";
-}
-
 export class PreconditionError extends DomainError {
   override readonly name = "PreconditionError";
   readonly code = "failed_precondition";

@@ -6,7 +6,7 @@ import { createConnectLambdaAdapter } from "../adapters/http/connect-lambda-adap
 import { corsHeaders, preflightHeaders } from "../adapters/http/cors.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { unavailableRetryAfterSeconds } from "../api/errors.ts";
-import { createRpcInterceptors, registerServices } from "../api/routes.ts";
+import { createRpcHandlers } from "../api/routes.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { NotFoundError } from "../domain/errors.ts";
@@ -20,9 +20,7 @@ export type ApiHandler = HttpHandler;
  */
 export function createApiHandler(ctx: AppContext): ApiHandler {
   const rpc = createConnectLambdaAdapter({
-    routes: registerServices(ctx),
-    interceptors: createRpcInterceptors(ctx),
-    readMaxBytes: maxRequestBytes,
+    handlers: createRpcHandlers(ctx, { grpc: false, readMaxBytes: maxRequestBytes }),
   });
 
   async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {

@@ -1,13 +1,28 @@
-import { ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { ConnectError, type Transport } from "@connectrpc/connect";
+import { createUniversalHandlerClient } from "@connectrpc/connect/protocol";
+import { createTransport } from "@connectrpc/connect/protocol-connect";
 import { expect } from "vitest";
-import { createRpcInterceptors, registerServices } from "../../functions/api/routes.ts";
+import { createRpcHandlers } from "../../functions/api/routes.ts";
 import type { AppContext } from "../../functions/app/context.ts";
 import { testAdminToken } from "./app-context.ts";
 
 /** Every oncall.v1 service in memory, behind the same interceptors (auth, error mapping) as the Lambda. */
-export function createInMemoryTransport(ctx: AppContext): Transport {
-  return createRouterTransport(registerServices(ctx), {
-    router: { interceptors: createRpcInterceptors(ctx) },
+export function createInMemoryTransport(
+  ctx: AppContext,
+  options: { useBinaryFormat?: boolean } = {},
+): Transport {
+  // What createRouterTransport does, over the same handlers the API Lambda serves.
+  return createTransport({
+    httpClient: createUniversalHandlerClient(createRpcHandlers(ctx)),
+    baseUrl: "https://in-memory",
+    useBinaryFormat: true,
+    interceptors: [],
+    acceptCompression: [],
+    sendCompression: null,
+    compressMinBytes: Number.MAX_SAFE_INTEGER,
+    readMaxBytes: Number.MAX_SAFE_INTEGER,
+    writeMaxBytes: Number.MAX_SAFE_INTEGER,
+    ...options,
   });
 }
 

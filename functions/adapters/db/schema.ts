@@ -48,6 +48,8 @@ export interface ServicesTable {
   escalation_policy_id: string | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Set when the service was deleted: it is archived, its alerts and events kept. */
+  deleted_at: Date | null;
 }
 
 export type IntegrationKeyType = "alertmanager" | "grafana" | "generic" | "pagerduty" | "universal";
@@ -65,6 +67,10 @@ export interface IntegrationKeysTable {
   revoked_at: Date | null;
   /** Written at most once a minute (see INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS). */
   last_used_at: Date | null;
+  /** The secret a rotation replaced, still accepted until `previous_secret_expires_at`. */
+  previous_secret_hash: string | null;
+  previous_secret_prefix: string | null;
+  previous_secret_expires_at: Date | null;
 }
 
 /** Requests per key in the current minute, spread over a few slots (see countKeyRequest). */

@@ -1,11 +1,10 @@
 import type { ContextValues } from "@connectrpc/connect";
-import { type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 
-export interface ConnectLambdaAdapterOptions extends ConnectRouterOptions {
-  /** Registers the services, as with connect-node's `connectNodeAdapter`. */
-  routes(router: ConnectRouter): void;
+export interface ConnectLambdaAdapterOptions {
+  /** The router's handlers (`createConnectRouter(options)` then `router.handlers`), built once. */
+  handlers: readonly UniversalHandler[];
   /** Per-request values for the service implementations (principal, request id...). */
   contextValues?(event: APIGatewayProxyEventV2): ContextValues;
 }
@@ -19,18 +18,19 @@ export interface ConnectLambdaAdapter {
 
 /**
  * Serves Connect (JSON and binary) and gRPC-web from API Gateway HTTP API events.
- * The router is built once; each event is converted to a universal request, handed to the
- * handler indexed by its path, and the universal response is converted back. Plain gRPC is off:
- * it needs HTTP/2 trailers, which API Gateway does not pass through.
+ * The router is built once by the caller; each event is converted to a universal request, handed
+ * to the handler indexed by its path, and the universal response is converted back. Build the
+ * router with `grpc: false`: plain gRPC needs HTTP/2 trailers, which API Gateway does not pass
+ * through.
  *
  * @example
- * const rpc = createConnectLambdaAdapter({ routes: (r) => r.service(SystemService, impl) });
+ * const router = createConnectRouter({ grpc: false });
+ * router.service(SystemService, impl);
+ * const rpc = createConnectLambdaAdapter({ handlers: router.handlers });
  * export const handler = (event) => rpc.handle(event);
  */
 export function createConnectLambdaAdapter(options: ConnectLambdaAdapterOptions): ConnectLambdaAdapter {
-  const router = createConnectRouter({ grpc: false, ...options });
-  options.routes(router);
-  const byPath = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  const byPath = new Map<string, UniversalHandler>(options.handlers.map((h) => [h.requestPath, h]));
 
   return {
     handles: (path) => byPath.has(path),

@@ -1,15 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  type ApiKeyRow,
-  createApiKey,
-  listApiKeys,
-  revokeApiKey,
-  type ApiKeyScope as ScopeName,
-} from "../../adapters/db/stores/api-keys.ts";
+import type { ApiKeyRow, ApiKeyScope as ScopeName } from "../../app/api-keys.ts";
+import * as useCases from "../../app/api-keys.ts";
 import type { AppContext } from "../../app/context.ts";
-import { NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { ValidationError } from "../../domain/errors.ts";
+import { MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   type ApiKey,
   ApiKeySchema,
@@ -17,32 +13,27 @@ import {
   type ApiKeyService,
 } from "../../gen/oncall/v1/api_keys_pb.ts";
 import { optionalTimestamp, requireText, requireUuid } from "../request-validation.ts";
-import { MAX_NAME_LENGTH } from "./service-service.ts";
 
 /**
  * oncall.v1.ApiKeyService. Admin-only: the auth interceptor refuses API keys here (see
  * `adminOnlyServices` in routes.ts), so a key can never mint or revoke keys.
  */
 export function createApiKeyService(ctx: AppContext): ServiceImpl<typeof ApiKeyService> {
-  const db = () => ctx.database.db;
   return {
     async createApiKey(req) {
       const name = requireText(req.name, "name", MAX_NAME_LENGTH);
       const scope = scopeName(req.scope, "scope");
-      const { key, secret } = await createApiKey(db(), { name, scope, now: ctx.clock.now() });
+      const { key, secret } = await useCases.createApiKey(ctx, { name, scope });
       return { key: toApiKey(key), secret };
     },
 
     async listApiKeys(req) {
-      const rows = await listApiKeys(db(), { includeRevoked: req.includeRevoked });
+      const rows = await useCases.listApiKeys(ctx, { includeRevoked: req.includeRevoked });
       return { keys: rows.map(toApiKey) };
     },
 
     async revokeApiKey(req) {
-      const id = requireUuid(req.id, "id");
-      const row = await revokeApiKey(db(), id, ctx.clock.now());
-      if (!row) throw new NotFoundError("API key", id);
-      return { key: toApiKey(row) };
+      return { key: toApiKey(await useCases.revokeApiKey(ctx, requireUuid(req.id, "id"))) };
     },
   };
 }

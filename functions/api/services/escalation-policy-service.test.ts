@@ -73,6 +73,51 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     scheduleId = schedule!.id;
   });
 
+  it("refuses at save a repeating policy without a minute after each step, naming the field", async () => {
+    const quick = await failure(
+      policies.createEscalationPolicy(
+        { name: "storm", repeatCount: 20, steps: [{ delaySeconds: 0, targets: [user("a")] }] },
+        admin,
+      ),
+    );
+    expect(quick.code).toBe(Code.InvalidArgument);
+    expect(quick.rawMessage).toBe(
+      "steps[0].delay_seconds: a policy that repeats waits at least 60 seconds after every step (repeat_count is 20)",
+    );
+    const tooMany = await failure(
+      policies.createEscalationPolicy(
+        {
+          name: "crowd",
+          repeatCount: 20,
+          steps: Array.from({ length: 20 }, () => ({
+            delaySeconds: 60,
+            targets: Array.from({ length: 50 }, (_, j) => user(`u${j}`)),
+          })),
+        },
+        admin,
+      ),
+    );
+    expect(tooMany.code).toBe(Code.InvalidArgument);
+    expect(tooMany.rawMessage).toMatch(/^steps: one alert would page 21000 targets/);
+
+    // A policy that does not repeat may page at once; making it repeat is refused and changes nothing.
+    const { policy } = await policies.createEscalationPolicy(
+      { name: "once", steps: [{ delaySeconds: 0, targets: [user("a")] }] },
+      admin,
+    );
+    const repeat = await failure(
+      policies.updateEscalationPolicy(
+        { policy: { id: policy!.id, repeatCount: 3 }, updateMask: { paths: ["repeat_count"] } },
+        admin,
+      ),
+    );
+    expect(repeat.code).toBe(Code.InvalidArgument);
+    expect(repeat.rawMessage).toMatch(
+      /^policy\.repeat_count: a policy that repeats waits at least 60 seconds/,
+    );
+    expect((await policies.getEscalationPolicy({ id: policy!.id }, admin)).policy).toEqual(policy);
+  });
+
   it("creates, gets, lists, updates (steps as a whole list) and deletes a policy", async () => {
     const { policy } = await policies.createEscalationPolicy(
       {
@@ -80,7 +125,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
         description: "page the on-call, then the lead",
         repeatCount: 2,
         steps: [
-          { delaySeconds: 0, targets: [scheduleTarget(scheduleId), channel("slack-payments")] },
+          { delaySeconds: 60, targets: [scheduleTarget(scheduleId), channel("slack-payments")] },
           { delaySeconds: 300, targets: [rotationTarget(rotationId.toUpperCase()), user("lead-7")] },
         ],
       },
@@ -93,7 +138,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     });
     // Ids are stored lower-case, whatever case they came in.
     expect(stepsOf(policy?.steps)).toEqual([
-      `0:scheduleId=${scheduleId},channelId=slack-payments`,
+      `60:scheduleId=${scheduleId},channelId=slack-payments`,
       `300:rotationId=${rotationId},userId=lead-7`,
     ]);
     expect(timestampDate(policy!.createTime!).toISOString()).toBe("2026-11-27T12:00:00.000Z");
@@ -105,7 +150,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
       repeatCount: 2,
       steps: [
         {
-          delaySeconds: 0,
+          delaySeconds: 60,
           targets: [
             { kind: "schedule", id: scheduleId },
             { kind: "channel", id: "slack-payments" },

@@ -1,5 +1,6 @@
 import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
+import { sql } from "kysely";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
@@ -12,6 +13,7 @@ import {
   listShifts as domainListShifts,
   type Override,
 } from "../../domain/schedules/index.ts";
+import { MAX_OVERLAPPING_OVERRIDES } from "../../domain/schedules/limits.ts";
 import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
 import {
   OverrideKind,
@@ -1026,5 +1028,90 @@ describeEachDatabase("ScheduleService", (suite) => {
     it("refuses calls without a token", async () => {
       expect((await failure(schedules.listSchedules({}))).code).toBe(Code.Unauthenticated);
     });
+  });
+
+  it("refuses an override past the caps at save, naming the field, and keeps the others", async () => {
+    const { schedule } = await schedules.createSchedule({ name: "crowded", timeZone: "UTC" }, admin);
+    const create = (userId: string, start: string, end: string) =>
+      schedules.createOverride(
+        {
+          scheduleId: schedule!.id,
+          kind: OverrideKind.ADD,
+          userId,
+          startTime: timestampFromDate(new Date(start)),
+          endTime: timestampFromDate(new Date(end)),
+        },
+        admin,
+      );
+    // Through the store's own insert, for speed: 50 overlapping 2026-03-11T00:00 – 2026-03-12T00:00.
+    await sql`
+      insert into schedule_overrides (schedule_id, kind, user_id, start_at, end_at)
+      select ${schedule!.id}::uuid, 'add', 'u' || i, '2026-03-11T00:00:00Z'::timestamptz, '2026-03-12T00:00:00Z'::timestamptz
+      from generate_series(1, ${MAX_OVERLAPPING_OVERRIDES}::int) i
+    `.execute(suite.handle.db);
+
+    const refused = await failure(create("one-more", "2026-03-11T10:00:00Z", "2026-03-11T11:00:00Z"));
+    expect(refused.code).toBe(Code.InvalidArgument);
+    expect(refused.rawMessage).toBe(
+      `start_time: the schedule already has ${MAX_OVERLAPPING_OVERRIDES} overrides overlapping this range; at most ${MAX_OVERLAPPING_OVERRIDES} may overlap`,
+    );
+    // Another range is fine.
+    const { override } = await create("later", "2026-03-12T00:00:00Z", "2026-03-12T01:00:00Z");
+    expect(override?.userId).toBe("later");
+    const listed = await schedules.listOverrides({ scheduleId: schedule!.id, pageSize: 500 }, admin);
+    expect(listed.overrides).toHaveLength(MAX_OVERLAPPING_OVERRIDES + 1);
+  });
+
+  it("answers the heaviest listing in bounded pages, each starting where the last stopped", async () => {
+    const start = new Date("2026-03-10T00:00:00Z");
+    const end = new Date(start.getTime() + 366 * 24 * 3600 * 1000);
+    const rules = [];
+    for (let i = 0; i < 50; i++) {
+      const { rotation } = await schedules.createRotation(
+        {
+          name: `hourly ${i}`,
+          timeZone: "UTC",
+          shiftLength: { count: 1, unit: ShiftUnit.HOUR },
+          startTime: timestampFromDate(start),
+          participants: [`a${i}`, `b${i}`],
+        },
+        admin,
+      );
+      rules.push({
+        target: { kind: { case: "rotationId" as const, value: rotation!.id } },
+        weekdays: [1, 2, 3, 4, 5, 6, 7] as Weekday[],
+        start: "00:00",
+        end: "00:00",
+      });
+    }
+    const { schedule } = await schedules.createSchedule({ name: "heaviest", timeZone: "UTC", rules }, admin);
+    const range = {
+      scheduleId: schedule!.id,
+      startTime: timestampFromDate(start),
+      endTime: timestampFromDate(end),
+    };
+
+    const first = await schedules.listShifts(range, admin);
+    // 1-hour windows of 50 shifts each (50 rules): ten fill the default 500, twenty the maximum 1000.
+    expect(first.shifts).toHaveLength(500);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await schedules.listShifts(
+      { ...range, pageSize: 1000, pageToken: first.nextPageToken },
+      admin,
+    );
+    expect(second.shifts).toHaveLength(1000);
+    expect(timestampDate(second.shifts[0]!.startTime!)).toEqual(timestampDate(first.shifts.at(-1)!.endTime!));
+    const other = await failure(
+      schedules.listShifts(
+        {
+          ...range,
+          endTime: timestampFromDate(new Date(end.getTime() - 1000)),
+          pageToken: first.nextPageToken,
+        },
+        admin,
+      ),
+    );
+    expect(other.code).toBe(Code.InvalidArgument);
+    expect(other.rawMessage.startsWith("page_token: ")).toBe(true);
   });
 });

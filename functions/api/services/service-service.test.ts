@@ -83,6 +83,19 @@ describe("services", () => {
       admin,
     );
     expect(replaced).toMatchObject({ name: "Pay", description: "", escalationPolicyId: "" });
+    // ...so leaving the name out says why it was read at all.
+    const unnamed = await failure(
+      services.updateService({ service: { id: created!.id, description: "only this" } }, admin),
+    );
+    expect(unnamed.code).toBe(Code.InvalidArgument);
+    expect(unnamed.rawMessage).toBe(
+      "service.name: is required: an empty update_mask replaces every field (name, description, escalation_policy_id); list the fields to change in update_mask",
+    );
+    const { service: described } = await services.updateService(
+      { service: { id: created!.id, description: "only this" }, updateMask: { paths: ["description"] } },
+      admin,
+    );
+    expect(described).toMatchObject({ name: "Pay", description: "only this" });
 
     await services.deleteService({ id: created!.id }, admin);
     expect((await failure(services.getService({ id: created!.id }, admin))).code).toBe(Code.NotFound);
@@ -222,28 +235,43 @@ describe("services", () => {
     );
   });
 
-  it("deletes a service with its keys, alerts and alert events", async () => {
+  it("refuses to delete a service with open alerts; once resolved, archives it and keeps its history", async () => {
     const { service } = await services.createService({ name: "doomed" }, admin);
     const { service: other } = await services.createService({ name: "kept" }, admin);
     const { secret } = await services.createIntegrationKey(
       { serviceId: service!.id, name: "am", type: IntegrationKeyType.ALERTMANAGER },
       admin,
     );
-    await alerts.createAlert({ serviceId: service!.id, summary: "disk full" }, admin);
+    const { alert } = await alerts.createAlert({ serviceId: service!.id, summary: "disk full" }, admin);
     await alerts.createAlert({ serviceId: other!.id, summary: "cpu hot" }, admin);
 
+    const refused = await failure(services.deleteService({ id: service!.id }, admin));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toContain("1 open alert");
+    expect((await services.getService({ id: service!.id }, admin)).service?.name).toBe("doomed");
+
+    await alerts.resolveAlert({ id: alert!.id }, admin);
     await services.deleteService({ id: service!.id }, admin);
 
-    const db = database.db;
+    expect((await failure(services.getService({ id: service!.id }, admin))).code).toBe(Code.NotFound);
+    expect((await services.listServices({}, admin)).services.map((s) => s.name)).toEqual(["kept"]);
     expect(
-      await db.selectFrom("integration_keys").select("id").where("service_id", "=", service!.id).execute(),
-    ).toEqual([]);
-    const left = await db.selectFrom("alerts").select(["summary", "service_id"]).execute();
-    expect(left).toEqual([{ summary: "cpu hot", service_id: other!.id }]);
-    expect((await db.selectFrom("alert_events").select("alert_id").execute()).length).toBe(1);
-    expect(
-      await authenticateIntegrationKey(db, { secret, now: clock.now(), defaultLimitPerMinute: 60 }),
+      await authenticateIntegrationKey(database.db, { secret, now: clock.now(), defaultLimitPerMinute: 60 }),
     ).toBeUndefined();
+    // Its alerts and their events stay readable.
+    const { alert: kept } = await alerts.getAlert({ id: alert!.id }, admin);
+    expect(kept).toMatchObject({ summary: "disk full", serviceId: service!.id });
+    const listed = await alerts.listAlerts({ serviceIds: [service!.id] }, admin);
+    expect(listed.alerts.map((a) => a.summary)).toEqual(["disk full"]);
+    expect(
+      (
+        await database.db
+          .selectFrom("alert_events")
+          .select("id")
+          .where("alert_id", "=", Number(alert!.id))
+          .execute()
+      ).length,
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -317,7 +345,7 @@ describe("integration keys", () => {
     ).toEqual(["grafana", "any"]);
   });
 
-  it("rotates: the new secret works and the old one fails at once; a revoked key cannot rotate", async () => {
+  it("rotates: both secrets work for the overlap (24 h by default), then only the new one; a revoked key cannot rotate", async () => {
     const { key, secret: oldSecret } = await services.createIntegrationKey(
       { serviceId, name: "generic", type: IntegrationKeyType.GENERIC },
       admin,
@@ -326,14 +354,34 @@ describe("integration keys", () => {
     expect(rotated?.id).toBe(key!.id);
     expect(newSecret).not.toBe(oldSecret);
     expect(rotated?.secretPrefix).toBe(newSecret.slice(0, 10));
-    expect(await authenticate(oldSecret)).toBeUndefined();
+    expect(rotated?.previousSecretPrefix).toBe(oldSecret.slice(0, 10));
+    const expires = BigInt(clock.now().getTime() / 1000 + 24 * 3600);
+    expect(rotated?.previousSecretExpireTime?.seconds).toBe(expires);
+    expect(
+      (await services.listIntegrationKeys({ serviceId }, admin)).keys[0]?.previousSecretExpireTime?.seconds,
+    ).toBe(expires);
+    expect(await authenticate(oldSecret)).toMatchObject({ keyId: key!.id });
     expect(await authenticate(newSecret)).toMatchObject({ keyId: key!.id, type: "generic" });
+
+    clock.advance(24 * 3600 * 1000);
+    expect(await authenticate(oldSecret)).toBeUndefined();
+    expect(await authenticate(newSecret)).toMatchObject({ keyId: key!.id });
+
+    // overlap_seconds: 0 stops the replaced secret at once.
+    const { secret: third } = await services.rotateIntegrationKey({ id: key!.id, overlapSeconds: 0 }, admin);
+    expect(await authenticate(newSecret)).toBeUndefined();
+    expect(await authenticate(third)).toMatchObject({ keyId: key!.id });
+    const tooLong = await failure(
+      services.rotateIntegrationKey({ id: key!.id, overlapSeconds: 8 * 86400 }, admin),
+    );
+    expect(tooLong.code).toBe(Code.InvalidArgument);
+    expect(tooLong.rawMessage.startsWith("overlap_seconds: ")).toBe(true);
 
     await services.revokeIntegrationKey({ id: key!.id }, admin);
     expect((await failure(services.rotateIntegrationKey({ id: key!.id }, admin))).code).toBe(
       Code.FailedPrecondition,
     );
-    expect(await authenticate(newSecret)).toBeUndefined();
+    expect(await authenticate(third)).toBeUndefined();
   });
 
   it("answers not_found for unknown services and keys", async () => {

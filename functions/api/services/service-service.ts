@@ -2,25 +2,18 @@ import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { IntegrationKeyType as KeyTypeName } from "../../adapters/db/schema.ts";
-import {
-  createIntegrationKey,
-  createService,
-  deleteService,
-  getService,
-  type IntegrationKeyRow,
-  listIntegrationKeys,
-  listServices,
-  revokeIntegrationKey,
-  rotateIntegrationKey,
-  type ServiceCursor,
-  type ServicePatch,
-  type ServiceRow,
-  updateService,
-} from "../../adapters/db/stores/services.ts";
 import { createChangeEventUseCases, type StoredChangeEvent } from "../../app/change-events.ts";
 import type { AppContext } from "../../app/context.ts";
+import type { IntegrationKeyRow, ServicePatch, ServiceRow } from "../../app/services.ts";
+import * as useCases from "../../app/services.ts";
 import { isRecord } from "../../domain/alerts/validate.ts";
-import { NotFoundError, PreconditionError, ValidationError } from "../../domain/errors.ts";
+import { ValidationError } from "../../domain/errors.ts";
+import {
+  keyRateLimit,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_NAME_LENGTH,
+  rotationOverlapSeconds,
+} from "../../domain/services/limits.ts";
 import {
   type IntegrationKey,
   IntegrationKeySchema,
@@ -34,7 +27,7 @@ import {
 import {
   decodePageToken,
   encodePageToken,
-  isUuid,
+  isNameCursor,
   optionalText,
   optionalTimestamp,
   optionalUuid,
@@ -42,45 +35,32 @@ import {
   requireText,
   requireUuid,
 } from "../request-validation.ts";
-
-/** Length of a service or key name. */
-export const MAX_NAME_LENGTH = 200;
-/** Length of a service description (markdown). */
-export const MAX_DESCRIPTION_LENGTH = 4096;
-/** Requests per minute a key may be given; far above any sane sender, well inside int32. */
-export const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
+import { readUpdateMask } from "../update-mask.ts";
 
 const updatableFields = ["name", "description", "escalation_policy_id"] as const;
 
-/** oncall.v1.ServiceService: services and their integration keys. */
+/** oncall.v1.ServiceService: services and their integration keys; each RPC maps in, calls one use case, maps out. */
 export function createServiceService(ctx: AppContext): ServiceImpl<typeof ServiceService> {
-  const db = () => ctx.database.db;
   const changeEvents = createChangeEventUseCases(ctx);
   return {
     async createService(req) {
-      const escalationPolicyId = optionalUuid(req.escalationPolicyId, "escalation_policy_id");
-      const row = await createService(db(), {
+      const input = {
         name: requireText(req.name, "name", MAX_NAME_LENGTH),
         description: optionalText(req.description, "description", MAX_DESCRIPTION_LENGTH),
-        escalationPolicyId,
-        now: ctx.clock.now(),
-      });
-      if (!row) throw new NotFoundError("escalation policy", escalationPolicyId ?? "");
-      return { service: toService(row) };
+        escalationPolicyId: optionalUuid(req.escalationPolicyId, "escalation_policy_id"),
+      };
+      return { service: toService(await useCases.createService(ctx, input)) };
     },
 
     async getService(req) {
-      const id = requireUuid(req.id, "id");
-      const row = await getService(db(), id);
-      if (!row) throw new NotFoundError("service", id);
-      return { service: toService(row) };
+      return { service: toService(await useCases.getService(ctx, requireUuid(req.id, "id"))) };
     },
 
     async listServices(req) {
       const search = optionalText(req.search, "search", MAX_NAME_LENGTH).trim();
       const limit = pageSize(req.pageSize);
-      const after = decodePageToken(req.pageToken, "services", { search }, isServiceCursor);
-      const page = await listServices(db(), { search, limit, after });
+      const after = decodePageToken(req.pageToken, "services", { search }, isNameCursor);
+      const page = await useCases.listServices(ctx, { search, limit, after });
       return {
         services: page.services.map(toService),
         nextPageToken: page.next ? encodePageToken("services", page.next, { search }) : "",
@@ -88,60 +68,34 @@ export function createServiceService(ctx: AppContext): ServiceImpl<typeof Servic
     },
 
     async updateService(req) {
-      if (!req.service) throw new ValidationError("service", "is required");
-      const id = requireUuid(req.service.id, "service.id");
-      const paths = req.updateMask?.paths.length ? req.updateMask.paths : updatableFields;
+      const input = req.service;
+      if (!input) throw new ValidationError("service", "is required");
+      const id = requireUuid(input.id, "service.id");
+      const mask = readUpdateMask(req.updateMask, updatableFields);
       const patch: ServicePatch = {};
-      paths.forEach((path, i) => {
-        switch (path) {
-          case "name":
-            patch.name = requireText(req.service!.name, "service.name", MAX_NAME_LENGTH);
-            break;
-          case "description":
-            patch.description = optionalText(
-              req.service!.description,
-              "service.description",
-              MAX_DESCRIPTION_LENGTH,
-            );
-            break;
-          case "escalation_policy_id":
-            patch.escalationPolicyId = optionalUuid(
-              req.service!.escalationPolicyId,
-              "service.escalation_policy_id",
-            );
-            break;
-          default:
-            throw new ValidationError(
-              `update_mask.paths[${i}]`,
-              `cannot update "${path}"; updatable fields are ${updatableFields.join(", ")}`,
-            );
-        }
-      });
-      const result = await updateService(db(), id, patch, ctx.clock.now());
-      if (result.outcome === "service_not_found") throw new NotFoundError("service", id);
-      if (result.outcome === "policy_not_found") {
-        throw new NotFoundError("escalation policy", patch.escalationPolicyId ?? "");
+      if (mask.has("name"))
+        patch.name = requireText(input.name, "service.name", MAX_NAME_LENGTH, mask.required);
+      if (mask.has("description")) {
+        patch.description = optionalText(input.description, "service.description", MAX_DESCRIPTION_LENGTH);
       }
-      return { service: toService(result.service) };
+      if (mask.has("escalation_policy_id")) {
+        patch.escalationPolicyId = optionalUuid(input.escalationPolicyId, "service.escalation_policy_id");
+      }
+      return { service: toService(await useCases.updateService(ctx, id, patch)) };
     },
 
     async deleteService(req) {
-      const id = requireUuid(req.id, "id");
-      if (!(await deleteService(db(), id))) throw new NotFoundError("service", id);
+      await useCases.deleteService(ctx, requireUuid(req.id, "id"));
       return {};
     },
 
     async createIntegrationKey(req) {
-      const serviceId = requireUuid(req.serviceId, "service_id");
-      const input = {
-        serviceId,
+      const issued = await useCases.createIntegrationKey(ctx, {
+        serviceId: requireUuid(req.serviceId, "service_id"),
         name: requireText(req.name, "name", MAX_NAME_LENGTH),
         type: keyTypeName(req.type, "type"),
-        rateLimitPerMinute: rateLimit(req.rateLimitPerMinute, "rate_limit_per_minute"),
-        now: ctx.clock.now(),
-      };
-      const issued = await createIntegrationKey(db(), input);
-      if (!issued) throw new NotFoundError("service", serviceId);
+        rateLimitPerMinute: keyRateLimit(req.rateLimitPerMinute, "rate_limit_per_minute"),
+      });
       return { key: toIntegrationKey(issued.key), secret: issued.secret };
     },
 
@@ -172,26 +126,19 @@ export function createServiceService(ctx: AppContext): ServiceImpl<typeof Servic
 
     async listIntegrationKeys(req) {
       const serviceId = requireUuid(req.serviceId, "service_id");
-      const rows = await listIntegrationKeys(db(), { serviceId, includeRevoked: req.includeRevoked });
-      if (!rows) throw new NotFoundError("service", serviceId);
+      const rows = await useCases.listIntegrationKeys(ctx, { serviceId, includeRevoked: req.includeRevoked });
       return { keys: rows.map(toIntegrationKey) };
     },
 
     async revokeIntegrationKey(req) {
-      const id = requireUuid(req.id, "id");
-      const row = await revokeIntegrationKey(db(), id, ctx.clock.now());
-      if (!row) throw new NotFoundError("integration key", id);
-      return { key: toIntegrationKey(row) };
+      return { key: toIntegrationKey(await useCases.revokeIntegrationKey(ctx, requireUuid(req.id, "id"))) };
     },
 
     async rotateIntegrationKey(req) {
       const id = requireUuid(req.id, "id");
-      const result = await rotateIntegrationKey(db(), id);
-      if (result.outcome === "not_found") throw new NotFoundError("integration key", id);
-      if (result.outcome === "revoked") {
-        throw new PreconditionError(`integration key ${id} is revoked; create a new key instead`);
-      }
-      return { key: toIntegrationKey(result.issued.key), secret: result.issued.secret };
+      const overlap = rotationOverlapSeconds(req.overlapSeconds, "overlap_seconds");
+      const issued = await useCases.rotateIntegrationKey(ctx, id, overlap);
+      return { key: toIntegrationKey(issued.key), secret: issued.secret };
     },
   };
 }
@@ -233,18 +180,9 @@ export function toIntegrationKey(row: IntegrationKeyRow): IntegrationKey {
     revokeTime: optionalTimestamp(row.revoked_at),
     lastUsedTime: optionalTimestamp(row.last_used_at),
     rateLimitPerMinute: row.rate_limit_per_minute ?? 0,
+    previousSecretPrefix: row.previous_secret_prefix ?? "",
+    previousSecretExpireTime: optionalTimestamp(row.previous_secret_expires_at),
   });
-}
-
-function rateLimit(value: number, field: string): number | null {
-  if (value === 0) return null;
-  if (value < 0 || value > MAX_RATE_LIMIT_PER_MINUTE) {
-    throw new ValidationError(
-      field,
-      `must be between 1 and ${MAX_RATE_LIMIT_PER_MINUTE}, or 0 for the default`,
-    );
-  }
-  return value;
 }
 
 function isChangeEventCursor(value: unknown): value is { id: number } {
@@ -264,10 +202,4 @@ function toChangeEvent(row: StoredChangeEvent): ServiceChangeEvent {
     links: row.links.map((l) => ({ href: l.href, text: l.text })),
     receiveTime: timestampFromDate(row.receivedAt),
   });
-}
-
-function isServiceCursor(value: unknown): value is ServiceCursor {
-  return (
-    isRecord(value) && typeof value.name === "string" && typeof value.id === "string" && isUuid(value.id)
-  );
 }

@@ -11,6 +11,7 @@ import {
   type TemplateView,
 } from "../../app/templates.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "../../domain/services/limits.ts";
 import {
   type Channel as ChannelName,
   channels as channelNames,
@@ -45,7 +46,6 @@ import {
   requireText,
   requireUuid,
 } from "../request-validation.ts";
-import { MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH } from "./service-service.ts";
 
 const MAX_CHANGE_NOTE_LENGTH = 1000;
 

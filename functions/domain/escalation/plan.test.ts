@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AlertStatus, EscalationPolicy, EscalationState, TargetResolution } from "./model.ts";
-import { decide, failureRetryDelaySeconds, MAX_WAIT_MS, planStep } from "./plan.ts";
+import { decide, failureRetryDelaySeconds, MAX_RECIPIENTS_PER_STEP, MAX_WAIT_MS, planStep } from "./plan.ts";
 
 const now = new Date("2026-11-27T12:00:00.000Z");
 const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
@@ -275,6 +275,28 @@ describe("planStep", () => {
 
     expect(plan.event.type).toBe("escalated");
     expect(plan.event.data.unresolved).toEqual([{ kind: "schedule", id: "s2", problem: "no_one_on_call" }]);
+  });
+
+  it.each([
+    [MAX_RECIPIENTS_PER_STEP, 0],
+    [MAX_RECIPIENTS_PER_STEP + 1, 1],
+    [3001, 3001 - MAX_RECIPIENTS_PER_STEP],
+  ])("caps a step resolving to %d recipients and records the %d left out on the alert", (count, left) => {
+    const users = Array.from({ length: count }, (_, i) => `u${i}`);
+    const plan = planStep(policy, { stepIndex: 0, repeatCycle: 0 }, [onCall("s1", ...users)], now);
+
+    expect(plan.notifications).toHaveLength(Math.min(count, MAX_RECIPIENTS_PER_STEP));
+    expect(plan.notifications.at(-1)?.recipient.id).toBe(`u${Math.min(count, MAX_RECIPIENTS_PER_STEP) - 1}`);
+    if (left === 0) {
+      expect(plan.event.data.overCap).toBeUndefined();
+    } else {
+      expect(plan.event.data.overCap).toEqual({ limit: MAX_RECIPIENTS_PER_STEP, notNotified: left });
+      expect(plan.event.message).toMatch(
+        new RegExp(
+          `; ${left} more recipients? not notified \\(at most ${MAX_RECIPIENTS_PER_STEP} per step\\)$`,
+        ),
+      );
+    }
   });
 
   it("records a step without targets as no one to notify", () => {

@@ -26,6 +26,12 @@ import type {
  */
 export const MAX_WAIT_MS = 7 * 24 * 3600 * 1000;
 
+/**
+ * Recipients one step notifies at most (targets × who they resolve to: a schedule with many
+ * overrides can name hundreds). Those past the cap are not notified, and the alert log says how many.
+ */
+export const MAX_RECIPIENTS_PER_STEP = 100;
+
 /** Longest pause before a failed step is tried again; the first retry comes after 30 s, doubling. */
 export const MAX_FAILURE_RETRY_SECONDS = 300;
 
@@ -109,6 +115,8 @@ export interface StepEvent {
     readonly notified: readonly Recipient[];
     /** Targets that gave no one, and why. */
     readonly unresolved: readonly { kind: string; id: string; problem: string; detail?: string }[];
+    /** Set when the step resolved to more than MAX_RECIPIENTS_PER_STEP: how many were left out. */
+    readonly overCap?: { readonly limit: number; readonly notNotified: number };
   };
 }
 
@@ -156,11 +164,14 @@ export function planStep(
       else if (!entry.via.some((v) => v.kind === via.kind && v.id === via.id)) entry.via.push(via);
     }
   }
-  const notifications = [...byRecipient.values()].map(({ recipient, via }) => ({
+  const everyone = [...byRecipient.values()];
+  const notifications = everyone.slice(0, MAX_RECIPIENTS_PER_STEP).map(({ recipient, via }) => ({
     recipient,
     reason: { stepIndex, repeatCycle, via },
   }));
   const notified = notifications.map((n) => n.recipient);
+  const notNotified = everyone.length - notifications.length;
+  const overCap = notNotified > 0 ? { overCap: { limit: MAX_RECIPIENTS_PER_STEP, notNotified } } : {};
 
   const stepCount = Math.max(policy.steps.length, 1);
   const where = `Step ${stepIndex + 1} of ${stepCount}, pass ${repeatCycle + 1} of ${policy.repeatCount + 1}`;
@@ -168,8 +179,12 @@ export function planStep(
     notified.length > 0
       ? {
           type: "escalated",
-          message: `${where}: notified ${notified.map(describe).join(", ")}`,
-          data: { stepIndex, repeatCycle, notified, unresolved },
+          message: `${where}: notified ${notified.map(describe).join(", ")}${
+            notNotified > 0
+              ? `; ${notNotified} more recipient${notNotified === 1 ? "" : "s"} not notified (at most ${MAX_RECIPIENTS_PER_STEP} per step)`
+              : ""
+          }`,
+          data: { stepIndex, repeatCycle, notified, unresolved, ...overCap },
         }
       : {
           type: "no_one_to_notify",

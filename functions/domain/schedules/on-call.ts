@@ -244,15 +244,29 @@ export function listShifts(
   start: Date,
   end: Date,
 ): Shift[] {
+  return shiftLister(schedule, rotations, overrides)(start, end);
+}
+
+/**
+ * `listShifts` for one schedule over many ranges: validates and compiles the schedule, its rotations
+ * and overrides once (a paged listing asks for one small window after another).
+ */
+export function shiftLister(
+  schedule: Schedule,
+  rotations: ReadonlyMap<string, Rotation>,
+  overrides: readonly Override[],
+): (start: Date, end: Date) => Shift[] {
   const cs = compileSchedule(schedule, rotations);
   const co = compileOverrides(overrides);
-  const [from, to] = requireRange(start, end);
-  return listRaw(cs, co, from, to).map((s) => ({
-    userId: s.userId,
-    start: new Date(s.start),
-    end: new Date(s.end),
-    source: toSource(s.code, co),
-  }));
+  return (start, end) => {
+    const [from, to] = requireRange(start, end);
+    return listRaw(cs, co, from, to).map((s) => ({
+      userId: s.userId,
+      start: new Date(s.start),
+      end: new Date(s.end),
+      source: toSource(s.code, co),
+    }));
+  };
 }
 
 /**

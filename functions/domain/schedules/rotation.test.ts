@@ -395,7 +395,22 @@ describe("validation", () => {
     [
       "removing the last participant",
       () => removeParticipant({ ...ok, participants: ["a"] }, 0, ok.start),
-      "participants",
+      "index",
+    ],
+    [
+      "removing the last participant, the caller naming the field",
+      () => removeParticipant({ ...ok, participants: ["a"] }, 0, ok.start, "participant_index"),
+      "participant_index",
+    ],
+    [
+      "an index outside the list, named by the caller",
+      () => setCurrentParticipant(ok, 3, ok.start, "participant_index"),
+      "participant_index",
+    ],
+    [
+      "a bad position, named by the caller",
+      () => addParticipant(ok, "d", ok.start, 5, { userId: "user_id", position: "position" }),
+      "position",
     ],
     ["an index outside the list", () => setCurrentParticipant(ok, 3, ok.start), "index"],
     ["a bad position", () => addParticipant(ok, "d", ok.start, 5), "position"],

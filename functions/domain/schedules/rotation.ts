@@ -292,7 +292,12 @@ function editPoint(compiled: CompiledRotation, now: Date): { ref: number; curren
  * that goes to position i. The person on call at `now` finishes their shift (no handoff happens); then
  * the order continues from them in the new order.
  */
-export function reorderParticipants(rotation: Rotation, order: readonly number[], now: Date): Rotation {
+export function reorderParticipants(
+  rotation: Rotation,
+  order: readonly number[],
+  now: Date,
+  field = "order",
+): Rotation {
   const compiled = compileRotation(rotation);
   const n = rotation.participants.length;
   if (
@@ -301,7 +306,7 @@ export function reorderParticipants(rotation: Rotation, order: readonly number[]
     !order.every((i) => isIndex(i, n)) ||
     new Set(order).size !== n
   ) {
-    throw new ValidationError("order", `must list each position 0..${n - 1} exactly once`);
+    throw new ValidationError(field, `must list each position 0..${n - 1} exactly once`);
   }
   const { current } = editPoint(compiled, now);
   const newIndex = new Map(order.map((old, i) => [old, i]));
@@ -326,13 +331,20 @@ export function moveParticipant(rotation: Rotation, from: number, to: number, no
  * the order continues from them, so the newcomer's first turn comes when the order reaches them and
  * only the people after them in the list wait one shift longer.
  */
-export function addParticipant(rotation: Rotation, userId: string, now: Date, position?: number): Rotation {
+export function addParticipant(
+  rotation: Rotation,
+  userId: string,
+  now: Date,
+  position?: number,
+  fields: { userId: string; position: string } = { userId: "userId", position: "position" },
+): Rotation {
   const compiled = compileRotation(rotation);
   const n = rotation.participants.length;
   const pos = position ?? n;
-  if (typeof userId !== "string" || userId === "") throw new ValidationError("userId", "must be a user id");
+  if (typeof userId !== "string" || userId === "")
+    throw new ValidationError(fields.userId, "must be a user id");
   if (!Number.isInteger(pos) || pos < 0 || pos > n) {
-    throw new ValidationError("position", `must be between 0 and ${n}`);
+    throw new ValidationError(fields.position, `must be between 0 and ${n}`);
   }
   const { current } = editPoint(compiled, now);
   const participants = [...rotation.participants.slice(0, pos), userId, ...rotation.participants.slice(pos)];
@@ -344,13 +356,13 @@ export function addParticipant(rotation: Rotation, userId: string, now: Date, po
  * Removes the participant at `index`. Removing someone who is not on call at `now` changes nothing for
  * the current shift; the order continues without them. Removing the person on call hands off at `now`
  * to the participant who followed them (as GoAlert does); they serve until the next grid handoff.
- * The last participant cannot be removed (ValidationError on `participants`).
+ * The last participant cannot be removed. Errors name `field` (the caller's name for `index`).
  */
-export function removeParticipant(rotation: Rotation, index: number, now: Date): Rotation {
+export function removeParticipant(rotation: Rotation, index: number, now: Date, field = "index"): Rotation {
   const compiled = compileRotation(rotation);
   const n = rotation.participants.length;
-  if (!isIndex(index, n)) throw new ValidationError("index", `must be a participant position (0..${n - 1})`);
-  if (n === 1) throw new ValidationError("participants", "a rotation needs at least one participant");
+  if (!isIndex(index, n)) throw new ValidationError(field, `must be a participant position (0..${n - 1})`);
+  if (n === 1) throw new ValidationError(field, "a rotation needs at least one participant");
   const { ref, current } = editPoint(compiled, now);
   const participants = rotation.participants.filter((_, i) => i !== index);
   const map = (old: number) => (old === index ? undefined : old > index ? old - 1 : old);
@@ -367,10 +379,15 @@ export function removeParticipant(rotation: Rotation, index: number, now: Date):
  * keeps their place in the list order after the new current person. Choosing the participant who is
  * already on call changes nothing.
  */
-export function setCurrentParticipant(rotation: Rotation, index: number, now: Date): Rotation {
+export function setCurrentParticipant(
+  rotation: Rotation,
+  index: number,
+  now: Date,
+  field = "index",
+): Rotation {
   const compiled = compileRotation(rotation);
   const n = rotation.participants.length;
-  if (!isIndex(index, n)) throw new ValidationError("index", `must be a participant position (0..${n - 1})`);
+  if (!isIndex(index, n)) throw new ValidationError(field, `must be a participant position (0..${n - 1})`);
   const { ref, current } = editPoint(compiled, now);
   if (current.index === index) return rotation;
   return reanchor(rotation, compiled, rotation.participants, index, ref, (old) => old);

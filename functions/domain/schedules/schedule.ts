@@ -131,6 +131,11 @@ function parseWeekday(d: unknown, field: string): number {
   );
 }
 
+/** A wall-clock time `HH:MM` as ms after midnight; ValidationError on `field` otherwise. */
+export function parseWallClock(s: unknown, field: string): number {
+  return parseClock(s, field);
+}
+
 function parseClock(s: unknown, field: string): number {
   const m = typeof s === "string" ? HH_MM.exec(s) : null;
   if (!m) throw new ValidationError(field, "must be a wall-clock time HH:MM (00:00–23:59)");

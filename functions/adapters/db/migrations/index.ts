@@ -6,6 +6,7 @@ import * as alertEventsLogWithoutFk from "./2026-11-27T1600-alert-events-log-wit
 import * as integrationKeyUsage from "./2026-11-27T1700-integration-key-usage.ts";
 import * as effectsOutbox from "./2026-11-29T0800-effects-outbox.ts";
 import * as templates from "./2026-11-29T0900-templates.ts";
+import * as serviceArchiveKeyOverlap from "./2026-11-29T1000-service-archive-key-overlap.ts";
 import * as serviceChangeEvents from "./2026-11-29T1100-service-change-events.ts";
 
 /**
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-27T1700-integration-key-usage": integrationKeyUsage,
   "2026-11-29T0800-effects-outbox": effectsOutbox,
   "2026-11-29T0900-templates": templates,
+  "2026-11-29T1000-service-archive-key-overlap": serviceArchiveKeyOverlap,
   "2026-11-29T1100-service-change-events": serviceChangeEvents,
 };

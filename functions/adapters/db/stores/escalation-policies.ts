@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database, EscalationTargetRow } from "../schema.ts";
 import { likeContaining } from "./services.ts";
 
@@ -100,30 +101,23 @@ export async function loadEscalationPolicy(
 }
 
 /** The last policy of the previous page: policies are listed by lower(name), then id. */
-export interface PolicyCursor {
-  name: string;
-  id: string;
-}
+export type PolicyCursor = NameCursor;
 
 /** A page of policies with their steps, by case-insensitive name then id; one round trip. */
 export async function listEscalationPolicies(
   db: Db,
   input: { search: string; limit: number; after?: PolicyCursor | undefined },
 ): Promise<{ policies: EscalationPolicyRecord[]; next: PolicyCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  const conditions: RawBuilder<unknown>[] = [afterName(input.after, "p")];
   if (input.search) conditions.push(sql`p.name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after) {
-    conditions.push(sql`(lower(p.name), p.id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
-  }
   const { rows } = await sql<PolicyRow>`
     select ${policyColumns} from escalation_policies p
     where ${sql.join(conditions, sql` and `)}
-    order by lower(p.name), p.id
-    limit ${input.limit + 1}::int
+    order by ${byName("p")}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const policies = rows.slice(0, input.limit).map(toRecord);
-  const last = policies.at(-1);
-  return { policies, next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined };
+  const page = keysetPage(rows.map(toRecord), input.limit, nameCursorOf);
+  return { policies: page.items, next: page.next };
 }
 
 export interface PolicyInput {
@@ -153,12 +147,17 @@ export async function createEscalationPolicy(
   });
 }
 
-/** Changes the given fields; `steps`, when given, replaces the whole list. One transaction. */
+/**
+ * Changes the given fields; `steps`, when given, replaces the whole list. One transaction, under a
+ * row lock: `check` sees the policy as it will be committed (the patch over the stored fields) and
+ * throws to roll the change back, so rules that tie fields together hold however patches interleave.
+ */
 export async function updateEscalationPolicy(
   db: Db,
   id: string,
   patch: Partial<PolicyInput>,
   now: Date,
+  check: (policy: EscalationPolicyRecord) => void = () => {},
 ): Promise<PolicyWriteOutcome> {
   return db.transaction().execute(async (trx) => {
     if (patch.steps) {
@@ -177,7 +176,9 @@ export async function updateEscalationPolicy(
       await sql`delete from escalation_steps where policy_id = ${id}::uuid`.execute(trx);
       await insertSteps(trx, id, patch.steps, now);
     }
-    return { outcome: "ok", policy: (await getEscalationPolicy(trx, id))! };
+    const policy = (await getEscalationPolicy(trx, id))!;
+    check(policy);
+    return { outcome: "ok", policy };
   });
 }
 

@@ -36,8 +36,9 @@ export const KEY_USAGE_SLOTS = 8;
 /**
  * CTEs that find a live key by hash and count one request in its minute window (fixed window, in
  * the database so that the limit holds across Lambda instances), ending in `key`: the key's id,
- * service_id, type, secret_hash, limit_per_minute, and rate_window_count (requests this minute,
- * this one included). Shared by `authenticateIntegrationKey` and the one-statement webhook ingest.
+ * service_id, type, secret_hash (the hash that matched: the current secret's, or the one a rotation
+ * replaced while its overlap lasts), limit_per_minute, and rate_window_count (requests this
+ * minute, this one included). Shared by `authenticateIntegrationKey` and the one-statement webhook ingest.
  *
  * The count is spread over KEY_USAGE_SLOTS rows per key: the request bumps the slot `slot` and
  * adds the others' committed counts, so concurrent requests of one key only wait for each other
@@ -56,10 +57,13 @@ export function countKeyRequest(input: {
   const window = sql`date_trunc('minute', ${now}::timestamptz)`;
   return sql`
     found as (
-      select id, service_id, type, secret_hash,
+      select id, service_id, type,
+        case when secret_hash = ${hash} then secret_hash else previous_secret_hash end as secret_hash,
         coalesce(rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute
       from integration_keys
-      where secret_hash = ${hash} and revoked_at is null
+      where (secret_hash = ${hash}
+          or (previous_secret_hash = ${hash} and previous_secret_expires_at > ${now}::timestamptz))
+        and revoked_at is null
     ),
     counted as (
       insert into integration_key_usage as u (key_id, slot, window_start, request_count)

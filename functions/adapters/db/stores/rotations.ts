@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Rotation, RotationAnchor, ShiftUnit } from "../../../domain/schedules/index.ts";
 import { jsonb } from "../jsonb.ts";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database } from "../schema.ts";
 import { type DeleteOutcome, policiesTargeting } from "./escalation-policies.ts";
 import { likeContaining } from "./services.ts";
@@ -139,32 +140,22 @@ export async function getRotation(db: Db, id: string): Promise<RotationRecord | 
 }
 
 /** The last rotation of the previous page: rotations are listed by lower(name), then id. */
-export interface RotationCursor {
-  name: string;
-  id: string;
-}
+export type RotationCursor = NameCursor;
 
 export async function listRotations(
   db: Db,
   input: { search: string; limit: number; after?: RotationCursor | undefined },
 ): Promise<{ rotations: RotationRecord[]; next: RotationCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  const conditions: RawBuilder<unknown>[] = [afterName(input.after)];
   if (input.search) conditions.push(sql`name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after) {
-    conditions.push(sql`(lower(name), id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
-  }
   const { rows } = await sql<RotationRow>`
     select ${rotationColumns} from rotations
     where ${sql.join(conditions, sql` and `)}
-    order by lower(name), id
-    limit ${input.limit + 1}::int
+    order by ${byName()}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const rotations = rows.slice(0, input.limit).map(toRecord);
-  const last = rotations.at(-1);
-  return {
-    rotations,
-    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
-  };
+  const page = keysetPage(rows.map(toRecord), input.limit, nameCursorOf);
+  return { rotations: page.items, next: page.next };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { Override, Schedule, ScheduleRule, Weekday } from "../../../domain/schedules/index.ts";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database } from "../schema.ts";
 import { type DeleteOutcome, lockReferences, policiesTargeting } from "./escalation-policies.ts";
 import { type RotationJson, type RotationRecord, rotationFromJson, rotationJson } from "./rotations.ts";
@@ -153,32 +154,22 @@ export async function getSchedule(db: Db, id: string): Promise<ScheduleRecord | 
 }
 
 /** The last schedule of the previous page: schedules are listed by lower(name), then id. */
-export interface ScheduleCursor {
-  name: string;
-  id: string;
-}
+export type ScheduleCursor = NameCursor;
 
 export async function listSchedules(
   db: Db,
   input: { search: string; limit: number; after?: ScheduleCursor | undefined },
 ): Promise<{ schedules: ScheduleRecord[]; next: ScheduleCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  const conditions: RawBuilder<unknown>[] = [afterName(input.after, "s")];
   if (input.search) conditions.push(sql`s.name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after) {
-    conditions.push(sql`(lower(s.name), s.id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
-  }
   const { rows } = await sql<ScheduleRow>`
     select ${scheduleColumns} from schedules s
     where ${sql.join(conditions, sql` and `)}
-    order by lower(s.name), s.id
-    limit ${input.limit + 1}::int
+    order by ${byName("s")}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const schedules = rows.slice(0, input.limit).map(toSchedule);
-  const last = schedules.at(-1);
-  return {
-    schedules,
-    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
-  };
+  const page = keysetPage(rows.map(toSchedule), input.limit, nameCursorOf);
+  return { schedules: page.items, next: page.next };
 }
 
 export interface ScheduleInput {
@@ -295,22 +286,61 @@ async function findMissingRotation(db: Db, rules: readonly StoredRule[]): Promis
 }
 
 /** Creates an override; undefined when the schedule does not exist (nothing is inserted). */
+export type CreateOverrideOutcome =
+  | { outcome: "created"; override: OverrideRecord }
+  | { outcome: "not_found" }
+  /** The caps (domain/schedules/limits.ts) refused it, for these counts already on the schedule. */
+  | { outcome: "refused"; overlapping: number; upcoming: number };
+
+/**
+ * Adds an override unless the schedule already holds `caps` of its overrides overlapping the new
+ * one's range, or not ended at `now`. One statement:
+ * the counts and the insert see the same snapshot (concurrent inserts can overshoot a cap by the
+ * number in flight).
+ */
 export async function createOverride(
   db: Db,
-  input: { scheduleId: string; override: Override; now: Date },
-): Promise<OverrideRecord | undefined> {
+  input: {
+    scheduleId: string;
+    override: Override;
+    now: Date;
+    /** At most this many overrides may overlap the new one's range, and be not yet ended. */
+    caps: { overlapping: number; upcoming: number };
+  },
+): Promise<CreateOverrideOutcome> {
   const o = input.override;
-  const { rows } = await sql<{ o: OverrideJson }>`
-    with o as (
+  const start = o.start.toISOString();
+  const end = o.end.toISOString();
+  const { rows } = await sql<{
+    found: boolean;
+    overlapping: number;
+    upcoming: number;
+    o: OverrideJson | null;
+  }>`
+    with s as (select id from schedules where id = ${input.scheduleId}::uuid),
+    counts as (
+      select
+        (select count(*)::int from schedule_overrides x join s on x.schedule_id = s.id
+          where x.start_at < ${end}::timestamptz and x.end_at > ${start}::timestamptz) as overlapping,
+        (select count(*)::int from schedule_overrides x join s on x.schedule_id = s.id
+          where x.end_at > ${input.now.toISOString()}::timestamptz) as upcoming
+    ),
+    o as (
       insert into schedule_overrides (schedule_id, kind, user_id, replaces_user_id, start_at, end_at, created_at)
       select s.id, ${o.kind}, ${o.userId}, ${o.kind === "replace" ? o.replacesUserId : null}::text,
-        ${o.start.toISOString()}::timestamptz, ${o.end.toISOString()}::timestamptz, ${input.now.toISOString()}::timestamptz
-      from schedules s where s.id = ${input.scheduleId}::uuid
+        ${start}::timestamptz, ${end}::timestamptz, ${input.now.toISOString()}::timestamptz
+      from s, counts c
+      where c.overlapping < ${input.caps.overlapping}::int and c.upcoming < ${input.caps.upcoming}::int
       returning *
     )
-    select ${overrideJson} as o from o
+    select exists (select 1 from s) as found, c.overlapping, c.upcoming,
+      (select ${overrideJson} from o) as o
+    from counts c
   `.execute(db);
-  return rows[0] && toOverride(rows[0].o);
+  const row = rows[0]!;
+  if (!row.found) return { outcome: "not_found" };
+  if (!row.o) return { outcome: "refused", overlapping: row.overlapping, upcoming: row.upcoming };
+  return { outcome: "created", override: toOverride(row.o) };
 }
 
 /** The last override of the previous page: overrides are listed by start, then id. */
@@ -346,16 +376,12 @@ export async function listOverrides(
     left join schedule_overrides o on o.schedule_id = s.id and ${sql.join(conditions, sql` and `)}
     where s.id = ${input.scheduleId}::uuid
     order by o.start_at, o.id
-    limit ${input.limit + 1}::int
+    limit ${pageLimit(input.limit)}
   `.execute(db);
   if (rows.length === 0) return undefined;
   const all = rows.flatMap((r) => (r.o ? [toOverride(r.o)] : []));
-  const overrides = all.slice(0, input.limit);
-  const last = overrides.at(-1);
-  return {
-    overrides,
-    next: all.length > input.limit && last ? { startMs: last.start.getTime(), id: last.id } : undefined,
-  };
+  const page = keysetPage(all, input.limit, (last) => ({ startMs: last.start.getTime(), id: last.id }));
+  return { overrides: page.items, next: page.next };
 }
 
 export async function deleteOverride(db: Db, id: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
 import { applySignals } from "./alert-signals.ts";
@@ -27,8 +28,8 @@ describeEachDatabase("services store", (suite) => {
   const db = () => suite.handle.db;
   const newService = (name: string, now = t0) =>
     createService(db(), { name, description: "", escalationPolicyId: null, now }).then((s) => s!);
-  const authenticate = (secret: string) =>
-    authenticateIntegrationKey(db(), { secret, now: t0, defaultLimitPerMinute: 60 });
+  const authenticate = (secret: string, now = t0) =>
+    authenticateIntegrationKey(db(), { secret, now, defaultLimitPerMinute: 60 });
 
   beforeEach(async () => {
     await db().deleteFrom("services").execute();
@@ -76,9 +77,12 @@ describeEachDatabase("services store", (suite) => {
       await createService(db(), { name: "x", description: "", escalationPolicyId: missing, now: t0 }),
     ).toBeUndefined();
 
-    expect(await deleteService(db(), created.id)).toBe(true);
-    expect(await deleteService(db(), created.id)).toBe(false);
+    expect(await deleteService(db(), created.id, later(8))).toEqual({ outcome: "deleted" });
+    expect(await deleteService(db(), created.id, later(9))).toEqual({ outcome: "not_found" });
     expect(await getService(db(), created.id)).toBeUndefined();
+    expect(await updateService(db(), created.id, { name: "back" }, later(9))).toEqual({
+      outcome: "service_not_found",
+    });
   });
 
   it("lists by case-insensitive name then id, in pages, with a literal search", async () => {
@@ -110,10 +114,10 @@ describeEachDatabase("services store", (suite) => {
     expect(await search("a_")).toEqual([]);
   });
 
-  it("deletes a service with its keys, alerts and events", async () => {
+  it("archives a deleted service: refused while alerts are open, then keys revoked, alerts and events kept", async () => {
     const doomed = await newService("doomed");
     const kept = await newService("kept");
-    await createIntegrationKey(db(), {
+    const key = await createIntegrationKey(db(), {
       serviceId: doomed.id,
       name: "k",
       type: "generic",
@@ -139,12 +143,66 @@ describeEachDatabase("services store", (suite) => {
         ],
       });
     }
-    await deleteService(db(), doomed.id);
-    expect(await db().selectFrom("integration_keys").select("id").execute()).toEqual([]);
-    expect((await db().selectFrom("alerts").select("service_id").execute()).map((r) => r.service_id)).toEqual(
-      [kept.id],
-    );
-    expect(await db().selectFrom("alert_events").select("id").execute()).toHaveLength(1);
+    expect(await deleteService(db(), doomed.id, later(1))).toEqual({ outcome: "open_alerts", openAlerts: 1 });
+    expect(await getService(db(), doomed.id)).toBeDefined();
+    expect(await authenticate(key!.secret)).toBeDefined();
+
+    await sql`update alerts set status = 'resolved' where service_id = ${doomed.id}::uuid`.execute(db());
+    expect(await deleteService(db(), doomed.id, later(2))).toEqual({ outcome: "deleted" });
+    expect(await getService(db(), doomed.id)).toBeUndefined();
+    expect((await listServices(db(), { search: "", limit: 10 })).services.map((s) => s.name)).toEqual([
+      "kept",
+    ]);
+    expect(await listIntegrationKeys(db(), { serviceId: doomed.id, includeRevoked: true })).toBeUndefined();
+    expect(
+      await createIntegrationKey(db(), {
+        serviceId: doomed.id,
+        name: "k2",
+        type: "generic",
+        rateLimitPerMinute: null,
+        now: later(3),
+      }),
+    ).toBeUndefined();
+    expect(await authenticate(key!.secret, later(3))).toBeUndefined();
+    const keys = await db().selectFrom("integration_keys").select(["id", "revoked_at"]).execute();
+    expect(keys).toEqual([{ id: key!.key.id, revoked_at: later(2) }]);
+    expect(
+      (await db().selectFrom("alerts").select("service_id").execute()).map((r) => r.service_id).sort(),
+    ).toEqual([doomed.id, kept.id].sort());
+    expect(await db().selectFrom("alert_events").select("id").execute()).toHaveLength(2);
+  });
+
+  it("keeps a rotated secret working during the overlap, and not after", async () => {
+    const service = await newService("svc");
+    const issued = await createIntegrationKey(db(), {
+      serviceId: service.id,
+      name: "am",
+      type: "alertmanager",
+      rateLimitPerMinute: null,
+      now: t0,
+    });
+    const first = await rotateIntegrationKey(db(), issued!.key.id, { now: t0, overlapSeconds: 3600 });
+    if (first.outcome !== "rotated") throw new Error(`expected rotated, got ${first.outcome}`);
+    expect(first.issued.key).toMatchObject({
+      previous_secret_prefix: issued!.secret.slice(0, 10),
+      previous_secret_expires_at: later(3600),
+    });
+    expect(await authenticate(issued!.secret, later(3599))).toMatchObject({ keyId: issued!.key.id });
+    expect(await authenticate(first.issued.secret, later(3599))).toMatchObject({ keyId: issued!.key.id });
+    expect(await authenticate(issued!.secret, later(3600))).toBeUndefined();
+    expect(await authenticate(first.issued.secret, later(3600))).toMatchObject({ keyId: issued!.key.id });
+
+    // A second rotation keeps only the secret it replaces; the first one stops at once.
+    const second = await rotateIntegrationKey(db(), issued!.key.id, { now: later(60), overlapSeconds: 600 });
+    if (second.outcome !== "rotated") throw new Error(`expected rotated, got ${second.outcome}`);
+    expect(await authenticate(issued!.secret, later(61))).toBeUndefined();
+    expect(await authenticate(first.issued.secret, later(61))).toBeDefined();
+    expect(await authenticate(second.issued.secret, later(61))).toBeDefined();
+
+    // Revoking stops both.
+    await revokeIntegrationKey(db(), issued!.key.id, later(62));
+    expect(await authenticate(first.issued.secret, later(63))).toBeUndefined();
+    expect(await authenticate(second.issued.secret, later(63))).toBeUndefined();
   });
 
   it("issues, lists, revokes and rotates integration keys", async () => {
@@ -187,10 +245,14 @@ describeEachDatabase("services store", (suite) => {
       }),
     ).toBeUndefined();
 
-    const rotated = await rotateIntegrationKey(db(), issued!.key.id);
+    const rotated = await rotateIntegrationKey(db(), issued!.key.id, { now: t0, overlapSeconds: 0 });
     expect(rotated.outcome).toBe("rotated");
     if (rotated.outcome !== "rotated") return;
-    expect(rotated.issued.key.id).toBe(issued!.key.id);
+    expect(rotated.issued.key).toMatchObject({
+      id: issued!.key.id,
+      previous_secret_prefix: null,
+      previous_secret_expires_at: null,
+    });
     expect(await authenticate(issued!.secret)).toBeUndefined();
     expect(await authenticate(rotated.issued.secret)).toMatchObject({ keyId: issued!.key.id });
 
@@ -198,8 +260,9 @@ describeEachDatabase("services store", (suite) => {
     expect(revoked?.revoked_at).toEqual(later(10));
     expect((await revokeIntegrationKey(db(), issued!.key.id, later(20)))?.revoked_at).toEqual(later(10));
     expect(await authenticate(rotated.issued.secret)).toBeUndefined();
-    expect(await rotateIntegrationKey(db(), issued!.key.id)).toMatchObject({ outcome: "revoked" });
-    expect(await rotateIntegrationKey(db(), missing)).toEqual({ outcome: "not_found" });
+    const noOverlap = { now: later(30), overlapSeconds: 0 };
+    expect(await rotateIntegrationKey(db(), issued!.key.id, noOverlap)).toMatchObject({ outcome: "revoked" });
+    expect(await rotateIntegrationKey(db(), missing, noOverlap)).toEqual({ outcome: "not_found" });
     expect(await revokeIntegrationKey(db(), missing, t0)).toBeUndefined();
 
     expect(

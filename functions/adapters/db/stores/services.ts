@@ -1,4 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import { RESOLVED } from "../../../domain/alerts/lifecycle.ts";
+import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database, IntegrationKeyType } from "../schema.ts";
 import { newIntegrationSecret } from "./integration-keys.ts";
 
@@ -25,6 +27,9 @@ export interface IntegrationKeyRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  /** The secret the last rotation replaced, and until when it still authenticates. */
+  previous_secret_prefix: string | null;
+  previous_secret_expires_at: Date | null;
 }
 
 /** A key as created or rotated: the row plus the secret, which exists only in this value. */
@@ -39,9 +44,24 @@ const serviceColumns = serviceColumnsOf();
 function serviceColumnsOf(alias?: string) {
   return sql.raw(serviceColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
 }
-const keyColumns = sql.raw(
-  "id, service_id, name, type, secret_prefix, rate_limit_per_minute, created_at, revoked_at, last_used_at",
-);
+const keyColumnNames = [
+  "id",
+  "service_id",
+  "name",
+  "type",
+  "secret_prefix",
+  "rate_limit_per_minute",
+  "created_at",
+  "revoked_at",
+  "last_used_at",
+  "previous_secret_prefix",
+  "previous_secret_expires_at",
+];
+const keyColumns = keyColumnsOf();
+
+function keyColumnsOf(alias?: string) {
+  return sql.raw(keyColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
+}
 
 /**
  * Creates a service. Undefined when `escalationPolicyId` names no policy (the insert selects
@@ -70,41 +90,32 @@ function policyExists(id: string | null | undefined): RawBuilder<boolean> {
 
 export async function getService(db: Kysely<Database>, id: string): Promise<ServiceRow | undefined> {
   const { rows } = await sql<ServiceRow>`
-    select ${serviceColumns} from services where id = ${id}::uuid
+    select ${serviceColumns} from services where id = ${id}::uuid and deleted_at is null
   `.execute(db);
   return rows[0];
 }
 
 /** The last service of the previous page: services are listed by lower(name), then id. */
-export interface ServiceCursor {
-  name: string;
-  id: string;
-}
+export type ServiceCursor = NameCursor;
 
 /**
  * A page of services, by case-insensitive name then id. `search` is a case-insensitive substring
- * of the name. Reads one row more than `limit` to know whether a next page exists.
+ * of the name.
  */
 export async function listServices(
   db: Kysely<Database>,
   input: { search: string; limit: number; after?: ServiceCursor | undefined },
 ): Promise<{ services: ServiceRow[]; next: ServiceCursor | undefined }> {
-  const conditions: RawBuilder<unknown>[] = [sql`true`];
+  const conditions: RawBuilder<unknown>[] = [sql`deleted_at is null`, afterName(input.after)];
   if (input.search) conditions.push(sql`name ilike ${likeContaining(input.search)} escape '\\'`);
-  if (input.after)
-    conditions.push(sql`(lower(name), id) > (lower(${input.after.name}::text), ${input.after.id}::uuid)`);
   const { rows } = await sql<ServiceRow>`
     select ${serviceColumns} from services
     where ${sql.join(conditions, sql` and `)}
-    order by lower(name), id
-    limit ${input.limit + 1}
+    order by ${byName()}
+    limit ${pageLimit(input.limit)}
   `.execute(db);
-  const services = rows.slice(0, input.limit);
-  const last = services.at(-1);
-  return {
-    services,
-    next: rows.length > input.limit && last ? { name: last.name, id: last.id } : undefined,
-  };
+  const page = keysetPage(rows, input.limit, nameCursorOf);
+  return { services: page.items, next: page.next };
 }
 
 export interface ServicePatch {
@@ -137,7 +148,7 @@ export async function updateService(
     updated as (
       update services s set ${sql.join(sets)}
       from policy p
-      where s.id = ${id}::uuid and p.ok
+      where s.id = ${id}::uuid and s.deleted_at is null and p.ok
       returning ${serviceColumnsOf("s")}
     )
     select p.ok as policy_ok, u.* from policy p left join updated u on true
@@ -148,12 +159,47 @@ export async function updateService(
   return { outcome: "updated", service: row as ServiceRow };
 }
 
-/** Deletes the service; its integration keys, alerts and their events go with it (FK cascade). */
-export async function deleteService(db: Kysely<Database>, id: string): Promise<boolean> {
-  const { rows } = await sql<{
-    id: string;
-  }>`delete from services where id = ${id}::uuid returning id`.execute(db);
-  return rows.length > 0;
+export type DeleteServiceOutcome =
+  | { outcome: "deleted" }
+  | { outcome: "not_found" }
+  | { outcome: "open_alerts"; openAlerts: number };
+
+/**
+ * Archives the service in one statement: it no longer lists or reads, its policy is detached and
+ * its keys are revoked, while its alerts and their events stay. Refused while it has open alerts
+ * (someone may still be paged for them).
+ */
+export async function deleteService(
+  db: Kysely<Database>,
+  id: string,
+  now: Date,
+): Promise<DeleteServiceOutcome> {
+  const at = now.toISOString();
+  const { rows } = await sql<{ found: boolean; open_alerts: number; deleted: boolean }>`
+    with target as (
+      select s.id,
+        (select count(*)::int from alerts a where a.service_id = s.id and a.status <> ${RESOLVED}) as open_alerts
+      from services s where s.id = ${id}::uuid and s.deleted_at is null
+      for update of s
+    ),
+    archived as (
+      update services s set deleted_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
+        escalation_policy_id = null
+      from target t where s.id = t.id and t.open_alerts = 0
+      returning s.id
+    ),
+    revoked as (
+      update integration_keys k set revoked_at = coalesce(k.revoked_at, ${at}::timestamptz)
+      from archived a where k.service_id = a.id
+    )
+    select exists (select 1 from target) as found,
+      coalesce((select open_alerts from target), 0) as open_alerts,
+      exists (select 1 from archived) as deleted
+  `.execute(db);
+  const row = rows[0]!;
+  if (!row.found) return { outcome: "not_found" };
+  if (!row.deleted) return { outcome: "open_alerts", openAlerts: row.open_alerts };
+  return { outcome: "deleted" };
 }
 
 /**
@@ -175,7 +221,7 @@ export async function createIntegrationKey(
     insert into integration_keys (service_id, name, type, secret_hash, secret_prefix, rate_limit_per_minute, created_at)
     select s.id, ${input.name}, ${input.type}, ${secret.hash}, ${secret.displayPrefix},
       ${input.rateLimitPerMinute}::int, ${input.now.toISOString()}::timestamptz
-    from services s where s.id = ${input.serviceId}::uuid
+    from services s where s.id = ${input.serviceId}::uuid and s.deleted_at is null
     returning ${keyColumns}
   `.execute(db);
   return rows[0] ? { key: rows[0], secret: secret.secret } : undefined;
@@ -187,12 +233,11 @@ export async function listIntegrationKeys(
   input: { serviceId: string; includeRevoked: boolean },
 ): Promise<IntegrationKeyRow[] | undefined> {
   const { rows } = await sql<IntegrationKeyRow | { [K in keyof IntegrationKeyRow]: null }>`
-    select k.id, k.service_id, k.name, k.type, k.secret_prefix, k.rate_limit_per_minute, k.created_at,
-      k.revoked_at, k.last_used_at
+    select ${keyColumnsOf("k")}
     from services s
     left join integration_keys k
       on k.service_id = s.id and (${input.includeRevoked}::boolean or k.revoked_at is null)
-    where s.id = ${input.serviceId}::uuid
+    where s.id = ${input.serviceId}::uuid and s.deleted_at is null
     order by k.created_at, k.id
   `.execute(db);
   if (rows.length === 0) return undefined;
@@ -219,14 +264,25 @@ export type RotateOutcome =
   | { outcome: "not_found" };
 
 /**
- * Gives a live key a new secret; the old hash is replaced in the same statement, so the old secret
- * stops authenticating at once. A revoked key stays revoked.
+ * Gives a live key a new secret. The replaced secret keeps authenticating until
+ * `now + overlapSeconds` (0: it stops at once), so senders can be moved over without a 401; a
+ * secret replaced by an earlier rotation stops now. A revoked key stays revoked.
  */
-export async function rotateIntegrationKey(db: Kysely<Database>, id: string): Promise<RotateOutcome> {
+export async function rotateIntegrationKey(
+  db: Kysely<Database>,
+  id: string,
+  input: { now: Date; overlapSeconds: number },
+): Promise<RotateOutcome> {
   const secret = newIntegrationSecret();
+  const keep = input.overlapSeconds > 0;
+  const expires = new Date(input.now.getTime() + input.overlapSeconds * 1000).toISOString();
   const { rows } = await sql<IntegrationKeyRow & { rotated: boolean }>`
     with rotated as (
-      update integration_keys set secret_hash = ${secret.hash}, secret_prefix = ${secret.displayPrefix}
+      update integration_keys set
+        previous_secret_hash = case when ${keep}::boolean then secret_hash end,
+        previous_secret_prefix = case when ${keep}::boolean then secret_prefix end,
+        previous_secret_expires_at = case when ${keep}::boolean then ${expires}::timestamptz end,
+        secret_hash = ${secret.hash}, secret_prefix = ${secret.displayPrefix}
       where id = ${id}::uuid and revoked_at is null
       returning ${keyColumns}
     )
