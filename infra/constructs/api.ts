@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -15,15 +16,29 @@ import { ingestRoutes } from "../../functions/adapters/http/ingest-routes.ts";
 import type { Database } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
-/** Stage-wide limits; the per-integration-key rate (429) is enforced by the application. */
+/**
+ * Limits of the `$default` route (RPCs, /healthz, anything unknown). The webhook routes have their own
+ * (`defaultWebhookThrottle`), so junk or a busy script on the RPC side cannot starve alert senders.
+ * Per integration key, the application enforces its own rate (429 with Retry-After).
+ */
 export const defaultThrottle: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
+
+/** Path prefixes of the webhook routes (`/v1/webhooks/`, `/v2/`), for CloudFront behaviours and alarms. */
+export const webhookPathPrefixes: readonly string[] = [
+  ...new Set(ingestRoutes.map((r) => r.path.slice(0, r.path.lastIndexOf("/") + 1))),
+];
+
+/** Limits of each webhook route (`ANY /v1/webhooks/alertmanager`…), on top of the per-key rate. */
+export const defaultWebhookThrottle: Required<ThrottleSettings> = { rateLimit: 100, burstLimit: 200 };
 
 export interface ApiProps {
   readonly database: Database;
   /** Browser origins allowed to call the API (ONCALL_CORS_ORIGINS). @default any ("*") */
   readonly corsAllowedOrigins?: string[];
-  /** @default defaultThrottle */
+  /** The `$default` route's limits. @default defaultThrottle */
   readonly throttle?: ThrottleSettings;
+  /** Each webhook route's limits. @default defaultWebhookThrottle */
+  readonly webhookThrottle?: ThrottleSettings;
 }
 
 /**
@@ -90,9 +105,9 @@ export class Api extends Construct {
     });
     // Every method: the ingest Lambda answers 405 to anything but POST on its paths.
     const ingest = new HttpLambdaIntegration("Ingest", this.ingestFunction.function);
-    for (const route of ingestRoutes) {
-      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod.ANY], integration: ingest });
-    }
+    const webhookRoutes = ingestRoutes.flatMap((route) =>
+      this.httpApi.addRoutes({ path: route.path, methods: [HttpMethod.ANY], integration: ingest }),
+    );
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: RetentionDays.ONE_MONTH,
@@ -126,6 +141,23 @@ export class Api extends Construct {
         ),
       },
     });
+
+    // Route-level limits (the L2 stage has no property for them). A stage naming a route that does not
+    // exist yet fails to deploy, hence the dependency.
+    const webhookThrottle = { ...defaultWebhookThrottle, ...props.webhookThrottle };
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride(
+      "RouteSettings",
+      Object.fromEntries(
+        ingestRoutes.map((route) => [
+          `ANY ${route.path}`,
+          {
+            ThrottlingRateLimit: webhookThrottle.rateLimit,
+            ThrottlingBurstLimit: webhookThrottle.burstLimit,
+          },
+        ]),
+      ),
+    );
+    for (const route of webhookRoutes) this.stage.node.addDependency(route);
 
     Validations.of(this.httpApi).acknowledge({
       id: "AwsSolutions-APIG4",
