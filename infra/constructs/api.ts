@@ -70,11 +70,9 @@ export class Api extends Construct {
         "The admin token is a bearer credential held by operators and scripts; an automatic rotation would lock them out. It is rotated by hand (put-secret-value), and Lambdas pick the new value up within 5 minutes.",
     });
 
-    // functions/adapters/config.ts reads these; only the API Lambda needs the admin token.
-    const environment = {
-      ...props.database.environment,
-      ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(","),
-    };
+    // functions/adapters/config.ts reads these; only the API Lambda needs the admin token. Each
+    // Lambda logs in to the database as its own role (functions/adapters/db/roles.ts).
+    const cors = { ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(",") };
     // API Gateway gives up after 30 s; the Lambdas end first so that their log says why.
     const timeout = Duration.seconds(29);
 
@@ -82,9 +80,13 @@ export class Api extends Construct {
       handler: "api",
       description: "oncall HTTP API: Connect RPCs, health",
       timeout,
-      environment: { ...environment, ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn },
+      environment: {
+        ...props.database.environmentFor("oncall_api"),
+        ...cors,
+        ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
+      },
     });
-    props.database.grantDataAccess(this.apiFunction.function);
+    props.database.grantDataAccess(this.apiFunction.function, "oncall_api");
     this.adminTokenSecret.grantRead(this.apiFunction.function);
 
     // The ingest Lambda gets the secret's ARN (the shared config requires it) but no right to read it.
@@ -92,9 +94,9 @@ export class Api extends Construct {
       handler: "ingest",
       description: "oncall webhooks: Alertmanager, Grafana, generic, PagerDuty Events v2",
       timeout,
-      environment,
+      environment: { ...props.database.environmentFor("oncall_ingest"), ...cors },
     });
-    props.database.grantDataAccess(this.ingestFunction.function);
+    props.database.grantDataAccess(this.ingestFunction.function, "oncall_ingest");
 
     this.httpApi = new HttpApi(this, "HttpApi", {
       description: "oncall API",
