@@ -30,7 +30,7 @@ const dataApiActions = [
 
 /** Why no secret here rotates automatically (cdk-nag AwsSolutions-SMG4), held once. */
 const noRotationReason =
-  "Rotation needs a rotation Lambda inside the VPC with a network path to the cluster (an inbound rule on it) and to Secrets Manager (an interface endpoint); today the cluster has no inbound rule at all and is reached only through the Data API. The password alone grants nothing: using it takes rds-data rights on this cluster and read rights on this secret, both IAM-controlled and held only by the function it belongs to. Rotate by hand with put-secret-value and a deploy (the migration Lambda sets role passwords from their secrets); see infra/README.md.";
+  "Rotation needs a rotation Lambda inside the VPC with a network path to the cluster (an inbound rule on it) and to Secrets Manager (an interface endpoint); today the cluster has no inbound rule at all and is reached only through the Data API. The password alone grants nothing: using it takes rds-data rights on this cluster and read rights on this secret, both IAM-controlled and held only by the function it belongs to. Rotate by hand with put-secret-value, then invoke the migration Lambda (it sets role passwords from their secrets); see infra/README.md.";
 
 /**
  * Aurora PostgreSQL 18: the same major version as PGlite in the embedded runtime and the tests, and
