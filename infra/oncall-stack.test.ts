@@ -3,7 +3,7 @@ import path from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { databaseRoleNames } from "../functions/adapters/db/roles.ts";
 import { ingestRoutes } from "../functions/adapters/http/ingest-routes.ts";
 import { addOncallStacks } from "./compose.ts";
@@ -14,12 +14,10 @@ import { createTestApp } from "./testing.ts";
 const app = createTestApp({ bundling: true });
 const { main: stack, edge } = addOncallStacks(app);
 
-let assembly: CloudAssembly;
-let template: Template;
-beforeAll(() => {
-  assembly = app.synth();
-  template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
-});
+// At module level, not in a hook: six esbuild runs and cdk-nag take a while on a busy machine, and
+// collecting a file has no time limit.
+const assembly: CloudAssembly = app.synth();
+const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 const appFunctions = () => [

@@ -12,7 +12,11 @@ describe("readRoleSecrets (DATABASE_ROLE_SECRETS)", () => {
   it.each([
     ["unset", undefined, /is required/],
     ["not JSON", "{", /is not JSON/],
-    ["a role missing", JSON.stringify({ oncall_ingest: arn("i"), oncall_api: arn("a") }), /exactly the roles/],
+    [
+      "a role missing",
+      JSON.stringify({ oncall_ingest: arn("i"), oncall_api: arn("a") }),
+      /exactly the roles/,
+    ],
     ["an unknown role", JSON.stringify({ ...all, postgres: arn("p") }), /exactly the roles/],
     ["not an ARN", JSON.stringify({ ...all, oncall_api: "secret" }), /oncall_api: not a Secrets Manager ARN/],
   ])("refuses %s, naming the variable", (_, raw, message) => {

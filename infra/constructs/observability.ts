@@ -112,7 +112,7 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const ingestAlarms = this.ingestAlarms(props);
+    const { alarms: ingestAlarms, throttled } = this.ingestAlarms(props);
     this.alarms = [...ingestAlarms, ...functionErrorAlarms, failedEscalations];
     const actions = [new SnsAction(this.alarmTopic), ...(props.alarmActions ?? [])];
     for (const alarm of this.alarms) {
@@ -167,6 +167,9 @@ export class Observability extends Construct {
             ),
             12,
           ),
+          graph("API 429s (access log)", throttled, 12),
+        ],
+        [
           graph(
             "Webhook requests rejected, by reason",
             [
@@ -202,7 +205,7 @@ export class Observability extends Construct {
   }
 
   /** "We stopped accepting alerts": API 5xx, throttles, ingest rejections we caused, and the heartbeat. */
-  private ingestAlarms(props: ObservabilityProps): Alarm[] {
+  private ingestAlarms(props: ObservabilityProps): { alarms: Alarm[]; throttled: IMetric[] } {
     const api = props.httpApi;
     const namespace = metricsNamespace;
 
@@ -338,7 +341,13 @@ export class Observability extends Construct {
         }),
       );
     }
-    return alarms;
+    return {
+      alarms,
+      throttled: [
+        withLabel(webhooksThrottled.metric as Metric, "webhooks"),
+        withLabel(apiThrottled.metric as Metric, "RPCs and other"),
+      ],
+    };
   }
 }
 
