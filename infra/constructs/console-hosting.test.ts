@@ -4,6 +4,7 @@ import path from "node:path";
 import { Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { HttpApi } from "aws-cdk-lib/aws-apigatewayv2";
+import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { createTestApp } from "../testing.ts";
 import { webhookPathPrefixes } from "./api.ts";
@@ -11,7 +12,8 @@ import { ConsoleHosting, contentSecurityPolicy, type WebAclSource } from "./cons
 
 // The construct alone, around a bare HTTP API. No Lambda: each synth takes well under a second.
 function synth(options: { consoleDist: string; webAcl?: WebAclSource }) {
-  const stack = new Stack(createTestApp(), "Test");
+  const app = createTestApp();
+  const stack = new Stack(app, "Test");
   const httpApi = new HttpApi(stack, "HttpApi");
   const hosting = new ConsoleHosting(stack, "Console", {
     httpApi,
@@ -19,11 +21,27 @@ function synth(options: { consoleDist: string; webAcl?: WebAclSource }) {
     webAcl: options.webAcl ?? { edgeStackOf: "Oncall" },
     consoleDist: options.consoleDist,
   });
-  return { stack, hosting, template: Template.fromStack(stack) };
+  return { app, stack, hosting, template: Template.fromStack(stack) };
+}
+
+/** Each path cdk-nag (AwsSolutions) finds unacknowledged, but the stand-in HTTP API's. */
+function nagFindings(app: ReturnType<typeof createTestApp>): string[] {
+  return new AwsSolutionsChecks()
+    .validateScope(app)
+    .violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))
+    .filter((finding) => !finding.includes("Test/HttpApi/"));
+}
+
+function builtConsole(): string {
+  const dist = mkdtempSync(path.join(tmpdir(), "oncall-console-dist-"));
+  mkdirSync(path.join(dist, "assets"));
+  writeFileSync(path.join(dist, "index.html"), "<!doctype html><title>oncall</title>");
+  writeFileSync(path.join(dist, "assets", "index-abc.js"), "console.log(1)");
+  return dist;
 }
 
 const unbuilt = path.join(mkdtempSync(path.join(tmpdir(), "oncall-console-")), "dist"); // does not exist
-const { stack, hosting, template } = synth({ consoleDist: unbuilt });
+const { app, stack, hosting, template } = synth({ consoleDist: unbuilt });
 
 type Behaviour = {
   PathPattern: string;
@@ -178,11 +196,7 @@ describe("ConsoleHosting", () => {
     template.resourceCountIs("Custom::CDKBucketDeployment", 0);
     expect(hosting.deployments).toEqual([]);
 
-    const dist = mkdtempSync(path.join(tmpdir(), "oncall-console-dist-"));
-    mkdirSync(path.join(dist, "assets"));
-    writeFileSync(path.join(dist, "index.html"), "<!doctype html><title>oncall</title>");
-    writeFileSync(path.join(dist, "assets", "index-abc.js"), "console.log(1)");
-    const built = synth({ consoleDist: dist });
+    const built = synth({ consoleDist: builtConsole() });
 
     built.template.resourceCountIs("Custom::CDKBucketDeployment", 2);
     built.template.hasResourceProperties("Custom::CDKBucketDeployment", {
@@ -193,5 +207,10 @@ describe("ConsoleHosting", () => {
       SystemMetadata: { "cache-control": "no-cache" },
       DistributionPaths: ["/", "/index.html"],
     });
+  });
+
+  it("has no unacknowledged cdk-nag (AwsSolutions) finding, before and after the console is built", () => {
+    expect(nagFindings(app)).toEqual([]);
+    expect(nagFindings(synth({ consoleDist: builtConsole() }).app)).toEqual([]);
   });
 });
