@@ -1,5 +1,6 @@
 import { Duration } from "aws-cdk-lib";
 import type { Node } from "constructs";
+import type { PerIpLimits } from "./edge-stack.ts";
 import type { OncallStackProps } from "./oncall-stack.ts";
 
 /** CDK context keys (cdk.json `context`, or `cdk deploy -c key=value`) that configure the stack. */
@@ -13,11 +14,20 @@ export const contextKeys = {
   apiRateLimit: "oncall:apiRateLimit",
   apiBurstLimit: "oncall:apiBurstLimit",
   autoResolveAfterDays: "oncall:autoResolveAfterDays",
+  webhookRateLimit: "oncall:webhookRateLimit",
+  webhookBurstLimit: "oncall:webhookBurstLimit",
+  webAclArn: "oncall:webAclArn",
+  wafWebhooksPerIpPerMinute: "oncall:wafWebhooksPerIpPerMinute",
+  wafOtherPerIpPerMinute: "oncall:wafOtherPerIpPerMinute",
+  alarmEmails: "oncall:alarmEmails",
+  noAlertsAlarmMinutes: "oncall:noAlertsAlarmMinutes",
 } as const;
 
 export interface StackSettings {
   stackName: string;
   props: OncallStackProps;
+  /** The edge stack (WAF in us-east-1), unless an existing web ACL is given (oncall:webAclArn). */
+  edge: { stackName: string; limits: PerIpLimits } | undefined;
 }
 
 /**
@@ -27,8 +37,46 @@ export interface StackSettings {
 export function readStackSettings(node: Node): StackSettings {
   const get = (key: string): unknown => node.tryGetContext(key);
   const origins = text(get(contextKeys.corsOrigins), contextKeys.corsOrigins);
+  const stackName = text(get(contextKeys.stackName), contextKeys.stackName) ?? "Oncall";
+  const webAclArn = text(get(contextKeys.webAclArn), contextKeys.webAclArn);
+  if (
+    webAclArn !== undefined &&
+    !/^arn:[\w-]+:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/.test(webAclArn)
+  ) {
+    throw new Error(
+      `context ${contextKeys.webAclArn}: expected a CLOUDFRONT-scoped WAFv2 web ACL ARN, got ${JSON.stringify(webAclArn)}`,
+    );
+  }
+  const emails = text(get(contextKeys.alarmEmails), contextKeys.alarmEmails)
+    ?.split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const email of emails ?? []) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+      throw new Error(`context ${contextKeys.alarmEmails}: not an email address: ${JSON.stringify(email)}`);
+    }
+  }
   return {
-    stackName: text(get(contextKeys.stackName), contextKeys.stackName) ?? "Oncall",
+    stackName,
+    edge: webAclArn
+      ? undefined
+      : {
+          stackName: `${stackName}Edge`,
+          limits: {
+            webhooksPerMinute: num(
+              get(contextKeys.wafWebhooksPerIpPerMinute),
+              contextKeys.wafWebhooksPerIpPerMinute,
+              10,
+              1_000_000,
+            ),
+            otherPerMinute: num(
+              get(contextKeys.wafOtherPerIpPerMinute),
+              contextKeys.wafOtherPerIpPerMinute,
+              10,
+              1_000_000,
+            ),
+          },
+        },
     props: {
       description: "oncall: on-call and alerting (API, Aurora Serverless v2, escalation workflow)",
       database: {
@@ -55,6 +103,18 @@ export function readStackSettings(node: Node): StackSettings {
         rateLimit: num(get(contextKeys.apiRateLimit), contextKeys.apiRateLimit, 1, 10_000),
         burstLimit: num(get(contextKeys.apiBurstLimit), contextKeys.apiBurstLimit, 1, 5_000),
       },
+      webhookThrottle: {
+        rateLimit: num(get(contextKeys.webhookRateLimit), contextKeys.webhookRateLimit, 1, 10_000),
+        burstLimit: num(get(contextKeys.webhookBurstLimit), contextKeys.webhookBurstLimit, 1, 5_000),
+      },
+      ...(webAclArn ? { webAcl: { arn: webAclArn } } : {}),
+      alarmEmails: emails,
+      noAlertsAlarmMinutes: num(
+        get(contextKeys.noAlertsAlarmMinutes),
+        contextKeys.noAlertsAlarmMinutes,
+        5,
+        1440,
+      ),
     },
   };
 }

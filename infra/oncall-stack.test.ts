@@ -1,29 +1,23 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { Tags, Validations } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { databaseRoleNames } from "../functions/adapters/db/roles.ts";
 import { ingestLambdaPaths } from "../functions/adapters/http/ingest-routes.ts";
-import { readStackSettings } from "./context.ts";
-import { OncallStack } from "./oncall-stack.ts";
+import { addOncallStacks } from "./compose.ts";
 import { createTestApp } from "./testing.ts";
 
 // The app as infra/bin/app.ts composes it, bundled for real: built once for the whole file, because
 // each esbuild run costs about a second. The synth runs the cdk-nag plugin and throws on a finding.
 const app = createTestApp({ bundling: true });
-const { stackName, props } = readStackSettings(app.node);
-const stack = new OncallStack(app, stackName, props);
-Tags.of(app).add("project", "oncall");
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+const { main: stack, edge } = addOncallStacks(app);
 
-let assembly: CloudAssembly;
-let template: Template;
-beforeAll(() => {
-  assembly = app.synth();
-  template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
-});
+// At module level, not in a hook: six esbuild runs and cdk-nag take a while on a busy machine, and
+// collecting a file has no time limit.
+const assembly: CloudAssembly = app.synth();
+const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 const appFunctions = () => [
@@ -100,12 +94,14 @@ describe("OncallStack", () => {
     });
   });
 
-  it("serves one $default stage with throttling and JSON access logs", () => {
+  it("serves one $default stage with JSON access logs, throttling webhooks apart from the rest", () => {
     template.resourceCountIs("AWS::ApiGatewayV2::Stage", 1);
+    const webhookLimits = { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 };
     template.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
       StageName: "$default",
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      RouteSettings: Object.fromEntries(ingestLambdaPaths.map((path) => [`ANY ${path}`, webhookLimits])),
       AccessLogSettings: {
         DestinationArn: stack.resolve(stack.api.accessLogs.logGroupArn),
         Format: Match.stringLikeRegexp('"status":"\\$context.status"'),
@@ -120,28 +116,63 @@ describe("OncallStack", () => {
     }
   });
 
-  it("gives every Lambda the DATABASE_* variables, and only the API Lambda the admin token's ARN", () => {
+  it("gives every Lambda the DATABASE_* variables of its own login, and only the API Lambda the admin token's ARN", () => {
     const functions = template.findResources("AWS::Lambda::Function") as Record<string, Resource>;
     const env = (fn: Parameters<typeof logicalId>[0]) =>
       (functions[logicalId(fn)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    const databaseVariables = stack.resolve(stack.database.environment) as Record<string, unknown>;
+    const variables = (login: Parameters<typeof stack.database.environmentFor>[0]) =>
+      stack.resolve(stack.database.environmentFor(login)) as Record<string, unknown>;
 
-    expect(Object.keys(databaseVariables).sort()).toEqual([
+    expect(Object.keys(variables("master")).sort()).toEqual([
       "DATABASE_NAME",
       "DATABASE_RESOURCE_ARN",
       "DATABASE_SECRET_ARN",
     ]);
     expect(env(stack.api.apiFunction.function)).toMatchObject({
-      ...databaseVariables,
+      ...variables("oncall_api"),
       ADMIN_TOKEN_SECRET_ARN: stack.resolve(stack.api.adminTokenSecret.secretArn),
       ONCALL_CORS_ORIGINS: "*",
     });
     expect(env(stack.api.ingestFunction.function)).toMatchObject({
-      ...databaseVariables,
+      ...variables("oncall_ingest"),
       ONCALL_CORS_ORIGINS: "*",
     });
     expect(env(stack.api.ingestFunction.function)).not.toHaveProperty("ADMIN_TOKEN_SECRET_ARN");
-    expect(env(stack.migrations.migrateFunction.function)).toMatchObject(databaseVariables);
+    for (const fn of Object.values(stack.escalation.functions)) {
+      expect(env(fn)).toMatchObject(variables("oncall_tasks"));
+    }
+    expect(env(stack.migrations.migrateFunction.function)).toMatchObject(variables("master"));
+    // The migration Lambda provisions every role from its secret (functions/handlers/migrate.ts).
+    const roleSecrets = JSON.stringify(env(stack.migrations.migrateFunction.function).DATABASE_ROLE_SECRETS);
+    for (const role of databaseRoleNames) {
+      expect(roleSecrets).toContain(role);
+      expect(roleSecrets).toContain(
+        JSON.stringify(stack.resolve(stack.database.roleSecrets[role].secretArn)),
+      );
+    }
+  });
+
+  it("lets each Lambda read only its own database secret, and only the migrations the master", () => {
+    const readersOf = (secretArn: string) => {
+      const arn = JSON.stringify(stack.resolve(secretArn));
+      return Object.values(template.findResources("AWS::IAM::Policy") as Record<string, Resource>)
+        .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(arn))
+        .flatMap((p) => p.Properties.Roles as unknown[]);
+    };
+    const roleOf = (fn: { role?: { roleName: string } }) => stack.resolve(fn.role!.roleName);
+    const migrate = roleOf(stack.migrations.migrateFunction.function);
+
+    expect(readersOf(stack.database.secret.secretArn)).toEqual([migrate]);
+    expect(readersOf(stack.database.roleSecrets.oncall_api.secretArn).sort()).toEqual(
+      [migrate, roleOf(stack.api.apiFunction.function)].sort(),
+    );
+    expect(readersOf(stack.database.roleSecrets.oncall_ingest.secretArn).sort()).toEqual(
+      [migrate, roleOf(stack.api.ingestFunction.function)].sort(),
+    );
+    expect(readersOf(stack.database.roleSecrets.oncall_tasks.secretArn).sort()).toEqual(
+      [migrate, ...Object.values(stack.escalation.functions).map(roleOf)].sort(),
+    );
+    expect(Object.keys(stack.database.roleSecrets).sort()).toEqual([...databaseRoleNames].sort());
   });
 
   it("lets only the API Lambda read the admin token", () => {
@@ -173,8 +204,9 @@ describe("OncallStack", () => {
     }
   });
 
-  it("alarms on Lambda errors and failed escalations, all on one dashboard", () => {
-    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 1);
+  it("alarms on Lambda errors, failed escalations and failing ingestion, all on one dashboard", () => {
+    // + failed escalations, API 5xx rate, webhook / RPC 429s, Lambda throttles, rejections (2).
+    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 1 + 6);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
       Namespace: "AWS/Lambda",
@@ -200,9 +232,30 @@ describe("OncallStack", () => {
     }
   });
 
-  it("outputs the API URL, the admin token secret, the state machine and the dashboard", () => {
+  it("puts the console and the API behind one CloudFront distribution with the edge stack's web ACL", () => {
+    template.resourceCountIs("AWS::CloudFront::Distribution", 1);
+    template.hasResourceProperties("AWS::CloudFront::Distribution", {
+      DistributionConfig: Match.objectLike({
+        WebACLId: stack.resolve(stack.console.webAclArn),
+        CacheBehaviors: Match.arrayWith([Match.objectLike({ PathPattern: "/oncall.v1.*" })]),
+      }),
+    });
+    expect(edge?.region).toBe("us-east-1");
+    expect(stack.dependencies).toContain(edge);
+    const edgeTemplate = Template.fromJSON(assembly.getStackByName(edge!.stackName).template);
+    edgeTemplate.resourceCountIs("AWS::WAFv2::WebACL", 1);
+  });
+
+  it("outputs the URLs, the admin token secret, the alarm topic, the state machine and the dashboard", () => {
     expect(Object.keys(template.findOutputs("*")).sort()).toEqual(
-      ["AdminTokenSecretArn", "ApiUrl", "DashboardName", "EscalationStateMachineArn"].sort(),
+      [
+        "AdminTokenSecretArn",
+        "AlarmTopicArn",
+        "ApiUrl",
+        "ConsoleUrl",
+        "DashboardName",
+        "EscalationStateMachineArn",
+      ].sort(),
     );
   });
 

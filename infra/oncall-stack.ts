@@ -2,7 +2,9 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
 import type { Construct } from "constructs";
-import { Api } from "./constructs/api.ts";
+import { ingestRoutes } from "../functions/adapters/http/ingest-routes.ts";
+import { Api, webhookPathPrefixes } from "./constructs/api.ts";
+import { ConsoleHosting, type WebAclSource } from "./constructs/console-hosting.ts";
 import { Database, type DatabaseProps } from "./constructs/database.ts";
 import { Escalation } from "./constructs/escalation.ts";
 import { Migrations } from "./constructs/migrations.ts";
@@ -14,15 +16,26 @@ export interface OncallStackProps extends StackProps {
   readonly autoResolveAfterDays?: number;
   /** Browser origins allowed to call the API. @default any */
   readonly corsAllowedOrigins?: string[];
-  /** API Gateway stage limits. @default defaultThrottle (api.ts) */
+  /** The `$default` route's limits (RPCs). @default defaultThrottle (api.ts) */
   readonly throttle?: ThrottleSettings;
-  /** Where the alarms go. @default none */
+  /** Each webhook route's limits. @default defaultWebhookThrottle (api.ts) */
+  readonly webhookThrottle?: ThrottleSettings;
+  /** The WAF web ACL in front of CloudFront. @default the edge stack's, for this stack's name */
+  readonly webAcl?: WebAclSource;
+  /** The console's build folder. @default console/dist (deployed only if it has an index.html) */
+  readonly consoleDist?: string;
+  /** Email addresses subscribed to the alarm topic. @default none */
+  readonly alarmEmails?: string[];
+  /** Alarm when no alert arrived for this many minutes. @default off */
+  readonly noAlertsAlarmMinutes?: number;
+  /** Further alarm actions, besides the alarm topic. @default none */
   readonly alarmActions?: IAlarmAction[];
 }
 
 /**
- * The whole service in one stack: database → migrations → API, the escalation workflow, and the
- * dashboard with its alarms. Environment-agnostic: no lookups, so it synthesizes offline.
+ * The whole service in one stack: database → migrations → API, the escalation workflow, CloudFront
+ * (console and API on one origin), and the dashboard with its alarms. Environment-agnostic: no
+ * lookups, so it synthesizes offline. Its WAF web ACL lives in the edge stack (infra/edge-stack.ts).
  */
 export class OncallStack extends Stack {
   readonly database: Database;
@@ -30,6 +43,7 @@ export class OncallStack extends Stack {
   readonly api: Api;
   readonly escalation: Escalation;
   readonly observability: Observability;
+  readonly console: ConsoleHosting;
 
   constructor(scope: Construct, id: string, props: OncallStackProps) {
     super(scope, id, props);
@@ -40,6 +54,7 @@ export class OncallStack extends Stack {
       database: this.database,
       corsAllowedOrigins: props.corsAllowedOrigins,
       throttle: props.throttle,
+      webhookThrottle: props.webhookThrottle,
     });
     // The API (function code included) changes only after the schema it expects is in place.
     this.migrations.runBefore(this.api);
@@ -54,8 +69,19 @@ export class OncallStack extends Stack {
     for (const fn of [this.api.apiFunction.function, this.api.ingestFunction.function]) {
       this.escalation.grantStartStop(fn);
     }
+    this.console = new ConsoleHosting(this, "Console", {
+      httpApi: this.api.httpApi,
+      webhookPathPrefixes,
+      webAcl: props.webAcl ?? { edgeStackOf: this.stackName },
+      consoleDist: props.consoleDist,
+    });
     this.observability = new Observability(this, "Observability", {
       httpApi: this.api.httpApi,
+      accessLogs: this.api.accessLogs,
+      webhookPathPrefixes: [...webhookPathPrefixes],
+      ingestSources: ingestRoutes.map((r) => r.source),
+      noAlertsAlarmMinutes: props.noAlertsAlarmMinutes,
+      alarmEmails: props.alarmEmails,
       functions: {
         api: this.api.apiFunction.function,
         ingest: this.api.ingestFunction.function,
@@ -66,7 +92,18 @@ export class OncallStack extends Stack {
       alarmActions: props.alarmActions,
     });
 
-    new CfnOutput(this, "ApiUrl", { description: "Base URL of the HTTP API", value: this.api.url });
+    new CfnOutput(this, "ConsoleUrl", {
+      description: "The console, and the API on the same origin (behind the WAF)",
+      value: this.console.url,
+    });
+    new CfnOutput(this, "ApiUrl", {
+      description: "Base URL of the HTTP API itself (no WAF; route throttles apply)",
+      value: this.api.url,
+    });
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "SNS topic of every alarm: subscribe the people or pager that must hear of outages",
+      value: this.observability.alarmTopic.topicArn,
+    });
     new CfnOutput(this, "AdminTokenSecretArn", {
       description: "Secrets Manager secret holding the admin bearer token",
       value: this.api.adminTokenSecret.secretArn,

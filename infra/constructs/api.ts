@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
+  type CfnStage,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -11,19 +12,33 @@ import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { ingestLambdaPaths } from "../../functions/adapters/http/ingest-routes.ts";
+import { ingestLambdaPaths, ingestRoutes } from "../../functions/adapters/http/ingest-routes.ts";
 import type { Database } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
-/** Stage-wide limits; the per-integration-key rate (429) is enforced by the application. */
+/**
+ * Limits of the `$default` route (RPCs, /healthz, anything unknown). The webhook routes have their own
+ * (`defaultWebhookThrottle`), so junk or a busy script on the RPC side cannot starve alert senders.
+ * Per integration key, the application enforces its own rate (429 with Retry-After).
+ */
 export const defaultThrottle: Required<ThrottleSettings> = { rateLimit: 50, burstLimit: 100 };
+
+/** Path prefixes of the webhook routes (`/v1/webhooks/`, `/v2/`), for CloudFront behaviours and alarms. */
+export const webhookPathPrefixes: readonly string[] = [
+  ...new Set(ingestRoutes.map((r) => r.path.slice(0, r.path.lastIndexOf("/") + 1))),
+];
+
+/** Limits of each webhook route (`ANY /v1/webhooks/alertmanager`…), on top of the per-key rate. */
+export const defaultWebhookThrottle: Required<ThrottleSettings> = { rateLimit: 100, burstLimit: 200 };
 
 export interface ApiProps {
   readonly database: Database;
   /** Browser origins allowed to call the API (ONCALL_CORS_ORIGINS). @default any ("*") */
   readonly corsAllowedOrigins?: string[];
-  /** @default defaultThrottle */
+  /** The `$default` route's limits. @default defaultThrottle */
   readonly throttle?: ThrottleSettings;
+  /** Each webhook route's limits. @default defaultWebhookThrottle */
+  readonly webhookThrottle?: ThrottleSettings;
 }
 
 /**
@@ -55,11 +70,9 @@ export class Api extends Construct {
         "The admin token is a bearer credential held by operators and scripts; an automatic rotation would lock them out. It is rotated by hand (put-secret-value), and Lambdas pick the new value up within 5 minutes.",
     });
 
-    // functions/adapters/config.ts reads these; only the API Lambda needs the admin token.
-    const environment = {
-      ...props.database.environment,
-      ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(","),
-    };
+    // functions/adapters/config.ts reads these; only the API Lambda needs the admin token. Each
+    // Lambda logs in to the database as its own role (functions/adapters/db/roles.ts).
+    const cors = { ONCALL_CORS_ORIGINS: (props.corsAllowedOrigins ?? ["*"]).join(",") };
     // API Gateway gives up after 30 s; the Lambdas end first so that their log says why.
     const timeout = Duration.seconds(29);
 
@@ -67,9 +80,13 @@ export class Api extends Construct {
       handler: "api",
       description: "oncall HTTP API: Connect RPCs, health",
       timeout,
-      environment: { ...environment, ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn },
+      environment: {
+        ...props.database.environmentFor("oncall_api"),
+        ...cors,
+        ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
+      },
     });
-    props.database.grantDataAccess(this.apiFunction.function);
+    props.database.grantDataAccess(this.apiFunction.function, "oncall_api");
     this.adminTokenSecret.grantRead(this.apiFunction.function);
 
     // The ingest Lambda gets the secret's ARN (the shared config requires it) but no right to read it.
@@ -77,9 +94,9 @@ export class Api extends Construct {
       handler: "ingest",
       description: "oncall webhooks: Alertmanager, Grafana, generic, PagerDuty Events v2",
       timeout,
-      environment,
+      environment: { ...props.database.environmentFor("oncall_ingest"), ...cors },
     });
-    props.database.grantDataAccess(this.ingestFunction.function);
+    props.database.grantDataAccess(this.ingestFunction.function, "oncall_ingest");
 
     this.httpApi = new HttpApi(this, "HttpApi", {
       description: "oncall API",
@@ -90,9 +107,9 @@ export class Api extends Construct {
     });
     // Every method: the ingest Lambda answers 405 to anything but POST on its paths.
     const ingest = new HttpLambdaIntegration("Ingest", this.ingestFunction.function);
-    for (const path of ingestLambdaPaths) {
-      this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: ingest });
-    }
+    const webhookRoutes = ingestLambdaPaths.flatMap((path) =>
+      this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: ingest }),
+    );
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: RetentionDays.ONE_MONTH,
@@ -126,6 +143,23 @@ export class Api extends Construct {
         ),
       },
     });
+
+    // Route-level limits (the L2 stage has no property for them). A stage naming a route that does not
+    // exist yet fails to deploy, hence the dependency.
+    const webhookThrottle = { ...defaultWebhookThrottle, ...props.webhookThrottle };
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride(
+      "RouteSettings",
+      Object.fromEntries(
+        ingestLambdaPaths.map((path) => [
+          `ANY ${path}`,
+          {
+            ThrottlingRateLimit: webhookThrottle.rateLimit,
+            ThrottlingBurstLimit: webhookThrottle.burstLimit,
+          },
+        ]),
+      ),
+    );
+    for (const route of webhookRoutes) this.stage.node.addDependency(route);
 
     Validations.of(this.httpApi).acknowledge({
       id: "AwsSolutions-APIG4",

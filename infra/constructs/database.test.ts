@@ -2,6 +2,7 @@ import { Duration, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { describe, expect, it } from "vitest";
+import { databaseRoleNames } from "../../functions/adapters/db/roles.ts";
 import { createTestApp } from "../testing.ts";
 import { Database, engineVersion } from "./database.ts";
 
@@ -10,7 +11,7 @@ function synth(props: ConstructorParameters<typeof Database>[2]) {
   const stack = new Stack(createTestApp(), "Test");
   const database = new Database(stack, "Database", props);
   const reader = new Role(stack, "Reader", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
-  database.grantDataAccess(reader);
+  database.grantDataAccess(reader, "oncall_ingest");
   return { stack, database, template: Template.fromStack(stack) };
 }
 
@@ -39,11 +40,14 @@ describe("Database", () => {
     });
   });
 
-  it("keeps the master credentials in a generated Secrets Manager secret", () => {
-    template.hasResourceProperties("AWS::SecretsManager::Secret", {
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"oncall_admin"}' }),
-    });
-    template.resourceCountIs("AWS::SecretsManager::SecretTargetAttachment", 1);
+  it("keeps the master and each application role's credentials in generated secrets of their own", () => {
+    for (const username of ["oncall_admin", ...databaseRoleNames]) {
+      template.hasResourceProperties("AWS::SecretsManager::Secret", {
+        GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username }) }),
+      });
+    }
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1 + databaseRoleNames.length);
+    template.resourceCountIs("AWS::SecretsManager::SecretTargetAttachment", 1 + databaseRoleNames.length);
   });
 
   it("sits in isolated subnets: no NAT gateway, no internet gateway, no inbound rule", () => {
@@ -57,18 +61,38 @@ describe("Database", () => {
     template.hasResourceProperties("AWS::EC2::FlowLog", { TrafficType: "REJECT" });
   });
 
-  it("grants Data API access and gives the DATABASE_* variables functions/adapters/config.ts reads", () => {
+  it("grants Data API access with the login's own secret only, never the master's", () => {
+    const policy = JSON.stringify(Object.values(template.findResources("AWS::IAM::Policy"))[0]);
+
     template.hasResourceProperties("AWS::IAM::Policy", {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: Match.arrayWith(["rds-data:ExecuteStatement"]), Effect: "Allow" }),
-          Match.objectLike({ Action: Match.arrayWith(["secretsmanager:GetSecretValue"]), Effect: "Allow" }),
+          Match.objectLike({
+            Action: Match.arrayWith(["rds-data:ExecuteStatement"]),
+            Effect: "Allow",
+            Resource: stack.resolve(database.cluster.clusterArn),
+          }),
+          Match.objectLike({
+            Action: Match.arrayWith(["secretsmanager:GetSecretValue"]),
+            Effect: "Allow",
+            Resource: stack.resolve(database.roleSecrets.oncall_ingest.secretArn),
+          }),
         ]),
       },
     });
+    expect(policy).not.toContain(JSON.stringify(stack.resolve(database.secret.secretArn)));
+    expect(policy).not.toContain(JSON.stringify(stack.resolve(database.roleSecrets.oncall_api.secretArn)));
+  });
+
+  it("gives the DATABASE_* variables functions/adapters/config.ts reads, per login", () => {
     expect(stack.resolve(database.environment)).toEqual({
       DATABASE_RESOURCE_ARN: stack.resolve(database.cluster.clusterArn),
       DATABASE_SECRET_ARN: stack.resolve(database.secret.secretArn),
+      DATABASE_NAME: "oncall",
+    });
+    expect(stack.resolve(database.environmentFor("oncall_tasks"))).toEqual({
+      DATABASE_RESOURCE_ARN: stack.resolve(database.cluster.clusterArn),
+      DATABASE_SECRET_ARN: stack.resolve(database.roleSecrets.oncall_tasks.secretArn),
       DATABASE_NAME: "oncall",
     });
   });

@@ -24,10 +24,14 @@ const databaseEnvironment = {
   DATABASE_NAME: "oncall",
 };
 const dataAccessGrantees: unknown[] = [];
+const logins: string[] = [];
 const escalation = new Escalation(stack, "Escalation", {
   database: {
-    environment: databaseEnvironment,
-    grantDataAccess: (grantee) => void dataAccessGrantees.push(grantee),
+    environmentFor: (login) => {
+      logins.push(login);
+      return databaseEnvironment;
+    },
+    grantDataAccess: (grantee, login) => void dataAccessGrantees.push([grantee, login]),
   },
   autoResolveAfterDays: 14,
 });
@@ -142,11 +146,13 @@ describe("Escalation", () => {
         Role: stack.resolve(fn.role.roleArn),
       });
     }
+    // All three log in as the tasks role (functions/adapters/db/roles.ts), never as the master.
     expect(dataAccessGrantees).toEqual([
-      escalation.stepFunction.function,
-      escalation.failureFunction.function,
-      escalation.housekeepingFunction.function,
+      [escalation.stepFunction.function, "oncall_tasks"],
+      [escalation.failureFunction.function, "oncall_tasks"],
+      [escalation.housekeepingFunction.function, "oncall_tasks"],
     ]);
+    expect(new Set(logins)).toEqual(new Set(["oncall_tasks"]));
     expect(stack.resolve(escalation.definitionSubstitutions)).toEqual({
       RunEscalationStepFunctionArn: stack.resolve(escalation.stepFunction.function.functionArn),
       RecordEscalationFailureFunctionArn: stack.resolve(escalation.failureFunction.function.functionArn),

@@ -9,7 +9,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cd
 import { Construct } from "constructs";
 import { checkSubstitutions, escalationTaskPlaceholders } from "../../functions/adapters/state-machines.ts";
 import { stateMachineFile } from "../paths.ts";
-import type { DatabaseEnvironment } from "./database.ts";
+import type { DatabaseEnvironment, DatabaseLogin } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
 // The placeholder helpers live with the runtime (the embedded runner substitutes the same file).
@@ -25,11 +25,14 @@ export const escalationDefinitionFile = stateMachineFile("escalation");
 /** The environment variable that tells the API and ingest Lambdas which state machine to start. */
 export const escalationStateMachineArnVariable = "ESCALATION_STATE_MACHINE_ARN";
 
-/** What the task Lambdas need of the database: its `DATABASE_*` variables and the Data API rights. */
+/** What the task Lambdas need of the database: `DATABASE_*` variables and Data API rights, as a login. */
 export interface EscalationDatabase {
-  readonly environment: DatabaseEnvironment;
-  grantDataAccess(grantee: IGrantable): void;
+  environmentFor(login: DatabaseLogin): DatabaseEnvironment;
+  grantDataAccess(grantee: IGrantable, login: DatabaseLogin): void;
 }
+
+/** The database role of the escalation and housekeeping Lambdas. */
+const tasksLogin = "oncall_tasks";
 
 export interface EscalationProps {
   readonly database: EscalationDatabase;
@@ -65,7 +68,10 @@ export class Escalation extends Construct {
     super(scope, id);
 
     // A step resolves a few schedules and writes one statement; 30 s covers an Aurora resume (~15 s).
-    const taskDefaults = { timeout: Duration.seconds(30), environment: { ...props.database.environment } };
+    const taskDefaults = {
+      timeout: Duration.seconds(30),
+      environment: { ...props.database.environmentFor(tasksLogin) },
+    };
     this.stepFunction = new OncallFunction(this, "StepHandler", {
       handler: "escalation-step",
       description: "oncall escalation RunStep: runs the due step of an alert's escalation",
@@ -76,7 +82,9 @@ export class Escalation extends Construct {
       description: "oncall escalation RecordFailure: logs a failed step on the alert, answers when to retry",
       ...taskDefaults,
     });
-    for (const fn of [this.stepFunction, this.failureFunction]) props.database.grantDataAccess(fn.function);
+    for (const fn of [this.stepFunction, this.failureFunction]) {
+      props.database.grantDataAccess(fn.function, tasksLogin);
+    }
 
     const asl = readFileSync(escalationDefinitionFile, "utf8");
     this.definitionSubstitutions = {
@@ -121,7 +129,7 @@ export class Escalation extends Construct {
       },
       timeout: Duration.seconds(55),
     });
-    props.database.grantDataAccess(this.housekeepingFunction.function);
+    props.database.grantDataAccess(this.housekeepingFunction.function, tasksLogin);
     this.grantStartStop(this.housekeepingFunction.function);
     new Rule(this, "HousekeepingSchedule", {
       description: "oncall housekeeping: unstarted escalations, stale alerts",

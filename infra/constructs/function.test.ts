@@ -33,6 +33,8 @@ describe("OncallFunction", () => {
         Variables: {
           POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
           NODE_OPTIONS: "--enable-source-maps",
+          POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+          POWERTOOLS_TRACER_CAPTURE_ERROR: "false",
           EXTRA: "1",
         },
       },

@@ -18,6 +18,12 @@ import { handlerEntry, repoRoot } from "../paths.ts";
 /** The service name the Powertools logger, tracer and metrics report under (functions/adapters/observability.ts). */
 export const powertoolsServiceName = "oncall";
 
+/** Powertools Tracer settings: no response or error content in X-Ray metadata (issue 9, row 5). */
+export const tracerCaptureOff = {
+  POWERTOOLS_TRACER_CAPTURE_RESPONSE: "false",
+  POWERTOOLS_TRACER_CAPTURE_ERROR: "false",
+} as const;
+
 export interface OncallFunctionProps {
   /** The handler file under `functions/handlers/`, without `.ts`: `"api"` bundles `functions/handlers/api.ts`. */
   readonly handler: string;
@@ -79,6 +85,9 @@ export class OncallFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: powertoolsServiceName,
         // Stack traces in the logs point at functions/*.ts instead of the minified bundle.
         NODE_OPTIONS: "--enable-source-maps",
+        // Responses and error texts carry one-time secrets and alert content: X-Ray records neither
+        // (the handlers' middleware does the same in code, functions/handlers/middleware/observability.ts).
+        ...tracerCaptureOff,
         ...props.environment,
       },
       projectRoot: repoRoot,

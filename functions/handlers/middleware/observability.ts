@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
+import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { logger, metrics, tracer } from "../../adapters/observability.ts";
 import { httpErrors } from "./http-errors.ts";
@@ -16,11 +16,36 @@ export function httpLambda(
   route: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>,
 ): HttpHandler {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(captureLambdaHandler(tracer))
+    .use(traceWithoutContent())
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics))
     .use(httpErrors())
     .handler(route);
+}
+
+/**
+ * Powertools' X-Ray middleware without the content it records by default: responses carry one-time
+ * secrets (CreateApiKey, CreateIntegrationKey, RotateIntegrationKey) and alert content, and an
+ * error's message and stack can quote the request. The segment keeps its timing, annotations and
+ * the fault flag with the error's class name. (infra/ also sets POWERTOOLS_TRACER_CAPTURE_RESPONSE and
+ * _CAPTURE_ERROR to false on every Lambda, for any other traced method.)
+ */
+export function traceWithoutContent<Event, Result>(): MiddlewareObj<Event, Result> {
+  const traced = captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<Event, Result>;
+  return {
+    ...traced,
+    // The copy shares `internal`, where the middleware keeps this invocation's segments.
+    onError: (request) => traced.onError?.({ ...request, error: new RedactedError(request.error) }),
+  };
+}
+
+/** What X-Ray gets of a failed invocation: the error's class, not its message or stack. */
+export class RedactedError extends Error {
+  override readonly name = "RedactedError";
+  constructor(error: unknown) {
+    super(error instanceof Error ? error.name : typeof error);
+    this.stack = `${this.name}: ${this.message}`;
+  }
 }
 
 /** Memoises the AWS context build for a Lambda entry point; a failed build is retried next time. */
