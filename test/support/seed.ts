@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database, IntegrationKeyType } from "../../functions/adapters/db/schema.ts";
+import { ingestWithKey } from "../../functions/adapters/db/stores/alert-signals.ts";
 import { newIntegrationSecret } from "../../functions/adapters/db/stores/integration-keys.ts";
 
 export interface SeededService {
@@ -43,4 +44,15 @@ export async function seedService(
     keyIds[type] = id;
   }
   return { serviceId, secrets, keyIds };
+}
+
+/**
+ * What an integration key looks like to a webhook request with no alerts (the production ingest
+ * statement: looked up by hash, counted in its minute window): undefined for unknown or revoked keys.
+ */
+export async function authenticateWebhookKey(
+  db: Kysely<Database>,
+  input: { secret: string; now: Date; defaultLimitPerMinute: number },
+) {
+  return (await ingestWithKey(db, { ...input, source: "generic", signals: [] })).key;
 }

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../test/support/databases.ts";
 import { admin, bearer, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { authenticateWebhookKey } from "../../../test/support/seed.ts";
 import type { DatabaseHandle } from "../../adapters/db/database.ts";
-import { authenticateIntegrationKey } from "../../adapters/db/stores/integration-keys.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyScope, ApiKeyService } from "../../gen/oncall/v1/api_keys_pb.ts";
@@ -256,7 +256,7 @@ describe("services", () => {
     expect((await failure(services.getService({ id: service!.id }, admin))).code).toBe(Code.NotFound);
     expect((await services.listServices({}, admin)).services.map((s) => s.name)).toEqual(["kept"]);
     expect(
-      await authenticateIntegrationKey(database.db, { secret, now: clock.now(), defaultLimitPerMinute: 60 }),
+      await authenticateWebhookKey(database.db, { secret, now: clock.now(), defaultLimitPerMinute: 60 }),
     ).toBeUndefined();
     // Its alerts and their events stay readable.
     const { alert: kept } = await alerts.getAlert({ id: alert!.id }, admin);
@@ -281,7 +281,7 @@ describe("integration keys", () => {
     serviceId = (await services.createService({ name: "checkout" }, admin)).service!.id;
   });
   const authenticate = (secret: string) =>
-    authenticateIntegrationKey(database.db, { secret, now: clock.now(), defaultLimitPerMinute: 60 });
+    authenticateWebhookKey(database.db, { secret, now: clock.now(), defaultLimitPerMinute: 60 });
 
   it("shows the secret once, stores only its hash, and authenticates with it", async () => {
     const { key, secret } = await services.createIntegrationKey(

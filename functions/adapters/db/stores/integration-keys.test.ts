@@ -1,13 +1,10 @@
 import { sql } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
+import { authenticateWebhookKey } from "../../../../test/support/seed.ts";
 import type { StoredSignal } from "./alert-signals.ts";
 import { ingestWithKey } from "./alert-signals.ts";
-import {
-  authenticateIntegrationKey,
-  INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS,
-  KEY_USAGE_SLOTS,
-} from "./integration-keys.ts";
+import { INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS, KEY_USAGE_SLOTS } from "./integration-keys.ts";
 import { createIntegrationKey, createService } from "./services.ts";
 
 const t0 = new Date("2026-11-27T12:00:10Z");
@@ -28,7 +25,7 @@ describeEachDatabase("integration key request counting", (suite) => {
   const db = () => suite.handle.db;
   let key: { id: string; secret: string };
   const authenticate = (now: Date, secret = key.secret) =>
-    authenticateIntegrationKey(db(), { secret, now, defaultLimitPerMinute: 1000 });
+    authenticateWebhookKey(db(), { secret, now, defaultLimitPerMinute: 1000 });
   const usage = async () =>
     db()
       .selectFrom("integration_key_usage")

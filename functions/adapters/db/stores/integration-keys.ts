@@ -1,7 +1,6 @@
-import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
-import type { Kysely, RawBuilder } from "kysely";
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import type { RawBuilder } from "kysely";
 import { sql } from "kysely";
-import type { Database, IntegrationKeyType } from "../schema.ts";
 
 /** Prefix of every integration key secret, so that leaked keys are recognisable by scanners. */
 export const integrationKeyPrefix = "oik_";
@@ -38,7 +37,7 @@ export const KEY_USAGE_SLOTS = 8;
  * the database so that the limit holds across Lambda instances), ending in `key`: the key's id,
  * service_id, type, secret_hash (the hash that matched: the current secret's, or the one a rotation
  * replaced while its overlap lasts), limit_per_minute, and rate_window_count (requests this
- * minute, this one included). Shared by `authenticateIntegrationKey` and the one-statement webhook ingest.
+ * minute, this one included). Used by the one-statement webhook ingest (alert-signals.ts).
  *
  * The count is spread over KEY_USAGE_SLOTS rows per key: the request bumps the slot `slot` and
  * adds the others' committed counts, so concurrent requests of one key only wait for each other
@@ -92,47 +91,4 @@ export function countKeyRequest(input: {
 /** The slot a request counts itself in. */
 export function randomKeyUsageSlot(): number {
   return randomInt(KEY_USAGE_SLOTS);
-}
-
-export interface AuthenticatedKey {
-  keyId: string;
-  serviceId: string;
-  type: IntegrationKeyType;
-  /** Requests seen in the current minute, this one included. */
-  requestsThisMinute: number;
-  limitPerMinute: number;
-}
-
-/**
- * Looks a secret up and counts the request against the key's per-minute window, in one
- * statement. The count lives in the database, so the limit holds across Lambda instances.
- * Revoked and unknown keys give undefined.
- */
-export async function authenticateIntegrationKey(
-  db: Kysely<Database>,
-  input: { secret: string; now: Date; defaultLimitPerMinute: number },
-): Promise<AuthenticatedKey | undefined> {
-  const hash = hashSecret(input.secret);
-  const { rows } = await sql<{
-    id: string;
-    service_id: string;
-    type: IntegrationKeyType;
-    secret_hash: string;
-    rate_window_count: number;
-    limit_per_minute: number;
-  }>`
-    with ${countKeyRequest({ hash, now: input.now, defaultLimitPerMinute: input.defaultLimitPerMinute, slot: randomKeyUsageSlot() })}
-    select id, service_id, type, secret_hash, rate_window_count, limit_per_minute from key
-  `.execute(db);
-  const row = rows[0];
-  // The index found the row by hash; compare once more in constant time, as the contract asks.
-  if (!row || !timingSafeEqual(Buffer.from(row.secret_hash, "hex"), Buffer.from(hash, "hex")))
-    return undefined;
-  return {
-    keyId: row.id,
-    serviceId: row.service_id,
-    type: row.type,
-    requestsThisMinute: row.rate_window_count,
-    limitPerMinute: row.limit_per_minute,
-  };
 }

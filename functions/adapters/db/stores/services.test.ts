@@ -1,8 +1,9 @@
 import { sql } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
+import { authenticateWebhookKey } from "../../../../test/support/seed.ts";
 import { applySignals } from "./alert-signals.ts";
-import { authenticateIntegrationKey, hashSecret } from "./integration-keys.ts";
+import { hashSecret } from "./integration-keys.ts";
 import {
   createIntegrationKey,
   createService,
@@ -29,7 +30,7 @@ describeEachDatabase("services store", (suite) => {
   const newService = (name: string, now = t0) =>
     createService(db(), { name, description: "", escalationPolicyId: null, now }).then((s) => s!);
   const authenticate = (secret: string, now = t0) =>
-    authenticateIntegrationKey(db(), { secret, now, defaultLimitPerMinute: 60 });
+    authenticateWebhookKey(db(), { secret, now, defaultLimitPerMinute: 60 });
 
   beforeEach(async () => {
     await db().deleteFrom("services").execute();
