@@ -86,6 +86,7 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       adminToken: async () => token.value,
       corsAllowedOrigins: config.corsAllowedOrigins,
       ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+      ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
     };

@@ -151,6 +151,7 @@ describe("webhooks and escalations", () => {
       source: "generic",
       now: clock.now(),
       defaultLimitPerMinute: 600,
+      defaultAlertLimitPerMinute: 20_000,
       signals: ["a", "b"].map((dedupKey) => ({
         action: "trigger" as const,
         dedupKey,

@@ -18,6 +18,7 @@ export interface SharedConfig {
   corsAllowedOrigins: string[];
   /** Webhook requests per minute per integration key, unless the key sets its own. */
   ingestRateLimitPerMinute: number;
+  ingestAlertLimitPerMinute: number;
   /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
   autoResolveAfterDays: number | undefined;
 }
@@ -83,6 +84,10 @@ function readShared(env: Env): SharedConfig {
     ingestRateLimitPerMinute: integer(env, "ONCALL_INGEST_RATE_LIMIT_PER_MINUTE", 600, {
       min: 1,
       max: 1_000_000,
+    }),
+    ingestAlertLimitPerMinute: integer(env, "ONCALL_INGEST_ALERT_LIMIT_PER_MINUTE", 20_000, {
+      min: 1,
+      max: 100_000_000,
     }),
     autoResolveAfterDays: optional(env, "ONCALL_AUTO_RESOLVE_AFTER_DAYS")
       ? integer(env, "ONCALL_AUTO_RESOLVE_AFTER_DAYS", 0, { min: 1, max: 3650 })

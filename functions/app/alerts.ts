@@ -44,7 +44,10 @@ export interface NewAlert {
 }
 
 export function createAlertUseCases(
-  ctx: Pick<AppContext, "database" | "clock" | "escalations" | "ingestRateLimitPerMinute">,
+  ctx: Pick<
+    AppContext,
+    "database" | "clock" | "escalations" | "ingestRateLimitPerMinute" | "ingestAlertLimitPerMinute"
+  >,
   effects: EffectDeps = effectDepsOf(ctx),
 ) {
   const db = () => ctx.database.db;
@@ -70,7 +73,11 @@ export function createAlertUseCases(
           clock: ctx.clock,
           newId: randomUUID,
           ingest: (input) =>
-            ingestWithKey(db(), { ...input, defaultLimitPerMinute: ctx.ingestRateLimitPerMinute }),
+            ingestWithKey(db(), {
+              ...input,
+              defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
+              defaultAlertLimitPerMinute: ctx.ingestAlertLimitPerMinute,
+            }),
         },
         request,
       );

@@ -42,6 +42,7 @@ export async function createAwsContext(
     adminToken: async () => readAdminToken?.(),
     corsAllowedOrigins: config.corsAllowedOrigins,
     ingestRateLimitPerMinute: config.ingestRateLimitPerMinute,
+    ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
     autoResolveAfterDays: config.autoResolveAfterDays,
     escalations: createSfnEscalationRunner({
       client: lazily(async () => {

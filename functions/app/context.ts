@@ -16,6 +16,8 @@ export interface AppContext {
   corsAllowedOrigins: string[];
   /** Webhook requests per minute per integration key, unless the key sets its own. */
   ingestRateLimitPerMinute: number;
+  /** Alerts per minute per integration key (all its requests together), unless the key sets its own. */
+  ingestAlertLimitPerMinute: number;
   /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
   autoResolveAfterDays?: number | undefined;
   /**

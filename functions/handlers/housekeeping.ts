@@ -32,7 +32,12 @@ const effectBatch = 500;
 export function createHousekeeping(
   ctx: Pick<
     AppContext,
-    "database" | "clock" | "escalations" | "autoResolveAfterDays" | "ingestRateLimitPerMinute"
+    | "database"
+    | "clock"
+    | "escalations"
+    | "autoResolveAfterDays"
+    | "ingestRateLimitPerMinute"
+    | "ingestAlertLimitPerMinute"
   >,
 ): TaskHandler<unknown, HousekeepingResult> {
   const effects = effectDepsOf(ctx);

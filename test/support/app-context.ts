@@ -20,6 +20,7 @@ export function createTestAppContext(
     adminToken: async () => testAdminToken,
     corsAllowedOrigins: ["*"],
     ingestRateLimitPerMinute: 600,
+    ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
     ...overrides,
   };

@@ -54,5 +54,7 @@ export async function authenticateWebhookKey(
   db: Kysely<Database>,
   input: { secret: string; now: Date; defaultLimitPerMinute: number },
 ) {
-  return (await ingestWithKey(db, { ...input, source: "generic", signals: [] })).key;
+  return (
+    await ingestWithKey(db, { ...input, defaultAlertLimitPerMinute: 20_000, source: "generic", signals: [] })
+  ).key;
 }

@@ -63,6 +63,7 @@ export interface IntegrationKeysTable {
   secret_hash: string;
   secret_prefix: string;
   rate_limit_per_minute: number | null;
+  alert_limit_per_minute: Generated<number | null>;
   created_at: Generated<Date>;
   revoked_at: Date | null;
   /** Written at most once a minute (see INTEGRATION_KEY_LAST_USED_RESOLUTION_SECONDS). */
@@ -92,6 +93,7 @@ export interface IntegrationKeyUsageTable {
   slot: number;
   window_start: Date;
   request_count: number;
+  alert_count: Generated<number>;
 }
 
 export interface ApiKeysTable {

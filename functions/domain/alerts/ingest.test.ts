@@ -15,7 +15,9 @@ function fakePorts(key: IngestKey | undefined) {
       calls.push({ source, signals: signals.length });
       if (!key) return { admitted: false, results: [], effects: [] };
       const admitted =
-        (key.type === "universal" || key.type === source) && key.requestsThisMinute <= key.limitPerMinute;
+        (key.type === "universal" || key.type === source) &&
+        key.requestsThisMinute <= key.limitPerMinute &&
+        key.alertsThisMinute <= key.alertLimitPerMinute;
       return {
         key,
         admitted,
@@ -35,6 +37,8 @@ const key = (overrides: Partial<IngestKey> = {}): IngestKey => ({
   type: "generic",
   requestsThisMinute: 1,
   limitPerMinute: 10,
+  alertsThisMinute: 1,
+  alertLimitPerMinute: 100,
   ...overrides,
 });
 const generic = { summary: "disk full", dedup: "disk-1" };
@@ -63,6 +67,7 @@ describe("ingestWebhook", () => {
     ["an unknown key", "s", undefined, generic, UnauthenticatedError, true],
     ["a key of another type", "s", key({ type: "grafana" }), generic, PermissionDeniedError, true],
     ["a key over its limit", "s", key({ requestsThisMinute: 11 }), generic, RateLimitedError, true],
+    ["a key over its alert budget", "s", key({ alertsThisMinute: 101 }), generic, RateLimitedError, true],
     ["a bad payload", "s", key(), { details: "no summary" }, ValidationError, false],
   ] as const)("refuses %s", async (_name, secret, found, body, errorType, reachesStore) => {
     const { ports, calls } = fakePorts(found);
@@ -77,5 +82,22 @@ describe("ingestWebhook", () => {
       (e) => e,
     )) as RateLimitedError;
     expect(error.retryAfterSeconds).toBe(15); // the clock says :45
+  });
+
+  it("says which limit a refused request is over", async () => {
+    const overRequests = await ingestWebhook(fakePorts(key({ requestsThisMinute: 11 })).ports, {
+      source: "generic",
+      secret: "s",
+      body: generic,
+    }).catch((e: Error) => e.message);
+    const overAlerts = await ingestWebhook(fakePorts(key({ alertsThisMinute: 101 })).ports, {
+      source: "generic",
+      secret: "s",
+      body: generic,
+    }).catch((e: Error) => e.message);
+    expect(overRequests).toBe("integration key over its limit of 10 requests per minute");
+    expect(overAlerts).toBe(
+      "integration key over its budget of 100 alerts per minute (101 with this request)",
+    );
   });
 });

@@ -17,6 +17,9 @@ export interface IngestKey {
   type: IntegrationKeyKind;
   requestsThisMinute: number;
   limitPerMinute: number;
+  /** Alerts (signals) this minute, this request's included, and the key's budget of them. */
+  alertsThisMinute: number;
+  alertLimitPerMinute: number;
 }
 
 export type SignalOutcome = "created" | "deduplicated" | "acknowledged" | "resolved" | "unchanged";
@@ -100,7 +103,10 @@ export async function ingestWebhook(ports: IngestPorts, request: IngestRequest):
   }
   if (!admitted) {
     throw new RateLimitedError(
-      `integration key over its limit of ${key.limitPerMinute} requests per minute`,
+      key.requestsThisMinute > key.limitPerMinute
+        ? `integration key over its limit of ${key.limitPerMinute} requests per minute`
+        : `integration key over its budget of ${key.alertLimitPerMinute} alerts per minute ` +
+            `(${key.alertsThisMinute} with this request)`,
       60 - now.getUTCSeconds(),
     );
   }

@@ -89,6 +89,8 @@ export interface KeyedIngestInput {
   source: Exclude<IntegrationKeyType, "universal">;
   now: Date;
   defaultLimitPerMinute: number;
+  /** Alerts (signals) per minute of a key that sets no budget of its own. */
+  defaultAlertLimitPerMinute: number;
   signals: readonly StoredSignal[];
 }
 
@@ -100,6 +102,9 @@ export interface KeyedIngestResult {
     type: IntegrationKeyType;
     requestsThisMinute: number;
     limitPerMinute: number;
+    /** Signals this minute, this request's included, and the key's budget of them. */
+    alertsThisMinute: number;
+    alertLimitPerMinute: number;
   };
   /** Whether the key let the signals in; when false nothing was written. */
   admitted: boolean;
@@ -109,10 +114,10 @@ export interface KeyedIngestResult {
 }
 
 /**
- * A webhook request in ONE statement: the key is looked up by hash and this request counted in
- * its minute window, and the signals are applied only if the key admits the request — its type
- * matches the webhook (or is universal) and the window is within the limit, the same rule as
- * `admits()` in functions/domain/alerts/ingest.ts. One round trip and one commit per request.
+ * A webhook request in ONE statement: the key is looked up by hash and this request (and its
+ * signals) counted in its minute window, and the signals are applied only if the key admits the
+ * request — its type matches the webhook (or is universal) and the window is within both the
+ * request limit and the alert budget. One round trip and one commit per request.
  */
 export async function ingestWithKey(
   db: Kysely<Database>,
@@ -126,6 +131,8 @@ export async function ingestWithKey(
     secret_hash: string;
     rate_window_count: number;
     limit_per_minute: number;
+    alert_window_count: number;
+    alert_limit_per_minute: number;
     admitted: boolean;
     results: ResultTuple[];
     effects: EffectTuple[];
@@ -134,11 +141,14 @@ export async function ingestWithKey(
       hash,
       now: input.now,
       defaultLimitPerMinute: input.defaultLimitPerMinute,
+      alerts: input.signals.length,
+      defaultAlertLimitPerMinute: input.defaultAlertLimitPerMinute,
       slot: randomKeyUsageSlot(),
     })},
     admitted as (
       select * from key
       where (type = 'universal' or type = ${input.source}) and rate_window_count <= limit_per_minute
+        and alert_window_count <= alert_limit_per_minute
     ),
     ${signalCtes(input.signals, input.now, {
       serviceId: sql`(select service_id from admitted)`,
@@ -148,7 +158,8 @@ export async function ingestWithKey(
     results as (${selectResults}),
     owed as (${owedEffectsOf(sql`(select service_id from admitted)`, input.now, owedEffectsPerRequest)})
     select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
-      k.rate_window_count, k.limit_per_minute, exists (select 1 from admitted) as admitted,
+      k.rate_window_count, k.limit_per_minute, k.alert_window_count, k.alert_limit_per_minute,
+      exists (select 1 from admitted) as admitted,
       ${resultsAsJson} as results, ${effectsAsJson} as effects
     from key k
   `.execute(db);
@@ -164,6 +175,8 @@ export async function ingestWithKey(
       type: first.key_type,
       requestsThisMinute: first.rate_window_count,
       limitPerMinute: first.limit_per_minute,
+      alertsThisMinute: first.alert_window_count,
+      alertLimitPerMinute: first.alert_limit_per_minute,
     },
     admitted: first.admitted,
     results: first.admitted ? orderResults(input.signals, first.results) : [],

@@ -89,6 +89,7 @@ describeEachDatabase("integration key request counting", (suite) => {
         source: "generic",
         now,
         defaultLimitPerMinute: 1000,
+        defaultAlertLimitPerMinute: 1_000_000,
         signals: [trigger],
       });
     const admitted: boolean[] = [];
@@ -118,5 +119,33 @@ describeEachDatabase("integration key request counting", (suite) => {
       .execute();
     expect(await authenticate(t0)).toBeUndefined();
     expect(await db().selectFrom("integration_key_usage").selectAll().execute()).toEqual([]);
+  });
+
+  it("counts alerts too: a request over the key's alert budget is refused and writes nothing", async () => {
+    const ingest = (now: Date, alerts: number) =>
+      ingestWithKey(db(), {
+        secret: key.secret,
+        source: "generic",
+        now,
+        defaultLimitPerMinute: 1000,
+        defaultAlertLimitPerMinute: 10,
+        signals: Array.from({ length: alerts }, (_, i) => ({
+          ...trigger,
+          dedupKey: `k${now.getTime()}-${i}`,
+        })),
+      });
+    const first = await ingest(at(1), 6);
+    expect(first).toMatchObject({ admitted: true, key: { alertsThisMinute: 6, alertLimitPerMinute: 10 } });
+    const over = await ingest(at(2), 6);
+    expect(over).toMatchObject({ admitted: false, key: { alertsThisMinute: 12, alertLimitPerMinute: 10 } });
+    expect(await db().selectFrom("alerts").select("id").execute()).toHaveLength(6);
+    // A key's own budget wins over the default; a new minute starts again.
+    await db()
+      .updateTable("integration_keys")
+      .set({ alert_limit_per_minute: 20 })
+      .where("id", "=", sql<string>`${key.id}::uuid`)
+      .execute();
+    expect((await ingest(at(3), 6)).admitted).toBe(true);
+    expect((await ingest(at(61), 10)).key).toMatchObject({ alertsThisMinute: 10, alertLimitPerMinute: 20 });
   });
 });

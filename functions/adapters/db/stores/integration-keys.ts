@@ -37,7 +37,8 @@ export const KEY_USAGE_SLOTS = 8;
  * the database so that the limit holds across Lambda instances), ending in `key`: the key's id,
  * service_id, type, secret_hash (the hash that matched: the current secret's, or the one a rotation
  * replaced while its overlap lasts), limit_per_minute, and rate_window_count (requests this
- * minute, this one included). Used by the one-statement webhook ingest (alert-signals.ts).
+ * minute, this one included), alert_limit_per_minute and alert_window_count (alerts this minute,
+ * this request's `alerts` included). Used by the one-statement webhook ingest (alert-signals.ts).
  *
  * The count is spread over KEY_USAGE_SLOTS rows per key: the request bumps the slot `slot` and
  * adds the others' committed counts, so concurrent requests of one key only wait for each other
@@ -49,28 +50,36 @@ export function countKeyRequest(input: {
   hash: string;
   now: Date;
   defaultLimitPerMinute: number;
+  /** Alerts this request carries, and the budget of a key that sets none (0 and any: requests only). */
+  alerts?: number;
+  defaultAlertLimitPerMinute?: number;
   /** A random slot in [0, KEY_USAGE_SLOTS); see `randomKeyUsageSlot`. */
   slot: number;
 }): RawBuilder<unknown> {
   const { hash, now, defaultLimitPerMinute, slot } = input;
+  const alerts = input.alerts ?? 0;
+  const defaultAlertLimit = input.defaultAlertLimitPerMinute ?? 2_147_483_647;
   const window = sql`date_trunc('minute', ${now}::timestamptz)`;
   return sql`
     found as (
       select id, service_id, type,
         case when secret_hash = ${hash} then secret_hash else previous_secret_hash end as secret_hash,
-        coalesce(rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute
+        coalesce(rate_limit_per_minute, ${defaultLimitPerMinute}::int) as limit_per_minute,
+        coalesce(alert_limit_per_minute, ${defaultAlertLimit}::int) as alert_limit_per_minute
       from integration_keys
       where (secret_hash = ${hash}
           or (previous_secret_hash = ${hash} and previous_secret_expires_at > ${now}::timestamptz))
         and revoked_at is null
     ),
     counted as (
-      insert into integration_key_usage as u (key_id, slot, window_start, request_count)
-      select id, ${slot}::smallint, ${window}, 1 from found
+      insert into integration_key_usage as u (key_id, slot, window_start, request_count, alert_count)
+      select id, ${slot}::smallint, ${window}, 1, ${alerts}::int from found
       on conflict (key_id, slot) do update set
         request_count = case when u.window_start = excluded.window_start then u.request_count + 1 else 1 end,
+        alert_count = case when u.window_start = excluded.window_start
+          then u.alert_count + excluded.alert_count else excluded.alert_count end,
         window_start = excluded.window_start
-      returning u.request_count
+      returning u.request_count, u.alert_count
     ),
     touched as (
       update integration_keys k set last_used_at = ${now}::timestamptz
@@ -80,11 +89,14 @@ export function countKeyRequest(input: {
     ),
     key as (
       select f.*,
-        (select request_count from counted) + coalesce((
-          select sum(u.request_count)::int from integration_key_usage u
-          where u.key_id = f.id and u.slot <> ${slot}::smallint and u.window_start = ${window}
-        ), 0) as rate_window_count
+        (select request_count from counted) + coalesce(others.requests, 0) as rate_window_count,
+        (select alert_count from counted) + coalesce(others.alerts, 0) as alert_window_count
       from found f
+      left join lateral (
+        select sum(u.request_count)::int as requests, sum(u.alert_count)::int as alerts
+        from integration_key_usage u
+        where u.key_id = f.id and u.slot <> ${slot}::smallint and u.window_start = ${window}
+      ) others on true
     )`;
 }
 
