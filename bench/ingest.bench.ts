@@ -39,7 +39,10 @@ async function concurrently<T>(items: T[], work: (item: T) => Promise<void>): Pr
 const database = await openBenchDatabase();
 const { db } = database.handle;
 const seeded = await seedService(db, { rateLimitPerMinute: 1_000_000 });
-const handler = createIngestHandler(createTestAppContext(database.handle));
+// No alert budget in the way: the benchmark measures throughput, not the limit.
+const handler = createIngestHandler(
+  createTestAppContext(database.handle, { ingestAlertLimitPerMinute: 100_000_000 }),
+);
 
 let next = 0;
 function alertEntry() {
