@@ -83,6 +83,35 @@ export function owedEffectRows(
 }
 
 /**
+ * owedEffectRows for a statement whose alerts all belong to one service (a webhook request): the
+ * service row is read once and, for `escalation.start`, only a service with a policy aggregates its
+ * alert ids (a request to a service without one pays one index probe, not a join per alert).
+ * `alertsBy[transition]` selects the `id` of the alerts it changed.
+ */
+export function owedEffectRowsOfService(
+  serviceId: RawBuilder<unknown>,
+  alertsBy: Partial<Record<AlertTransition, RawBuilder<unknown>>>,
+): RawBuilder<unknown> {
+  const sources = new Map<EffectKind, RawBuilder<unknown>[]>();
+  for (const [transition, alerts] of Object.entries(alertsBy) as [AlertTransition, RawBuilder<unknown>][]) {
+    for (const kind of TRANSITIONS[transition].effects)
+      sources.set(kind, [...(sources.get(kind) ?? []), alerts]);
+  }
+  if (sources.size === 0) return sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`;
+  return sql.join(
+    [...sources].map(([kind, alerts]) => {
+      const ids = sql`(select coalesce(jsonb_agg(o.id order by o.id), '[]'::jsonb)
+          from (${sql.join(alerts, sql` union all `)}) as o(id))`;
+      return kind === "escalation.start"
+        ? sql`select ${kind}::text, s.id, ${ids}, jsonb_build_object('policyId', s.escalation_policy_id)
+            from services s where s.id = ${serviceId} and s.escalation_policy_id is not null`
+        : sql`select ${kind}::text, ${serviceId}, ${ids}, '{}'::jsonb`;
+    }),
+    sql` union all `,
+  );
+}
+
+/**
  * The effects of `serviceId` still pending whose run failed before (or is overdue): a later request
  * of the same service runs them, so a sender's retry repairs a failed start at once.
  */

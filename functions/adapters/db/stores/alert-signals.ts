@@ -4,7 +4,13 @@ import { sql } from "kysely";
 import { type OwedEffect, RESOLVED, TRANSITIONS } from "../../../domain/alerts/lifecycle.ts";
 import { prepared } from "../prepared-statements.ts";
 import type { AlertSeverity, Database, IntegrationKeyType } from "../schema.ts";
-import { type EffectTuple, effectOf, insertEffects, owedEffectRows, owedEffectsOf } from "./alert-effects.ts";
+import {
+  type EffectTuple,
+  effectOf,
+  insertEffects,
+  owedEffectRowsOfService,
+  owedEffectsOf,
+} from "./alert-effects.ts";
 import { countKeyRequest, hashSecret, randomKeyUsageSlot } from "./integration-keys.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
@@ -283,10 +289,10 @@ function signalCtes(
       select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz from resolved
     ),
     effects as (${insertEffects(
-      owedEffectRows({
-        trigger: sql`select id, ${serviceId} as service_id from triggered where inserted`,
-        acknowledge: sql`select id, ${serviceId} from acknowledged`,
-        resolve: sql`select id, ${serviceId} from resolved`,
+      owedEffectRowsOfService(serviceId, {
+        trigger: sql`select id from triggered where inserted`,
+        acknowledge: sql`select id from acknowledged`,
+        resolve: sql`select id from resolved`,
       }),
       now,
     )})`;
