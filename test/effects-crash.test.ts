@@ -87,23 +87,27 @@ describe.skipIf(!serverUrl)("a SIGKILL between alert changes and their effects (
     ).rows[0].n as number;
 
     await waitHealthy(start());
-    // The restarted process runs what the dead one owed (at start, then housekeeping).
+    // The restarted process runs what the dead one owed (at start, then housekeeping): wait until
+    // every alert is escalated and no effect is left pending (an effect whose start had run before
+    // the kill but was not yet marked done is completed by the restart, as a no-op).
     let unescalated = -1;
+    let pending = -1;
     for (let waited = 0; waited < 60_000; waited += 100) {
       const { rows } = await client.query(`
-        select count(*)::int as n from alerts a
-        where not exists (select 1 from alert_escalations e where e.alert_id = a.id and e.execution_arn is not null)`);
-      unescalated = rows[0].n;
-      if (unescalated === 0) break;
+        select
+          (select count(*)::int from alerts a
+            where not exists (select 1 from alert_escalations e where e.alert_id = a.id and e.execution_arn is not null)
+          ) as unescalated,
+          (select count(*)::int from alert_effects where status = 'pending') as pending`);
+      unescalated = rows[0].unescalated;
+      pending = rows[0].pending;
+      if (unescalated === 0 && pending === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const stored = (await client.query("select count(*)::int as n from alerts")).rows[0].n as number;
     const starts = await client.query(`
       select a.id, (select count(*)::int from alert_events ev where ev.alert_id = a.id and ev.type = 'escalation_started') as n
       from alerts a`);
-    const pending = (
-      await client.query("select count(*)::int as n from alert_effects where status = 'pending'")
-    ).rows[0].n as number;
     console.info(
       `crash test: ${sent} requests sent, ${stored} alerts stored, ${pendingAfterKill} effect(s) pending right after the kill`,
     );
