@@ -51,6 +51,21 @@ export function insertEffects(
       returning ${effectTupleSql} as effect`;
 }
 
+/** For each effect kind, the selects of the alerts whose transitions owe it (TRANSITIONS[...].effects). */
+function sourcesByKind(
+  alertsBy: Partial<Record<AlertTransition, RawBuilder<unknown>>>,
+): Map<EffectKind, RawBuilder<unknown>[]> {
+  const sources = new Map<EffectKind, RawBuilder<unknown>[]>();
+  for (const [transition, alerts] of Object.entries(alertsBy) as [AlertTransition, RawBuilder<unknown>][]) {
+    for (const kind of TRANSITIONS[transition].effects)
+      sources.set(kind, [...(sources.get(kind) ?? []), alerts]);
+  }
+  return sources;
+}
+
+/** Effect rows when no transition owes anything. */
+const noEffectRows = sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`;
+
 /**
  * The effect rows (for `insertEffects`) that alert changes owe, by the lifecycle table: for each
  * transition, `alertsBy[transition]` selects `(id, service_id)` of the alerts it changed, and every
@@ -61,12 +76,8 @@ export function insertEffects(
 export function owedEffectRows(
   alertsBy: Partial<Record<AlertTransition, RawBuilder<unknown>>>,
 ): RawBuilder<unknown> {
-  const sources = new Map<EffectKind, RawBuilder<unknown>[]>();
-  for (const [transition, alerts] of Object.entries(alertsBy) as [AlertTransition, RawBuilder<unknown>][]) {
-    for (const kind of TRANSITIONS[transition].effects)
-      sources.set(kind, [...(sources.get(kind) ?? []), alerts]);
-  }
-  if (sources.size === 0) return sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`;
+  const sources = sourcesByKind(alertsBy);
+  if (sources.size === 0) return noEffectRows;
   return sql.join(
     [...sources].map(([kind, alerts]) => {
       const changed = sql`(${sql.join(alerts, sql` union all `)}) as o(id, service_id)`;
@@ -92,12 +103,8 @@ export function owedEffectRowsOfService(
   serviceId: RawBuilder<unknown>,
   alertsBy: Partial<Record<AlertTransition, RawBuilder<unknown>>>,
 ): RawBuilder<unknown> {
-  const sources = new Map<EffectKind, RawBuilder<unknown>[]>();
-  for (const [transition, alerts] of Object.entries(alertsBy) as [AlertTransition, RawBuilder<unknown>][]) {
-    for (const kind of TRANSITIONS[transition].effects)
-      sources.set(kind, [...(sources.get(kind) ?? []), alerts]);
-  }
-  if (sources.size === 0) return sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`;
+  const sources = sourcesByKind(alertsBy);
+  if (sources.size === 0) return noEffectRows;
   return sql.join(
     [...sources].map(([kind, alerts]) => {
       const ids = sql`(select coalesce(jsonb_agg(o.id order by o.id), '[]'::jsonb)
