@@ -21,7 +21,7 @@ const server = new SMTPServer({
     if (auth.username === "oncall" && auth.password === password) return callback(null, { user: "oncall" });
     return callback(new Error("Invalid username or password"));
   },
-  onRcptTo(address, _session, callback) {
+  onRcptTo(_address, _session, callback) {
     if (rejectNext) {
       const { code, message } = rejectNext;
       rejectNext = undefined;
