@@ -2,11 +2,17 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sql } from "kysely";
+import {
+  createProviderRegistry,
+  type NotificationConfig,
+  readNotificationConfig,
+} from "../functions/adapters/channels/registry.ts";
 import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { logger } from "../functions/adapters/observability.ts";
+import { createEnvSecretResolver } from "../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../functions/adapters/version.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
@@ -62,7 +68,17 @@ async function sweepOrphanedEffects(deps: EffectDeps): Promise<void> {
  * folder, or DATABASE_URL) and migrated, admin token resolved, installation recorded, in-flight
  * escalations resumed.
  */
-export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<EmbeddedRuntime> {
+export async function createEmbeddedRuntime(
+  config: EmbeddedConfig,
+  options: {
+    /** How email, SMS and HTTP messages leave (read by start.ts before anything opens). */
+    notifications?: NotificationConfig;
+    /** Where secret references (ONCALL_SECRET_*) are read. */
+    env?: Record<string, string | undefined>;
+  } = {},
+): Promise<EmbeddedRuntime> {
+  const env = options.env ?? process.env;
+  const notifications = options.notifications ?? readNotificationConfig(env, "embedded");
   const dataDir = resolve(config.dataDir);
   await ensureWritableDir(dataDir);
   if (config.databaseUrl) await migratePostgres(config, config.databaseUrl);
@@ -89,6 +105,11 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
+      outbound: createProviderRegistry(notifications, {
+        db: () => database.db,
+        clock: systemClock,
+        secrets: createEnvSecretResolver(env),
+      }),
     };
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.

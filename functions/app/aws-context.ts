@@ -1,6 +1,8 @@
 import { lazily } from "../adapters/aws/lazy-client.ts";
 import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
+import { createSecretsManagerResolver } from "../adapters/aws/secrets-manager-resolver.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
+import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
 import { tracer } from "../adapters/observability.ts";
@@ -21,6 +23,11 @@ export async function createAwsContext(
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
+  const notifications = readNotificationConfig(env, "aws");
+  const secretsManager = lazily(async () => {
+    const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+    return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  });
   const adminTokenSecretArn = config.adminTokenSecretArn;
   const readAdminToken =
     adminTokenSecretArn === undefined
@@ -28,10 +35,7 @@ export async function createAwsContext(
       : createSecretStringReader({
           secretId: adminTokenSecretArn,
           maxAgeSeconds: secretMaxAgeSeconds,
-          client: lazily(async () => {
-            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
-          }),
+          client: secretsManager,
         });
   const database = await openAwsDatabase(env);
   return {
@@ -50,6 +54,23 @@ export async function createAwsContext(
         return tracer.captureAWSv3Client(new SFNClient({}));
       }),
       stateMachineArn: escalationStateMachineArn(env),
+    }),
+    outbound: createProviderRegistry(notifications, {
+      db: () => database.db,
+      clock: systemClock,
+      secrets: createSecretsManagerResolver({ client: secretsManager, maxAgeSeconds: secretMaxAgeSeconds }),
+      ses: lazily(async () => {
+        const { SESv2Client } = await import("@aws-sdk/client-sesv2");
+        return tracer.captureAWSv3Client(
+          new SESv2Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+        );
+      }),
+      sns: lazily(async () => {
+        const { SNSClient } = await import("@aws-sdk/client-sns");
+        return tracer.captureAWSv3Client(
+          new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+        );
+      }),
     }),
   };
 }

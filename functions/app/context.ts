@@ -1,3 +1,4 @@
+import type { OutboundPorts } from "../adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
@@ -25,4 +26,9 @@ export interface AppContext {
    * embedded). Use it through app/escalations.ts, which keeps the database state first.
    */
   escalations: EscalationRunner;
+  /**
+   * Outbound messages: one provider per destination kind, the SSRF guard for channel URLs, the
+   * secret store (adapters/channels/registry.ts).
+   */
+  outbound: OutboundPorts;
 }

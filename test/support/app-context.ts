@@ -1,4 +1,9 @@
+import {
+  createProviderRegistry,
+  readNotificationConfig,
+} from "../../functions/adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
+import { createEnvSecretResolver } from "../../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
@@ -22,6 +27,12 @@ export function createTestAppContext(
     ingestRateLimitPerMinute: 600,
     ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
+    // Embedded defaults: local URLs allowed, email and SMS into the local outbox, no secrets set.
+    outbound: createProviderRegistry(readNotificationConfig({}, "embedded"), {
+      db: () => database.db,
+      clock,
+      secrets: createEnvSecretResolver({}),
+    }),
     ...overrides,
   };
 }

@@ -30,6 +30,8 @@ export interface Database {
   template_versions: TemplateVersionsTable;
   template_pins: TemplatePinsTable;
   service_change_events: ServiceChangeEventsTable;
+  notification_channels: NotificationChannelsTable;
+  local_outbox: LocalOutboxTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -290,5 +292,27 @@ export interface TemplatePinsTable {
   service_id: string;
   kind: string;
   template_id: string;
+  created_at: Generated<Date>;
+}
+
+/** Named destinations (domain/notifications/channels.ts); `config` holds secret references, never values. */
+export interface NotificationChannelsTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  type: string;
+  config: Json;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** Email and SMS the embedded runtime kept because no SMTP server or SNS is configured. */
+export interface LocalOutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  destination_kind: string;
+  destination: Json;
+  message_kind: string;
+  parts: Json;
   created_at: Generated<Date>;
 }

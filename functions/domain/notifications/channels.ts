@@ -1,4 +1,4 @@
-import { ValidationError } from "../errors.ts";
+import { DomainError, ValidationError } from "../errors.ts";
 import type { ChannelConfig, ChannelType, Destination, NotificationChannel } from "./model.ts";
 import { type OutboundUrlRules, parseOutboundUrl } from "./outbound-url.ts";
 
@@ -116,4 +116,21 @@ export function secretRefsOf(config: ChannelConfig): string[] {
 
 export function channelTypeOf(config: ChannelConfig): ChannelType {
   return config.type;
+}
+
+/** Another channel has this name (names are unique ignoring case). */
+export class ChannelNameTakenError extends DomainError {
+  override readonly name = "ChannelNameTakenError";
+  readonly code = "already_exists";
+  constructor(channelName: string) {
+    super(`a channel named ${JSON.stringify(channelName)} already exists`);
+  }
+}
+
+/**
+ * What the delivery planner asks for: the channels with these ids (unknown ids are left out).
+ * Implemented over the database by `createChannelLookup` (adapters/db/stores/notification-channels.ts).
+ */
+export interface ChannelLookup {
+  channels(ids: readonly string[]): Promise<NotificationChannel[]>;
 }
