@@ -11,11 +11,13 @@ import { esbuildOptions, lambdaHandlers } from "./bundling.ts";
  */
 const budgets: Record<string, number> = {
   // Issue 10's goal is 300 KB; the API also carries the Handlebars compiler for saved templates.
-  api: 890_000,
-  ingest: 415_000,
+  // API, ingest and housekeeping carry the delivery providers (~15 KB: Slack, Teams, webhook, SES,
+  // SNS, the SSRF guard): deliveries are effects, run by whichever function committed the change.
+  api: 915_000,
+  ingest: 430_000,
   "escalation-step": 455_000,
   "escalation-failure": 365_000,
-  housekeeping: 410_000,
+  housekeeping: 425_000,
   migrate: 385_000,
 };
 
