@@ -1,7 +1,12 @@
 import type { LookupAddress } from "node:dns";
 import { describe, expect, it } from "vitest";
+import { startHttpReceiver } from "../../../test/support/http-receiver.ts";
+import { createFixedClock } from "../../domain/clock.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { createWebhookProvider } from "../channels/webhook.ts";
+import { createEnvSecretResolver } from "../secrets/env-secret-resolver.ts";
 import { createOutboundGuard, isPublicAddress, OutboundUrlRefusedError } from "./outbound-guard.ts";
+import { createOutboundHttp } from "./outbound-http.ts";
 
 // SSRF rules: which addresses a public webhook may live at, which URLs may be saved (form, then every
 // resolved address where local URLs are not allowed) and what the socket's lookup lets through.
@@ -121,5 +126,39 @@ describe("at send", () => {
     expect(refused.err).toBeInstanceOf(OutboundUrlRefusedError);
     expect((await run("nowhere.example.com", false)).err?.message).toContain("ENOTFOUND");
     expect(createOutboundGuard({ allowLocal: true }).socketLookup).toBeUndefined();
+  });
+});
+
+describe("DNS rebinding: a name public at save, private at send", () => {
+  it("is refused at connect, and nothing reaches the private address", async () => {
+    const internal = await startHttpReceiver();
+    try {
+      let answers = 0;
+      // First answer (the save) public, every later one (the send) this machine.
+      const rebinding = async () => [{ address: answers++ === 0 ? "93.184.216.34" : "127.0.0.1", family: 4 }];
+      const guard = createOutboundGuard({ allowLocal: false, lookup: rebinding });
+      await guard.checkUrl("https://rebind.example.com/hook", "url");
+      const provider = createWebhookProvider({
+        http: createOutboundHttp({ guard }),
+        secrets: createEnvSecretResolver({}),
+        clock: createFixedClock("2026-11-29T10:00:00Z"),
+      });
+      const outcome = await provider.send(
+        {
+          idempotencyKey: "k",
+          destination: { kind: "webhook", url: "https://rebind.example.com/hook" },
+          kind: "alert",
+          parts: { body: "{}" },
+        },
+        new AbortController().signal,
+      );
+      expect(outcome).toEqual({
+        status: "failed",
+        reason: expect.stringContaining("refused: rebind.example.com resolves to 127.0.0.1"),
+      });
+      expect(internal.requests).toHaveLength(0);
+    } finally {
+      await internal.close();
+    }
   });
 });
