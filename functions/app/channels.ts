@@ -9,6 +9,7 @@ import {
   listChannels as storeList,
   updateChannel as storeUpdate,
 } from "../adapters/db/stores/notification-channels.ts";
+import { logger } from "../adapters/observability.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import {
   ChannelNameTakenError,
@@ -116,5 +117,11 @@ export async function testChannel(deps: ChannelDeps, id: string): Promise<Provid
     idempotencyKey: `test:channel:${channel.id}:${randomUUID()}`,
     now: deps.clock.now(),
   });
-  return deps.outbound.providers[destination.kind].send(message, AbortSignal.timeout(TEST_SEND_TIMEOUT_MS));
+  const outcome = await deps.outbound.providers[destination.kind].send(
+    message,
+    AbortSignal.timeout(TEST_SEND_TIMEOUT_MS),
+  );
+  // Reasons carry no secret values (providers redact them) and no URL paths: safe to log.
+  logger.info("channel test message", { channelId: channel.id, destination: destination.kind, ...outcome });
+  return outcome;
 }

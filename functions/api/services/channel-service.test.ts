@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { sql } from "kysely";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
 import { type HttpReceiver, startHttpReceiver } from "../../../test/support/http-receiver.ts";
@@ -10,6 +10,7 @@ import { createSecretsManagerResolver } from "../../adapters/aws/secrets-manager
 import { createProviderRegistry, readNotificationConfig } from "../../adapters/channels/registry.ts";
 import { verifyWebhookSignature } from "../../adapters/channels/webhook.ts";
 import { createChannelLookup } from "../../adapters/db/stores/notification-channels.ts";
+import { logger } from "../../adapters/observability.ts";
 import { createEnvSecretResolver } from "../../adapters/secrets/env-secret-resolver.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import {
@@ -332,7 +333,24 @@ describeEachDatabase("ChannelService", (suite) => {
     expect(request.headers["x-oncall-idempotency-key"]).toMatch(new RegExp(`^test:channel:${hook.id}:`));
 
     receiver.answer({ status: 403, body: `bad signature for ${signingSecret}` });
-    const refused = await channels.testChannel({ id: hook.id }, admin);
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const level = logger.getLevelName();
+    logger.setLogLevel("INFO");
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    const refused = await channels.testChannel({ id: hook.id }, admin).finally(() => {
+      out.mockRestore();
+      err.mockRestore();
+      logger.setLogLevel(level);
+    });
+    // The log line says what happened, with the secret the receiver echoed redacted.
+    expect(written.join("")).toContain("channel test message");
+    expect(written.join("")).toContain("[redacted]");
+    expect(written.join("")).not.toContain(signingSecret);
     expect(refused.outcome).toBe(DeliveryOutcome.FAILED);
     expect(refused.detail).toContain("HTTP 403");
     expect(`${refused.detail} ${refused.providerMessageId}`).not.toContain(signingSecret);
