@@ -30,14 +30,18 @@ export function createSlackWebhookProvider(deps: { http: OutboundHttp; clock: Cl
   };
 }
 
-/** `{text, blocks}` from the slack parts; blocks must be a JSON array when given. */
+/**
+ * `{text, blocks}` from the slack parts. The `blocks` part is what templates render, Block Kit
+ * `{"blocks": [...]}` (templates/README.md); a bare array is taken too.
+ */
 export function slackPayload(
   parts: Readonly<Record<string, string>>,
 ): { body: { text: string; blocks?: unknown[] } } | { problem: string } {
   const text = parts.text ?? "";
-  const blocks = jsonPart(parts, "blocks");
+  const parsed = jsonPart(parts, "blocks");
+  const blocks = Array.isArray(parsed) ? parsed : (parsed as { blocks?: unknown } | undefined)?.blocks;
   if (parts.blocks !== undefined && parts.blocks.trim() !== "" && !Array.isArray(blocks)) {
-    return { problem: "the rendered Slack blocks are not a JSON array" };
+    return { problem: 'the rendered Slack blocks are not Block Kit ({"blocks": [...]})' };
   }
   if (text.trim() === "" && !Array.isArray(blocks)) return { problem: "the rendered Slack message is empty" };
   return { body: Array.isArray(blocks) ? { text, blocks } : { text } };

@@ -15,7 +15,8 @@ const token = "xoxb-1111-2222-abcdefghijkl";
 const clock = createFixedClock("2026-11-29T10:00:00Z");
 const http = createOutboundHttp({ guard: createOutboundGuard({ allowLocal: true }), timeoutMs: 2_000 });
 const blocks = [{ type: "section", text: { type: "mrkdwn", text: "*disk full* on db-1" } }];
-const parts = { blocks: JSON.stringify(blocks), text: "disk full on db-1" };
+// As templates render it (templates/README.md): {"blocks": [...]}.
+const parts = { blocks: JSON.stringify({ blocks }), text: "disk full on db-1" };
 const never = new AbortController().signal;
 
 let slack: HttpReceiver;
@@ -63,12 +64,19 @@ describe("Slack incoming webhook", () => {
     expect(JSON.stringify(outcome)).not.toContain("XXXX");
   });
 
-  it("fails blocks that are not a JSON array, without sending", async () => {
+  it("takes a bare array of blocks too; fails blocks that are not Block Kit, without sending", async () => {
+    expect(await provider.send(message({ blocks: JSON.stringify(blocks), text: "t" }), never)).toMatchObject({
+      status: "sent",
+    });
+    expect(JSON.parse(slack.requests[0]!.body)).toEqual({ text: "t", blocks });
     expect(await provider.send(message({ blocks: '{"type":"section"}', text: "x" }), never)).toMatchObject({
       status: "failed",
-      reason: "the rendered Slack blocks are not a JSON array",
+      reason: 'the rendered Slack blocks are not Block Kit ({"blocks": [...]})',
     });
-    expect(slack.requests).toHaveLength(0);
+    expect(await provider.send(message({ blocks: "{nope", text: "x" }), never)).toMatchObject({
+      status: "failed",
+    });
+    expect(slack.requests).toHaveLength(1);
   });
 });
 

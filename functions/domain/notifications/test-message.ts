@@ -18,10 +18,13 @@ export function testMessage(input: {
     case "slack_webhook":
     case "slack_chat":
       parts.text = text;
-      parts.blocks = JSON.stringify([
-        { type: "header", text: { type: "plain_text", text: "oncall test message" } },
-        { type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(text) } },
-      ]);
+      // Block Kit as templates render it (templates/README.md).
+      parts.blocks = JSON.stringify({
+        blocks: [
+          { type: "header", text: { type: "plain_text", text: "oncall test message" } },
+          { type: "section", text: { type: "mrkdwn", text: escapeMrkdwn(text) } },
+        ],
+      });
       break;
     case "teams_webhook":
       parts.card = JSON.stringify({
