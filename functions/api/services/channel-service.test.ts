@@ -179,6 +179,18 @@ describeEachDatabase("ChannelService", (suite) => {
     );
     expect(rename.code).toBe(Code.AlreadyExists);
     expect((await channels.getChannel({ id: other.id }, admin)).channel!.name).toBe("Databases");
+
+    // Two renames to one free name at once: one wins, the other is told (on Postgres they race
+    // past the check and the unique index decides).
+    const third = await createChannel("Storage", email("d@example.com"));
+    const renames = await Promise.allSettled(
+      [other.id, third.id].map((id) =>
+        channels.updateChannel({ channel: { id, name: "Shared" }, updateMask: { paths: ["name"] } }, admin),
+      ),
+    );
+    expect(renames.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const loser = renames.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect((loser.reason as { code: Code }).code).toBe(Code.AlreadyExists);
   });
 
   it.each([

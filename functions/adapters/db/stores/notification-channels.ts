@@ -100,6 +100,19 @@ export async function updateChannel(
   patch: { name?: string | undefined; description?: string | undefined; config?: ChannelConfig | undefined },
   now: Date,
 ): Promise<ChannelWriteOutcome> {
+  return updateChannelOnce(db, id, patch, now).catch((err: unknown) => {
+    // Two renames to one free name at once: the unique index decides, the loser is told.
+    if (isNameClash(err)) return { outcome: "name_taken" } as const;
+    throw err;
+  });
+}
+
+async function updateChannelOnce(
+  db: Db,
+  id: string,
+  patch: { name?: string | undefined; description?: string | undefined; config?: ChannelConfig | undefined },
+  now: Date,
+): Promise<ChannelWriteOutcome> {
   return db.transaction().execute(async (trx) => {
     const { rows: found } = await sql<{ id: string }>`
       select id from notification_channels where id = ${id}::uuid for update
@@ -167,6 +180,20 @@ export async function channelsByIds(db: Db, ids: readonly string[]): Promise<Not
 /** The delivery planner's port over the database (the handle is read per call). */
 export function createChannelLookup(db: () => Db): ChannelLookup {
   return { channels: (ids) => channelsByIds(db(), ids) };
+}
+
+/** A unique violation of the name index (SQLSTATE 23505; the Data API says it in its message). */
+function isNameClash(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined; e; ) {
+    if (
+      e.code === "23505" ||
+      (typeof e.message === "string" && e.message.includes("notification_channels_name"))
+    ) {
+      return true;
+    }
+    e = e.cause === e ? undefined : (e.cause as typeof e);
+  }
+  return false;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
