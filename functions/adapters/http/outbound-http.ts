@@ -52,12 +52,25 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
   return {
     guard: options.guard,
     post(url, body, headers, signal) {
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const combined = AbortSignal.any([signal, timeout]);
       const client = url.protocol === "https:" ? https : http;
+      // One controller per send, aborted by the caller's signal or by the timer; both undone when
+      // the send settles (AbortSignal.timeout + any cost a timer and listeners that outlive it).
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, timeoutMs);
+      const onAbort = () => controller.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      };
       return new Promise<HttpAnswer>((resolve, reject) => {
         const fail = (err: unknown) => {
-          if (timeout.aborted) {
+          settle();
+          if (timedOut) {
             reject(
               new OutboundHttpError("timeout", `no answer from ${url.host} within ${timeoutMs} ms`, {
                 cause: err,
@@ -76,7 +89,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
             );
           }
         };
-        if (combined.aborted) return fail(combined.reason);
+        if (signal.aborted) return fail(signal.reason);
         const request = client.request(
           url,
           {
@@ -87,7 +100,7 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
               "user-agent": "oncall",
               ...headers,
             },
-            signal: combined,
+            signal: controller.signal,
             ...(options.guard.socketLookup ? { lookup: options.guard.socketLookup as never } : {}),
           },
           (response) => {
@@ -99,13 +112,14 @@ export function createOutboundHttp(options: OutboundHttpOptions): OutboundHttp {
               chunks.push(part);
               kept += part.length;
             });
-            response.on("end", () =>
+            response.on("end", () => {
+              settle();
               resolve({
                 status: response.statusCode ?? 0,
                 headers: response.headers,
                 body: Buffer.concat(chunks).toString("utf8"),
-              }),
-            );
+              });
+            });
             response.on("error", fail);
           },
         );
