@@ -27,8 +27,7 @@ beforeAll(async () => {
   const ctx = createTestAppContext(database, {
     clock,
     escalations: {
-      start: (alertId, name) =>
-        failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(alertId, name),
+      start: (name) => (failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(name)),
       stop: (name) => runner.stop(name),
     },
   });
@@ -63,7 +62,7 @@ describe("AlertService escalations", () => {
     const id = await raise(withPolicy, "disk");
     await raise(withPolicy, "disk"); // deduplicated: already started
 
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect(await escalation(id)).toMatchObject({
       status: "active",
       stepIndex: 0,
@@ -87,7 +86,7 @@ describe("AlertService escalations", () => {
     const id = await raise(withPolicy, "retry-me");
 
     expect(error.code).toBe(Code.Unavailable);
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect((await escalation(id))?.executionArn).toBe(`recorded:alert-${id}`);
   });
 
@@ -135,8 +134,8 @@ describe("AlertService escalations", () => {
     expect(response).toMatchObject({ stepIndex: 1, repeatCycle: 0, alert: { id: BigInt(id) } });
     expect(runner.calls.slice(1)).toEqual([
       { op: "stop", executionName: `alert-${id}` },
-      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
-      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
+      { op: "start", executionName: `alert-${id}-c0-s1` },
+      { op: "start", executionName: `alert-${id}-c0-s1` },
     ]);
     expect(await escalation(id)).toMatchObject({ status: "active", stepIndex: 1, nextStepAt: clock.now() });
     const events = await alerts.listAlertEvents({ alertId: BigInt(id) }, admin);
