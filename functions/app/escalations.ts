@@ -57,7 +57,11 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
           failed.push(...outcome.failedAlertIds);
         }
         if (failed.length > 0) {
-          throw new UnavailableError(`the escalation of alert ${failed.join(", ")} could not be started`);
+          const some =
+            failed.length > 10
+              ? `${failed.slice(0, 10).join(", ")}… (${failed.length} alerts)`
+              : failed.join(", ");
+          throw new UnavailableError(`the escalation of alert ${some} could not be started`);
         }
       },
     },
