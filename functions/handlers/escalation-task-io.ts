@@ -86,16 +86,30 @@ export function toTaskOutput(outcome: StepOutcome): TaskOutput {
 }
 
 /**
+ * A statement that lost a lock race (deadlock detected, serialization failure): Postgres rolled it
+ * back whole, and running it again a moment later succeeds. A cohort's step locks many alerts; a bulk
+ * acknowledge locking the same alerts in another order can meet it.
+ */
+function isLockConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
+}
+
+/**
  * Runs a task body and rethrows its failures under the names the ASL knows: an unreachable database
- * (or any `unavailable` domain error) becomes TransientError (retried); EscalationInputError stays;
- * anything else goes out as it is (caught by the ASL's `States.ALL`).
+ * (or any `unavailable` domain error) or a lock conflict becomes TransientError (retried);
+ * EscalationInputError stays; anything else goes out as it is (caught by the ASL's `States.ALL`).
  */
 export async function withTaskErrors<T>(body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
     if (err instanceof TransientError || err instanceof EscalationInputError) throw err;
-    if (isDatabaseUnavailable(err) || (err instanceof DomainError && err.code === "unavailable")) {
+    if (
+      isDatabaseUnavailable(err) ||
+      isLockConflict(err) ||
+      (err instanceof DomainError && err.code === "unavailable")
+    ) {
       throw new TransientError((err as Error).message, { cause: err });
     }
     throw err;

@@ -143,11 +143,19 @@ export async function markStarted(
   db: Db,
   input: { executionName: string; executionArn: string; now: Date },
 ): Promise<void> {
+  // Rows are locked in alert id order, as every statement that changes a cohort's rows does: the
+  // execution's first step may be committing the same rows right now (no deadlock, one waits).
   await sql`
-    update alert_escalations
+    with target as (
+      select alert_id from alert_escalations
+      where execution_name = ${input.executionName} and status = 'active'
+        and execution_arn is distinct from ${input.executionArn}
+      order by alert_id
+      for update
+    )
+    update alert_escalations e
     set execution_arn = ${input.executionArn}, updated_at = ${input.now.toISOString()}::timestamptz
-    where execution_name = ${input.executionName} and status = 'active'
-      and execution_arn is distinct from ${input.executionArn}
+    from target t where e.alert_id = t.alert_id
   `.execute(db);
 }
 
@@ -279,12 +287,17 @@ export async function commitCohortStep(
       select id from alerts where id in (select alert_id from member) and status = ${TRIGGERED}
       order by id for share
     ),
+    -- Locked in alert id order, as every statement that changes a cohort's rows does (no deadlock).
+    locked as (
+      select alert_id from alert_escalations where alert_id in (select alert_id from member)
+      order by alert_id for update
+    ),
     advanced as (
       update alert_escalations e
       set step_index = p.next_step_index, repeat_cycle = p.next_repeat_cycle, status = p.next_status,
         next_step_at = p.next_step_at, last_error = null, consecutive_failures = 0, updated_at = ${now}::timestamptz
-      from member m join plan p on p.g = m.g
-      where e.alert_id = m.alert_id and e.status = 'active'
+      from locked l join member m on m.alert_id = l.alert_id join plan p on p.g = m.g
+      where e.alert_id = l.alert_id and e.status = 'active'
         and e.step_index = m.from_step_index and e.repeat_cycle = m.from_repeat_cycle
         and e.alert_id in (select id from alert)
       returning e.alert_id, m.g
@@ -335,11 +348,15 @@ export async function finishCohortMembers(
       select * from jsonb_to_recordset(${members}::jsonb)
         as m(alert_id bigint, from_step_index int, from_repeat_cycle int, status text, log jsonb)
     ),
+    locked as (
+      select alert_id from alert_escalations where alert_id in (select alert_id from member)
+      order by alert_id for update
+    ),
     finished as (
       update alert_escalations e
       set status = m.status, next_step_at = null, updated_at = ${now}::timestamptz
-      from member m
-      where e.alert_id = m.alert_id and e.status = 'active'
+      from locked l join member m on m.alert_id = l.alert_id
+      where e.alert_id = l.alert_id and e.status = 'active'
         and e.step_index = m.from_step_index and e.repeat_cycle = m.from_repeat_cycle
       returning e.alert_id, m.log
     ),
@@ -366,12 +383,19 @@ export async function stopEscalations(
 ): Promise<PendingStart[]> {
   if (input.alertIds.length === 0) return [];
   const { rows } = await sql<{ execution_name: string; alert_ids: number[] }>`
-    with stopped as (
-      update alert_escalations
-      set status = 'stopped', next_step_at = null, updated_at = ${input.now.toISOString()}::timestamptz
+    with locked as (
+      select alert_id from alert_escalations
       where alert_id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
         and status = 'active'
-      returning alert_id, execution_name
+      order by alert_id
+      for update
+    ),
+    stopped as (
+      update alert_escalations e
+      set status = 'stopped', next_step_at = null, updated_at = ${input.now.toISOString()}::timestamptz
+      from locked l
+      where e.alert_id = l.alert_id and e.status = 'active'
+      returning e.alert_id, e.execution_name
     )
     select s.execution_name, json_agg(s.alert_id order by s.alert_id) as alert_ids
     from stopped s
