@@ -6,6 +6,7 @@ import { admin, createInMemoryTransport, failure } from "../../../test/support/r
 import { attachPolicy, seedPolicy } from "../../../test/support/seed-oncall.ts";
 import type { DatabaseHandle } from "../../adapters/db/database.ts";
 import { loadEscalation } from "../../adapters/db/stores/escalations.ts";
+import { startEscalations } from "../../app/escalations.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
@@ -140,6 +141,38 @@ describe("AlertService escalations", () => {
     expect(await escalation(id)).toMatchObject({ status: "active", stepIndex: 1, nextStepAt: clock.now() });
     const events = await alerts.listAlertEvents({ alertId: BigInt(id) }, admin);
     expect(events.events.at(-1)).toMatchObject({ type: "escalated_manually", actor: "admin" });
+  });
+
+  it("a cohort's execution goes on while one of its alerts is escalated by hand or acknowledged, and stops with the last", async () => {
+    const [a, b, c] = [
+      await raise(withPolicy, "a"),
+      await raise(withPolicy, "b"),
+      await raise(withPolicy, "c"),
+    ];
+    // Their own starts ran (one execution each); a cohort of the three, as one webhook request opens it:
+    await database.db.deleteFrom("alert_escalations").execute();
+    runner.calls.length = 0;
+    const deps = { db: database.db, clock, runner };
+    const policyId = (await database.db
+      .selectFrom("services")
+      .select("escalation_policy_id")
+      .where("id", "=", withPolicy)
+      .executeTakeFirstOrThrow())!.escalation_policy_id!;
+    expect(await startEscalations(deps, { alertIds: [a, b, c], policyId })).toEqual({ failedAlertIds: [] });
+    const [cohort] = runner.calls.map((call) => call.executionName);
+    expect(cohort).toMatch(new RegExp(`^cohort-${a}-[0-9a-f]{8}$`));
+
+    await alerts.escalateAlert({ id: BigInt(a) }, admin);
+    await alerts.bulkAcknowledgeAlerts({ ids: [BigInt(b)] }, admin);
+    expect(runner.calls.filter((call) => call.op === "stop")).toEqual([]);
+    await alerts.acknowledgeAlert({ id: BigInt(c) }, admin);
+
+    expect(runner.calls).toEqual([
+      { op: "start", executionName: cohort },
+      { op: "start", executionName: `alert-${a}-c0-s0` },
+      { op: "stop", executionName: cohort },
+    ]);
+    expect(await escalation(a)).toMatchObject({ status: "active", executionName: `alert-${a}-c0-s0` });
   });
 
   it.each([
