@@ -33,7 +33,9 @@ import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 // an acknowledge either commits before and is seen, or waits until the step is recorded).
 // notifications is unique per (alert, cycle, step, target): a step that is somehow recorded twice
 // still pages once. Lists travel as one JSON parameter (the Data API takes no arrays); parameters
-// are cast explicitly.
+// are cast explicitly. Rows named by such a list are looked up with `= any(array(select ...))`: an
+// index probe per id, where a join on the unestimated JSON rows hashed every open alert (29 ms
+// instead of ~1 ms per 100 alerts on PGlite with 8,000 open alerts, growing with the table).
 
 type Db = Kysely<Database>;
 
@@ -110,10 +112,9 @@ export async function openEscalations(
   const ids = JSON.stringify([...input.alertIds].sort((x, y) => x - y));
   const { rows } = await sql<{ execution_name: string; alert_ids: number[] }>`
     with candidates as (
-      select a.id as alert_id
-      from jsonb_array_elements_text(${ids}::jsonb) as x(id)
-      join alerts a on a.id = x.id::bigint
-      where a.status = ${TRIGGERED}
+      select a.id as alert_id from alerts a
+      where a.id = any(array(select value::bigint from jsonb_array_elements_text(${ids}::jsonb)))
+        and a.status = ${TRIGGERED}
     ),
     opened as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
@@ -130,7 +131,7 @@ export async function openEscalations(
       select alert_id, execution_name from opened
       union
       select e.alert_id, e.execution_name from alert_escalations e
-      where e.alert_id in (select alert_id from candidates) and e.status = 'active' and e.execution_arn is null
+      where e.alert_id = any(array(select alert_id from candidates)) and e.status = 'active' and e.execution_arn is null
     )
     select execution_name, json_agg(alert_id order by alert_id) as alert_ids
     from pending group by execution_name order by min(alert_id)
@@ -284,12 +285,12 @@ export async function commitCohortStep(
           next_step_at timestamptz, notifications jsonb, events jsonb)
     ),
     alert as (
-      select id from alerts where id in (select alert_id from member) and status = ${TRIGGERED}
+      select id from alerts where id = any(array(select alert_id from member)) and status = ${TRIGGERED}
       order by id for share
     ),
     -- Locked in alert id order, as every statement that changes a cohort's rows does (no deadlock).
     locked as (
-      select alert_id from alert_escalations where alert_id in (select alert_id from member)
+      select alert_id from alert_escalations where alert_id = any(array(select alert_id from member))
       order by alert_id for update
     ),
     advanced as (
@@ -299,7 +300,7 @@ export async function commitCohortStep(
       from locked l join member m on m.alert_id = l.alert_id join plan p on p.g = m.g
       where e.alert_id = l.alert_id and e.status = 'active'
         and e.step_index = m.from_step_index and e.repeat_cycle = m.from_repeat_cycle
-        and e.alert_id in (select id from alert)
+        and e.alert_id = any(array(select id from alert))
       returning e.alert_id, m.g
     ),
     -- The notifications of the step: one pending row per advanced alert and recipient.
@@ -349,7 +350,7 @@ export async function finishCohortMembers(
         as m(alert_id bigint, from_step_index int, from_repeat_cycle int, status text, log jsonb)
     ),
     locked as (
-      select alert_id from alert_escalations where alert_id in (select alert_id from member)
+      select alert_id from alert_escalations where alert_id = any(array(select alert_id from member))
       order by alert_id for update
     ),
     finished as (
@@ -385,7 +386,7 @@ export async function stopEscalations(
   const { rows } = await sql<{ execution_name: string; alert_ids: number[] }>`
     with locked as (
       select alert_id from alert_escalations
-      where alert_id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
+      where alert_id = any(array(select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb)))
         and status = 'active'
       order by alert_id
       for update
