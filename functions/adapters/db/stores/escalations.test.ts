@@ -535,6 +535,27 @@ describeEachDatabase("escalations store", (suite) => {
       ]);
     });
 
+    it.runIf(suite.kind === "postgres")(
+      "leaves an alert that a change in progress holds for the next read, without waiting on it",
+      async () => {
+        const [a, b] = [await trigger("a"), await trigger("b")];
+        await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+        const plan = stepPlan(0, t0);
+        const members = [a!, b!].map((alertId) => ({ alertId, from: at(0) }));
+
+        // Another connection is changing alert a (a sender's update, an acknowledge) and has not committed.
+        const advanced = await db()
+          .transaction()
+          .execute(async (trx) => {
+            await sql`update alerts set last_seen_at = now() where id = ${a}::bigint`.execute(trx);
+            return commitCohortStep(db(), { groups: [{ plan, members }], now: t0 });
+          });
+
+        expect([...advanced]).toEqual([b]);
+        expect([...(await commitCohortStep(db(), { groups: [{ plan, members }], now: t0 }))]).toEqual([a]);
+      },
+    );
+
     it("lets exactly one of concurrent runs of a cohort's step record it for each member", async () => {
       const ids = [await trigger("a"), await trigger("b"), await trigger("c")];
       await openEscalations(db(), { policyId, alertIds: ids, executionName: "cohort-x", now: t0 });

@@ -30,7 +30,8 @@ import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 // at once: atomic without a transaction, one round trip on the RDS Data API. A step is recorded for
 // an alert only if its escalation is still at the position the caller read (compare-and-set on
 // step_index / repeat_cycle, per alert) and the alert is still triggered (read under `for share`, so
-// an acknowledge either commits before and is seen, or waits until the step is recorded).
+// an acknowledge either commits before and is seen, or waits until the step is recorded; an alert
+// locked by a change in progress is skipped and read again).
 // notifications is unique per (alert, cycle, step, target): a step that is somehow recorded twice
 // still pages once. Lists travel as one JSON parameter (the Data API takes no arrays); parameters
 // are cast explicitly. Rows named by such a list are looked up with `= any(array(select ...))`: an
@@ -284,9 +285,12 @@ export async function commitCohortStep(
         as p(g int, step_index int, repeat_cycle int, next_step_index int, next_repeat_cycle int, next_status text,
           next_step_at timestamptz, notifications jsonb, events jsonb)
     ),
+    -- Skip locked: an alert an acknowledge or a sender's update holds right now is left for the next
+    -- read (runEscalationStep reads again), so that a step never waits on alert rows, and two
+    -- statements locking several alerts in different orders cannot deadlock.
     alert as (
       select id from alerts where id = any(array(select alert_id from member)) and status = ${TRIGGERED}
-      order by id for share
+      order by id for share skip locked
     ),
     -- Locked in alert id order, as every statement that changes a cohort's rows does (no deadlock).
     locked as (
