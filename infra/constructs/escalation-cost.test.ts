@@ -97,6 +97,7 @@ it("escalation costs per million alerts, one execution per alert against cohorts
         ([label, c]) =>
           `  | ${label} | ${count(c.executions)} | ${count(c.executions * transitions)} | ${usd(c.stepFunctions)} | ${count(c.lambdaRequests)} | ${usd(c.lambda)} | ${usd(c.total)} |`,
       ),
+      `  (the issue's estimate for one execution per alert: ~$125, at ~5 transitions per alert; this definition bills ${transitions})`,
       `  a 10,000-alert storm of 100-alert requests: ${10_000 / 100} StartExecution calls (before: 10,000), within the default bucket of ${startExecutionBurst}`,
     ].join("\n"),
   );
