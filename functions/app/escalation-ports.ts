@@ -35,7 +35,7 @@ export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): Es
       const { members, truncated } = await loadCohort(db, executionName);
       const policyIds = [...new Set(members.map((m) => m.policyId))];
       const policies = new Map<string, EscalationPolicy>();
-      // A cohort follows one policy (one start, one policy); members split off by hand keep theirs.
+      // One start, one policy: a cohort reads one policy (members escalated by hand left for their own).
       for (const policy of await Promise.all(policyIds.map((id) => loadEscalationPolicy(db, id)))) {
         if (policy) policies.set(policy.id, policy);
       }
