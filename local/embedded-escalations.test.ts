@@ -37,10 +37,10 @@ afterAll(async () => {
 });
 
 it("resumes every active escalation, in pages", async () => {
-  const resumed: number[] = [];
+  const resumed: string[] = [];
   const runner = {
-    async resume(page: readonly { alertId: number }[]) {
-      resumed.push(...page.map((e) => e.alertId));
+    async resume(page: readonly string[]) {
+      resumed.push(...page);
     },
   };
   const count = await resumeActiveEscalations(database.db, runner, 1_000);
@@ -61,4 +61,19 @@ it("resumes all of them with the default page size too", async () => {
   });
   expect(resumedCount).toBe(activeCount);
   expect(count).toBe(activeCount);
+});
+
+it("resumes a cohort once: one execution for the escalations that share its name", async () => {
+  await sql`
+    update alert_escalations set execution_name = 'cohort-shared'
+    where alert_id in (select alert_id from alert_escalations where status = 'active' order by alert_id limit 10)
+  `.execute(database.db);
+  const resumed: string[] = [];
+  const count = await resumeActiveEscalations(database.db, {
+    async resume(page) {
+      resumed.push(...page);
+    },
+  });
+  expect(count).toBe(activeCount - 9);
+  expect(resumed.filter((name) => name === "cohort-shared")).toEqual(["cohort-shared"]);
 });

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../functions/adapters/db/schema.ts";
-import { findActiveEscalationsAfter } from "../functions/adapters/db/stores/escalations.ts";
+import { findActiveExecutionsAfter } from "../functions/adapters/db/stores/escalations.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import {
   escalationTaskPlaceholders,
@@ -13,9 +13,9 @@ import { createLocalEscalationRunner, type LocalEscalationRunner } from "./local
 
 /**
  * The embedded runtime's escalations: state-machines/escalation.asl.json on the local runner, its task
- * resources mapped to the very handlers the task Lambdas wrap. `resume` starts an execution for every
- * active escalation in the database (after a restart or a crash); each first RunStep waits what is
- * left of its step's delay, or runs it at once if it is overdue.
+ * resources mapped to the very handlers the task Lambdas wrap. `resume` starts every execution that
+ * has an active escalation in the database (after a restart or a crash: one per cohort); each first
+ * RunStep waits what is left of its cohort's next step, or runs it at once if it is overdue.
  */
 export async function createEmbeddedEscalations(deps: { db: Kysely<Database>; clock: Clock }): Promise<{
   runner: LocalEscalationRunner;
@@ -32,18 +32,18 @@ export async function createEmbeddedEscalations(deps: { db: Kysely<Database>; cl
     runner,
     async resume() {
       const count = await resumeActiveEscalations(deps.db, runner);
-      if (count > 0) logger.info("escalations resumed", { count });
+      if (count > 0) logger.info("escalations resumed", { executions: count });
       return count;
     },
   };
 }
 
-/** Active escalations read per query when resuming. */
+/** Execution names read per query when resuming. */
 const resumePageSize = 1_000;
 
 /**
- * Starts an execution for every active escalation, reading them in keyset pages (any number, in
- * bounded memory per query). Returns how many were resumed.
+ * Starts every execution that has an active escalation (its name, once per cohort), reading them in
+ * keyset pages (any number, in bounded memory per query). Returns how many were resumed.
  */
 export async function resumeActiveEscalations(
   db: Kysely<Database>,
@@ -51,13 +51,13 @@ export async function resumeActiveEscalations(
   pageSize = resumePageSize,
 ): Promise<number> {
   let count = 0;
-  let afterAlertId = 0;
+  let afterName = "";
   for (;;) {
-    const page = await findActiveEscalationsAfter(db, { afterAlertId, limit: pageSize });
+    const page = await findActiveExecutionsAfter(db, { afterName, limit: pageSize });
     if (page.length === 0) return count;
     await runner.resume(page);
     count += page.length;
-    afterAlertId = page[page.length - 1]!.alertId;
+    afterName = page[page.length - 1]!;
     if (page.length < pageSize) return count;
   }
 }

@@ -56,10 +56,13 @@ describe("escalation.asl.json on the local runner", () => {
     const failure = scripted(done);
     const r = createRunner(step.task, failure.task);
 
-    await r.start(42, "alert-42");
+    await r.start("alert-42");
     await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 2000 });
 
-    expect(step.calls.map((c) => c.input)).toEqual([{ alertId: 42 }, { alertId: 42 }]);
+    expect(step.calls.map((c) => c.input)).toEqual([
+      { executionName: "alert-42" },
+      { executionName: "alert-42" },
+    ]);
     expect(step.calls[1]!.at - step.calls[0]!.at).toBeGreaterThanOrEqual(140);
     expect(failure.calls).toEqual([]);
   });
@@ -68,7 +71,7 @@ describe("escalation.asl.json on the local runner", () => {
     const step = scripted({ done: false, nextStepAt: soon(-5000) }, done);
     const r = createRunner(step.task, scripted(done).task);
 
-    await r.start(1, "alert-1");
+    await r.start("alert-1");
     await vi.waitFor(() => expect(step.calls).toHaveLength(2), { timeout: 500 });
   });
 
@@ -77,7 +80,7 @@ describe("escalation.asl.json on the local runner", () => {
     const failure = scripted(done);
     const r = createRunner(step.task, failure.task);
 
-    await r.start(1, "alert-1");
+    await r.start("alert-1");
     await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 2000 });
 
     expect(step.calls).toHaveLength(3);
@@ -89,11 +92,11 @@ describe("escalation.asl.json on the local runner", () => {
     const failure = scripted(() => ({ done: false, nextStepAt: soon(100) }));
     const r = createRunner(step.task, failure.task);
 
-    await r.start(7, "alert-7");
+    await r.start("alert-7");
     await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 2000 });
 
     expect(failure.calls.map((c) => c.input)).toEqual([
-      { alertId: 7, error: { Error: "TypeError", Cause: "x is undefined" } },
+      { executionName: "alert-7", error: { Error: "TypeError", Cause: "x is undefined" } },
     ]);
     expect(step.calls).toHaveLength(2);
     expect(step.calls[1]!.at - failure.calls[0]!.at).toBeGreaterThanOrEqual(90);
@@ -112,7 +115,7 @@ describe("escalation.asl.json on the local runner", () => {
     const failure = scripted(() => ({ done: false, nextStepAt: soon(0) }));
     const r = createRunner(step.task, failure.task);
 
-    await r.start(1, "alert-1");
+    await r.start("alert-1");
     await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 3000 });
 
     expect(step.calls).toHaveLength(7); // 1 + 5 retries, then the run after RecordFailure
@@ -125,8 +128,8 @@ describe("escalation.asl.json on the local runner", () => {
     const step = scripted(() => ({ done: false, nextStepAt: soon(200) }));
     const r = createRunner(step.task, scripted(done).task);
 
-    expect(await r.start(1, "alert-1")).toBe("local:alert-1");
-    await r.start(1, "alert-1");
+    expect(await r.start("alert-1")).toBe("local:alert-1");
+    await r.start("alert-1");
     await vi.waitFor(() => expect(step.calls).toHaveLength(1));
     await r.stop("alert-1");
     await r.stop("alert-1"); // not running: nothing to do
@@ -140,13 +143,13 @@ describe("escalation.asl.json on the local runner", () => {
     const step = scripted(done);
     const r = createRunner(step.task, scripted(done).task);
 
-    await r.resume([
-      { alertId: 1, executionName: "alert-1" },
-      { alertId: 2, executionName: "alert-2-c0-s1" },
-    ]);
+    await r.resume(["alert-1", "alert-2-c0-s1"]);
     await vi.waitFor(() => expect(step.calls).toHaveLength(2));
 
-    expect(step.calls.map((c) => c.input)).toEqual([{ alertId: 1 }, { alertId: 2 }]);
+    expect(step.calls.map((c) => c.input)).toEqual([
+      { executionName: "alert-1" },
+      { executionName: "alert-2-c0-s1" },
+    ]);
   });
 
   it("starts a failed execution again after a pause (on AWS: the alarm and a redrive)", async () => {
@@ -154,7 +157,7 @@ describe("escalation.asl.json on the local runner", () => {
     const failure = scripted(new EscalationInputError("bad"), done);
     const r = createRunner(step.task, failure.task, { restartAfterFailureMs: 100 });
 
-    await r.start(1, "alert-1");
+    await r.start("alert-1");
     await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 2000 });
 
     expect(step.calls).toHaveLength(2);
@@ -165,7 +168,7 @@ describe("escalation.asl.json on the local runner", () => {
     const r = createRunner(scripted(done).task, scripted(done).task);
     r.close();
 
-    await expect(r.start(1, "alert-1")).rejects.toThrow(/closed/);
+    await expect(r.start("alert-1")).rejects.toThrow(/closed/);
   });
 
   it("refuses a definition whose task resource has no local handler", () => {

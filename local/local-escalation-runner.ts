@@ -23,14 +23,13 @@ export interface LocalEscalationRunnerOptions {
 export interface LocalEscalationRunner extends EscalationRunner {
   /** Names of the executions in progress. */
   running(): string[];
-  /** Starts an execution for each escalation (resume after a start: each first RunStep waits what remains). */
-  resume(escalations: readonly { alertId: number; executionName: string }[]): Promise<void>;
+  /** Starts each named execution (resume after a start: each first RunStep waits what remains). */
+  resume(executionNames: readonly string[]): Promise<void>;
   /** Aborts every execution (on shutdown); later starts are refused. */
   close(): void;
 }
 
 interface Execution {
-  readonly alertId: number;
   abort(): void;
   /** Set by stop() and close(): the execution ended on purpose. */
   stopped: boolean;
@@ -49,7 +48,7 @@ export function localTaskArn(placeholder: string): string {
  *
  * @example
  * const runner = createLocalEscalationRunner({ definition: await readEscalationDefinition(), tasks });
- * await runner.start(42, "alert-42");
+ * await runner.start("cohort-10-3f2a9c1b");
  */
 export function createLocalEscalationRunner(options: LocalEscalationRunnerOptions): LocalEscalationRunner {
   const substitutions = Object.fromEntries(
@@ -70,12 +69,12 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
   const executions = new Map<string, Execution>();
   let closed = false;
 
-  function launch(alertId: number, name: string): void {
-    const run = machine.run({ alertId } as JSONValue, {
+  function launch(name: string): void {
+    const run = machine.run({ executionName: name } as JSONValue, {
       overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       noThrowOnAbort: true,
     });
-    const execution: Execution = { alertId, abort: run.abort, stopped: false };
+    const execution: Execution = { abort: run.abort, stopped: false };
     executions.set(name, execution);
     run.result.then(
       () => {
@@ -85,13 +84,12 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
         if (execution.stopped || executions.get(name) !== execution) return;
         // On AWS a failed execution raises the EscalationFailures alarm; here nobody watches: try again.
         logger.error("escalation execution failed; starting it again later", {
-          alertId,
           executionName: name,
           restartInMs: restartAfterFailureMs,
           error: error as Error,
         });
         const timer = setTimeout(() => {
-          if (executions.get(name) === execution && !execution.stopped && !closed) launch(alertId, name);
+          if (executions.get(name) === execution && !execution.stopped && !closed) launch(name);
         }, restartAfterFailureMs);
         timer.unref();
         execution.abort = () => clearTimeout(timer);
@@ -100,10 +98,10 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
   }
 
   return {
-    async start(alertId, executionName) {
+    async start(executionName) {
       if (closed) throw new Error("the escalation runner is closed");
       // Same name, already running: nothing to do (Step Functions answers the same for the same input).
-      if (!executions.has(executionName)) launch(alertId, executionName);
+      if (!executions.has(executionName)) launch(executionName);
       return `local:${executionName}`;
     },
     async stop(executionName) {
@@ -114,8 +112,8 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
       execution.abort();
     },
     running: () => [...executions.keys()],
-    async resume(escalations) {
-      for (const e of escalations) await this.start(e.alertId, e.executionName);
+    async resume(executionNames) {
+      for (const name of executionNames) await this.start(name);
     },
     close() {
       closed = true;

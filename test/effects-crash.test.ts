@@ -34,6 +34,9 @@ function start(): EmbeddedProcess {
     ONCALL_DATA_DIR: dataDir,
     DATABASE_URL: url.toString(),
     ONCALL_DEMO_INTEGRATION_KEY: demoKey,
+    // The storm below sends 10,000 alerts in seconds through the one demo key.
+    ONCALL_INGEST_ALERT_LIMIT_PER_MINUTE: "1000000",
+    ONCALL_INGEST_RATE_LIMIT_PER_MINUTE: "100000",
   });
   servers.push(server);
   return server;
@@ -117,4 +120,100 @@ describe.skipIf(!serverUrl)("a SIGKILL between alert changes and their effects (
     expect(starts.rows.filter((r) => r.n !== 1)).toEqual([]);
     expect(pending).toBe(0);
   }, 180_000);
+
+  it("a storm of 10,000 alerts killed mid-way and retried: every alert escalates exactly once per step", async () => {
+    for (const s of servers) s.child.kill("SIGKILL");
+    await Promise.all(servers.map((s) => s.exited));
+    await client.query("truncate alerts, alert_events, alert_effects cascade");
+    // The demo policy, made short: step 1, 3 s, step 2, once through (the server runs on the real clock).
+    await client.query("update escalation_steps set delay_seconds = 3 where position = 0");
+    await client.query("update escalation_policies set repeat_count = 0");
+
+    const requests = 100;
+    const answered = new Set<number>();
+    const send = async (url: string, r: number) => {
+      const res = await fetch(`${url}/v1/webhooks/alertmanager`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${demoKey}` },
+        body: JSON.stringify({
+          version: "4",
+          status: "firing",
+          receiver: "oncall",
+          groupKey: `storm-${r}`,
+          alerts: Array.from({ length: 100 }, (_, i) => ({
+            status: "firing",
+            labels: { alertname: `storm-${r}-${i}` },
+            annotations: {},
+            fingerprint: `storm-${r}-${i}`,
+            startsAt: "2026-11-27T11:59:00Z",
+          })),
+        }),
+      }).catch(() => undefined);
+      if (res?.status === 200) answered.add(r);
+      await res?.arrayBuffer();
+    };
+    /** 20 senders through `url`; each request not answered 200 is left for the sender's retry. */
+    const storm = (url: string) => {
+      const pending = Array.from({ length: requests }, (_, r) => r).filter((r) => !answered.has(r));
+      return Promise.all(
+        Array.from({ length: 20 }, async () => {
+          for (let r = pending.shift(); r !== undefined; r = pending.shift()) await send(url, r);
+        }),
+      );
+    };
+
+    const first = start();
+    const sending = storm(await waitHealthy(first));
+    // Kill once a few thousand alerts are in, while requests are in flight.
+    for (let waited = 0; waited < 60_000; waited += 20) {
+      const { rows } = await client.query("select count(*)::int as n from alerts");
+      if (rows[0].n >= 3_000) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await sending;
+    const storedAtKill = (await client.query("select count(*)::int as n from alerts")).rows[0].n as number;
+    const stepOneAtKill = (
+      await client.query("select count(distinct alert_id)::int as n from notifications where step_index = 0")
+    ).rows[0].n as number;
+
+    // The senders retry what was not answered (Alertmanager does), against the restarted process.
+    await storm(await waitHealthy(start()));
+    const stored = (await client.query("select count(*)::int as n from alerts")).rows[0].n as number;
+    // The restart runs the owed starts and resumes every cohort: wait until no escalation is active.
+    let active = -1;
+    for (let waited = 0; waited < 120_000; waited += 200) {
+      const { rows } = await client.query(`
+        select (select count(*)::int from alerts a where not exists (select 1 from alert_escalations e where e.alert_id = a.id))
+          + (select count(*)::int from alert_escalations where status = 'active') as n`);
+      active = rows[0].n;
+      if (active === 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const perStep = await client.query(`
+      select a.id,
+        (select count(*)::int from alert_events e where e.alert_id = a.id and e.type = 'escalation_started') as started,
+        (select count(*)::int from alert_events e where e.alert_id = a.id and e.type = 'escalated'
+          and (e.data->>'stepIndex')::int = 0) as step1_logged,
+        (select count(*)::int from alert_events e where e.alert_id = a.id and e.type = 'escalated'
+          and (e.data->>'stepIndex')::int = 1) as step2_logged,
+        (select count(distinct n.step_index)::int from notifications n where n.alert_id = a.id) as steps_notified
+      from alerts a`);
+    console.info(
+      `storm crash test: ${storedAtKill} alerts stored at the kill, ${stepOneAtKill} of them with step 1 recorded; ` +
+        `${stored} after the senders' retries`,
+    );
+
+    expect(storedAtKill).toBeGreaterThanOrEqual(3_000);
+    expect(answered.size).toBe(requests);
+    expect(stored).toBe(requests * 100);
+    expect(active).toBe(0);
+    expect(perStep.rows).toHaveLength(stored);
+    expect(
+      perStep.rows.filter(
+        (r) => r.started !== 1 || r.step1_logged !== 1 || r.step2_logged !== 1 || r.steps_notified !== 2,
+      ),
+    ).toEqual([]);
+  }, 300_000);
 });

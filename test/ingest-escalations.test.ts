@@ -27,8 +27,7 @@ beforeAll(async () => {
   ctx = createTestAppContext(database, {
     clock,
     escalations: {
-      start: (alertId, name) =>
-        failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(alertId, name),
+      start: (name) => (failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(name)),
       stop: (name) => runner.stop(name),
     },
   });
@@ -70,7 +69,7 @@ describe("webhooks and escalations", () => {
     await send({ dedup: "disk", action: "resolve" });
 
     expect(runner.calls).toEqual([
-      { op: "start", alertId: id, executionName: `alert-${id}` },
+      { op: "start", executionName: `alert-${id}` },
       { op: "stop", executionName: `alert-${id}` },
     ]);
     expect((await loadEscalation(database.db, id))?.escalation.status).toBe("stopped");
@@ -93,7 +92,7 @@ describe("webhooks and escalations", () => {
     expect(first.status).toBe(503);
     expect(retry.status).toBe(200);
     expect(retry.body.alerts![0]!.outcome).toBe("deduplicated");
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
   });
 
   it("housekeeping starts an escalation whose start failed and was never retried, once", async () => {
@@ -108,7 +107,7 @@ describe("webhooks and escalations", () => {
     clock.advance(61_000);
     expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
     expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
   });
 
@@ -173,11 +172,18 @@ describe("webhooks and escalations", () => {
     expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
     expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
 
-    expect(runner.calls).toEqual(
-      ids.map((id) => ({ op: "start", alertId: id, executionName: `alert-${id}` })),
-    );
+    // One request's new alerts form one cohort: one execution, started once.
+    expect(runner.calls).toEqual([
+      {
+        op: "start",
+        executionName: expect.stringMatching(new RegExp(`^cohort-${Math.min(...ids)}-[0-9a-f]{8}$`)),
+      },
+    ]);
     for (const id of ids) {
-      expect((await loadEscalation(database.db, id))?.escalation).toMatchObject({ status: "active" });
+      expect((await loadEscalation(database.db, id))?.escalation).toMatchObject({
+        status: "active",
+        executionName: runner.calls[0]!.executionName,
+      });
       const started = await database.db
         .selectFrom("alert_events")
         .select("id")
@@ -201,10 +207,8 @@ describe("webhooks and escalations", () => {
     // Another alert of the same service, not a retry: its request also repairs the first one's start.
     const other = await send({ summary: "cpu hot", dedup: "cpu" });
     expect(other.status).toBe(200);
-    const started = runner.calls
-      .filter((c) => c.op === "start")
-      .map((c) => (c as { alertId: number }).alertId);
-    expect(started.sort((x, y) => x - y)).toHaveLength(2);
+    const started = runner.calls.filter((c) => c.op === "start").map((c) => c.executionName);
+    expect(new Set(started).size).toBe(2);
     expect(
       await database.db
         .selectFrom("alert_effects")

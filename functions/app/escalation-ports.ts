@@ -2,10 +2,11 @@ import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import { loadEscalationPolicy } from "../adapters/db/stores/escalation-policies.ts";
 import {
-  commitStep,
-  finishEscalation,
-  loadEscalation,
-  recordStepFailure,
+  commitCohortStep,
+  executionNameOf,
+  finishCohortMembers,
+  loadCohort,
+  recordCohortFailure,
 } from "../adapters/db/stores/escalations.ts";
 import { getRotation } from "../adapters/db/stores/rotations.ts";
 import { loadOnCallContext } from "../adapters/db/stores/schedules.ts";
@@ -13,6 +14,7 @@ import type { Clock } from "../domain/clock.ts";
 import { DomainError } from "../domain/errors.ts";
 import type {
   EscalationFailurePorts,
+  EscalationPolicy,
   EscalationStepPorts,
   EscalationTarget,
   TargetResolution,
@@ -25,28 +27,42 @@ export interface EscalationTaskDeps {
   readonly clock: Clock;
 }
 
-/** The ports of runEscalationStep over the database. */
+/** The ports of runEscalationStep over the database: a cohort's turn costs O(1) statements. */
 export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): EscalationStepPorts {
   return {
     clock,
-    async load(alertId) {
-      const found = await loadEscalation(db, alertId);
-      if (!found) return undefined;
-      const { escalation, alertStatus } = found;
-      return { state: escalation, alertStatus, policy: await loadEscalationPolicy(db, escalation.policyId) };
+    async load(executionName) {
+      const { members, truncated } = await loadCohort(db, executionName);
+      const policyIds = [...new Set(members.map((m) => m.policyId))];
+      const policies = new Map<string, EscalationPolicy>();
+      // One start, one policy: a cohort reads one policy (members escalated by hand left for their own).
+      for (const policy of await Promise.all(policyIds.map((id) => loadEscalationPolicy(db, id)))) {
+        if (policy) policies.set(policy.id, policy);
+      }
+      return { members, policies, truncated };
     },
     resolve: (targets, at) => resolveTargets(db, targets, at),
-    commit: (alertId, from, plan, now) => commitStep(db, { alertId, from, plan, now }),
-    finish: (alertId, from, status, reason, now) =>
-      finishEscalation(db, { alertId, from, status, reason, now }),
+    commit: (groups, now) => commitCohortStep(db, { groups, now }),
+    finish: (members, now) => finishCohortMembers(db, { members, now }),
   };
+}
+
+/**
+ * The execution a task input names: `{ executionName }` itself; the one-alert shape `{ alertId }` of
+ * executions started before cohorts names its alert's execution (undefined: the alert has none).
+ */
+export async function executionNameOfTask(
+  { db }: EscalationTaskDeps,
+  input: { readonly executionName: string } | { readonly alertId: number },
+): Promise<string | undefined> {
+  return "executionName" in input ? input.executionName : executionNameOf(db, input.alertId);
 }
 
 /** The ports of recordEscalationFailure over the database. */
 export function createEscalationFailurePorts({ db, clock }: EscalationTaskDeps): EscalationFailurePorts {
   return {
     clock,
-    recordFailure: (alertId, error, now) => recordStepFailure(db, { alertId, error, now }),
+    recordFailure: (executionName, error, now) => recordCohortFailure(db, { executionName, error, now }),
   };
 }
 

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import {
   applyManualEscalation,
+  countActiveMembers,
   loadManualEscalationContext,
   markStarted,
   openEscalations,
@@ -12,15 +14,21 @@ import { logger } from "../adapters/observability.ts";
 import type { OwedEffect } from "../domain/alerts/lifecycle.ts";
 import type { Clock } from "../domain/clock.ts";
 import { UnavailableError, ValidationError } from "../domain/errors.ts";
-import { type EscalationRunner, planManualEscalation } from "../domain/escalation/index.ts";
+import {
+  cohortExecutionName,
+  type EscalationRunner,
+  planManualEscalation,
+} from "../domain/escalation/index.ts";
 import type { EffectHandler } from "./effects.ts";
 
 // What happens to escalations when alerts change, as effect handlers of the outbox: open and start
 // them for new alerts (`escalation.start`), stop them for acknowledged or resolved ones
-// (`escalation.stop`); and escalation by hand. The database state is written first; the workflow
-// follows. A lost stop is harmless (every step re-checks the alert); a failed start leaves its effect
-// pending (the sender's retry or housekeeping runs it again; the escalation stays "start owed" until
-// markStarted).
+// (`escalation.stop`); and escalation by hand. The alerts of one start form a cohort: one execution
+// walks all of them (their state stays per alert), so a request of N new alerts costs one statement
+// and one StartExecution. The database state is written first; the workflow follows. A lost stop is
+// harmless (every step re-checks the alert); a failed start (Step Functions throttling included)
+// leaves its effect pending (the sender's retry or housekeeping runs it again, with backoff; the
+// escalation stays "start owed" until markStarted).
 
 export interface EscalationLifecycleDeps {
   readonly db: Kysely<Database>;
@@ -28,7 +36,7 @@ export interface EscalationLifecycleDeps {
   readonly runner: EscalationRunner;
 }
 
-/** Workflow starts in flight at once for one request (Step Functions allows bursts of a few hundred). */
+/** Workflow starts in flight at once (a start names a cohort: normally one per effect). */
 const startConcurrency = 8;
 
 /** The outbox handlers of the escalation effects. */
@@ -42,15 +50,18 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
       async run(effects) {
         const failed: number[] = [];
         for (const effect of effects) {
-          const pending = await openEscalations(deps.db, {
+          const outcome = await startEscalations(deps, {
             alertIds: effect.alertIds,
             policyId: policyOfStart(effect),
-            now: deps.clock.now(),
           });
-          failed.push(...(await startWorkflows(deps, pending)).map((p) => p.alertId));
+          failed.push(...outcome.failedAlertIds);
         }
         if (failed.length > 0) {
-          throw new UnavailableError(`the escalation of alert ${failed.join(", ")} could not be started`);
+          const some =
+            failed.length > 10
+              ? `${failed.slice(0, 10).join(", ")}… (${failed.length} alerts)`
+              : failed.join(", ");
+          throw new UnavailableError(`the escalation of alert ${some} could not be started`);
         }
       },
     },
@@ -70,6 +81,29 @@ function policyOfStart(effect: OwedEffect): string {
   return policyId;
 }
 
+/**
+ * Starts escalations along `policyId` for the alerts of `alertIds` that are triggered and have none
+ * yet, as one cohort (one execution), and starts again any execution of these alerts whose start
+ * failed before. Idempotent: running it again starts nothing new. Answers the alerts whose execution
+ * could not be started (logged; the caller retries, e.g. the outbox with backoff).
+ *
+ * @example await startEscalations(deps, { alertIds: [10, 11, 12], policyId });
+ */
+export async function startEscalations(
+  deps: EscalationLifecycleDeps,
+  input: { alertIds: readonly number[]; policyId: string },
+): Promise<{ failedAlertIds: number[] }> {
+  if (input.alertIds.length === 0) return { failedAlertIds: [] };
+  const pending = await openEscalations(deps.db, {
+    alertIds: input.alertIds,
+    policyId: input.policyId,
+    executionName: cohortExecutionName(input.alertIds, randomUUID().slice(0, 8)),
+    now: deps.clock.now(),
+  });
+  const failed = await startWorkflows(deps, pending);
+  return { failedAlertIds: failed.flatMap((p) => p.alertIds) };
+}
+
 /** Starts the workflows of `pending` (a few at a time) and notes each start; returns those that failed, logged. */
 async function startWorkflows(
   deps: EscalationLifecycleDeps,
@@ -80,8 +114,12 @@ async function startWorkflows(
     await Promise.all(
       pending.slice(i, i + startConcurrency).map(async (start) => {
         try {
-          const executionArn = await deps.runner.start(start.alertId, start.executionName);
-          await markStarted(deps.db, { ...start, executionArn, now: deps.clock.now() });
+          const executionArn = await deps.runner.start(start.executionName);
+          await markStarted(deps.db, {
+            executionName: start.executionName,
+            executionArn,
+            now: deps.clock.now(),
+          });
         } catch (error) {
           failed.push({ start, error });
         }
@@ -90,8 +128,8 @@ async function startWorkflows(
   }
   for (const { start, error } of failed) {
     logger.error("escalation start failed", {
-      alertId: start.alertId,
       executionName: start.executionName,
+      alertIds: start.alertIds,
       error: error as Error,
     });
   }
@@ -109,7 +147,8 @@ export function escalationLifecycleOf(ctx: {
 
 /**
  * After alerts were acknowledged or resolved: marks their escalations stopped and stops the
- * workflows. A workflow that cannot be stopped is only logged: its next step sees the alert and ends.
+ * workflows left with no active escalation (a cohort's execution goes on for its other alerts). A
+ * workflow that cannot be stopped is only logged: its next step sees the alerts and ends.
  */
 export async function stopAlertEscalations(
   deps: EscalationLifecycleDeps,
@@ -136,9 +175,9 @@ export type EscalateNowOutcome =
 const manualAttempts = 3;
 
 /**
- * A manual escalation: the pending step runs now, in a new execution that replaces the waiting one
- * (planManualEscalation decides which step and names the execution; the write is compare-and-set
- * and owes the start of the new execution, which the caller dispatches).
+ * A manual escalation: the pending step runs now, in a new execution of the alert alone (it leaves
+ * its cohort; planManualEscalation decides which step and names the execution; the write is
+ * compare-and-set and owes the start of the new execution, which the caller dispatches).
  */
 export async function escalateAlertNow(
   deps: EscalationLifecycleDeps,
@@ -161,9 +200,10 @@ export async function escalateAlertNow(
       if (attempt < manualAttempts) continue;
       throw new UnavailableError(`alert ${input.alertId} changed while escalating it; retry`);
     }
+    // The alert left its cohort: the old execution stops only if it walks no other alert.
     const { previousExecutionName: previous, executionName } = plan;
-    if (previous && previous !== executionName) {
-      await stopQuietly(deps.runner, { alertId: input.alertId, executionName: previous });
+    if (previous && previous !== executionName && (await countActiveMembers(deps.db, previous)) === 0) {
+      await stopQuietly(deps.runner, { executionName: previous, alertIds: [input.alertId] });
     }
     return { outcome: "escalated", ...plan.position, effects };
   }

@@ -66,6 +66,9 @@ describeEachDatabase("escalation task handlers", (suite) => {
     return alertId;
   }
 
+  /** The task input of the execution that walks the alert (a cohort of one). */
+  const cohortOf = (alertId: number) => ({ executionName: `alert-${alertId}` });
+
   const loggedTypes = async (alertId: number) =>
     (
       await db()
@@ -82,8 +85,8 @@ describeEachDatabase("escalation task handlers", (suite) => {
       { delaySeconds: 3, targets: [{ kind: "user", id: "manager" }] },
     ]);
 
-    const first = await runStep({ alertId });
-    const second = await runStep({ alertId }); // step 1 waits 0 s: step 2 is due at once
+    const first = await runStep(cohortOf(alertId));
+    const second = await runStep(cohortOf(alertId)); // step 1 waits 0 s: step 2 is due at once
 
     expect(first).toEqual({ done: false, nextStepAt: at(0) });
     expect(second).toEqual({ done: true, nextStepAt: null });
@@ -108,11 +111,11 @@ describeEachDatabase("escalation task handlers", (suite) => {
       { delaySeconds: 0, targets: [{ kind: "user", id: "manager" }] },
     ]);
 
-    expect(await runStep({ alertId })).toEqual({ done: false, nextStepAt: at(3) });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: false, nextStepAt: at(3) });
     clock.advance(1000);
-    expect(await runStep({ alertId })).toEqual({ done: false, nextStepAt: at(3) });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: false, nextStepAt: at(3) });
     clock.advance(2000);
-    expect(await runStep({ alertId })).toEqual({ done: true, nextStepAt: null });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: true, nextStepAt: null });
     expect((await listNotifications(db(), alertId)).map((n) => n.targetId)).toEqual(["alice", "manager"]);
   });
 
@@ -129,8 +132,8 @@ describeEachDatabase("escalation task handlers", (suite) => {
       { delaySeconds: 0, targets: [{ kind: "user", id: "manager" }] },
     ]);
 
-    await runStep({ alertId });
-    await runStep({ alertId });
+    await runStep(cohortOf(alertId));
+    await runStep(cohortOf(alertId));
 
     const events = await db()
       .selectFrom("alert_events")
@@ -162,7 +165,7 @@ describeEachDatabase("escalation task handlers", (suite) => {
     const alertId = await alertOn([{ delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] }]);
     await acknowledgeAlert(db(), { id: alertId, actor: "admin", now: new Date(t0) });
 
-    expect(await runStep({ alertId })).toEqual({ done: true, nextStepAt: null });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: true, nextStepAt: null });
     expect(await listNotifications(db(), alertId)).toEqual([]);
     expect((await loadEscalation(db(), alertId))?.escalation.status).toBe("stopped");
   });
@@ -172,9 +175,9 @@ describeEachDatabase("escalation task handlers", (suite) => {
       repeatCount: 1,
     });
 
-    expect(await runStep({ alertId })).toEqual({ done: false, nextStepAt: at(60) });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: false, nextStepAt: at(60) });
     clock.advance(60_000);
-    expect(await runStep({ alertId })).toEqual({ done: true, nextStepAt: null });
+    expect(await runStep(cohortOf(alertId))).toEqual({ done: true, nextStepAt: null });
     expect((await listNotifications(db(), alertId)).map((n) => [n.repeatCycle, n.targetId])).toEqual([
       [0, "alice"],
       [1, "alice"],
@@ -184,9 +187,9 @@ describeEachDatabase("escalation task handlers", (suite) => {
   it("records a caught failure and answers when to try again", async () => {
     const alertId = await alertOn([{ delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] }]);
 
-    const first = await recordFailure({ alertId, error: { Error: "Error", Cause: "boom" } });
+    const first = await recordFailure({ ...cohortOf(alertId), error: { Error: "Error", Cause: "boom" } });
     const second = await recordFailure({
-      alertId,
+      ...cohortOf(alertId),
       error: {
         Error: "TypeError",
         Cause: JSON.stringify({ errorType: "TypeError", errorMessage: "x is undefined", trace: ["at y"] }),
@@ -200,21 +203,73 @@ describeEachDatabase("escalation task handlers", (suite) => {
 
   it("is done, without recording, when a failure comes after the escalation ended", async () => {
     const alertId = await alertOn([{ delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] }]);
-    await runStep({ alertId });
+    await runStep(cohortOf(alertId));
 
-    expect(await recordFailure({ alertId, error: { Error: "Error", Cause: "late" } })).toEqual({
+    expect(await recordFailure({ ...cohortOf(alertId), error: { Error: "Error", Cause: "late" } })).toEqual({
       done: true,
       nextStepAt: null,
     });
   });
 
-  it.each([[{}], [{ alertId: "1" }], [{ alertId: -1 }], [null]])(
-    "refuses the input %j by name",
-    async (input) => {
-      await expect(runStep(input)).rejects.toMatchObject({ name: "EscalationInputError" });
-      await expect(recordFailure(input)).rejects.toMatchObject({ name: "EscalationInputError" });
-    },
-  );
+  it("runs one step for every alert of a cohort, and drops an acknowledged one", async () => {
+    const first = await alertOn([
+      { delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] },
+      { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
+    ]);
+    const more = await applySignals(db(), {
+      serviceId,
+      actor: "integration_key:test",
+      now: new Date(t0),
+      signals: ["k2", "k3"].map((dedupKey) => ({
+        action: "trigger" as const,
+        dedupKey,
+        summary: "disk full",
+        details: "",
+        severity: "error" as const,
+        source: "generic",
+        labels: {},
+        annotations: {},
+      })),
+    });
+    const others = more.results.map((r) => r.alertId!);
+    const { policyId } = (await loadEscalation(db(), first))!.escalation;
+    await db().deleteFrom("alert_escalations").execute();
+    const ids = [first, ...others];
+    await openEscalations(db(), { alertIds: ids, policyId, executionName: "cohort-k", now: new Date(t0) });
+
+    expect(await runStep({ executionName: "cohort-k" })).toEqual({ done: false, nextStepAt: at(60) });
+    await acknowledgeAlert(db(), { id: others[0]!, actor: "admin", now: new Date(t0) });
+    clock.set(at(60));
+    expect(await runStep({ executionName: "cohort-k" })).toEqual({ done: true, nextStepAt: null });
+
+    const notified = async (id: number) => (await listNotifications(db(), id)).map((n) => n.targetId);
+    expect(await notified(first)).toEqual(["alice", "bob"]);
+    expect(await notified(others[0]!)).toEqual(["alice"]);
+    expect(await notified(others[1]!)).toEqual(["alice", "bob"]);
+    expect((await loadEscalation(db(), others[0]!))?.escalation.status).toBe("stopped");
+  });
+
+  it("takes the one-alert input of executions started before cohorts", async () => {
+    const alertId = await alertOn([{ delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] }]);
+
+    expect(await runStep({ alertId })).toEqual({ done: true, nextStepAt: null });
+    expect((await listNotifications(db(), alertId)).map((n) => n.targetId)).toEqual(["alice"]);
+    expect(await runStep({ alertId: 999_999 })).toEqual({ done: true, nextStepAt: null });
+  });
+
+  it.each([
+    [{}],
+    [{ alertId: "1" }],
+    [{ alertId: -1 }],
+    [null],
+    [{ executionName: "" }],
+    [{ executionName: "has space" }],
+    [{ executionName: 7 }],
+    [{ executionName: "x".repeat(81) }],
+  ])("refuses the input %j by name", async (input) => {
+    await expect(runStep(input)).rejects.toMatchObject({ name: "EscalationInputError" });
+    await expect(recordFailure(input)).rejects.toMatchObject({ name: "EscalationInputError" });
+  });
 });
 
 describe("escalation task handlers without a database", () => {

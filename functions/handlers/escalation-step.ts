@@ -1,20 +1,32 @@
 import { openAwsDatabase } from "../app/aws-context.ts";
-import { createEscalationStepPorts, type EscalationTaskDeps } from "../app/escalation-ports.ts";
+import {
+  createEscalationStepPorts,
+  type EscalationTaskDeps,
+  executionNameOfTask,
+} from "../app/escalation-ports.ts";
 import { systemClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import { parseStepTaskInput, type TaskOutput, toTaskOutput, withTaskErrors } from "./escalation-task-io.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
 /**
- * The escalation state machine's RunStep task: `{ alertId }` in; runs the alert's due step (if it is
- * due: a resumed execution may come early) and answers `{ done, nextStepAt }`. Errors by name:
- * TransientError (database unavailable: retried), EscalationInputError.
+ * The escalation state machine's RunStep task: `{ executionName }` in; runs the due step of every
+ * escalation of that cohort (if due: a resumed execution may come early) and answers
+ * `{ done, nextStepAt }`. Errors by name: TransientError (database unavailable: retried),
+ * EscalationInputError.
  */
 export function createEscalationStepHandler(deps: EscalationTaskDeps): TaskHandler<unknown, TaskOutput> {
   const ports = createEscalationStepPorts(deps);
   return async (input) => {
-    const { alertId } = parseStepTaskInput(input);
-    return toTaskOutput(await withTaskErrors(() => runEscalationStep(ports, alertId)));
+    const task = parseStepTaskInput(input);
+    return toTaskOutput(
+      await withTaskErrors(async () => {
+        const executionName = await executionNameOfTask(deps, task);
+        return executionName === undefined
+          ? { done: true, nextStepAt: null }
+          : runEscalationStep(ports, executionName);
+      }),
+    );
   };
 }
 

@@ -119,7 +119,7 @@ describe("Escalation", () => {
     const inputs: unknown[] = [];
 
     const result = await local.run(
-      { alertId: 1 },
+      { executionName: "cohort-1-0a1b2c3d" },
       {
         overrides: {
           taskResourceLocalHandlers: {
@@ -132,8 +132,8 @@ describe("Escalation", () => {
       },
     ).result;
 
-    expect(inputs).toEqual([{ alertId: 1 }]);
-    expect(result).toEqual({ alertId: 1, step: { done: true, nextStepAt: null } });
+    expect(inputs).toEqual([{ executionName: "cohort-1-0a1b2c3d" }]);
+    expect(result).toEqual({ executionName: "cohort-1-0a1b2c3d", step: { done: true, nextStepAt: null } });
   });
 
   it("runs its two tasks and housekeeping on their own Lambdas with the database variables and Data API access", () => {

@@ -39,16 +39,13 @@ export function createTestAppContext(
 
 /** An EscalationRunner that runs nothing and remembers what it was asked, in order. */
 export function createRecordingEscalationRunner(): EscalationRunner & {
-  calls: ({ op: "start"; alertId: number; executionName: string } | { op: "stop"; executionName: string })[];
+  calls: { op: "start" | "stop"; executionName: string }[];
 } {
-  const calls: (
-    | { op: "start"; alertId: number; executionName: string }
-    | { op: "stop"; executionName: string }
-  )[] = [];
+  const calls: { op: "start" | "stop"; executionName: string }[] = [];
   return {
     calls,
-    async start(alertId, executionName) {
-      calls.push({ op: "start", alertId, executionName });
+    async start(executionName) {
+      calls.push({ op: "start", executionName });
       return `recorded:${executionName}`;
     },
     async stop(executionName) {

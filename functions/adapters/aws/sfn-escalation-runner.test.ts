@@ -21,25 +21,25 @@ beforeEach(() => {
 });
 
 describe("createSfnEscalationRunner", () => {
-  it("starts an execution named after the escalation, with the alert id as input", async () => {
+  it("starts an execution named after the cohort, with its name as input", async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn, startDate: new Date() });
 
-    expect(await runner.start(42, "alert-42")).toBe(executionArn);
+    expect(await runner.start("alert-42")).toBe(executionArn);
     expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input)).toEqual([
-      { stateMachineArn, name: "alert-42", input: '{"alertId":42}' },
+      { stateMachineArn, name: "alert-42", input: '{"executionName":"alert-42"}' },
     ]);
   });
 
   it("takes a name whose execution already ran as started", async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
 
-    expect(await runner.start(42, "alert-42")).toBe(executionArn);
+    expect(await runner.start("alert-42")).toBe(executionArn);
   });
 
   it("lets other start errors through", async () => {
     sfn.on(StartExecutionCommand).rejects(new InvalidName({ message: "bad name", $metadata: {} }));
 
-    await expect(runner.start(42, "alert 42")).rejects.toThrow("bad name");
+    await expect(runner.start("alert 42")).rejects.toThrow("bad name");
   });
 
   it("stops the execution by its ARN", async () => {
@@ -51,7 +51,7 @@ describe("createSfnEscalationRunner", () => {
       {
         executionArn,
         error: "EscalationStopped",
-        cause: "the alert was acknowledged or resolved, or escalated by hand",
+        cause: "its alerts were acknowledged or resolved, or escalated by hand",
       },
     ]);
   });

@@ -10,10 +10,12 @@ export interface SfnEscalationRunnerOptions {
 }
 
 /**
- * The EscalationRunner on AWS: one Step Functions execution per escalation, named after it.
- * StartExecution is idempotent for a running execution with the same name and input; a name whose
- * execution already ended (ExecutionAlreadyExists) has run, so it is not an error. StopExecution of an
- * execution that does not exist is not an error either.
+ * The EscalationRunner on AWS: one Step Functions execution per cohort of escalations, named after
+ * it, input `{ executionName }`. StartExecution is idempotent for a running execution with the same
+ * name and input; a name whose execution already ended (ExecutionAlreadyExists) has run, so it is not
+ * an error. StopExecution of an execution that does not exist is not an error either. Throttling
+ * (`ThrottlingException`, `ExecutionLimitExceeded`) is an error after the SDK's own retries: the start
+ * effect fails and the outbox runs it again later, with backoff.
  */
 export function createSfnEscalationRunner({
   client,
@@ -23,14 +25,14 @@ export function createSfnEscalationRunner({
   // The package (commands) is loaded with the client: not at init, where most invocations never use it.
   const sfn = () => Promise.all([resolveClient(client), import("@aws-sdk/client-sfn")]);
   return {
-    async start(alertId, executionName) {
+    async start(executionName) {
       const [sfnClient, { StartExecutionCommand }] = await sfn();
       try {
         const out = await sfnClient.send(
           new StartExecutionCommand({
             stateMachineArn,
             name: executionName,
-            input: JSON.stringify({ alertId }),
+            input: JSON.stringify({ executionName }),
           }),
         );
         return out.executionArn ?? executionArn(executionName);
@@ -46,7 +48,7 @@ export function createSfnEscalationRunner({
           new StopExecutionCommand({
             executionArn: executionArn(executionName),
             error: "EscalationStopped",
-            cause: "the alert was acknowledged or resolved, or escalated by hand",
+            cause: "its alerts were acknowledged or resolved, or escalated by hand",
           }),
         );
       } catch (err) {

@@ -6,6 +6,7 @@ import { admin, createInMemoryTransport, failure } from "../../../test/support/r
 import { attachPolicy, seedPolicy } from "../../../test/support/seed-oncall.ts";
 import type { DatabaseHandle } from "../../adapters/db/database.ts";
 import { loadEscalation } from "../../adapters/db/stores/escalations.ts";
+import { startEscalations } from "../../app/escalations.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
@@ -27,8 +28,7 @@ beforeAll(async () => {
   const ctx = createTestAppContext(database, {
     clock,
     escalations: {
-      start: (alertId, name) =>
-        failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(alertId, name),
+      start: (name) => (failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(name)),
       stop: (name) => runner.stop(name),
     },
   });
@@ -63,7 +63,7 @@ describe("AlertService escalations", () => {
     const id = await raise(withPolicy, "disk");
     await raise(withPolicy, "disk"); // deduplicated: already started
 
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect(await escalation(id)).toMatchObject({
       status: "active",
       stepIndex: 0,
@@ -87,7 +87,7 @@ describe("AlertService escalations", () => {
     const id = await raise(withPolicy, "retry-me");
 
     expect(error.code).toBe(Code.Unavailable);
-    expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect((await escalation(id))?.executionArn).toBe(`recorded:alert-${id}`);
   });
 
@@ -135,12 +135,44 @@ describe("AlertService escalations", () => {
     expect(response).toMatchObject({ stepIndex: 1, repeatCycle: 0, alert: { id: BigInt(id) } });
     expect(runner.calls.slice(1)).toEqual([
       { op: "stop", executionName: `alert-${id}` },
-      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
-      { op: "start", alertId: id, executionName: `alert-${id}-c0-s1` },
+      { op: "start", executionName: `alert-${id}-c0-s1` },
+      { op: "start", executionName: `alert-${id}-c0-s1` },
     ]);
     expect(await escalation(id)).toMatchObject({ status: "active", stepIndex: 1, nextStepAt: clock.now() });
     const events = await alerts.listAlertEvents({ alertId: BigInt(id) }, admin);
     expect(events.events.at(-1)).toMatchObject({ type: "escalated_manually", actor: "admin" });
+  });
+
+  it("a cohort's execution goes on while one of its alerts is escalated by hand or acknowledged, and stops with the last", async () => {
+    const [a, b, c] = [
+      await raise(withPolicy, "a"),
+      await raise(withPolicy, "b"),
+      await raise(withPolicy, "c"),
+    ];
+    // Their own starts ran (one execution each); a cohort of the three, as one webhook request opens it:
+    await database.db.deleteFrom("alert_escalations").execute();
+    runner.calls.length = 0;
+    const deps = { db: database.db, clock, runner };
+    const policyId = (await database.db
+      .selectFrom("services")
+      .select("escalation_policy_id")
+      .where("id", "=", withPolicy)
+      .executeTakeFirstOrThrow())!.escalation_policy_id!;
+    expect(await startEscalations(deps, { alertIds: [a, b, c], policyId })).toEqual({ failedAlertIds: [] });
+    const [cohort] = runner.calls.map((call) => call.executionName);
+    expect(cohort).toMatch(new RegExp(`^cohort-${a}-[0-9a-f]{8}$`));
+
+    await alerts.escalateAlert({ id: BigInt(a) }, admin);
+    await alerts.bulkAcknowledgeAlerts({ ids: [BigInt(b)] }, admin);
+    expect(runner.calls.filter((call) => call.op === "stop")).toEqual([]);
+    await alerts.acknowledgeAlert({ id: BigInt(c) }, admin);
+
+    expect(runner.calls).toEqual([
+      { op: "start", executionName: cohort },
+      { op: "start", executionName: `alert-${a}-c0-s0` },
+      { op: "stop", executionName: cohort },
+    ]);
+    expect(await escalation(a)).toMatchObject({ status: "active", executionName: `alert-${a}-c0-s0` });
   });
 
   it.each([

@@ -9,7 +9,7 @@ export class TransientError extends Error {
   override readonly name = "TransientError";
 }
 
-/** The task input is not `{ alertId: <positive integer> }`; retrying cannot help. */
+/** The task input is not `{ executionName }` (nor the older `{ alertId }`); retrying cannot help. */
 export class EscalationInputError extends Error {
   override readonly name = "EscalationInputError";
 }

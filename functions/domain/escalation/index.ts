@@ -5,7 +5,9 @@
  */
 export { EscalationInputError, TransientError } from "./errors.ts";
 export {
+  cohortExecutionName,
   type EscalationLogEntry,
+  EXECUTION_NAME_PATTERN,
   escalationCompleted,
   escalationFailed,
   escalationStarted,
@@ -40,9 +42,15 @@ export {
   type StepPlan,
 } from "./plan.ts";
 export {
+  type CohortDecision,
+  type CohortFinish,
+  type CohortMember,
+  type CohortStepGroup,
+  type DueStep,
+  decideCohort,
   type EscalationFailurePorts,
   type EscalationStepPorts,
-  type LoadedEscalation,
+  type LoadedCohort,
   recordEscalationFailure,
   runEscalationStep,
   type StepOutcome,

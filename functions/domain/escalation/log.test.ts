@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { executionNameFor, type ManualEscalationContext, planManualEscalation } from "./log.ts";
+import {
+  cohortExecutionName,
+  EXECUTION_NAME_PATTERN,
+  executionNameFor,
+  type ManualEscalationContext,
+  planManualEscalation,
+} from "./log.ts";
 import type { EscalationState } from "./model.ts";
 
 const at = new Date("2026-11-27T12:00:00Z");
@@ -78,5 +84,19 @@ describe("planManualEscalation", () => {
   it("names executions so that asking twice starts one", () => {
     expect(executionNameFor(42)).toBe("alert-42");
     expect(executionNameFor(42, { stepIndex: 3, repeatCycle: 1 })).toBe("alert-42-c1-s3");
+  });
+
+  it.each<[number[], string]>([
+    [[42], "alert-42"],
+    [[12, 10, 11], "cohort-10-3f2a9c1b"],
+  ])("names the cohort of alerts %j %s (a lone alert keeps its own name)", (ids, name) => {
+    expect(cohortExecutionName(ids, "3f2a9c1b")).toBe(name);
+    expect(EXECUTION_NAME_PATTERN.test(name)).toBe(true);
+  });
+
+  it("gives the longest cohort name room within Step Functions' 80 characters", () => {
+    const name = cohortExecutionName([Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1], "3f2a9c1b");
+    expect(EXECUTION_NAME_PATTERN.test(name)).toBe(true);
+    expect(EXECUTION_NAME_PATTERN.test("alert 42")).toBe(false);
   });
 });

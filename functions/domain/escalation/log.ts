@@ -95,3 +95,20 @@ export function executionNameFor(alertId: number, position?: EscalationPosition)
     ? `alert-${alertId}`
     : `alert-${alertId}-c${position.repeatCycle}-s${position.stepIndex}`;
 }
+
+/**
+ * The execution name of a cohort: the escalations opened together for `alertIds` (one start of one
+ * service's new alerts along one policy) share one execution. A cohort of one alert keeps the name it
+ * always had (`alert-<id>`); a larger one is `cohort-<lowest id>-<nonce>`: the nonce (random, from
+ * the caller) keeps two cohorts that raced for the same alerts apart, so a name never names an
+ * execution that already ended (Step Functions would refuse to start it again).
+ *
+ * @example cohortExecutionName([12, 10, 11], "3f2a9c1b") // "cohort-10-3f2a9c1b"
+ */
+export function cohortExecutionName(alertIds: readonly number[], nonce: string): string {
+  if (alertIds.length === 1) return executionNameFor(alertIds[0]!);
+  return `cohort-${Math.min(...alertIds)}-${nonce}`;
+}
+
+/** Step Functions execution names: 1–80 characters; ours use only letters, digits, `-` and `_`. */
+export const EXECUTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;

@@ -67,12 +67,14 @@ export interface TargetResolution {
 }
 
 /**
- * Starts and stops the workflow that walks an alert's escalation (Step Functions on AWS, the same
- * ASL run in-process by the embedded runtime). Executions are named: starting a name that is
- * already running does nothing, stopping a name that is not running does nothing.
+ * Starts and stops the workflows that walk escalations (Step Functions on AWS, the same ASL run
+ * in-process by the embedded runtime). One execution walks a **cohort**: the escalations that share
+ * its name (alerts of one service started together along one policy); their state stays per alert in
+ * the database. Executions are named: starting a name that is already running does nothing, stopping
+ * a name that is not running does nothing.
  */
 export interface EscalationRunner {
-  /** Starts the execution `executionName` for the alert; resolves with its id (an ARN on AWS). */
-  start(alertId: number, executionName: string): Promise<string>;
+  /** Starts the execution `executionName` (input `{ executionName }`); resolves with its id (an ARN on AWS). */
+  start(executionName: string): Promise<string>;
   stop(executionName: string): Promise<void>;
 }

@@ -1,22 +1,31 @@
 import { sql } from "kysely";
-import { beforeEach, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { describeEachDatabase } from "../../../../test/support/databases.ts";
 import { seedPolicy } from "../../../../test/support/seed-oncall.ts";
 import type { OwedEffect } from "../../../domain/alerts/lifecycle.ts";
-import { executionNameFor, planManualEscalation, planStep } from "../../../domain/escalation/index.ts";
+import {
+  type EscalationPosition,
+  executionNameFor,
+  planManualEscalation,
+  planStep,
+  type StepPlan,
+} from "../../../domain/escalation/index.ts";
 import { applySignals } from "./alert-signals.ts";
 import { acknowledgeAlert } from "./alerts.ts";
 import {
   applyManualEscalation,
-  commitStep,
+  commitCohortStep,
+  countActiveMembers,
   findActiveEscalations,
-  finishEscalation,
+  findActiveExecutionsAfter,
+  finishCohortMembers,
   listNotifications,
+  loadCohort,
   loadEscalation,
   loadManualEscalationContext,
   markStarted,
   openEscalations,
-  recordStepFailure,
+  recordCohortFailure,
   stopEscalations,
 } from "./escalations.ts";
 import { createService } from "./services.ts";
@@ -81,6 +90,25 @@ describeEachDatabase("escalations store", (suite) => {
     return result!.alertId!;
   }
 
+  /** Records one alert's step through the cohort statement; true when it advanced. */
+  async function commitStep(input: { alertId: number; from: EscalationPosition; plan: StepPlan; now: Date }) {
+    const { alertId, from, plan, now } = input;
+    const advanced = await commitCohortStep(db(), { groups: [{ plan, members: [{ alertId, from }] }], now });
+    return advanced.has(alertId);
+  }
+
+  /** Ends one alert's escalation through the cohort statement; true when it ended. */
+  async function finishEscalation(input: {
+    alertId: number;
+    from: EscalationPosition;
+    status: "stopped" | "completed";
+    reason: string;
+    now: Date;
+  }) {
+    const { now, ...member } = input;
+    return (await finishCohortMembers(db(), { members: [member], now })).has(input.alertId);
+  }
+
   /** A manual escalation as the use case does it: read, decide (domain), compare-and-set. */
   async function escalateNow(input: { alertId: number; actor: string; now: Date }) {
     const context = await loadManualEscalationContext(db(), input.alertId);
@@ -119,7 +147,7 @@ describeEachDatabase("escalations store", (suite) => {
       })),
       now,
     );
-    return { escalation, plan, committed: await commitStep(db(), { alertId, from: escalation, plan, now }) };
+    return { escalation, plan, committed: await commitStep({ alertId, from: escalation, plan, now }) };
   }
 
   it("owes a start for new alerts of services with a policy only, naming the policy", async () => {
@@ -140,14 +168,13 @@ describeEachDatabase("escalations store", (suite) => {
     const first = await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     const again = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(1) });
     await markStarted(db(), {
-      alertId: a,
       executionName: executionNameFor(a),
       executionArn: "arn:x",
       now: t0,
     });
     const afterStart = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(2) });
 
-    expect(first).toEqual([{ alertId: a, executionName: executionNameFor(a) }]);
+    expect(first).toEqual([{ alertIds: [a], executionName: executionNameFor(a) }]);
     expect(again).toEqual(first);
     expect(afterStart).toEqual([]);
     expect(await loadEscalation(db(), a)).toEqual({
@@ -182,7 +209,7 @@ describeEachDatabase("escalations store", (suite) => {
     await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
 
     const first = await runStep(a, seconds(0.2));
-    const repeat = await commitStep(db(), {
+    const repeat = await commitStep({
       alertId: a,
       from: first.escalation,
       plan: first.plan,
@@ -250,7 +277,7 @@ describeEachDatabase("escalations store", (suite) => {
     );
     await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });
 
-    expect(await commitStep(db(), { alertId: a, from: escalation, plan, now: t0 })).toBe(false);
+    expect(await commitStep({ alertId: a, from: escalation, plan, now: t0 })).toBe(false);
     expect(await listNotifications(db(), a)).toEqual([]);
   });
 
@@ -266,7 +293,7 @@ describeEachDatabase("escalations store", (suite) => {
     );
 
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => commitStep(db(), { alertId: a, from: escalation, plan, now: t0 })),
+      Array.from({ length: 5 }, () => commitStep({ alertId: a, from: escalation, plan, now: t0 })),
     );
 
     expect(results.filter(Boolean)).toHaveLength(1);
@@ -277,8 +304,8 @@ describeEachDatabase("escalations store", (suite) => {
   it("stops active escalations only, and returns their executions", async () => {
     const a = await trigger("a");
     const b = await trigger("b");
-    await openEscalations(db(), { policyId, alertIds: [a, b], now: t0 });
-    await finishEscalation(db(), {
+    await openEscalations(db(), { policyId, alertIds: [a, b], executionName: "cohort-ab", now: t0 });
+    await finishEscalation({
       alertId: b,
       from: { stepIndex: 0, repeatCycle: 0 },
       status: "completed",
@@ -287,7 +314,7 @@ describeEachDatabase("escalations store", (suite) => {
     });
 
     expect(await stopEscalations(db(), { alertIds: [a, b], now: seconds(1) })).toEqual([
-      { alertId: a, executionName: `alert-${a}` },
+      { alertIds: [a], executionName: "cohort-ab" },
     ]);
     expect(await stopEscalations(db(), { alertIds: [a], now: seconds(2) })).toEqual([]);
     expect((await loadEscalation(db(), a))?.escalation).toMatchObject({
@@ -302,7 +329,7 @@ describeEachDatabase("escalations store", (suite) => {
     await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
 
     expect(
-      await finishEscalation(db(), {
+      await finishEscalation({
         alertId: a,
         from: { stepIndex: 1, repeatCycle: 0 },
         status: "stopped",
@@ -311,7 +338,7 @@ describeEachDatabase("escalations store", (suite) => {
       }),
     ).toBe(false);
     expect(
-      await finishEscalation(db(), {
+      await finishEscalation({
         alertId: a,
         from: { stepIndex: 0, repeatCycle: 0 },
         status: "stopped",
@@ -328,11 +355,11 @@ describeEachDatabase("escalations store", (suite) => {
     const error = { name: "TransientError", cause: "database unavailable" };
 
     const counts = [
-      await recordStepFailure(db(), { alertId: a, error, now: t0 }),
-      await recordStepFailure(db(), { alertId: a, error, now: seconds(30) }),
+      await recordCohortFailure(db(), { executionName: `alert-${a}`, error, now: t0 }),
+      await recordCohortFailure(db(), { executionName: `alert-${a}`, error, now: seconds(30) }),
     ];
     await runStep(a, seconds(60));
-    counts.push(await recordStepFailure(db(), { alertId: a, error, now: seconds(61) }));
+    counts.push(await recordCohortFailure(db(), { executionName: `alert-${a}`, error, now: seconds(61) }));
 
     expect(counts).toEqual([1, 2, 1]);
     expect((await loadEscalation(db(), a))?.escalation.lastError).toBe(
@@ -352,7 +379,11 @@ describeEachDatabase("escalations store", (suite) => {
     await stopEscalations(db(), { alertIds: [a], now: t0 });
 
     expect(
-      await recordStepFailure(db(), { alertId: a, error: { name: "Error", cause: "x" }, now: t0 }),
+      await recordCohortFailure(db(), {
+        executionName: `alert-${a}`,
+        error: { name: "Error", cause: "x" },
+        now: t0,
+      }),
     ).toBeUndefined();
   });
 
@@ -440,5 +471,164 @@ describeEachDatabase("escalations store", (suite) => {
       [b, t0],
       [a, seconds(10)],
     ]);
+  });
+
+  describe("cohorts: escalations opened together share one execution", () => {
+    const stepPlan = (stepIndex: number, now: Date) =>
+      planStep(
+        policyOf(policyId),
+        { stepIndex, repeatCycle: 0 },
+        steps[stepIndex]!.targets.map((target) => ({
+          target,
+          recipients: [{ kind: "user" as const, id: target.id }],
+        })),
+        now,
+      );
+    const at = (stepIndex: number) => ({ stepIndex, repeatCycle: 0 });
+
+    it("opens a cohort under one name, owing one start, marked started for all", async () => {
+      const ids = [await trigger("a"), await trigger("b"), await trigger("c")];
+
+      const pending = await openEscalations(db(), {
+        policyId,
+        alertIds: ids,
+        executionName: "cohort-x",
+        now: t0,
+      });
+      await markStarted(db(), { executionName: "cohort-x", executionArn: "arn:x", now: t0 });
+
+      expect(pending).toEqual([{ executionName: "cohort-x", alertIds: ids }]);
+      expect(await openEscalations(db(), { policyId, alertIds: ids, now: seconds(1) })).toEqual([]);
+      for (const id of ids) {
+        expect((await loadEscalation(db(), id))?.escalation).toMatchObject({
+          executionName: "cohort-x",
+          executionArn: "arn:x",
+        });
+      }
+    });
+
+    it("records a step for every member in one statement, once, skipping an acknowledged member", async () => {
+      const [a, b, c] = [await trigger("a"), await trigger("b"), await trigger("c")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!, c!], executionName: "cohort-x", now: t0 });
+      await acknowledgeAlert(db(), { id: b!, actor: "admin", now: t0 });
+      const plan = stepPlan(0, seconds(1));
+      const members = [a!, b!, c!].map((alertId) => ({ alertId, from: at(0) }));
+
+      const first = await commitCohortStep(db(), { groups: [{ plan, members }], now: seconds(1) });
+      const again = await commitCohortStep(db(), { groups: [{ plan, members }], now: seconds(2) });
+
+      expect([...first].sort()).toEqual([a, c].sort());
+      expect([...again]).toEqual([]);
+      for (const id of [a!, c!]) {
+        expect((await listNotifications(db(), id)).map((n) => [n.stepIndex, n.targetId])).toEqual([
+          [0, "alice"],
+        ]);
+        expect((await events(id)).map((e) => e.type)).toEqual(["escalation_started", "escalated"]);
+      }
+      expect(await listNotifications(db(), b!)).toEqual([]);
+      const cohort = await loadCohort(db(), "cohort-x");
+      expect(cohort.truncated).toBe(false);
+      expect(cohort.members.map((m) => [m.alertId, m.alertStatus, m.state.stepIndex])).toEqual([
+        [b, "acknowledged", 0],
+        [a, "triggered", 1],
+        [c, "triggered", 1],
+      ]);
+    });
+
+    it.runIf(suite.kind === "postgres")(
+      "leaves an alert that a change in progress holds for the next read, without waiting on it",
+      async () => {
+        const [a, b] = [await trigger("a"), await trigger("b")];
+        await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+        const plan = stepPlan(0, t0);
+        const members = [a!, b!].map((alertId) => ({ alertId, from: at(0) }));
+
+        // Another connection is changing alert a (a sender's update, an acknowledge) and has not committed.
+        const advanced = await db()
+          .transaction()
+          .execute(async (trx) => {
+            await sql`update alerts set last_seen_at = now() where id = ${a}::bigint`.execute(trx);
+            return commitCohortStep(db(), { groups: [{ plan, members }], now: t0 });
+          });
+
+        expect([...advanced]).toEqual([b]);
+        expect([...(await commitCohortStep(db(), { groups: [{ plan, members }], now: t0 }))]).toEqual([a]);
+      },
+    );
+
+    it("lets exactly one of concurrent runs of a cohort's step record it for each member", async () => {
+      const ids = [await trigger("a"), await trigger("b"), await trigger("c")];
+      await openEscalations(db(), { policyId, alertIds: ids, executionName: "cohort-x", now: t0 });
+      const plan = stepPlan(0, t0);
+      const members = ids.map((alertId) => ({ alertId, from: at(0) }));
+
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => commitCohortStep(db(), { groups: [{ plan, members }], now: t0 })),
+      );
+
+      expect(results.flatMap((r) => [...r]).sort()).toEqual([...ids].sort());
+      for (const id of ids) expect(await listNotifications(db(), id)).toHaveLength(1);
+    });
+
+    it("stops the execution only with its last active member", async () => {
+      const [a, b] = [await trigger("a"), await trigger("b")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+
+      expect(await stopEscalations(db(), { alertIds: [a!], now: t0 })).toEqual([]);
+      expect(await countActiveMembers(db(), "cohort-x")).toBe(1);
+      expect(await stopEscalations(db(), { alertIds: [b!], now: t0 })).toEqual([
+        { executionName: "cohort-x", alertIds: [b] },
+      ]);
+      expect(await countActiveMembers(db(), "cohort-x")).toBe(0);
+    });
+
+    it("records a failure on every active member of the cohort", async () => {
+      const [a, b] = [await trigger("a"), await trigger("b")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+      const error = { name: "Error", cause: "boom" };
+
+      expect(await recordCohortFailure(db(), { executionName: "cohort-x", error, now: t0 })).toBe(1);
+      await stopEscalations(db(), { alertIds: [a!], now: t0 });
+      expect(await recordCohortFailure(db(), { executionName: "cohort-x", error, now: t0 })).toBe(2);
+
+      expect((await events(a!)).filter((e) => e.type === "escalation_failed")).toHaveLength(1);
+      expect((await events(b!)).filter((e) => e.type === "escalation_failed")).toHaveLength(2);
+    });
+
+    it("an alert escalated by hand leaves its cohort for an execution of its own", async () => {
+      const [a, b] = [await trigger("a"), await trigger("b")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+
+      expect(await escalateNow({ alertId: a!, actor: "admin", now: seconds(1) })).toMatchObject({
+        outcome: "escalated",
+        executionName: `alert-${a}-c0-s0`,
+        previousExecutionName: "cohort-x",
+      });
+      expect((await loadCohort(db(), "cohort-x")).members.map((m) => m.alertId)).toEqual([b]);
+      expect(await countActiveMembers(db(), "cohort-x")).toBe(1);
+    });
+
+    it("pages a cohort's members, soonest due first, and says when there are more", async () => {
+      const ids = [await trigger("a"), await trigger("b"), await trigger("c")];
+      await openEscalations(db(), { policyId, alertIds: ids, executionName: "cohort-x", now: t0 });
+
+      const page = await loadCohort(db(), "cohort-x", 2);
+
+      expect(page.members.map((m) => m.alertId)).toEqual(ids.slice(0, 2));
+      expect(page.truncated).toBe(true);
+    });
+
+    it("finds the executions that have active escalations, by name, in pages", async () => {
+      const [a, b, c, d] = [await trigger("a"), await trigger("b"), await trigger("c"), await trigger("d")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-1", now: t0 });
+      await openEscalations(db(), { policyId, alertIds: [c!], executionName: "cohort-2", now: t0 });
+      await openEscalations(db(), { policyId, alertIds: [d!], executionName: "cohort-3", now: t0 });
+      await stopEscalations(db(), { alertIds: [d!], now: t0 });
+
+      expect(await findActiveExecutionsAfter(db(), { afterName: "", limit: 1 })).toEqual(["cohort-1"]);
+      expect(await findActiveExecutionsAfter(db(), { afterName: "cohort-1", limit: 5 })).toEqual([
+        "cohort-2",
+      ]);
+    });
   });
 });
