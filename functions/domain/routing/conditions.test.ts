@@ -65,6 +65,14 @@ describe("structured matchers: every operator", () => {
     ["regex, partial does not match", { field: label("team"), operator: "regex", value: "d" }, false],
     ["regex, alternation", { field: label("env"), operator: "regex", value: "staging|prod" }, true],
     ["regex, missing label", { field: label("nope"), operator: "regex", value: ".*" }, false],
+    ["not_regex", { field: label("env"), operator: "not_regex", value: "staging|dev" }, true],
+    ["not_regex, matching", { field: label("env"), operator: "not_regex", value: "pr.d" }, false],
+    [
+      "not_regex, anchored (partial is not a match)",
+      { field: label("env"), operator: "not_regex", value: "pr" },
+      true,
+    ],
+    ["not_regex, missing label holds", { field: label("nope"), operator: "not_regex", value: ".*" }, true],
     ["in", { field: { kind: "severity" }, operator: "in", values: ["critical", "error"] }, true],
     ["in, not listed", { field: { kind: "severity" }, operator: "in", values: ["info"] }, false],
     ["in, missing", { field: label("nope"), operator: "in", values: ["x"] }, false],
@@ -132,6 +140,7 @@ describe("structured matchers: every operator", () => {
       "matchers[0].operator",
     ],
     ["bad regex", { field: label("team"), operator: "regex", value: "(" }, "matchers[0].value"],
+    ["bad not_regex", { field: label("team"), operator: "not_regex", value: "a{2,1}" }, "matchers[0].value"],
     [
       "backreference (not RE2)",
       { field: label("team"), operator: "regex", value: "(a)\\1" },

@@ -3,9 +3,9 @@
  *
  * Semantics (chosen to agree with Alertmanager, so Prometheus-style matchers map one to one):
  * - a missing label/annotation fails every positive operator and passes the negative ones
- *   (`not_equals`, `not_in`, `not_exists`): "env != prod" holds for an alert without `env`;
- * - `regex` is RE2 (linear time, no backreferences or lookaround) and anchored: it must match the whole
- *   value, as `=~` does in Prometheus (write `.*disk.*` for "contains");
+ *   (`not_equals`, `not_regex`, `not_in`, `not_exists`): "env != prod" holds for an alert without `env`;
+ * - `regex`/`not_regex` are RE2 (linear time, no backreferences or lookaround) and anchored: the pattern
+ *   must match the whole value, as `=~`/`!~` in Prometheus (write `.*disk.*` for "contains");
  * - `greater_than`/`less_than` compare numbers; a value that is not a number does not match.
  * Comparisons are case-sensitive.
  */
@@ -147,6 +147,13 @@ export function compileMatcher(matcher: Matcher, field: string): AlertPredicate 
       return (a) => {
         const v = read(a);
         return v !== undefined && regex.testExact(v);
+      };
+    }
+    case "not_regex": {
+      const regex = compileRegex(requireValue(matcher, field), `${field}.value`);
+      return (a) => {
+        const v = read(a);
+        return v === undefined || !regex.testExact(v);
       };
     }
     case "in": {
