@@ -1,3 +1,4 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Kysely } from "kysely";
 import type { Database, Json } from "../adapters/db/schema.ts";
 import {
@@ -145,7 +146,11 @@ async function routeOne(
 ): Promise<AlertRouting> {
   const evaluation = evaluateRules(rules, alert, now, budget);
   const maintenance = await deps.maintenance.verdictFor(alert, now);
-  return { evaluation, maintenance, decision: decideRouting(alert, evaluation, maintenance, defaultPolicyId) };
+  return {
+    evaluation,
+    maintenance,
+    decision: decideRouting(alert, evaluation, maintenance, defaultPolicyId),
+  };
 }
 
 /** The log entry of an outcome (aggregation is decided by the write). */
@@ -181,7 +186,11 @@ function decisionJson(
     ruleSetVersion: version,
     outcome: decision.outcome,
     policyId: decision.policyId ?? null,
-    policySource: decision.policyId ? (decision.policyFromRule ? `rule:${decision.policyFromRule}` : "service_default") : null,
+    policySource: decision.policyId
+      ? decision.policyFromRule
+        ? `rule:${decision.policyFromRule}`
+        : "service_default"
+      : null,
     reason: decision.reason ?? null,
     rulesEvaluated: evaluation.evaluated,
     matched: evaluation.results.filter((r) => r.outcome === "matched").map((r) => r.ruleId),
@@ -217,7 +226,10 @@ async function notificationTargets(
       let users = onCall.get(target.scheduleId);
       if (!users) {
         users = deps.onCallUsers(target.scheduleId, now).catch((error: unknown) => {
-            logger.warn("routing: schedule to notify could not be read", { scheduleId: target.scheduleId, error: error as Error });
+          logger.warn("routing: schedule to notify could not be read", {
+            scheduleId: target.scheduleId,
+            error: error as Error,
+          });
           return [];
         });
         onCall.set(target.scheduleId, users);
@@ -256,7 +268,10 @@ export function routeEffectHandler(
     async run(effects) {
       const alertIds = [...new Set(effects.flatMap((e) => e.alertIds))];
       if (alertIds.length === 0) return;
-      const { version, alerts } = await loadAlertsToRoute(deps.db, { alertIds, routingEvents: ROUTING_EVENTS });
+      const { version, alerts } = await loadAlertsToRoute(deps.db, {
+        alertIds,
+        routingEvents: ROUTING_EVENTS,
+      });
       if (alerts.length === 0) return;
       const ruleSet = await liveRuleSet(deps, version);
       const now = deps.clock.now();
@@ -295,42 +310,55 @@ async function writeOf(
   now: Date,
   onCall: Map<string, Promise<string[]>>,
 ): Promise<RoutingWrite> {
-  const { decision } = routing;
+  const { decision, evaluation } = routing;
   const notify = await notificationTargets(deps, decision, now, onCall);
+  // No rule applies to the service and no maintenance window: routing as before rules existed (the
+  // default policy, whose escalation logs itself; or unrouted, shown on the alert and counted).
+  const trivial =
+    routing.maintenance.action === "none" &&
+    evaluation.results.every((r) => r.outcome === "disabled" || r.outcome === "out_of_scope");
   const durationMicros = Math.round((performance.now() - started) * 1000);
   const visible =
     decision.outcome === "suppressed" || decision.outcome === "unrouted"
       ? { state: decision.outcome, reason: decision.reason ?? null }
       : decision.maintenance
-        ? { state: "in_maintenance", reason: `maintenance window ${decision.maintenance.windowName}: ${decision.maintenance.reason}` }
+        ? {
+            state: "in_maintenance",
+            reason: `maintenance window ${decision.maintenance.windowName}: ${decision.maintenance.reason}`,
+          }
         : { state: null, reason: null };
   return {
     alertId: alert.id,
     serviceId: alert.serviceId,
-    event: eventOf[decision.outcome],
+    event: trivial ? null : eventOf[decision.outcome],
     message: messageOf(decision),
     decision: decisionJson(routing, version, durationMicros, notify),
     ...visible,
     labels: decision.labels ? { ...decision.labels } : null,
     severity: decision.severity ?? null,
     policyId: decision.outcome === "routed" ? (decision.policyId ?? null) : null,
-    aggregate: decision.aggregate ? { key: decision.aggregate.key, windowSeconds: decision.aggregate.windowSeconds } : null,
+    aggregate: decision.aggregate
+      ? { key: decision.aggregate.key, windowSeconds: decision.aggregate.windowSeconds }
+      : null,
     notify,
-    tickets: decision.tickets.map((t) => ({ ruleId: t.ruleId, spec: { system: t.system, project: t.project } })),
+    tickets: decision.tickets.map((t) => ({
+      ruleId: t.ruleId,
+      spec: { system: t.system, project: t.project },
+    })),
   };
 }
 
 /** Unrouted and suppressed alerts are counted (an alarm can watch unrouted ones). */
 function countOutcomes(writes: readonly RoutingWrite[]): void {
-  const unrouted = writes.filter((w) => w.event === "unrouted").length;
-  const suppressed = writes.filter((w) => w.event === "suppressed").length;
-  if (unrouted > 0) {
-    metrics.addMetric("AlertsUnrouted", "Count", unrouted);
+  const unrouted = writes.filter((w) => w.state === "unrouted");
+  const suppressed = writes.filter((w) => w.state === "suppressed").length;
+  if (unrouted.length > 0) {
+    metrics.addMetric("AlertsUnrouted", MetricUnit.Count, unrouted.length);
     logger.warn("alerts unrouted: no rule chose a policy and their service has no default", {
-      alertIds: writes.filter((w) => w.event === "unrouted").map((w) => w.alertId),
+      alertIds: unrouted.map((w) => w.alertId),
     });
   }
-  if (suppressed > 0) metrics.addMetric("AlertsSuppressed", "Count", suppressed);
+  if (suppressed > 0) metrics.addMetric("AlertsSuppressed", MetricUnit.Count, suppressed);
 }
 
 // ---- Rules: CRUD, order, audit ------------------------------------------------------------------
@@ -363,13 +391,16 @@ export async function createRoutingRule(
   deps: RoutingDeps,
   input: { draft: RuleDraft; actor: string },
 ): Promise<{ rule: RoutingRule; version: number }> {
-  await checkRuleForSave(deps, input.draft, "");
+  await checkRuleForSave(deps, input.draft, "rule.");
   const count = (await loadRuleSet(deps.db, MAX_RULES + 1)).rules.length;
   if (count >= MAX_RULES) throw new PreconditionError(`the rule set holds ${MAX_RULES} rules already`);
   return createRule(deps.db, { ...input, now: deps.clock.now() });
 }
 
-export async function getRoutingRule(deps: RoutingDeps, id: string): Promise<{ rule: RoutingRule; version: number }> {
+export async function getRoutingRule(
+  deps: RoutingDeps,
+  id: string,
+): Promise<{ rule: RoutingRule; version: number }> {
   const { version, rules } = await loadRuleSet(deps.db, MAX_RULES);
   const rule = rules.find((r) => r.id === id);
   if (!rule) throw new NotFoundError("routing rule", id);
@@ -385,7 +416,10 @@ export async function listRoutingRules(
   const wanted = rules.filter(
     (r) =>
       r.position > input.afterPosition &&
-      (!input.serviceId || !r.serviceIds || r.serviceIds.length === 0 || r.serviceIds.includes(input.serviceId)),
+      (!input.serviceId ||
+        !r.serviceIds ||
+        r.serviceIds.length === 0 ||
+        r.serviceIds.includes(input.serviceId)),
   );
   const page = wanted.slice(0, input.limit);
   const last = page.at(-1);
@@ -408,7 +442,12 @@ export async function updateRoutingRule(
     terminal: input.patch.terminal ?? rule.terminal,
   };
   await checkRuleForSave(deps, draft, "rule.");
-  const result = await updateRule(deps.db, { id: input.id, draft, actor: input.actor, now: deps.clock.now() });
+  const result = await updateRule(deps.db, {
+    id: input.id,
+    draft,
+    actor: input.actor,
+    now: deps.clock.now(),
+  });
   if (result.outcome === "not_found") throw new NotFoundError("routing rule", input.id);
   return result.write;
 }
@@ -434,7 +473,9 @@ export async function reorderRoutingRules(
     );
   }
   if (result.outcome === "stale") {
-    throw new PreconditionError(`the rule set is at version ${result.version}, not the expected one; reload and retry`);
+    throw new PreconditionError(
+      `the rule set is at version ${result.version}, not the expected one; reload and retry`,
+    );
   }
   return { version: result.version };
 }
@@ -448,7 +489,12 @@ export function listRoutingRuleChanges(
 
 export function listRoutingDecisions(
   deps: RoutingDeps,
-  input: { alertId?: number | undefined; serviceId?: string | undefined; limit: number; beforeId?: number | undefined },
+  input: {
+    alertId?: number | undefined;
+    serviceId?: string | undefined;
+    limit: number;
+    beforeId?: number | undefined;
+  },
 ): Promise<DecisionRecord[]> {
   return listDecisions(deps.db, { ...input, routingEvents: ROUTING_EVENTS });
 }
@@ -471,14 +517,19 @@ async function alertOf(
     return { alert: stored, defaultPolicyId: stored.defaultPolicyId };
   }
   const service = await serviceDefaultPolicy(deps.db, source.alert.serviceId);
-  if (!service) throw new ValidationError(`${field}.service_id`, `service ${source.alert.serviceId} does not exist`);
+  if (!service)
+    throw new ValidationError(`${field}.service_id`, `service ${source.alert.serviceId} does not exist`);
   return { alert: source.alert, defaultPolicyId: service.policyId };
 }
 
 /** One rule (stored or draft) against one alert at `at`: its result and the actions it would run. */
 export async function testRoutingRule(
   deps: RoutingDeps,
-  input: { rule: { kind: "stored"; id: string } | { kind: "draft"; draft: RuleDraft }; source: AlertSource; at: Date },
+  input: {
+    rule: { kind: "stored"; id: string } | { kind: "draft"; draft: RuleDraft };
+    source: AlertSource;
+    at: Date;
+  },
 ): Promise<{ result: RuleResult; actions: RuleAction[] }> {
   let rule: RuleDraft & { id: string };
   if (input.rule.kind === "stored") {
@@ -493,7 +544,11 @@ export async function testRoutingRule(
   // A disabled or out-of-scope rule is still tested for its condition: that is what the user asks.
   const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], deps.calendars);
   const evaluation = evaluateRules(compiled ? [compiled] : [], alert, input.at);
-  const result = evaluation.results[0] ?? { ruleId: rule.id, name: rule.name, outcome: "not_matched" as const };
+  const result = evaluation.results[0] ?? {
+    ruleId: rule.id,
+    name: rule.name,
+    outcome: "not_matched" as const,
+  };
   return { result, actions: evaluation.actions.map((a) => a.action) };
 }
 
@@ -516,9 +571,14 @@ export async function simulateRouting(
   let rules: readonly CompiledRule[];
   let version: number | null = null;
   if (input.draft) {
-    if (input.draft.length > MAX_RULES) throw new ValidationError("draft.rules", `holds more than ${MAX_RULES} rules`);
-    input.draft.forEach((rule, i) => checkRuleShape(rule, `draft.rules[${i}].`));
-    await checkReferences(deps, input.draft, input.draft.map((_, i) => `draft.rules[${i}].`));
+    if (input.draft.length > MAX_RULES)
+      throw new ValidationError("draft.rules", `holds more than ${MAX_RULES} rules`);
+    for (const [i, rule] of input.draft.entries()) checkRuleShape(rule, `draft.rules[${i}].`);
+    await checkReferences(
+      deps,
+      input.draft,
+      input.draft.map((_, i) => `draft.rules[${i}].`),
+    );
     // A draft rule that does not compile is reported as that rule's error, like a stored one.
     rules = compileRules(
       input.draft.map((rule, i) => ({ ...rule, id: `draft-${i + 1}` })),

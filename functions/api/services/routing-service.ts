@@ -2,26 +2,35 @@ import { create, fromJson, type JsonObject, type JsonValue } from "@bufbuild/pro
 import { timestampDate, timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AppContext } from "../../app/context.ts";
-import * as routing from "../../app/routing.ts";
 import type { RoutingRule, RuleAction, RuleDraft, RuleResult } from "../../app/routing.ts";
-import { type Severity as SeverityName, SEVERITIES } from "../../domain/alerts/severity.ts";
+import * as routing from "../../app/routing.ts";
+import { SEVERITIES, type Severity as SeverityName } from "../../domain/alerts/severity.ts";
 import { ValidationError } from "../../domain/errors.ts";
-import type { MatchField as DomainField, MatchOperator as DomainOperator, Matcher as DomainMatcher, RoutableAlert } from "../../domain/routing/model.ts";
-import { MAX_CEL_LENGTH, MAX_RULE_DESCRIPTION_LENGTH, MAX_RULE_NAME_LENGTH } from "../../domain/routing/rules.ts";
+import type {
+  MatchField as DomainField,
+  Matcher as DomainMatcher,
+  MatchOperator as DomainOperator,
+  RoutableAlert,
+} from "../../domain/routing/model.ts";
+import {
+  MAX_CEL_LENGTH,
+  MAX_RULE_DESCRIPTION_LENGTH,
+  MAX_RULE_NAME_LENGTH,
+} from "../../domain/routing/rules.ts";
 import { Severity } from "../../gen/oncall/v1/alerts_pb.ts";
 import {
   type AlertUnderTest,
-  MatchField,
   type Matcher,
+  MatchField,
   MatchOperator,
   type RoutingAction,
   RoutingActionSchema,
   type RoutingCondition,
   RoutingDecisionSchema,
-  type RoutingRule as RuleMessage,
   RoutingRuleChangeSchema,
   RoutingRuleSchema,
   type RoutingService,
+  type RoutingRule as RuleMessage,
   RuleOutcome,
   RuleResultSchema,
 } from "../../gen/oncall/v1/routing_pb.ts";
@@ -37,7 +46,15 @@ import {
 } from "../request-validation.ts";
 import { readUpdateMask } from "../update-mask.ts";
 
-const updatable = ["name", "description", "enabled", "service_ids", "condition", "actions", "terminal"] as const;
+const updatable = [
+  "name",
+  "description",
+  "enabled",
+  "service_ids",
+  "condition",
+  "actions",
+  "terminal",
+] as const;
 
 const fieldOf: Record<number, DomainField["kind"]> = {
   [MatchField.LABEL]: "label",
@@ -64,6 +81,7 @@ const operatorOf: Record<number, DomainOperator> = {
   [MatchOperator.NOT_EXISTS]: "not_exists",
   [MatchOperator.GREATER_THAN]: "greater_than",
   [MatchOperator.LESS_THAN]: "less_than",
+  [MatchOperator.NOT_REGEX]: "not_regex",
 };
 const operatorEnum = Object.fromEntries(Object.entries(operatorOf).map(([n, k]) => [k, Number(n)])) as Record<
   DomainOperator,
@@ -95,7 +113,10 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
     async createRoutingRule(req, context) {
       if (!req.rule) throw new ValidationError("rule", "is required");
       const draft = draftOf(req.rule, "rule.");
-      const { rule, version } = await routing.createRoutingRule(deps(), { draft, actor: principalOf(context).id });
+      const { rule, version } = await routing.createRoutingRule(deps(), {
+        draft,
+        actor: principalOf(context).id,
+      });
       return { rule: toRule(rule), ruleSetVersion: BigInt(version) };
     },
 
@@ -126,7 +147,8 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
       const id = requireUuid(input.id, "rule.id");
       const mask = readUpdateMask(req.updateMask, updatable);
       const patch: { -readonly [K in keyof RuleDraft]?: RuleDraft[K] } = {};
-      if (mask.has("name")) patch.name = requireText(input.name, "rule.name", MAX_RULE_NAME_LENGTH, mask.required);
+      if (mask.has("name"))
+        patch.name = requireText(input.name, "rule.name", MAX_RULE_NAME_LENGTH, mask.required);
       if (mask.has("description")) {
         patch.description = optionalText(input.description, "rule.description", MAX_RULE_DESCRIPTION_LENGTH);
       }
@@ -218,7 +240,9 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
           }),
         ),
         nextPageToken:
-          rows.length > limit && last ? encodePageToken("routing_decisions", { id: last.eventId }, filters) : "",
+          rows.length > limit && last
+            ? encodePageToken("routing_decisions", { id: last.eventId }, filters)
+            : "",
       };
     },
 
@@ -227,7 +251,11 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
       const filters = { ruleId: ruleId ?? "" };
       const before = decodePageToken(req.pageToken, "routing_rule_changes", filters, isIdCursor);
       const limit = pageSize(req.pageSize);
-      const rows = await routing.listRoutingRuleChanges(deps(), { ruleId, limit: limit + 1, beforeId: before?.id });
+      const rows = await routing.listRoutingRuleChanges(deps(), {
+        ruleId,
+        limit: limit + 1,
+        beforeId: before?.id,
+      });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
@@ -244,7 +272,9 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
           }),
         ),
         nextPageToken:
-          rows.length > limit && last ? encodePageToken("routing_rule_changes", { id: last.id }, filters) : "",
+          rows.length > limit && last
+            ? encodePageToken("routing_rule_changes", { id: last.id }, filters)
+            : "",
       };
     },
   };
@@ -296,7 +326,11 @@ function conditionOf(condition: RoutingCondition | undefined, field: string): Ru
       ? {
           time: {
             zone: condition.time.zone,
-            windows: condition.time.windows.map((w) => ({ weekdays: [...w.weekdays], start: w.start, end: w.end })),
+            windows: condition.time.windows.map((w) => ({
+              weekdays: [...w.weekdays],
+              start: w.start,
+              end: w.end,
+            })),
           },
         }
       : {}),
@@ -315,7 +349,9 @@ function matcherOf(m: Matcher, field: string): DomainMatcher {
   return {
     field: target,
     operator,
-    ...(m.value !== "" || !["in", "not_in", "exists", "not_exists"].includes(operator) ? { value: m.value } : {}),
+    ...(m.value !== "" || !["in", "not_in", "exists", "not_exists"].includes(operator)
+      ? { value: m.value }
+      : {}),
     ...(m.values.length > 0 ? { values: [...m.values] } : {}),
   };
 }
@@ -324,7 +360,10 @@ function actionOf(action: RoutingAction, field: string): RuleAction {
   const k = action.kind;
   switch (k.case) {
     case "route":
-      return { kind: "route", policyId: requireUuid(k.value.escalationPolicyId, `${field}.route.escalation_policy_id`) };
+      return {
+        kind: "route",
+        policyId: requireUuid(k.value.escalationPolicyId, `${field}.route.escalation_policy_id`),
+      };
     case "notifyChannel":
       return {
         kind: "notify_channel",
@@ -332,7 +371,10 @@ function actionOf(action: RoutingAction, field: string): RuleAction {
         templateId: k.value.templateId || undefined,
       };
     case "notifyUser":
-      return { kind: "notify_user", userId: requireText(k.value.userId, `${field}.notify_user.user_id`, 200) };
+      return {
+        kind: "notify_user",
+        userId: requireText(k.value.userId, `${field}.notify_user.user_id`, 200),
+      };
     case "notifySchedule":
       return {
         kind: "notify_schedule",
@@ -343,7 +385,10 @@ function actionOf(action: RoutingAction, field: string): RuleAction {
     case "setSeverity": {
       const severity = severityOf[k.value.severity];
       if (!severity) {
-        throw new ValidationError(`${field}.set_severity.severity`, `must be one of ${SEVERITIES.join(", ")}`);
+        throw new ValidationError(
+          `${field}.set_severity.severity`,
+          `must be one of ${SEVERITIES.join(", ")}`,
+        );
       }
       return { kind: "set_severity", severity };
     }
@@ -360,7 +405,8 @@ function actionOf(action: RoutingAction, field: string): RuleAction {
 
 function alertSource(alert: AlertUnderTest | undefined, at: Date): routing.AlertSource {
   const source = alert?.source;
-  if (source?.case === "alertId") return { kind: "stored", alertId: requireId(source.value, "alert.alert_id") };
+  if (source?.case === "alertId")
+    return { kind: "stored", alertId: requireId(source.value, "alert.alert_id") };
   if (source?.case !== "sample") throw new ValidationError("alert", "choose sample or alert_id");
   const s = source.value;
   const sample: RoutableAlert = {
@@ -397,7 +443,11 @@ export function toRule(rule: RoutingRule): RuleMessage {
       time: rule.condition.time
         ? {
             zone: rule.condition.time.zone,
-            windows: rule.condition.time.windows.map((w) => ({ weekdays: [...w.weekdays], start: w.start, end: w.end })),
+            windows: rule.condition.time.windows.map((w) => ({
+              weekdays: [...w.weekdays],
+              start: w.start,
+              end: w.end,
+            })),
           }
         : undefined,
     },
@@ -416,7 +466,10 @@ function toAction(action: RuleAction): RoutingAction {
       case "route":
         return { case: "route" as const, value: { escalationPolicyId: action.policyId } };
       case "notify_channel":
-        return { case: "notifyChannel" as const, value: { channelId: action.channelId, templateId: action.templateId ?? "" } };
+        return {
+          case: "notifyChannel" as const,
+          value: { channelId: action.channelId, templateId: action.templateId ?? "" },
+        };
       case "notify_user":
         return { case: "notifyUser" as const, value: { userId: action.userId } };
       case "notify_schedule":

@@ -112,7 +112,7 @@ export function checkRuleShape(rule: RuleDraft, prefix = ""): void {
   if (rule.actions.length > MAX_ACTIONS_PER_RULE) {
     throw new ValidationError(f("actions"), `has more than ${MAX_ACTIONS_PER_RULE} actions`);
   }
-  rule.actions.forEach((action, i) => checkAction(action, f(`actions[${i}]`)));
+  for (const [i, action] of rule.actions.entries()) checkAction(action, f(`actions[${i}]`));
 }
 
 function checkAction(action: RuleAction, at: string): void {
@@ -124,15 +124,18 @@ function checkAction(action: RuleAction, at: string): void {
   };
   switch (action.kind) {
     case "route":
-      return ref(action.policyId, "route.escalation_policy_id");
+      ref(action.policyId, "route.escalation_policy_id");
+      return;
     case "notify_channel":
       ref(action.channelId, "notify_channel.channel_id");
       if (action.templateId !== undefined) ref(action.templateId, "notify_channel.template_id");
       return;
     case "notify_user":
-      return ref(action.userId, "notify_user.user_id");
+      ref(action.userId, "notify_user.user_id");
+      return;
     case "notify_schedule":
-      return ref(action.scheduleId, "notify_schedule.schedule_id");
+      ref(action.scheduleId, "notify_schedule.schedule_id");
+      return;
     case "set_labels": {
       const entries = Object.entries(action.labels);
       if (entries.length === 0) throw new ValidationError(`${at}.set_labels.labels`, "sets no label");
@@ -141,10 +144,16 @@ function checkAction(action: RuleAction, at: string): void {
       }
       for (const [name, value] of entries) {
         if (name === "" || name.length > MAX_LABEL_NAME_LENGTH) {
-          throw new ValidationError(`${at}.set_labels.labels`, `label name must be 1–${MAX_LABEL_NAME_LENGTH} characters`);
+          throw new ValidationError(
+            `${at}.set_labels.labels`,
+            `label name must be 1–${MAX_LABEL_NAME_LENGTH} characters`,
+          );
         }
         if (value.length > MAX_LABEL_VALUE_LENGTH) {
-          throw new ValidationError(`${at}.set_labels.labels[${name}]`, `is longer than ${MAX_LABEL_VALUE_LENGTH} characters`);
+          throw new ValidationError(
+            `${at}.set_labels.labels[${name}]`,
+            `is longer than ${MAX_LABEL_VALUE_LENGTH} characters`,
+          );
         }
       }
       return;
@@ -162,10 +171,16 @@ function checkAction(action: RuleAction, at: string): void {
       return;
     case "aggregate":
       if (action.keyLabels.length === 0 || action.keyLabels.length > MAX_AGGREGATE_KEY_LABELS) {
-        throw new ValidationError(`${at}.aggregate.key_labels`, `needs 1–${MAX_AGGREGATE_KEY_LABELS} label names`);
+        throw new ValidationError(
+          `${at}.aggregate.key_labels`,
+          `needs 1–${MAX_AGGREGATE_KEY_LABELS} label names`,
+        );
       }
       if (action.keyLabels.some((l) => l === "" || l.length > MAX_LABEL_NAME_LENGTH)) {
-        throw new ValidationError(`${at}.aggregate.key_labels`, `label names must be 1–${MAX_LABEL_NAME_LENGTH} characters`);
+        throw new ValidationError(
+          `${at}.aggregate.key_labels`,
+          `label names must be 1–${MAX_LABEL_NAME_LENGTH} characters`,
+        );
       }
       if (
         !Number.isInteger(action.windowSeconds) ||
@@ -180,7 +195,8 @@ function checkAction(action: RuleAction, at: string): void {
       return;
     case "create_ticket":
       ref(action.system, "create_ticket.system");
-      return ref(action.project, "create_ticket.project");
+      ref(action.project, "create_ticket.project");
+      return;
   }
 }
 
@@ -208,18 +224,32 @@ export function firstMissingReference(
   prefix = "",
 ): ValidationError | undefined {
   for (const [i, id] of (rule.serviceIds ?? []).entries()) {
-    if (!existing.serviceIds.has(id)) return new ValidationError(`${prefix}service_ids[${i}]`, `service ${id} does not exist`);
+    if (!existing.serviceIds.has(id))
+      return new ValidationError(`${prefix}service_ids[${i}]`, `service ${id} does not exist`);
   }
   for (const [i, action] of rule.actions.entries()) {
     const at = `${prefix}actions[${i}]`;
     if (action.kind === "route" && !existing.policyIds.has(action.policyId)) {
-      return new ValidationError(`${at}.route.escalation_policy_id`, `escalation policy ${action.policyId} does not exist`);
+      return new ValidationError(
+        `${at}.route.escalation_policy_id`,
+        `escalation policy ${action.policyId} does not exist`,
+      );
     }
     if (action.kind === "notify_schedule" && !existing.scheduleIds.has(action.scheduleId)) {
-      return new ValidationError(`${at}.notify_schedule.schedule_id`, `schedule ${action.scheduleId} does not exist`);
+      return new ValidationError(
+        `${at}.notify_schedule.schedule_id`,
+        `schedule ${action.scheduleId} does not exist`,
+      );
     }
-    if (action.kind === "notify_channel" && action.templateId && !existing.templateIds.has(action.templateId)) {
-      return new ValidationError(`${at}.notify_channel.template_id`, `template ${action.templateId} does not exist`);
+    if (
+      action.kind === "notify_channel" &&
+      action.templateId &&
+      !existing.templateIds.has(action.templateId)
+    ) {
+      return new ValidationError(
+        `${at}.notify_channel.template_id`,
+        `template ${action.templateId} does not exist`,
+      );
     }
   }
   return undefined;
@@ -270,7 +300,10 @@ export interface EvaluationBudget {
   overTime(): boolean;
 }
 
-export const UNLIMITED_BUDGET: EvaluationBudget = { maxRules: Number.POSITIVE_INFINITY, overTime: () => false };
+export const UNLIMITED_BUDGET: EvaluationBudget = {
+  maxRules: Number.POSITIVE_INFINITY,
+  overTime: () => false,
+};
 
 export interface RuleSetEvaluation {
   readonly results: readonly RuleResult[];
@@ -352,7 +385,12 @@ export type RoutingOutcome =
   | "unrouted";
 
 export type NotificationTarget =
-  | { readonly kind: "channel"; readonly channelId: string; readonly templateId?: string | undefined; readonly ruleId: string }
+  | {
+      readonly kind: "channel";
+      readonly channelId: string;
+      readonly templateId?: string | undefined;
+      readonly ruleId: string;
+    }
   | { readonly kind: "user"; readonly userId: string; readonly ruleId: string }
   | { readonly kind: "schedule"; readonly scheduleId: string; readonly ruleId: string };
 
@@ -368,10 +406,14 @@ export interface RoutingDecision {
   /** The alert's labels and severity after set_labels / set_severity (undefined: unchanged). */
   readonly labels?: Readonly<Record<string, string>> | undefined;
   readonly severity?: Severity | undefined;
-  readonly aggregate?: { readonly key: string; readonly windowSeconds: number; readonly ruleId: string } | undefined;
+  readonly aggregate?:
+    | { readonly key: string; readonly windowSeconds: number; readonly ruleId: string }
+    | undefined;
   readonly tickets: readonly { readonly system: string; readonly project: string; readonly ruleId: string }[];
   /** The maintenance window that annotated the alert (it still escalates). */
-  readonly maintenance?: { readonly windowId: string; readonly windowName: string; readonly reason: string } | undefined;
+  readonly maintenance?:
+    | { readonly windowId: string; readonly windowName: string; readonly reason: string }
+    | undefined;
 }
 
 /**
@@ -420,7 +462,11 @@ export function decideRouting(
         suppressed ??= action.reason;
         break;
       case "aggregate":
-        aggregate ??= { key: aggregateKey(labels ?? alert.labels, action.keyLabels), windowSeconds: action.windowSeconds, ruleId };
+        aggregate ??= {
+          key: aggregateKey(labels ?? alert.labels, action.keyLabels),
+          windowSeconds: action.windowSeconds,
+          ruleId,
+        };
         break;
       case "create_ticket":
         tickets.push({ system: action.system, project: action.project, ruleId });
@@ -440,12 +486,18 @@ export function decideRouting(
     maintenance.action === "annotate"
       ? { windowId: maintenance.windowId, windowName: maintenance.windowName, reason: maintenance.reason }
       : undefined;
-  if (suppressed !== undefined) return { ...common, outcome: "suppressed", notify: [], reason: suppressed, maintenance: annotated };
+  if (suppressed !== undefined)
+    return { ...common, outcome: "suppressed", notify: [], reason: suppressed, maintenance: annotated };
   const withTargets = { ...common, notify: dedupeTargets(notify), maintenance: annotated };
-  if (policy) return { ...withTargets, outcome: "routed", policyId: policy.policyId, policyFromRule: policy.ruleId };
+  if (policy)
+    return { ...withTargets, outcome: "routed", policyId: policy.policyId, policyFromRule: policy.ruleId };
   if (notify.length > 0) return { ...withTargets, outcome: "notified" };
   if (defaultPolicyId) return { ...withTargets, outcome: "routed", policyId: defaultPolicyId };
-  return { ...withTargets, outcome: "unrouted", reason: "no rule chose a policy and the service has no default policy" };
+  return {
+    ...withTargets,
+    outcome: "unrouted",
+    reason: "no rule chose a policy and the service has no default policy",
+  };
 }
 
 /** The aggregation key: the service-independent values of the key labels (a missing label is empty). */
@@ -456,7 +508,8 @@ export function aggregateKey(labels: Readonly<Record<string, string>>, keyLabels
 function dedupeTargets(targets: NotificationTarget[]): NotificationTarget[] {
   const seen = new Set<string>();
   return targets.filter((t) => {
-    const key = t.kind === "channel" ? `c:${t.channelId}` : t.kind === "user" ? `u:${t.userId}` : `s:${t.scheduleId}`;
+    const key =
+      t.kind === "channel" ? `c:${t.channelId}` : t.kind === "user" ? `u:${t.userId}` : `s:${t.scheduleId}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

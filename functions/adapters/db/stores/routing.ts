@@ -138,7 +138,11 @@ export async function loadRuleSet(db: Db, limit: number): Promise<{ version: num
 
 /** The rule set's version alone (one index probe). */
 export async function ruleSetVersion(db: Db): Promise<number> {
-  const row = await db.selectFrom("routing_rule_set").select("version").where("id", "=", 1).executeTakeFirst();
+  const row = await db
+    .selectFrom("routing_rule_set")
+    .select("version")
+    .where("id", "=", 1)
+    .executeTakeFirst();
   return Number(row?.version ?? 0);
 }
 
@@ -211,7 +215,12 @@ export async function reorderRules(
   input: { ids: readonly string[]; expectedVersion?: number | undefined; actor: string; now: Date },
 ): Promise<ReorderOutcome> {
   const now = input.now.toISOString();
-  const { rows } = await sql<{ version: number | null; current: number; stored: string[] | null; ok: boolean }>`
+  const { rows } = await sql<{
+    version: number | null;
+    current: number;
+    stored: string[] | null;
+    ok: boolean;
+  }>`
     with wanted as (
       select value as id, ordinality::int as position
       from jsonb_array_elements_text(${JSON.stringify(input.ids)}::jsonb) with ordinality
@@ -273,7 +282,7 @@ export async function listRuleChanges(
   input: { ruleId?: string | undefined; limit: number; beforeId?: number | undefined },
 ): Promise<RuleChangeRecord[]> {
   let query = db.selectFrom("routing_rule_changes").selectAll().orderBy("id", "desc").limit(input.limit);
-  if (input.ruleId) query = query.where("rule_id", "=", input.ruleId);
+  if (input.ruleId) query = query.where("rule_id", "=", sql<string>`${input.ruleId}::uuid`);
   if (input.beforeId !== undefined) query = query.where("id", "<", input.beforeId);
   const rows = await query.execute();
   return rows.map((r) => ({
@@ -292,8 +301,14 @@ export async function listRuleChanges(
 export async function existingReferences(
   db: Db,
   refs: { policyIds: string[]; scheduleIds: string[]; templateIds: string[]; serviceIds: string[] },
-): Promise<{ policyIds: Set<string>; scheduleIds: Set<string>; templateIds: Set<string>; serviceIds: Set<string> }> {
-  const list = (ids: string[]) => sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+): Promise<{
+  policyIds: Set<string>;
+  scheduleIds: Set<string>;
+  templateIds: Set<string>;
+  serviceIds: Set<string>;
+}> {
+  const list = (ids: string[]) =>
+    sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
   const { rows } = await sql<{ kind: string; id: string }>`
     select 'policy' as kind, id::text as id from escalation_policies where id::text in ${list(refs.policyIds)}
     union all select 'schedule', id::text from schedules where id::text in ${list(refs.scheduleIds)}
@@ -331,7 +346,8 @@ type AlertTuple = [
 
 /**
  * The rule set's version and those of `alertIds` that still await routing (open, no routing entry
- * in their log: a route effect that runs twice routes once), in ONE round trip.
+ * in their log, no routing state, no escalation: a route effect that runs twice routes once), in
+ * ONE round trip.
  */
 export async function loadAlertsToRoute(
   db: Db,
@@ -345,6 +361,8 @@ export async function loadAlertsToRoute(
         from alerts a join services s on s.id = a.service_id
         where a.id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
           and a.status in (${statusList(OPEN_STATUSES)})
+          and a.routing_state is null
+          and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
           and not exists (
             select 1 from alert_events e
             where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)}))
@@ -354,7 +372,19 @@ export async function loadAlertsToRoute(
   return {
     version: Number(row?.version ?? 0),
     alerts: (row?.alerts ?? []).map(
-      ([id, serviceId, summary, details, severity, source, dedupKey, labels, annotations, createdAt, policy]) => ({
+      ([
+        id,
+        serviceId,
+        summary,
+        details,
+        severity,
+        source,
+        dedupKey,
+        labels,
+        annotations,
+        createdAt,
+        policy,
+      ]) => ({
         id,
         serviceId,
         summary,
@@ -375,8 +405,11 @@ export async function loadAlertsToRoute(
 export interface RoutingWrite {
   readonly alertId: number;
   readonly serviceId: string;
-  /** The log entry's type and message; its data is the decision. */
-  readonly event: AlertEventType;
+  /**
+   * The log entry's type and message; its data is the decision. Null: no entry (a service without
+   * rules routes as before routing existed: its escalation's own entries are the record).
+   */
+  readonly event: AlertEventType | null;
   readonly message: string;
   readonly decision: Json;
   /** Kept on the alert (suppressed / unrouted), with the reason; null: nothing to show on the alert. */
@@ -386,7 +419,11 @@ export interface RoutingWrite {
   readonly severity: Severity | null;
   readonly policyId: string | null;
   readonly aggregate: { readonly key: string; readonly windowSeconds: number } | null;
-  readonly notify: readonly { readonly kind: "user" | "channel"; readonly id: string; readonly reason: Json }[];
+  readonly notify: readonly {
+    readonly kind: "user" | "channel";
+    readonly id: string;
+    readonly reason: Json;
+  }[];
   readonly tickets: readonly { readonly ruleId: string; readonly spec: Json }[];
 }
 
@@ -490,7 +527,7 @@ export async function applyRouting(
         case when head_id is null then message else 'folded into alert ' || head_id end,
         case when head_id is null then data else data || jsonb_build_object('aggregatedInto', head_id) end,
         ${now}::timestamptz
-      from routed
+      from routed where event is not null or head_id is not null
     ),
     notified as (
       insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
@@ -545,7 +582,8 @@ export async function listDecisions(
     .orderBy("e.id", "desc")
     .limit(input.limit);
   if (input.alertId !== undefined) query = query.where("e.alert_id", "=", input.alertId);
-  if (input.serviceId !== undefined) query = query.where("a.service_id", "=", input.serviceId);
+  if (input.serviceId !== undefined)
+    query = query.where("a.service_id", "=", sql<string>`${input.serviceId}::uuid`);
   if (input.beforeId !== undefined) query = query.where("e.id", "<", input.beforeId);
   const rows = await query.execute();
   return rows.map((r) => ({
@@ -596,11 +634,15 @@ export async function loadRoutableAlert(db: Db, id: number): Promise<AlertToRout
 }
 
 /** A service's default escalation policy; undefined when there is no such (live) service. */
-export async function serviceDefaultPolicy(db: Db, serviceId: string): Promise<{ policyId: string | null } | undefined> {
+export async function serviceDefaultPolicy(
+  db: Db,
+  serviceId: string,
+): Promise<{ policyId: string | null } | undefined> {
   const row = await db
     .selectFrom("services")
     .select("escalation_policy_id")
-    .where("id", "=", serviceId)
+    .where("id", "=", sql<string>`${serviceId}::uuid`)
+    .where("deleted_at", "is", null)
     .executeTakeFirst();
   return row ? { policyId: row.escalation_policy_id } : undefined;
 }
