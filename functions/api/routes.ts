@@ -11,6 +11,7 @@ import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
 import { MaintenanceService } from "../gen/oncall/v1/maintenance_pb.ts";
+import { RoutingService } from "../gen/oncall/v1/routing_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../gen/oncall/v1/system_pb.ts";
@@ -22,6 +23,7 @@ import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
 import { createMaintenanceService } from "./services/maintenance-service.ts";
+import { createRoutingService } from "./services/routing-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
@@ -43,6 +45,7 @@ export function registerServices(ctx: AppContext) {
     router.service(ScheduleService, createScheduleService(ctx));
     router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
     router.service(TemplateService, createTemplateService(ctx));
+    router.service(RoutingService, createRoutingService(ctx));
     router.service(MaintenanceService, createMaintenanceService(ctx));
   };
 }

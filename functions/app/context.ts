@@ -1,6 +1,7 @@
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
+import type { MaintenanceCheck } from "../domain/maintenance/model.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
@@ -25,4 +26,9 @@ export interface AppContext {
    * embedded). Use it through app/escalations.ts, which keeps the database state first.
    */
   escalations: EscalationRunner;
+  /**
+   * Routing asks it for every new alert. Unset: no maintenance windows (app/routing.ts
+   * noMaintenanceWindows) until the maintenance module provides one.
+   */
+  maintenance?: MaintenanceCheck | undefined;
 }

@@ -30,6 +30,10 @@ export interface Database {
   template_versions: TemplateVersionsTable;
   template_pins: TemplatePinsTable;
   service_change_events: ServiceChangeEventsTable;
+  routing_rules: RoutingRulesTable;
+  routing_rule_set: RoutingRuleSetTable;
+  routing_rule_changes: RoutingRuleChangesTable;
+  alert_pending_actions: AlertPendingActionsTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -129,6 +133,14 @@ export interface AlertsTable {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** What routing did when it is to stay visible on the alert: suppressed, unrouted, aggregated. */
+  routing_state: Generated<string | null>;
+  routing_reason: Generated<string | null>;
+  /** Set on an alert that heads an aggregation (routing's `aggregate` action). */
+  aggregate_key: Generated<string | null>;
+  /** Alerts folded into this one. */
+  aggregate_count: Generated<number>;
+  aggregated_into: Generated<number | null>;
 }
 
 export interface AlertEventsTable {
@@ -291,4 +303,52 @@ export interface TemplatePinsTable {
   kind: string;
   template_id: string;
   created_at: Generated<Date>;
+}
+
+/** Routing rules, in evaluation order (domain/routing/rules.ts). */
+export interface RoutingRulesTable {
+  id: Generated<string>;
+  position: number;
+  name: string;
+  description: Generated<string>;
+  enabled: boolean;
+  /** Null: every service. */
+  service_ids: Json | null;
+  condition: Json;
+  actions: Json;
+  terminal: boolean;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** One row: the rule set's version, bumped by every rule change. */
+export interface RoutingRuleSetTable {
+  id: number;
+  version: number;
+  updated_at: Date;
+}
+
+/** Every rule change: who, when, before and after. */
+export interface RoutingRuleChangesTable {
+  id: Generated<number>;
+  rule_id: string | null;
+  change: string;
+  actor: string;
+  before: Json | null;
+  after: Json | null;
+  version: number;
+  created_at: Date;
+}
+
+/** Actions a routing rule recorded for later (tickets, until a ticketing system is connected). */
+export interface AlertPendingActionsTable {
+  id: Generated<number>;
+  alert_id: number;
+  kind: string;
+  rule_id: string | null;
+  spec: Json;
+  status: Generated<string>;
+  created_at: Date;
 }

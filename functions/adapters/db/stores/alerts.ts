@@ -34,6 +34,11 @@ export interface AlertRow {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** Routing's visible state (suppressed, unrouted, aggregated, in_maintenance) and why. */
+  routing_state: string | null;
+  routing_reason: string | null;
+  aggregate_count: number;
+  aggregated_into: number | null;
 }
 
 export interface AlertEventRow {
@@ -64,6 +69,10 @@ const alertColumnNames = [
   "acknowledged_by",
   "resolved_at",
   "resolved_by",
+  "routing_state",
+  "routing_reason",
+  "aggregate_count",
+  "aggregated_into",
 ] as const;
 
 /** The alert columns (the raw payload is left out: it can be large and no RPC returns it). */
