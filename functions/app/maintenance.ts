@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import * as store from "../adapters/db/stores/maintenance.ts";
 import { logger } from "../adapters/observability.ts";
+import { OPEN_STATUSES, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
 import type { Clock } from "../domain/clock.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.ts";
 import type { MaintenanceCheck, MaintenanceVerdict } from "../domain/maintenance/model.ts";
@@ -17,6 +18,8 @@ import {
 } from "../domain/maintenance/windows.ts";
 import type { RoutableAlert } from "../domain/routing/model.ts";
 import type { AppContext } from "./context.ts";
+import { dispatchEffects, type EffectDeps } from "./effects.ts";
+import { MAINTENANCE_ENDED_EVENT } from "./routing.ts";
 
 export type { WindowChangeRecord, WindowCursor } from "../adapters/db/stores/maintenance.ts";
 
@@ -258,7 +261,9 @@ export function createMaintenanceCheck(deps: {
   return {
     loads: () => loads,
     async verdictFor(alert, now) {
-      if (deps.clock.now().getTime() - checkedAt >= ttlMs) {
+      const elapsed = deps.clock.now().getTime() - checkedAt;
+      // A clock that went back (NTP step, a test) also re-reads.
+      if (elapsed >= ttlMs || elapsed < 0) {
         refreshing ??= refresh(deps.clock.now()).finally(() => {
           refreshing = undefined;
         });
@@ -266,6 +271,7 @@ export function createMaintenanceCheck(deps: {
           await refreshing;
         } catch (error) {
           if (version < 0) throw error;
+          checkedAt = deps.clock.now().getTime(); // back off for a TTL rather than retry per alert
           logger.warn("maintenance windows could not be re-read; the last copy answers", {
             error: error as Error,
           });
@@ -276,14 +282,53 @@ export function createMaintenanceCheck(deps: {
   };
 }
 
-const checks = new WeakMap<object, MaintenanceCheck>();
+/** How routing marks an alert a window suppressed (app/routing.ts writes both). */
+const SUPPRESSED_STATE = "suppressed";
+const SUPPRESSED_EVENT = "suppressed";
 
-/** One cached check per database handle (per process), shared by every caller. */
-export function maintenanceCheckOf(ctx: Pick<AppContext, "database" | "clock">): MaintenanceCheck {
-  let check = checks.get(ctx.database);
-  if (!check) {
-    check = createMaintenanceCheck({ db: () => ctx.database.db, clock: ctx.clock });
-    checks.set(ctx.database, check);
+/**
+ * Housekeeping: the open alerts that windows which have ended suppressed are routed again (rules and
+ * maintenance evaluated afresh, so an alert still covered by another window stays suppressed, now by
+ * that one), at most `limit` per run. State-based rather than "ended since the last sweep": a missed
+ * sweep, a cancel or an end moved earlier cannot lose an alert. Each (alert, window) pair is released
+ * once. The route effects run right away; one that fails stays owed and the effect sweep retries it.
+ */
+export async function releaseEndedMaintenance(
+  deps: MaintenanceDeps & { readonly effects: EffectDeps },
+  limit: number,
+): Promise<{ released: number }> {
+  const now = deps.clock.now();
+  const db = deps.database.db;
+  const candidates = await store.findSuppressedAlerts(db, {
+    suppressedState: SUPPRESSED_STATE,
+    suppressedEvent: SUPPRESSED_EVENT,
+    openStatuses: OPEN_STATUSES,
+    now,
+    limit,
+  });
+  if (candidates.length === 0) return { released: 0 };
+  const windows = new Map<string, MaintenanceWindow | undefined>();
+  for (const id of new Set(candidates.map((c) => c.windowId))) windows.set(id, await store.getWindow(db, id));
+  const releases = candidates.flatMap((c) => {
+    const window = windows.get(c.windowId);
+    if (window && windowTiming(window, now).state === "active") return []; // a weekly occurrence still on
+    return [{ alertId: c.alertId, windowId: c.windowId, windowName: window?.name ?? c.windowId }];
+  });
+  const effects = await store.releaseSuppressedAlerts(db, {
+    releases,
+    suppressedState: SUPPRESSED_STATE,
+    openStatuses: OPEN_STATUSES,
+    releaseEvent: MAINTENANCE_ENDED_EVENT,
+    routeEffect: "route",
+    actor: SYSTEM_ACTOR,
+    now,
+  });
+  const released = effects.reduce((n, e) => n + e.alertIds.length, 0);
+  if (released > 0) logger.info("alerts released from ended maintenance windows", { released });
+  try {
+    await dispatchEffects(deps.effects, effects);
+  } catch (error) {
+    logger.warn("routing of released alerts failed; the effect sweep retries it", { error: error as Error });
   }
-  return check;
+  return { released };
 }

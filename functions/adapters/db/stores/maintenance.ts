@@ -1,4 +1,5 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
+import type { EffectKind } from "../../../domain/alerts/lifecycle.ts";
 import type {
   MaintenanceSchedule,
   MaintenanceScope,
@@ -7,6 +8,7 @@ import type {
 } from "../../../domain/maintenance/windows.ts";
 import type { RoutableAlert } from "../../../domain/routing/model.ts";
 import type { Database } from "../schema.ts";
+import { type EffectRecord, type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 
 // Maintenance windows, their change log and the version stamp. Every write is one statement that
 // changes the window, bumps maintenance_state.version and appends the change (before/after as the
@@ -362,4 +364,105 @@ export async function loadRoutableAlert(db: Db, id: number): Promise<RoutableAle
     annotations: r.annotations,
     createdAt: date(r.created_at),
   };
+}
+
+/** An open alert that a maintenance window suppressed and that has not been released from it. */
+export interface SuppressedAlert {
+  readonly alertId: number;
+  readonly serviceId: string;
+  readonly windowId: string;
+}
+
+/**
+ * Open alerts whose latest suppression (routing's `suppressedEvent`, its data the decision with the
+ * maintenance verdict) came from a window that may have ended by `now` (a one-off window cancelled or
+ * past its end, any weekly window, or a deleted one), not yet released from it; oldest first.
+ */
+export async function findSuppressedAlerts(
+  db: Db,
+  input: {
+    suppressedState: string;
+    suppressedEvent: string;
+    openStatuses: readonly string[];
+    now: Date;
+    limit: number;
+  },
+): Promise<SuppressedAlert[]> {
+  const now = input.now.toISOString();
+  const { rows } = await sql<{ alert_id: number | string; service_id: string; window_id: string }>`
+    select a.id as alert_id, a.service_id, s.window_id
+    from alerts a
+    cross join lateral (
+      select e.data->'maintenance'->>'windowId' as window_id, e.data->'maintenance'->>'action' as action
+      from alert_events e where e.alert_id = a.id and e.type = ${input.suppressedEvent}::text
+      order by e.id desc limit 1
+    ) s
+    left join maintenance_windows w on w.id::text = s.window_id
+    where a.routing_state = ${input.suppressedState}::text
+      and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
+      and s.action = 'suppress' and s.window_id is not null
+      and not exists (select 1 from maintenance_releases r where r.alert_id = a.id and r.window_id::text = s.window_id)
+      and (w.id is null or w.cancelled_at <= ${now}::timestamptz or w.ends_at <= ${now}::timestamptz
+        or w.schedule->>'kind' = 'weekly')
+    order by a.id
+    limit ${input.limit}::int
+  `.execute(db);
+  return rows.map((r) => ({ alertId: Number(r.alert_id), serviceId: r.service_id, windowId: r.window_id }));
+}
+
+/**
+ * Releases alerts from windows that ended, in one statement: records each (alert, window) pair once,
+ * clears the alert's suppressed routing state, logs `releaseEvent` and writes the `routeEffect` (one
+ * per service) that routes them again. An alert resolved or released meanwhile is left alone.
+ * Returns the effects written (the caller dispatches them; housekeeping sweeps any left).
+ */
+export async function releaseSuppressedAlerts(
+  db: Db,
+  input: {
+    releases: readonly { alertId: number; windowId: string; windowName: string }[];
+    suppressedState: string;
+    openStatuses: readonly string[];
+    releaseEvent: string;
+    routeEffect: EffectKind;
+    actor: string;
+    now: Date;
+  },
+): Promise<EffectRecord[]> {
+  if (input.releases.length === 0) return [];
+  const now = input.now.toISOString();
+  const json = JSON.stringify(
+    input.releases.map((r) => ({ alert_id: r.alertId, window_id: r.windowId, window_name: r.windowName })),
+  );
+  const effectRows = sql`
+    select ${input.routeEffect}::text, o.service_id, jsonb_agg(o.id order by o.id),
+      jsonb_build_object('reason', 'maintenance_ended')
+    from reopened o group by o.service_id`;
+  const { rows } = await sql<{ effect: EffectTuple }>`
+    with input as (
+      select * from jsonb_to_recordset(${json}::jsonb) as x(alert_id bigint, window_id uuid, window_name text)
+    ),
+    released as (
+      insert into maintenance_releases (alert_id, window_id, released_at)
+      select i.alert_id, i.window_id, ${now}::timestamptz from input i
+      on conflict do nothing
+      returning alert_id, window_id
+    ),
+    reopened as (
+      update alerts a set routing_state = null, routing_reason = null
+      from released r
+      where a.id = r.alert_id and a.routing_state = ${input.suppressedState}::text
+        and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
+      returning a.id, a.service_id, r.window_id
+    ),
+    logged as (
+      insert into alert_events (alert_id, type, actor, message, data, created_at)
+      select o.id, ${input.releaseEvent}::text, ${input.actor}::text,
+        'Maintenance window ' || i.window_name || ' ended: routed again',
+        jsonb_build_object('windowId', o.window_id), ${now}::timestamptz
+      from reopened o join input i on i.alert_id = o.id and i.window_id = o.window_id
+    ),
+    effects as (${insertEffects(effectRows, input.now)})
+    select effect from effects
+  `.execute(db);
+  return rows.map((r) => effectOf(r.effect));
 }

@@ -351,7 +351,12 @@ type AlertTuple = [
  */
 export async function loadAlertsToRoute(
   db: Db,
-  input: { alertIds: readonly number[]; routingEvents: readonly AlertEventType[] },
+  input: {
+    alertIds: readonly number[];
+    routingEvents: readonly AlertEventType[];
+    /** The entry after which an alert awaits routing again (a suppressing window ended). */
+    rerouteEvent: AlertEventType;
+  },
 ): Promise<{ version: number; alerts: AlertToRoute[] }> {
   const { rows } = await sql<{ version: number; alerts: AlertTuple[] }>`${prepared}
     select (select version from routing_rule_set where id = 1) as version,
@@ -365,7 +370,11 @@ export async function loadAlertsToRoute(
           and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
           and not exists (
             select 1 from alert_events e
-            where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)}))
+            where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)})
+              -- Routed again after a maintenance window that suppressed it ended: only a decision
+              -- after that counts (app/maintenance.ts releaseEndedMaintenance).
+              and e.id > coalesce((select max(m.id) from alert_events m
+                where m.alert_id = a.id and m.type = ${input.rerouteEvent}), 0))
       ), '[]'::json) as alerts
   `.execute(db);
   const row = rows[0];
