@@ -192,7 +192,7 @@ describe("webhooks and escalations", () => {
       })),
     });
     const ids = committed.results.map((r) => r.alertId!);
-    expect(committed.effects).toMatchObject([{ kind: "escalation.start", alertIds: ids }]);
+    expect(committed.effects).toMatchObject([{ kind: "route", alertIds: ids }]);
     const sweep = createHousekeeping(ctx);
 
     // Within its grace period the request might still run it: housekeeping leaves it alone.

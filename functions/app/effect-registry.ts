@@ -1,5 +1,5 @@
 import type { AppContext } from "./context.ts";
-import { dispatchEffects, type EffectDeps, type EffectRegistry } from "./effects.ts";
+import type { EffectDeps, EffectRegistry } from "./effects.ts";
 import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.ts";
 import { routeEffectHandler, routingDepsOf } from "./routing.ts";
 
@@ -9,16 +9,13 @@ type RegistryContext = Pick<AppContext, "database" | "clock" | "escalations" | "
  * Every effect kind's handler: the one place where a reaction to an alert change is wired. A new
  * kind (cancel notifications, deliver, open a ticket) is added to EFFECT_KINDS in
  * domain/alerts/lifecycle.ts, to the transitions that owe it, and here. `route` writes the
- * `escalation.start` effects it chose and runs them through this same registry.
+ * `escalation.start` effects it chose; the outbox runs them right after it.
  */
 export function createEffectRegistry(ctx: RegistryContext): EffectRegistry {
-  const registry: EffectRegistry = {
-    route: routeEffectHandler(routingDepsOf(ctx), (effects) =>
-      dispatchEffects({ db: ctx.database.db, clock: ctx.clock, registry }, effects),
-    ),
+  return {
+    route: routeEffectHandler(routingDepsOf(ctx)),
     ...escalationEffectHandlers(escalationLifecycleOf(ctx)),
   };
-  return registry;
 }
 
 /** The outbox's dependencies from an AppContext. */

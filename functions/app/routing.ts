@@ -257,14 +257,11 @@ async function notificationTargets(
 /**
  * The `route` effect's handler: loads the new alerts and the rule set's version in one read,
  * evaluates the (cached) rule set and asks maintenance for each alert, writes every decision in one
- * statement, and starts the chosen escalations through the `escalation.start` effects that
- * statement wrote (`startEscalations`: the outbox dispatch, so a failed start is retried as any).
+ * statement, and returns the `escalation.start` effects that statement wrote (one per chosen
+ * policy): the outbox runs them next, as effects of their own, so a failed start is retried alone.
  * An effect that runs twice routes its alerts once (the load skips alerts already routed).
  */
-export function routeEffectHandler(
-  deps: RoutingDeps,
-  startEscalations: (effects: readonly OwedEffect[]) => Promise<void>,
-): EffectHandler {
+export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
   return {
     critical: true,
     async run(effects) {
@@ -299,7 +296,7 @@ export function routeEffectHandler(
         aggregatedState: AGGREGATED_STATE,
       });
       countOutcomes(writes);
-      await startEscalations(starts);
+      return starts;
     },
   };
 }
