@@ -1,7 +1,12 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { describeEachDatabase } from "../../test/support/databases.ts";
-import { readMaintenanceVersion } from "../adapters/db/stores/maintenance.ts";
+import {
+  findSuppressedAlerts,
+  readMaintenanceVersion,
+  releaseSuppressedAlerts,
+} from "../adapters/db/stores/maintenance.ts";
+import { OPEN_STATUSES } from "../domain/alerts/lifecycle.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import type { MaintenanceWindowSpec } from "../domain/maintenance/windows.ts";
 import type { RoutableAlert } from "../domain/routing/model.ts";
@@ -254,5 +259,78 @@ describeEachDatabase("maintenance windows", (suite) => {
     clock.advance(5_000);
     expect(await check.verdictFor(alert(), clock.now())).toEqual({ action: "none" });
     expect(check.loads()).toBe(3);
+    // A clock stepped back re-reads the stamp too (else the copy would be trusted until it caught up).
+    await createMaintenanceWindow(deps(), spec({ name: "after the step" }), "admin");
+    clock.advance(-3_600_000);
+    await check.verdictFor(alert(), clock.now());
+    expect(check.loads()).toBe(4);
+  });
+
+  it("finds the open alerts an ended window suppressed and releases each once, with a route effect", async () => {
+    clock.set("2026-11-01T00:00:00Z");
+    const window = await createMaintenanceWindow(
+      deps(),
+      spec({
+        name: "november",
+        schedule: {
+          kind: "once",
+          startAt: new Date("2026-11-01T10:00:00Z"),
+          endAt: new Date("2026-11-01T12:00:00Z"),
+        },
+      }),
+      "admin",
+    );
+    const suppressed = async (dedup: string, status: string, action = "suppress") => {
+      const { rows } = await sql<{ id: number }>`
+        insert into alerts (service_id, dedup_key, status, severity, summary, source, routing_state)
+        values (${serviceId}::uuid, ${dedup}::text, ${status}::text, 'critical'::text, 'disk'::text, 'generic'::text,
+          'suppressed'::text)
+        returning id`.execute(suite.handle.db);
+      const id = Number(rows[0]!.id);
+      const decision = {
+        maintenance: { action, windowId: window.window.id, windowName: "november", reason: "" },
+      };
+      await sql`
+        insert into alert_events (alert_id, type, actor, data)
+        values (${id}::bigint, 'suppressed'::text, 'system'::text, ${JSON.stringify(decision)}::jsonb)`.execute(
+        suite.handle.db,
+      );
+      return id;
+    };
+    const open = await suppressed("open", "triggered");
+    await suppressed("resolved", "resolved");
+    await suppressed("annotated", "triggered", "annotate");
+    const find = () =>
+      findSuppressedAlerts(suite.handle.db, {
+        suppressedState: "suppressed",
+        suppressedEvent: "suppressed",
+        openStatuses: OPEN_STATUSES,
+        now: clock.now(),
+        limit: 10,
+      });
+
+    clock.set("2026-11-01T11:00:00Z");
+    expect(await find()).toEqual([]); // the one-off window has not ended
+    clock.set("2026-11-01T12:00:00Z");
+    expect(await find()).toEqual([{ alertId: open, serviceId, windowId: window.window.id }]);
+
+    const release = () =>
+      releaseSuppressedAlerts(suite.handle.db, {
+        releases: [{ alertId: open, windowId: window.window.id, windowName: "november" }],
+        suppressedState: "suppressed",
+        openStatuses: OPEN_STATUSES,
+        releaseEvent: "maintenance_ended",
+        routeEffect: "route",
+        actor: "system",
+        now: clock.now(),
+      });
+    const effects = await release();
+    expect(effects).toMatchObject([{ kind: "route", serviceId, alertIds: [open] }]);
+    expect(await release()).toEqual([]); // once
+    expect(await find()).toEqual([]);
+    const { rows } = await sql<{ routing_state: string | null; last: string }>`
+      select a.routing_state, (select e.type from alert_events e where e.alert_id = a.id order by e.id desc limit 1) as last
+      from alerts a where a.id = ${open}::bigint`.execute(suite.handle.db);
+    expect(rows[0]).toEqual({ routing_state: null, last: "maintenance_ended" });
   });
 });
