@@ -20,6 +20,7 @@ import {
   toInstant,
   toLocal,
   weekdayOf,
+  type Zone,
 } from "../schedules/zone.ts";
 import type { MaintenanceAction, MaintenanceVerdict } from "./model.ts";
 
@@ -234,15 +235,32 @@ export function compileScope(scope: MaintenanceScope): CompiledScope {
 
 // ── timing ────────────────────────────────────────────────────────────────────────────────────────
 
+type WeeklySchedule = Extract<MaintenanceSchedule, { kind: "weekly" }>;
+// Parsed once per schedule object: verdicts ask every cached window for every alert.
+const weeklyCache = new WeakMap<
+  WeeklySchedule,
+  { zone: Zone; startMinute: number; days: ReadonlySet<number> }
+>();
+function weeklyParts(schedule: WeeklySchedule) {
+  let parts = weeklyCache.get(schedule);
+  if (!parts) {
+    parts = {
+      zone: resolveZone(schedule.zone, "schedule.weekly.time_zone"),
+      startMinute: parseTimeOfDay(schedule.startTime, "schedule.weekly.start_time"),
+      days: new Set(schedule.weekdays),
+    };
+    weeklyCache.set(schedule, parts);
+  }
+  return parts;
+}
+
 /** The occurrences of a weekly window that start on local days [firstDay, lastDay], clipped to the series. */
 function* weeklyOccurrences(
-  schedule: Extract<MaintenanceSchedule, { kind: "weekly" }>,
+  schedule: WeeklySchedule,
   firstDay: number,
   lastDay: number,
 ): Generator<{ start: number; end: number }> {
-  const zone = resolveZone(schedule.zone, "schedule.weekly.time_zone");
-  const startMinute = parseTimeOfDay(schedule.startTime, "schedule.weekly.start_time");
-  const days = new Set(schedule.weekdays);
+  const { zone, startMinute, days } = weeklyParts(schedule);
   const from = schedule.from.getTime();
   const until = schedule.until?.getTime() ?? Number.POSITIVE_INFINITY;
   for (let day = firstDay; day <= lastDay; day++) {
@@ -271,7 +289,8 @@ export function windowTiming(
     return { state: "ended" };
   }
   if (schedule.until && schedule.until.getTime() <= t) return { state: "ended" };
-  const today = epochDayOf(toLocal(resolveZone(schedule.zone, "schedule.weekly.time_zone"), t));
+  const { zone } = weeklyParts(schedule);
+  const today = epochDayOf(toLocal(zone, t));
   // An occurrence lasts at most a week, so one that holds now started within the last 8 local days.
   for (const o of weeklyOccurrences(schedule, today - 8, today)) {
     if (o.start <= t && t < o.end) {
@@ -282,7 +301,6 @@ export function windowTiming(
       };
     }
   }
-  const zone = resolveZone(schedule.zone, "schedule.weekly.time_zone");
   const firstDay = Math.max(today, epochDayOf(toLocal(zone, schedule.from.getTime())));
   for (const o of weeklyOccurrences(schedule, firstDay - 1, firstDay + 8)) {
     if (o.start > t) return { state: "scheduled", nextStart: new Date(o.start) };
@@ -321,8 +339,10 @@ export function maintenanceVerdict(
     b === undefined || (a.action !== b.action ? a.action === "suppress" : a.createdAt < b.createdAt);
   for (const { window, scope } of windows) {
     if (!beats(window, best)) continue;
+    // Cheapest first: the service, then the clock, then matchers and CEL.
+    if (scope.serviceIds && !scope.serviceIds.has(alert.serviceId)) continue;
     if (windowTiming(window, now).state !== "active") continue;
-    if (!scopeCovers(scope, alert, now)) continue;
+    if (!scope.condition.evaluate(alert, now).matched) continue;
     best = window;
   }
   if (!best) return { action: "none" };
