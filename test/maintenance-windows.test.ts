@@ -4,6 +4,7 @@ import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import {
   cancelMaintenanceWindow,
+  checkAlertMaintenance,
   createMaintenanceCheck,
   createMaintenanceWindow,
 } from "../functions/app/maintenance.ts";
@@ -105,6 +106,11 @@ describe("maintenance windows at ingest and when they end", () => {
     expect(await alertState(staging)).toMatchObject({ status: "triggered", routing_state: "suppressed" });
     expect((await alertState(staging)).events).toContain("suppressed");
     expect(starts()).toEqual([prod]);
+    expect((await checkAlertMaintenance(ctx, { alertId: staging })).verdict).toMatchObject({
+      action: "suppress",
+      windowName: "staging rebuild",
+    });
+    expect((await checkAlertMaintenance(ctx, { alertId: prod })).verdict).toEqual({ action: "none" });
 
     const housekeeping = createHousekeeping(ctx);
     clock.set("2026-07-15T11:59:59Z");
