@@ -6,7 +6,7 @@ import {
   readMaintenanceVersion,
   releaseSuppressedAlerts,
 } from "../adapters/db/stores/maintenance.ts";
-import { OPEN_STATUSES } from "../domain/alerts/lifecycle.ts";
+import { OPEN_STATUSES, RESOLVED } from "../domain/alerts/lifecycle.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import type { MaintenanceWindowSpec } from "../domain/maintenance/windows.ts";
 import type { RoutableAlert } from "../domain/routing/model.ts";
@@ -305,6 +305,7 @@ describeEachDatabase("maintenance windows", (suite) => {
         suppressedState: "suppressed",
         suppressedEvent: "suppressed",
         openStatuses: OPEN_STATUSES,
+        resolvedStatus: RESOLVED,
         now: clock.now(),
         limit: 10,
       });

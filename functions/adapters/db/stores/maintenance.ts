@@ -384,6 +384,7 @@ export async function findSuppressedAlerts(
     suppressedState: string;
     suppressedEvent: string;
     openStatuses: readonly string[];
+    resolvedStatus: string;
     now: Date;
     limit: number;
   },
@@ -400,6 +401,8 @@ export async function findSuppressedAlerts(
     left join maintenance_windows w on w.id::text = s.window_id
     where a.routing_state = ${input.suppressedState}::text
       and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
+      -- Spelled as alerts_suppressed_idx's predicate, so the planner can use that small index.
+      and a.status <> ${input.resolvedStatus}::text
       and s.action = 'suppress' and s.window_id is not null
       and not exists (select 1 from maintenance_releases r where r.alert_id = a.id and r.window_id::text = s.window_id)
       and (w.id is null or w.cancelled_at <= ${now}::timestamptz or w.ends_at <= ${now}::timestamptz
