@@ -5,8 +5,9 @@ import { type Kysely, sql } from "kysely";
 // version row is bumped by every change, so a warm process recompiles only when it moved (one
 // indexed read per routed request instead of loading 100 rules). Every rule change keeps its
 // before/after (routing_rule_changes). Decisions go into the alert's event log (alert_events.data):
-// no second per-alert row on the ingest path; a partial index serves the audit listing without
-// costing the other events anything. Alerts get the routing state that must stay visible on the
+// no second per-alert row on the ingest path; a partial index on the alert id of those entries makes
+// "already routed?" one small probe (an index on their ids alone made every probe walk all routing
+// entries: the ingest benchmark slowed with each batch) without costing the other events anything. Alerts get the routing state that must stay visible on the
 // alert itself (suppressed / unrouted / aggregated, with the reason), the aggregation key and count,
 // and the pending actions (tickets) a rule recorded.
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -61,7 +62,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       where aggregate_key is not null and status <> 'resolved'
     `,
     sql`
-      create index alert_events_routing_idx on alert_events (id desc)
+      create index alert_events_routing_idx on alert_events (alert_id)
       where type in ('routed', 'suppressed', 'aggregated', 'unrouted')
     `,
     sql`

@@ -358,23 +358,31 @@ export async function loadAlertsToRoute(
     rerouteEvent: AlertEventType;
   },
 ): Promise<{ version: number; alerts: AlertToRoute[] }> {
+  // Each alert is looked up by its key in a LATERAL subquery that `offset 0` keeps from being
+  // flattened: a plan cached while the tables were small (prepared statements) could otherwise join
+  // by scanning every open alert of the service, which grows with the table.
   const { rows } = await sql<{ version: number; alerts: AlertTuple[] }>`${prepared}
     select (select version from routing_rule_set where id = 1) as version,
       coalesce((
         select json_agg(json_build_array(a.id, a.service_id, a.summary, a.details, a.severity, a.source,
           a.dedup_key, a.labels, a.annotations, a.created_at, s.escalation_policy_id) order by a.id)
-        from alerts a join services s on s.id = a.service_id
-        where a.id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
-          and a.status in (${statusList(OPEN_STATUSES)})
-          and a.routing_state is null
-          and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
-          and not exists (
-            select 1 from alert_events e
-            where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)})
-              -- Routed again after a maintenance window that suppressed it ended: only a decision
-              -- after that counts (app/maintenance.ts releaseEndedMaintenance).
-              and e.id > coalesce((select max(m.id) from alert_events m
-                where m.alert_id = a.id and m.type = ${input.rerouteEvent}), 0))
+        from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb) as ids(value)
+        cross join lateral (
+          select * from alerts a
+          where a.id = ids.value::bigint
+            and a.status in (${statusList(OPEN_STATUSES)})
+            and a.routing_state is null
+            and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
+            and not exists (
+              select 1 from alert_events e
+              where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)})
+                -- Routed again after a maintenance window that suppressed it ended: only a decision
+                -- after that counts (app/maintenance.ts releaseEndedMaintenance).
+                and e.id > coalesce((select max(m.id) from alert_events m
+                  where m.alert_id = a.id and m.type = ${input.rerouteEvent}), 0))
+          offset 0
+        ) as a
+        cross join lateral (select escalation_policy_id from services s where s.id = a.service_id offset 0) as s
       ), '[]'::json) as alerts
   `.execute(db);
   const row = rows[0];
@@ -498,6 +506,16 @@ export async function applyRouting(
     ),
     ${headOf}
     counts as (select head_id, count(*)::int as n from head_of group by head_id),
+    u as (
+        select d.alert_id as id, f.head_id as folded_into, d.state, d.reason, d.labels, d.severity,
+          d.agg_key as head_key, coalesce(n.n, 0) as n
+        from d left join head_of f on f.alert_id = d.alert_id left join counts n on n.head_id = d.alert_id
+        where f.head_id is not null or d.state is not null or d.labels is not null or d.severity is not null
+          or d.agg_key is not null
+        union all
+        select n.head_id, null, null, null, null, null, null, n.n
+        from counts n where not exists (select 1 from d where d.alert_id = n.head_id)
+    ),
     changed as (${
       hasChanges
         ? sql`
@@ -513,17 +531,10 @@ export async function applyRouting(
         severity = case when u.folded_into is null then coalesce(u.severity, a.severity) else a.severity end,
         aggregate_key = case when u.folded_into is null then coalesce(u.head_key, a.aggregate_key) else a.aggregate_key end,
         aggregate_count = a.aggregate_count + u.n
-      from (
-        select d.alert_id as id, f.head_id as folded_into, d.state, d.reason, d.labels, d.severity,
-          d.agg_key as head_key, coalesce(n.n, 0) as n
-        from d left join head_of f on f.alert_id = d.alert_id left join counts n on n.head_id = d.alert_id
-        where f.head_id is not null or d.state is not null or d.labels is not null or d.severity is not null
-          or d.agg_key is not null
-        union all
-        select n.head_id, null, null, null, null, null, null, n.n
-        from counts n where not exists (select 1 from d where d.alert_id = n.head_id)
-      ) as u
+      from u
       where a.id = u.id and (u.folded_into is null or a.status in (${statusList(aggregate.from)}))
+        -- by key, whatever plan a prepared statement cached while the table was small
+        and a.id = any (array(select id from u))
       returning a.id`
         : sql`select null::bigint as id where false`
     }),
