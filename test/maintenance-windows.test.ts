@@ -7,6 +7,7 @@ import {
   checkAlertMaintenance,
   createMaintenanceCheck,
   createMaintenanceWindow,
+  updateMaintenanceWindow,
 } from "../functions/app/maintenance.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
 import type { MaintenanceWindowSpec } from "../functions/domain/maintenance/windows.ts";
@@ -170,6 +171,41 @@ describe("maintenance windows at ingest and when they end", () => {
     clock.set("2026-07-15T14:00:00Z");
     expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(1);
     expect(starts()).toEqual([id]);
+  });
+
+  it("a window changed so it no longer covers an alert releases it; one still covered stays", async () => {
+    const { window } = await createMaintenanceWindow(
+      ctx,
+      windowSpec({
+        scope: { serviceIds: [seeded.serviceId], labelMatchers: ['env=~"staging|dev"'], cel: "" },
+      }),
+      "admin",
+    );
+    clock.set("2026-07-15T10:30:00Z");
+    const staging = await send({ summary: "a", dedup: "a", labels: { env: "staging" } });
+    const dev = await send({ summary: "b", dedup: "b", labels: { env: "dev" } });
+    expect(starts()).toEqual([]);
+    const housekeeping = createHousekeeping(ctx);
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(0);
+
+    clock.set("2026-07-15T10:40:00Z");
+    await updateMaintenanceWindow(
+      ctx,
+      window.id,
+      { scope: { serviceIds: [seeded.serviceId], labelMatchers: ['env="staging"'], cel: "" } },
+      "admin",
+    );
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(1);
+    expect(starts()).toEqual([dev]);
+    expect(await alertState(staging)).toMatchObject({ routing_state: "suppressed" });
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(0);
+
+    // Annotate from now on: suppressing no longer, so the staging alert escalates too.
+    clock.set("2026-07-15T10:50:00Z");
+    await updateMaintenanceWindow(ctx, window.id, { action: "annotate" }, "admin");
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(1);
+    expect(starts()).toEqual([dev, staging]);
+    expect(await alertState(staging)).toMatchObject({ routing_state: "in_maintenance" });
   });
 
   it("annotate: alerts escalate, marked in maintenance", async () => {

@@ -313,11 +313,20 @@ describeEachDatabase("maintenance windows", (suite) => {
     clock.set("2026-11-01T11:00:00Z");
     expect(await find()).toEqual([]); // the one-off window has not ended
     clock.set("2026-11-01T12:00:00Z");
-    expect(await find()).toEqual([{ alertId: open, serviceId, windowId: window.window.id }]);
+    const found = await find();
+    expect(found).toMatchObject([{ alertId: open, serviceId, windowId: window.window.id }]);
 
     const release = () =>
       releaseSuppressedAlerts(suite.handle.db, {
-        releases: [{ alertId: open, windowId: window.window.id, windowName: "november" }],
+        releases: [
+          {
+            alertId: open,
+            windowId: window.window.id,
+            windowName: "november",
+            suppressionEventId: found[0]!.suppressionEventId,
+            reason: "ended",
+          },
+        ],
         suppressedState: "suppressed",
         openStatuses: OPEN_STATUSES,
         releaseEvent: "maintenance_ended",
@@ -333,5 +342,19 @@ describeEachDatabase("maintenance windows", (suite) => {
       select a.routing_state, (select e.type from alert_events e where e.alert_id = a.id order by e.id desc limit 1) as last
       from alerts a where a.id = ${open}::bigint`.execute(suite.handle.db);
     expect(rows[0]).toEqual({ routing_state: null, last: "maintenance_ended" });
+
+    // Suppressed again later (a new routing entry): that suppression is released in its turn.
+    await sql`update alerts set routing_state = 'suppressed'::text where id = ${open}::bigint`.execute(
+      suite.handle.db,
+    );
+    await sql`
+      insert into alert_events (alert_id, type, actor, data)
+      values (${open}::bigint, 'suppressed'::text, 'system'::text,
+        ${JSON.stringify({ maintenance: { action: "suppress", windowId: window.window.id } })}::jsonb)`.execute(
+      suite.handle.db,
+    );
+    const again = await find();
+    expect(again).toMatchObject([{ alertId: open }]);
+    expect(again[0]!.suppressionEventId).toBeGreaterThan(found[0]!.suppressionEventId);
   });
 });

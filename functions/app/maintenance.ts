@@ -12,6 +12,7 @@ import {
   type MaintenanceWindow,
   type MaintenanceWindowSpec,
   maintenanceVerdict,
+  scopeCovers,
   validateWindowSpec,
   type WindowTiming,
   windowTiming,
@@ -287,11 +288,13 @@ const SUPPRESSED_STATE = "suppressed";
 const SUPPRESSED_EVENT = "suppressed";
 
 /**
- * Housekeeping: the open alerts that windows which have ended suppressed are routed again (rules and
- * maintenance evaluated afresh, so an alert still covered by another window stays suppressed, now by
- * that one), at most `limit` per run. State-based rather than "ended since the last sweep": a missed
- * sweep, a cancel or an end moved earlier cannot lose an alert. Each (alert, window) pair is released
- * once. The route effects run right away; one that fails stays owed and the effect sweep retries it.
+ * Housekeeping: the open alerts suppressed by windows that no longer hold them — ended (by time or
+ * cancel), or changed so that they no longer suppress them (scope narrowed, action now annotate) —
+ * are routed again (rules and maintenance evaluated afresh, so an alert still covered by another
+ * window stays suppressed, now by that one), at most `limit` per run. State-based rather than "ended
+ * since the last sweep": a missed sweep, a cancel or an end moved earlier cannot lose an alert. Each
+ * suppression is released once. The route effects run right away; one that fails stays owed and the
+ * effect sweep retries it.
  */
 export async function releaseEndedMaintenance(
   deps: MaintenanceDeps & { readonly effects: EffectDeps },
@@ -308,13 +311,25 @@ export async function releaseEndedMaintenance(
     limit,
   });
   if (candidates.length === 0) return { released: 0 };
-  const windows = new Map<string, MaintenanceWindow | undefined>();
-  for (const id of new Set(candidates.map((c) => c.windowId))) windows.set(id, await store.getWindow(db, id));
-  const releases = candidates.flatMap((c) => {
-    const window = windows.get(c.windowId);
-    if (window && windowTiming(window, now).state === "active") return []; // a weekly occurrence still on
-    return [{ alertId: c.alertId, windowId: c.windowId, windowName: window?.name ?? c.windowId }];
-  });
+  const windows = new Map<string, CompiledWindow | undefined>();
+  for (const id of new Set(candidates.map((c) => c.windowId))) {
+    const window = await store.getWindow(db, id);
+    windows.set(id, window && compileAll([window])[0]);
+  }
+  const releases: Parameters<typeof store.releaseSuppressedAlerts>[1]["releases"][number][] = [];
+  for (const c of candidates) {
+    const compiled = windows.get(c.windowId);
+    const release = { alertId: c.alertId, windowId: c.windowId, suppressionEventId: c.suppressionEventId };
+    if (!compiled || windowTiming(compiled.window, now).state !== "active") {
+      releases.push({ ...release, windowName: compiled?.window.name ?? c.windowId, reason: "ended" });
+      continue;
+    }
+    // Still active (a weekly occurrence, or changed since): does it still suppress this alert?
+    if (compiled.window.updatedAt <= c.suppressedAt) continue;
+    const alert = await store.loadRoutableAlert(db, c.alertId);
+    if (alert && compiled.window.action === "suppress" && scopeCovers(compiled.scope, alert, now)) continue;
+    releases.push({ ...release, windowName: compiled.window.name, reason: "changed" });
+  }
   const effects = await store.releaseSuppressedAlerts(db, {
     releases,
     suppressedState: SUPPRESSED_STATE,
@@ -325,7 +340,7 @@ export async function releaseEndedMaintenance(
     now,
   });
   const released = effects.reduce((n, e) => n + e.alertIds.length, 0);
-  if (released > 0) logger.info("alerts released from ended maintenance windows", { released });
+  if (released > 0) logger.info("alerts released from maintenance windows", { released });
   try {
     await dispatchEffects(deps.effects, effects);
   } catch (error) {

@@ -397,8 +397,9 @@ export interface MaintenanceStateTable {
   updated_at: Date;
 }
 
-/** (alert, window) pairs already released from an ended window (so a sweep releases once). */
+/** Suppressions (routing's 'suppressed' log entries) already released (so a sweep releases once). */
 export interface MaintenanceReleasesTable {
+  suppression_event_id: number;
   alert_id: number;
   window_id: string;
   released_at: Date;

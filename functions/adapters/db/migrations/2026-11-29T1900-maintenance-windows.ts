@@ -8,7 +8,8 @@ import { type Kysely, sql } from "kysely";
 // the windows only when it moved (ingest reads one row per few seconds, not the windows per alert).
 // Every change keeps who, when, before and after (maintenance_window_changes). When a window ends,
 // housekeeping re-routes the open alerts it suppressed: maintenance_releases remembers which
-// (alert, window) pairs it has released, so a sweep that runs twice releases an alert once.
+// suppressions (routing's 'suppressed' log entries) it has released, so a sweep that runs twice
+// releases once, and an alert suppressed again later (a new entry) is released again.
 export async function up(db: Kysely<unknown>): Promise<void> {
   // One statement per call: the RDS Data API runs a single statement per request.
   for (const statement of [
@@ -54,10 +55,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     sql`insert into maintenance_state (id, version, updated_at) values (1, 0, now())`,
     sql`
       create table maintenance_releases (
+        suppression_event_id bigint primary key,
         alert_id bigint not null,
         window_id uuid not null,
-        released_at timestamptz not null,
-        primary key (alert_id, window_id)
+        released_at timestamptz not null
       )
     `,
     // The sweep's scan: open alerts routing left suppressed (few, next to all alerts).

@@ -371,12 +371,16 @@ export interface SuppressedAlert {
   readonly alertId: number;
   readonly serviceId: string;
   readonly windowId: string;
+  /** Routing's `suppressed` log entry: what a release is recorded against. */
+  readonly suppressionEventId: number;
+  readonly suppressedAt: Date;
 }
 
 /**
  * Open alerts whose latest suppression (routing's `suppressedEvent`, its data the decision with the
- * maintenance verdict) came from a window that may have ended by `now` (a one-off window cancelled or
- * past its end, any weekly window, or a deleted one), not yet released from it; oldest first.
+ * maintenance verdict) came from a window that may no longer hold it by `now` (a one-off window
+ * cancelled or past its end, any weekly window, one changed since the suppression, or a deleted one),
+ * not released yet; oldest first.
  */
 export async function findSuppressedAlerts(
   db: Db,
@@ -390,11 +394,18 @@ export async function findSuppressedAlerts(
   },
 ): Promise<SuppressedAlert[]> {
   const now = input.now.toISOString();
-  const { rows } = await sql<{ alert_id: number | string; service_id: string; window_id: string }>`
-    select a.id as alert_id, a.service_id, s.window_id
+  const { rows } = await sql<{
+    alert_id: number | string;
+    service_id: string;
+    window_id: string;
+    event_id: number | string;
+    suppressed_at: Date | string;
+  }>`
+    select a.id as alert_id, a.service_id, s.window_id, s.event_id, s.suppressed_at
     from alerts a
     cross join lateral (
-      select e.data->'maintenance'->>'windowId' as window_id, e.data->'maintenance'->>'action' as action
+      select e.id as event_id, e.created_at as suppressed_at, e.data->'maintenance'->>'windowId' as window_id,
+        e.data->'maintenance'->>'action' as action
       from alert_events e where e.alert_id = a.id and e.type = ${input.suppressedEvent}::text
       order by e.id desc limit 1
     ) s
@@ -404,25 +415,41 @@ export async function findSuppressedAlerts(
       -- Spelled as alerts_suppressed_idx's predicate, so the planner can use that small index.
       and a.status <> ${input.resolvedStatus}::text
       and s.action = 'suppress' and s.window_id is not null
-      and not exists (select 1 from maintenance_releases r where r.alert_id = a.id and r.window_id::text = s.window_id)
+      and not exists (select 1 from maintenance_releases r where r.suppression_event_id = s.event_id)
       and (w.id is null or w.cancelled_at <= ${now}::timestamptz or w.ends_at <= ${now}::timestamptz
-        or w.schedule->>'kind' = 'weekly')
-    order by a.id
+        or w.schedule->>'kind' = 'weekly' or w.updated_at > s.suppressed_at)
+    -- Surely ended first: alerts still held by an active window cannot crowd them out of the batch.
+    order by (w.id is null or w.cancelled_at <= ${now}::timestamptz or w.ends_at <= ${now}::timestamptz) desc, a.id
     limit ${input.limit}::int
   `.execute(db);
-  return rows.map((r) => ({ alertId: Number(r.alert_id), serviceId: r.service_id, windowId: r.window_id }));
+  return rows.map((r) => ({
+    alertId: Number(r.alert_id),
+    serviceId: r.service_id,
+    windowId: r.window_id,
+    suppressionEventId: Number(r.event_id),
+    suppressedAt: date(r.suppressed_at),
+  }));
 }
 
+/** Why an alert is released: its window ended, or was changed so that it no longer suppresses it. */
+export type ReleaseReason = "ended" | "changed";
+
 /**
- * Releases alerts from windows that ended, in one statement: records each (alert, window) pair once,
- * clears the alert's suppressed routing state, logs `releaseEvent` and writes the `routeEffect` (one
- * per service) that routes them again. An alert resolved or released meanwhile is left alone.
- * Returns the effects written (the caller dispatches them; housekeeping sweeps any left).
+ * Releases suppressed alerts, in one statement: records each suppression's release once, clears the
+ * alert's suppressed routing state, logs `releaseEvent` and writes the `routeEffect` (one per
+ * service) that routes them again. An alert resolved meanwhile is left alone. Returns the effects
+ * written (the caller dispatches them; housekeeping sweeps any left).
  */
 export async function releaseSuppressedAlerts(
   db: Db,
   input: {
-    releases: readonly { alertId: number; windowId: string; windowName: string }[];
+    releases: readonly {
+      alertId: number;
+      windowId: string;
+      windowName: string;
+      suppressionEventId: number;
+      reason: ReleaseReason;
+    }[];
     suppressedState: string;
     openStatuses: readonly string[];
     releaseEvent: string;
@@ -434,35 +461,41 @@ export async function releaseSuppressedAlerts(
   if (input.releases.length === 0) return [];
   const now = input.now.toISOString();
   const json = JSON.stringify(
-    input.releases.map((r) => ({ alert_id: r.alertId, window_id: r.windowId, window_name: r.windowName })),
+    input.releases.map((r) => ({
+      event_id: r.suppressionEventId,
+      alert_id: r.alertId,
+      window_id: r.windowId,
+      message: `Maintenance window ${r.windowName} ${r.reason === "ended" ? "ended" : "no longer suppresses this alert"}: routed again`,
+      reason: r.reason,
+    })),
   );
   const effectRows = sql`
     select ${input.routeEffect}::text, o.service_id, jsonb_agg(o.id order by o.id),
-      jsonb_build_object('reason', 'maintenance_ended')
+      jsonb_build_object('reason', 'maintenance_released')
     from reopened o group by o.service_id`;
   const { rows } = await sql<{ effect: EffectTuple }>`
     with input as (
-      select * from jsonb_to_recordset(${json}::jsonb) as x(alert_id bigint, window_id uuid, window_name text)
+      select * from jsonb_to_recordset(${json}::jsonb)
+        as x(event_id bigint, alert_id bigint, window_id uuid, message text, reason text)
     ),
     released as (
-      insert into maintenance_releases (alert_id, window_id, released_at)
-      select i.alert_id, i.window_id, ${now}::timestamptz from input i
+      insert into maintenance_releases (suppression_event_id, alert_id, window_id, released_at)
+      select i.event_id, i.alert_id, i.window_id, ${now}::timestamptz from input i
       on conflict do nothing
-      returning alert_id, window_id
+      returning suppression_event_id, alert_id
     ),
     reopened as (
       update alerts a set routing_state = null, routing_reason = null
       from released r
       where a.id = r.alert_id and a.routing_state = ${input.suppressedState}::text
         and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
-      returning a.id, a.service_id, r.window_id
+      returning a.id, a.service_id, r.suppression_event_id
     ),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
-      select o.id, ${input.releaseEvent}::text, ${input.actor}::text,
-        'Maintenance window ' || i.window_name || ' ended: routed again',
-        jsonb_build_object('windowId', o.window_id), ${now}::timestamptz
-      from reopened o join input i on i.alert_id = o.id and i.window_id = o.window_id
+      select o.id, ${input.releaseEvent}::text, ${input.actor}::text, i.message,
+        jsonb_build_object('windowId', i.window_id, 'reason', i.reason), ${now}::timestamptz
+      from reopened o join input i on i.event_id = o.suppression_event_id
     ),
     effects as (${insertEffects(effectRows, input.now)})
     select effect from effects
