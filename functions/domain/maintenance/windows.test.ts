@@ -284,6 +284,17 @@ describe("verdicts", () => {
     });
   });
 
+  it("one window object asked as the clock moves: the remembered state ends at each boundary", () => {
+    const windows = compiled(windowOf({ schedule: weekly("Europe/Berlin", [3], "12:00", 60) }));
+    const at = (iso: string) => maintenanceVerdict(windows, alert(), new Date(iso)).action;
+    expect(at("2026-07-15T09:59:59Z")).toBe("none"); // 11:59:59 CEST, scheduled
+    expect(at("2026-07-15T10:00:00Z")).toBe("suppress");
+    expect(at("2026-07-15T10:59:59Z")).toBe("suppress");
+    expect(at("2026-07-15T11:00:00Z")).toBe("none");
+    expect(at("2026-07-22T10:30:00Z")).toBe("suppress"); // next Wednesday
+    expect(at("2026-07-15T10:30:00Z")).toBe("suppress"); // the clock went back
+  });
+
   it("only active windows count", () => {
     expect(maintenanceVerdict(compiled(windowOf()), alert(), new Date("2026-07-15T12:00:00Z"))).toEqual({
       action: "none",

@@ -325,6 +325,20 @@ export function scopeCovers(scope: CompiledScope, alert: RoutableAlert, now: Dat
   return scope.condition.evaluate(alert, now).matched;
 }
 
+// A window's state changes only at its occurrence boundaries: remember it until the next one, so a
+// verdict per alert does not recompute weekly occurrences (window objects are replaced, never changed).
+const stateMemo = new WeakMap<MaintenanceWindow, { from: number; until: number; active: boolean }>();
+
+function activeAt(window: MaintenanceWindow, now: Date): boolean {
+  const t = now.getTime();
+  const memo = stateMemo.get(window);
+  if (memo && memo.from <= t && t < memo.until) return memo.active;
+  const timing = windowTiming(window, now);
+  const until = (timing.currentEnd ?? timing.nextStart)?.getTime() ?? Number.POSITIVE_INFINITY;
+  stateMemo.set(window, { from: t, until, active: timing.state === "active" });
+  return timing.state === "active";
+}
+
 /**
  * The verdict for `alert` at `now`: the active windows covering it; `suppress` wins over `annotate`
  * (the stronger promise: "we are working on it, do not page"), then the earliest created.
@@ -341,7 +355,7 @@ export function maintenanceVerdict(
     if (!beats(window, best)) continue;
     // Cheapest first: the service, then the clock, then matchers and CEL.
     if (scope.serviceIds && !scope.serviceIds.has(alert.serviceId)) continue;
-    if (windowTiming(window, now).state !== "active") continue;
+    if (!activeAt(window, now)) continue;
     if (!scope.condition.evaluate(alert, now).matched) continue;
     best = window;
   }
