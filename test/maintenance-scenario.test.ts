@@ -161,7 +161,12 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
     });
     expect(posted.ok).toBe(true);
 
-    const rows = () => database.db.selectFrom("alerts").select(["id", "summary", "routing_state"]).execute();
+    const rows = () =>
+      database.db
+        .selectFrom("alerts as a")
+        .leftJoin("alert_routing as r", "r.alert_id", "a.id")
+        .select(["a.id", "a.summary", "r.state as routing_state"])
+        .execute();
     const started = () =>
       runner.calls.filter((c) => c.op === "start").map((c) => (c as { alertId: number }).alertId);
     await waitFor(

@@ -25,6 +25,8 @@ export interface EffectHandler {
    * right after, as effects of their own (a failure is theirs, retried on its own; this one is done).
    */
   run(effects: readonly OwedEffect[]): Promise<void | readonly OwedEffect[]>;
+  /** The handler marks its effects done itself (in the statement that does its work: one round trip less). */
+  readonly completesItself?: boolean;
   /**
    * Whether the request that owes it fails (503, the sender retries) when it cannot run: a start of
    * an escalation must not be silently late; a stop is only logged (every step re-checks the alert).
@@ -102,8 +104,11 @@ async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Pro
     const batch = effects.filter((e) => e.kind === kind);
     if (batch.length === 0) continue;
     try {
-      const written = await deps.registry[kind].run(batch);
-      await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
+      const handler = deps.registry[kind];
+      const written = await handler.run(batch);
+      if (!handler.completesItself) {
+        await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
+      }
       if (written) followUps.push(...written);
     } catch (error) {
       failed.push(...batch);

@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
 import * as store from "../adapters/db/stores/maintenance.ts";
 import { logger } from "../adapters/observability.ts";
-import { OPEN_STATUSES, RESOLVED, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
+import { OPEN_STATUSES, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
 import type { Clock } from "../domain/clock.ts";
 import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.ts";
 import type { MaintenanceCheck, MaintenanceVerdict } from "../domain/maintenance/model.ts";
@@ -306,7 +306,6 @@ export async function releaseEndedMaintenance(
     suppressedState: SUPPRESSED_STATE,
     suppressedEvent: SUPPRESSED_EVENT,
     openStatuses: OPEN_STATUSES,
-    resolvedStatus: RESOLVED,
     now,
     limit,
   });

@@ -1,6 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Kysely } from "kysely";
 import type { Database, Json } from "../adapters/db/schema.ts";
+import type { SignalResult, StoredSignal } from "../adapters/db/stores/alert-signals.ts";
 import {
   type AlertToRoute,
   applyRouting,
@@ -254,6 +255,72 @@ async function notificationTargets(
   });
 }
 
+/** A `route` effect written by the request that runs it, with the alerts as that request wrote them. */
+interface RouteEffectWithAlerts extends OwedEffect {
+  readonly newAlerts: readonly RoutableAlert[];
+}
+
+/** The new alerts of a webhook request, as its statement wrote them (the last signal of each key). */
+export function newAlertsOf(
+  serviceId: string,
+  signals: readonly StoredSignal[],
+  results: readonly SignalResult[],
+  now: Date,
+): RoutableAlert[] {
+  const lastByKey = new Map(signals.map((s) => [s.dedupKey, s]));
+  return results.flatMap((r) => {
+    const signal = lastByKey.get(r.dedupKey);
+    if (r.outcome !== "created" || r.alertId == null || !signal) return [];
+    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
+    return [
+      {
+        id: r.alertId,
+        serviceId,
+        summary,
+        details,
+        severity,
+        source,
+        dedupKey,
+        labels,
+        annotations,
+        createdAt: now,
+      },
+    ];
+  });
+}
+
+/** Attaches the request's new alerts to the `route` effects it just wrote (fresh ones only). */
+export function withNewAlerts(
+  effects: readonly OwedEffect[],
+  alerts: readonly RoutableAlert[],
+): OwedEffect[] {
+  if (alerts.length === 0) return [...effects];
+  const byId = new Map(alerts.map((a) => [a.id, a]));
+  return effects.map((e) => {
+    if (e.kind !== "route" || e.attempts > 0) return e;
+    const known = e.alertIds.map((id) => byId.get(id));
+    if (known.some((a) => !a)) return e;
+    return { ...e, newAlerts: known as RoutableAlert[] } satisfies RouteEffectWithAlerts;
+  });
+}
+
+/** What a fresh route effect carries (see owedEffectRowsOfService): routing needs no read. */
+function freshInputs(
+  effects: readonly OwedEffect[],
+): { version: number; alerts: AlertToRoute[] } | undefined {
+  let version: number | undefined;
+  const alerts: AlertToRoute[] = [];
+  for (const effect of effects) {
+    const payload = effect.payload as { ruleSetVersion?: unknown; defaultPolicyId?: unknown } | null;
+    const known = (effect as Partial<RouteEffectWithAlerts>).newAlerts;
+    if (!known || typeof payload?.ruleSetVersion !== "number") return undefined;
+    version = Math.max(version ?? 0, payload.ruleSetVersion);
+    const defaultPolicyId = typeof payload.defaultPolicyId === "string" ? payload.defaultPolicyId : null;
+    for (const alert of known) alerts.push({ ...alert, id: alert.id as number, defaultPolicyId });
+  }
+  return version === undefined ? undefined : { version, alerts };
+}
+
 /**
  * The `route` effect's handler: loads the new alerts and the rule set's version in one read,
  * evaluates the (cached) rule set and asks maintenance for each alert, writes every decision in one
@@ -264,15 +331,29 @@ async function notificationTargets(
 export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
   return {
     critical: true,
+    completesItself: true,
     async run(effects) {
+      const completes = effects.map((e) => e.id);
       const alertIds = [...new Set(effects.flatMap((e) => e.alertIds))];
-      if (alertIds.length === 0) return;
-      const { version, alerts } = await loadAlertsToRoute(deps.db, {
-        alertIds,
-        routingEvents: ROUTING_EVENTS,
-        rerouteEvent: MAINTENANCE_ENDED_EVENT,
-      });
-      if (alerts.length === 0) return;
+      // Fresh from this request: the alerts and the rule set's version came with the effect. Else
+      // (a sweep, a retry) read them, skipping alerts already routed.
+      const { version, alerts } =
+        freshInputs(effects) ??
+        (await loadAlertsToRoute(deps.db, {
+          alertIds,
+          routingEvents: ROUTING_EVENTS,
+          rerouteEvent: MAINTENANCE_ENDED_EVENT,
+        }));
+      if (alerts.length === 0) {
+        await applyRouting(deps.db, {
+          writes: [],
+          actor: SYSTEM_ACTOR,
+          now: deps.clock.now(),
+          aggregatedState: AGGREGATED_STATE,
+          completes,
+        });
+        return [];
+      }
       const ruleSet = await liveRuleSet(deps, version);
       const now = deps.clock.now();
       const onCall = new Map<string, Promise<string[]>>();
@@ -294,6 +375,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
         actor: SYSTEM_ACTOR,
         now,
         aggregatedState: AGGREGATED_STATE,
+        completes,
       });
       countOutcomes(writes);
       return starts;

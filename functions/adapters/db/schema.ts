@@ -34,6 +34,7 @@ export interface Database {
   routing_rule_set: RoutingRuleSetTable;
   routing_rule_changes: RoutingRuleChangesTable;
   alert_pending_actions: AlertPendingActionsTable;
+  alert_routing: AlertRoutingTable;
   maintenance_windows: MaintenanceWindowsTable;
   maintenance_window_changes: MaintenanceWindowChangesTable;
   maintenance_state: MaintenanceStateTable;
@@ -137,9 +138,6 @@ export interface AlertsTable {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
-  /** What routing did when it is to stay visible on the alert: suppressed, unrouted, aggregated. */
-  routing_state: Generated<string | null>;
-  routing_reason: Generated<string | null>;
   /** Set on an alert that heads an aggregation (routing's `aggregate` action). */
   aggregate_key: Generated<string | null>;
   /** Alerts folded into this one. */
@@ -355,6 +353,13 @@ export interface AlertPendingActionsTable {
   spec: Json;
   status: Generated<string>;
   created_at: Date;
+}
+
+/** What routing did, where it must stay visible on the alert: suppressed, unrouted, aggregated, in_maintenance. */
+export interface AlertRoutingTable {
+  alert_id: number;
+  state: string;
+  reason: Generated<string>;
 }
 
 /** Maintenance windows (domain/maintenance/windows.ts); the state is computed, never stored. */

@@ -5,9 +5,9 @@ import { type Kysely, sql } from "kysely";
 // version row is bumped by every change, so a warm process recompiles only when it moved (one
 // indexed read per routed request instead of loading 100 rules). Every rule change keeps its
 // before/after (routing_rule_changes). Decisions go into the alert's event log (alert_events.data):
-// no second per-alert row on the ingest path; a partial index on the alert id of those entries makes
-// "already routed?" one small probe (an index on their ids alone made every probe walk all routing
-// entries: the ingest benchmark slowed with each batch) without costing the other events anything. Alerts get the routing state that must stay visible on the
+// no second per-alert row on the ingest path and no index of their own ("already routed?" reads the
+// alert's few entries through alert_events_alert_idx; a partial index over routing entries cost 100
+// index inserts per routed request and, keyed on their ids, made every probe walk all of them). Alerts get the routing state that must stay visible on the
 // alert itself (suppressed / unrouted / aggregated, with the reason), the aggregation key and count,
 // and the pending actions (tickets) a rule recorded.
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -52,18 +52,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       )
     `,
     sql`create index routing_rule_changes_rule_idx on routing_rule_changes (rule_id, id desc)`,
-    sql`alter table alerts add column routing_state text`,
-    sql`alter table alerts add column routing_reason text`,
+    sql`
+      create table alert_routing (
+        alert_id bigint primary key,
+        state text not null,
+        reason text not null default ''
+      )
+    `,
     sql`alter table alerts add column aggregate_key text`,
     sql`alter table alerts add column aggregate_count integer not null default 0`,
     sql`alter table alerts add column aggregated_into bigint`,
     sql`
       create index alerts_aggregate_idx on alerts (service_id, aggregate_key, created_at desc)
       where aggregate_key is not null and status <> 'resolved'
-    `,
-    sql`
-      create index alert_events_routing_idx on alert_events (alert_id)
-      where type in ('routed', 'suppressed', 'aggregated', 'unrouted')
     `,
     sql`
       create table alert_pending_actions (
@@ -84,10 +85,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
-    sql`drop table alert_pending_actions, routing_rule_changes, routing_rule_set, routing_rules`,
-    sql`drop index alert_events_routing_idx`,
+    sql`drop table alert_routing, alert_pending_actions, routing_rule_changes, routing_rule_set, routing_rules`,
     sql`
-      alter table alerts drop column routing_state, drop column routing_reason, drop column aggregate_key,
+      alter table alerts drop column aggregate_key,
         drop column aggregate_count, drop column aggregated_into
     `,
   ]) {

@@ -61,15 +61,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         released_at timestamptz not null
       )
     `,
-    // The sweep's scan: open alerts routing left suppressed (few, next to all alerts).
-    sql`create index alerts_suppressed_idx on alerts (id) where routing_state = 'suppressed' and status <> 'resolved'`,
+    // The sweep's scan: the alerts routing left suppressed (a few of alert_routing's rows).
+    sql`create index alert_routing_suppressed_idx on alert_routing (alert_id) where state = 'suppressed'`,
   ]) {
     await statement.execute(db);
   }
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`drop index alerts_suppressed_idx`.execute(db);
+  await sql`drop index alert_routing_suppressed_idx`.execute(db);
   await sql`drop table maintenance_releases, maintenance_state, maintenance_window_changes, maintenance_windows`.execute(
     db,
   );

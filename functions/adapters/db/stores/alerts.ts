@@ -69,15 +69,20 @@ const alertColumnNames = [
   "acknowledged_by",
   "resolved_at",
   "resolved_by",
-  "routing_state",
-  "routing_reason",
   "aggregate_count",
   "aggregated_into",
 ] as const;
 
 /** The alert columns (the raw payload is left out: it can be large and no RPC returns it). */
 function alertColumns(alias?: string) {
-  return sql.raw(alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
+  const table = alias ?? "alerts";
+  return sql.raw(
+    [
+      ...alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)),
+      `(select r.state from alert_routing r where r.alert_id = ${table}.id) as routing_state`,
+      `(select r.reason from alert_routing r where r.alert_id = ${table}.id) as routing_reason`,
+    ].join(", "),
+  );
 }
 
 const eventColumns = sql.raw("id, alert_id, type, actor, message, data, created_at");

@@ -388,7 +388,6 @@ export async function findSuppressedAlerts(
     suppressedState: string;
     suppressedEvent: string;
     openStatuses: readonly string[];
-    resolvedStatus: string;
     now: Date;
     limit: number;
   },
@@ -402,7 +401,8 @@ export async function findSuppressedAlerts(
     suppressed_at: Date | string;
   }>`
     select a.id as alert_id, a.service_id, s.window_id, s.event_id, s.suppressed_at
-    from alerts a
+    from alert_routing ar
+    join alerts a on a.id = ar.alert_id
     cross join lateral (
       select e.id as event_id, e.created_at as suppressed_at, e.data->'maintenance'->>'windowId' as window_id,
         e.data->'maintenance'->>'action' as action
@@ -410,10 +410,8 @@ export async function findSuppressedAlerts(
       order by e.id desc limit 1
     ) s
     left join maintenance_windows w on w.id::text = s.window_id
-    where a.routing_state = ${input.suppressedState}::text
+    where ar.state = ${input.suppressedState}::text
       and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
-      -- Spelled as alerts_suppressed_idx's predicate, so the planner can use that small index.
-      and a.status <> ${input.resolvedStatus}::text
       and s.action = 'suppress' and s.window_id is not null
       and not exists (select 1 from maintenance_releases r where r.suppression_event_id = s.event_id)
       and (w.id is null or w.cancelled_at <= ${now}::timestamptz or w.ends_at <= ${now}::timestamptz
@@ -435,8 +433,8 @@ export async function findSuppressedAlerts(
 export type ReleaseReason = "ended" | "changed";
 
 /**
- * Releases suppressed alerts, in one statement: records each suppression's release once, clears the
- * alert's suppressed routing state, logs `releaseEvent` and writes the `routeEffect` (one per
+ * Releases suppressed alerts, in one statement: records each suppression's release once, removes the
+ * alert's visible `suppressed` routing state (alert_routing, so routing takes it again), logs `releaseEvent` and writes the `routeEffect` (one per
  * service) that routes them again. An alert resolved meanwhile is left alone. Returns the effects
  * written (the caller dispatches them; housekeeping sweeps any left).
  */
@@ -485,10 +483,9 @@ export async function releaseSuppressedAlerts(
       returning suppression_event_id, alert_id
     ),
     reopened as (
-      update alerts a set routing_state = null, routing_reason = null
-      from released r
-      where a.id = r.alert_id and a.routing_state = ${input.suppressedState}::text
-        and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
+      delete from alert_routing ar using released r, alerts a
+      where ar.alert_id = r.alert_id and ar.state = ${input.suppressedState}::text
+        and a.id = r.alert_id and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
       returning a.id, a.service_id, r.suppression_event_id
     ),
     logged as (

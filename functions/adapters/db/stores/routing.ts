@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import {
   type AlertEventType,
   OPEN_STATUSES,
@@ -10,7 +10,7 @@ import type { Condition, RoutableAlert } from "../../../domain/routing/model.ts"
 import type { RoutingRule, RuleAction, RuleDraft } from "../../../domain/routing/rules.ts";
 import { prepared } from "../prepared-statements.ts";
 import type { Database, Json } from "../schema.ts";
-import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
+import { completeEffects, type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 import { statusList } from "./alert-signals.ts";
 
 // Routing rules (routing_rules, ordered by `position`), the rule set's version (one row, bumped by
@@ -371,7 +371,7 @@ export async function loadAlertsToRoute(
           select * from alerts a
           where a.id = ids.value::bigint
             and a.status in (${statusList(OPEN_STATUSES)})
-            and a.routing_state is null
+            and not exists (select 1 from alert_routing r where r.alert_id = a.id)
             and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
             and not exists (
               select 1 from alert_events e
@@ -457,9 +457,19 @@ export const ROUTING_NOTIFICATION_STEP = -1;
  */
 export async function applyRouting(
   db: Db,
-  input: { writes: readonly RoutingWrite[]; actor: string; now: Date; aggregatedState: string },
+  input: {
+    writes: readonly RoutingWrite[];
+    actor: string;
+    now: Date;
+    aggregatedState: string;
+    /** The route effects this write completes (marked done in the same statement). */
+    completes: readonly number[];
+  },
 ): Promise<OwedEffect[]> {
-  if (input.writes.length === 0) return [];
+  if (input.writes.length === 0) {
+    await completeEffects(db, { ids: input.completes, now: input.now });
+    return [];
+  }
   const now = input.now.toISOString();
   const batch = JSON.stringify(
     input.writes.map((w) => ({
@@ -480,10 +490,19 @@ export async function applyRouting(
     })),
   );
   const hasAggregation = input.writes.some((w) => w.aggregate);
-  const hasChanges = input.writes.some((w) => w.state || w.labels || w.severity || w.aggregate);
+  const hasChanges = input.writes.some((w) => w.labels || w.severity || w.aggregate);
   const { aggregate } = TRANSITIONS;
-  const headOf = hasAggregation
-    ? sql`
+  // Only the parts a batch needs are in the statement: planning a dozen CTEs cost more than running
+  // them (a few text variants, each prepared once per connection).
+  const parts: RawBuilder<unknown>[] = [
+    sql`d as (
+      select * from jsonb_to_recordset(${batch}::jsonb) as x(alert_id bigint, service_id uuid, event text,
+        message text, data jsonb, state text, reason text, labels jsonb, severity text, policy_id uuid,
+        agg_key text, agg_window int, notify jsonb, tickets jsonb)
+    )`,
+  ];
+  if (hasAggregation) {
+    parts.push(sql`
     candidates as (
       select h.id, h.service_id, h.aggregate_key as key, h.created_at from alerts h
       where h.aggregate_key in (select agg_key from d where agg_key is not null)
@@ -496,36 +515,28 @@ export async function applyRouting(
       from d join candidates c on c.service_id = d.service_id and c.key = d.agg_key and c.id < d.alert_id
         and c.created_at >= ${now}::timestamptz - make_interval(secs => d.agg_window)
       order by d.alert_id, c.id
-    ),`
-    : sql`head_of as (select null::bigint as alert_id, null::bigint as head_id where false),`;
-  const { rows } = await sql<{ effects: EffectTuple[] }>`${prepared}
-    with d as (
-      select * from jsonb_to_recordset(${batch}::jsonb) as x(alert_id bigint, service_id uuid, event text,
-        message text, data jsonb, state text, reason text, labels jsonb, severity text, policy_id uuid,
-        agg_key text, agg_window int, notify jsonb, tickets jsonb)
     ),
-    ${headOf}
-    counts as (select head_id, count(*)::int as n from head_of group by head_id),
+    routed as (select d.*, f.head_id from d left join head_of f on f.alert_id = d.alert_id)`);
+  } else {
+    parts.push(sql`routed as (select d.*, null::bigint as head_id from d)`);
+  }
+  if (hasChanges) {
+    parts.push(sql`
+    counts as (select head_id, count(*)::int as n from routed where head_id is not null group by head_id),
     u as (
-        select d.alert_id as id, f.head_id as folded_into, d.state, d.reason, d.labels, d.severity,
-          d.agg_key as head_key, coalesce(n.n, 0) as n
-        from d left join head_of f on f.alert_id = d.alert_id left join counts n on n.head_id = d.alert_id
-        where f.head_id is not null or d.state is not null or d.labels is not null or d.severity is not null
-          or d.agg_key is not null
-        union all
-        select n.head_id, null, null, null, null, null, null, n.n
-        from counts n where not exists (select 1 from d where d.alert_id = n.head_id)
+      select r.alert_id as id, r.head_id as folded_into, r.labels, r.severity, r.agg_key as head_key,
+        coalesce(n.n, 0) as n
+      from routed r left join counts n on n.head_id = r.alert_id
+      where r.head_id is not null or r.labels is not null or r.severity is not null or r.agg_key is not null
+      union all
+      select n.head_id, null, null, null, null, n.n
+      from counts n where not exists (select 1 from d where d.alert_id = n.head_id)
     ),
-    changed as (${
-      hasChanges
-        ? sql`
+    changed as (
       update alerts a set
         status = case when u.folded_into is not null then ${aggregate.to} else a.status end,
         resolved_at = case when u.folded_into is not null then ${now}::timestamptz else a.resolved_at end,
         resolved_by = case when u.folded_into is not null then ${input.actor} else a.resolved_by end,
-        routing_state = case when u.folded_into is not null then ${input.aggregatedState} else coalesce(u.state, a.routing_state) end,
-        routing_reason = case when u.folded_into is not null then 'folded into alert ' || u.folded_into
-          else coalesce(u.reason, a.routing_reason) end,
         aggregated_into = coalesce(u.folded_into, a.aggregated_into),
         labels = case when u.folded_into is null then coalesce(u.labels, a.labels) else a.labels end,
         severity = case when u.folded_into is null then coalesce(u.severity, a.severity) else a.severity end,
@@ -535,12 +546,10 @@ export async function applyRouting(
       where a.id = u.id and (u.folded_into is null or a.status in (${statusList(aggregate.from)}))
         -- by key, whatever plan a prepared statement cached while the table was small
         and a.id = any (array(select id from u))
-      returning a.id`
-        : sql`select null::bigint as id where false`
-    }),
-    routed as (
-      select d.*, f.head_id from d left join head_of f on f.alert_id = d.alert_id
-    ),
+    )`);
+  }
+  if (input.writes.some((w) => w.event !== null || w.aggregate)) {
+    parts.push(sql`
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
       select alert_id, case when head_id is null then event else ${aggregate.event} end, ${input.actor},
@@ -548,27 +557,56 @@ export async function applyRouting(
         case when head_id is null then data else data || jsonb_build_object('aggregatedInto', head_id) end,
         ${now}::timestamptz
       from routed where event is not null or head_id is not null
-    ),
+    )`);
+  }
+  if (input.writes.some((w) => w.state !== null || w.aggregate)) {
+    parts.push(sql`
+    visible as (
+      insert into alert_routing (alert_id, state, reason)
+      select alert_id, case when head_id is null then state else ${input.aggregatedState} end,
+        case when head_id is null then coalesce(reason, '') else 'folded into alert ' || head_id end
+      from routed where state is not null or head_id is not null
+      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
+    )`);
+  }
+  if (input.writes.some((w) => w.notify.length > 0)) {
+    parts.push(sql`
     notified as (
       insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
       select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason
       from routed r cross join jsonb_to_recordset(r.notify) as t(kind text, id text, reason jsonb)
       where r.head_id is null
       on conflict do nothing
-    ),
+    )`);
+  }
+  if (input.writes.some((w) => w.tickets.length > 0)) {
+    parts.push(sql`
     ticketed as (
       insert into alert_pending_actions (alert_id, kind, rule_id, spec, created_at)
       select r.alert_id, 'ticket', t.rule_id, t.spec, ${now}::timestamptz
       from routed r cross join jsonb_to_recordset(r.tickets) as t(rule_id uuid, spec jsonb)
-    ),
+    )`);
+  }
+  const starts = input.writes.some((w) => w.policyId !== null);
+  if (starts) {
+    parts.push(sql`
     effects as (${insertEffects(
       sql`select 'escalation.start'::text, service_id, jsonb_agg(alert_id order by alert_id),
           jsonb_build_object('policyId', policy_id)
         from routed where head_id is null and policy_id is not null
         group by service_id, policy_id`,
       input.now,
-    )})
-    select coalesce((select json_agg(effect) from effects), '[]'::json) as effects
+    )})`);
+  }
+  parts.push(sql`
+    completed as (
+      update alert_effects set status = 'done', last_error = null, updated_at = ${now}::timestamptz
+      where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.completes)}::jsonb))
+        and status = 'pending'
+    )`);
+  const { rows } = await sql<{ effects: EffectTuple[] | null }>`${prepared}
+    with ${sql.join(parts, sql`,`)}
+    select ${starts ? sql`(select json_agg(effect) from effects)` : sql`null::json`} as effects
   `.execute(db);
   return (rows[0]?.effects ?? []).map(effectOf);
 }
