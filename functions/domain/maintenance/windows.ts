@@ -10,7 +10,7 @@
  */
 import { ValidationError } from "../errors.ts";
 import { compileCondition } from "../routing/conditions.ts";
-import type { CompiledCondition, Matcher, RoutableAlert } from "../routing/model.ts";
+import type { BusinessCalendar, CompiledCondition, Matcher, RoutableAlert } from "../routing/model.ts";
 import { parseTimeOfDay } from "../routing/time-windows.ts";
 import {
   DAY_MS,
@@ -201,6 +201,9 @@ export function validateSchedule(schedule: MaintenanceSchedule): void {
   }
 }
 
+/** Windows name no business calendar; one shared list, so every scope shares one CEL environment. */
+const NO_CALENDARS: readonly BusinessCalendar[] = [];
+
 export interface CompiledScope {
   readonly serviceIds: ReadonlySet<string> | null;
   readonly condition: CompiledCondition;
@@ -221,7 +224,7 @@ export function compileScope(scope: MaintenanceScope): CompiledScope {
     throw new ValidationError("scope.label_matchers", `at most ${MAX_SCOPE_MATCHERS} matchers`);
   }
   const matchers = labelMatchers.map((text, i) => parseLabelMatcher(text, `scope.label_matchers[${i}]`));
-  const result = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars: [] });
+  const result = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars: NO_CALENDARS });
   if (!result.ok) {
     const problem = result.problems[0]!;
     const matcherIndex = /^matchers\[(\d+)\]/.exec(problem.field)?.[1];
