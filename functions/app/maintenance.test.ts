@@ -266,6 +266,28 @@ describeEachDatabase("maintenance windows", (suite) => {
     expect(check.loads()).toBe(4);
   });
 
+  it("the cached check answers a question about the past from that time (a simulation)", async () => {
+    clock.set("2026-10-10T00:00:00Z");
+    const past = await createMaintenanceWindow(
+      deps(),
+      spec({
+        name: "last week",
+        schedule: {
+          kind: "once",
+          startAt: new Date("2026-10-03T10:00:00Z"),
+          endAt: new Date("2026-10-03T12:00:00Z"),
+        },
+      }),
+      "admin",
+    );
+    const check = createMaintenanceCheck({ db: () => suite.handle.db, clock });
+    expect(await check.verdictFor(alert(), clock.now())).toEqual({ action: "none" }); // the copy: live windows only
+    expect(await check.verdictFor(alert(), new Date("2026-10-03T10:30:00Z"))).toMatchObject({
+      action: "suppress",
+      windowId: past.window.id,
+    });
+  });
+
   it("finds the open alerts an ended window suppressed and releases each once, with a route effect", async () => {
     clock.set("2026-11-01T00:00:00Z");
     const window = await createMaintenanceWindow(

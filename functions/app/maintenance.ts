@@ -247,6 +247,8 @@ export function createMaintenanceCheck(deps: {
   let checkedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
   let loads = 0;
+  /** The copy holds the windows not ended by this instant (earlier ones were left out). */
+  let loadedAt = Number.POSITIVE_INFINITY;
 
   const refresh = async (now: Date): Promise<void> => {
     const current = await store.readMaintenanceVersion(deps.db());
@@ -254,6 +256,7 @@ export function createMaintenanceCheck(deps: {
       const loaded = await store.loadLiveWindows(deps.db(), now);
       compiled = compileAll(loaded.windows);
       version = loaded.version;
+      loadedAt = now.getTime();
       loads++;
     }
     checkedAt = deps.clock.now().getTime();
@@ -277,6 +280,12 @@ export function createMaintenanceCheck(deps: {
             error: error as Error,
           });
         }
+      }
+      if (now.getTime() < loadedAt) {
+        // Asked about a time before the copy was made (a simulation of the past): windows that ended
+        // since are not in it, so read those live then. Ingest asks about now and never gets here.
+        const { windows } = await store.loadLiveWindows(deps.db(), now);
+        return maintenanceVerdict(compileAll(windows), alert, now);
       }
       return maintenanceVerdict(compiled, alert, now);
     },
