@@ -18,6 +18,7 @@ import { openEmbeddedPglite } from "./pglite-template.ts";
 
 const housekeepingIntervalMs = 60_000;
 
+import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
@@ -89,6 +90,8 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
+      // Routing asks it per new alert: windows cached, keyed by their version stamp.
+      maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
     };
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.

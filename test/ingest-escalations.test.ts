@@ -104,10 +104,22 @@ describe("webhooks and escalations", () => {
     const [{ id }] = (await database.db.selectFrom("alerts").select("id").execute()) as [{ id: number }];
 
     // Within the grace period the request's own retry may still come: the sweeper leaves it alone.
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(61_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     expect(runner.calls).toEqual([{ op: "start", alertId: id, executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
   });
@@ -119,9 +131,17 @@ describe("webhooks and escalations", () => {
     clock.advance(61_000);
     await expect(sweep(undefined)).rejects.toThrow(/failed again/);
     // A failed effect is tried again after a backoff (10 s after its second failure).
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(10_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     expect(runner.calls.filter((c) => c.op === "start")).toHaveLength(1);
   });
 
@@ -129,9 +149,17 @@ describe("webhooks and escalations", () => {
     const housekeeping = createHousekeeping({ ...ctx, autoResolveAfterDays: 7 });
     const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
     clock.advance(6 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await housekeeping(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(2 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 1 });
+    expect(await housekeeping(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 1,
+      alertsReleasedFromMaintenance: 0,
+    });
 
     const alert = await database.db
       .selectFrom("alerts")
@@ -168,10 +196,22 @@ describe("webhooks and escalations", () => {
     const sweep = createHousekeeping(ctx);
 
     // Within its grace period the request might still run it: housekeeping leaves it alone.
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(31_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
 
     expect(runner.calls).toEqual(
       ids.map((id) => ({ op: "start", alertId: id, executionName: `alert-${id}` })),

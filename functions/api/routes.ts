@@ -10,6 +10,7 @@ import type { AppContext } from "../app/context.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
+import { MaintenanceService } from "../gen/oncall/v1/maintenance_pb.ts";
 import { RoutingService } from "../gen/oncall/v1/routing_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
@@ -21,6 +22,7 @@ import { withJsonFieldErrors } from "./json-requests.ts";
 import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
+import { createMaintenanceService } from "./services/maintenance-service.ts";
 import { createRoutingService } from "./services/routing-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
@@ -44,6 +46,7 @@ export function registerServices(ctx: AppContext) {
     router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
     router.service(TemplateService, createTemplateService(ctx));
     router.service(RoutingService, createRoutingService(ctx));
+    router.service(MaintenanceService, createMaintenanceService(ctx));
   };
 }
 

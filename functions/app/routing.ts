@@ -78,6 +78,8 @@ export const noMaintenanceWindows: MaintenanceCheck = {
 
 /** The log entries routing writes: one per routed alert. */
 export const ROUTING_EVENTS: readonly AlertEventType[] = ["routed", "suppressed", "aggregated", "unrouted"];
+/** Written when a suppressing maintenance window ended (app/maintenance.ts): the alert is routed again. */
+export const MAINTENANCE_ENDED_EVENT: AlertEventType = "maintenance_ended";
 
 /** The alert's visible routing state for outcomes that must show on the alert itself. */
 const AGGREGATED_STATE = "aggregated";
@@ -334,6 +336,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
         (await loadAlertsToRoute(deps.db, {
           alertIds,
           routingEvents: ROUTING_EVENTS,
+          rerouteEvent: MAINTENANCE_ENDED_EVENT,
         }));
       if (alerts.length === 0) {
         await applyRouting(deps.db, {

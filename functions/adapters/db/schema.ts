@@ -35,6 +35,10 @@ export interface Database {
   routing_rule_changes: RoutingRuleChangesTable;
   alert_pending_actions: AlertPendingActionsTable;
   alert_routing: AlertRoutingTable;
+  maintenance_windows: MaintenanceWindowsTable;
+  maintenance_window_changes: MaintenanceWindowChangesTable;
+  maintenance_state: MaintenanceStateTable;
+  maintenance_releases: MaintenanceReleasesTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -356,4 +360,52 @@ export interface AlertRoutingTable {
   alert_id: number;
   state: string;
   reason: Generated<string>;
+}
+
+/** Maintenance windows (domain/maintenance/windows.ts); the state is computed, never stored. */
+export interface MaintenanceWindowsTable {
+  id: Generated<string>;
+  name: string;
+  reason: Generated<string>;
+  owner: string;
+  action: "suppress" | "annotate";
+  /** Domain MaintenanceSchedule, dates as ISO strings. */
+  schedule: Json;
+  /** Domain MaintenanceScope. */
+  scope: Json;
+  /** The series' bounds (one-off start/end, weekly from/until), for lists and the live-window load. */
+  starts_at: Date;
+  ends_at: Date | null;
+  cancelled_at: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** Every window change: who, when, the row before and after, the version it made. */
+export interface MaintenanceWindowChangesTable {
+  id: Generated<number>;
+  window_id: string;
+  change: string;
+  actor: string;
+  before: Json | null;
+  after: Json | null;
+  version: number;
+  created_at: Date;
+}
+
+/** One row: the version stamp every window change bumps (the per-process cache's key). */
+export interface MaintenanceStateTable {
+  id: number;
+  version: number;
+  updated_at: Date;
+}
+
+/** Suppressions (routing's 'suppressed' log entries) already released (so a sweep releases once). */
+export interface MaintenanceReleasesTable {
+  suppression_event_id: number;
+  alert_id: number;
+  window_id: string;
+  released_at: Date;
 }

@@ -35,6 +35,8 @@ export const ALERT_EVENT_TYPES = [
   "suppressed",
   "aggregated",
   "unrouted",
+  // A maintenance window that suppressed the alert ended: it is routed again (domain/maintenance).
+  "maintenance_ended",
 ] as const;
 
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];

@@ -10,6 +10,7 @@ import * as serviceArchiveKeyOverlap from "./2026-11-29T1000-service-archive-key
 import * as serviceChangeEvents from "./2026-11-29T1100-service-change-events.ts";
 import * as keyAlertBudget from "./2026-11-29T1300-key-alert-budget.ts";
 import * as routingRules from "./2026-11-29T1800-routing-rules.ts";
+import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1100-service-change-events": serviceChangeEvents,
   "2026-11-29T1300-key-alert-budget": keyAlertBudget,
   "2026-11-29T1800-routing-rules": routingRules,
+  "2026-11-29T1900-maintenance-windows": maintenanceWindows,
 };

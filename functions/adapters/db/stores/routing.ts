@@ -351,7 +351,12 @@ type AlertTuple = [
  */
 export async function loadAlertsToRoute(
   db: Db,
-  input: { alertIds: readonly number[]; routingEvents: readonly AlertEventType[] },
+  input: {
+    alertIds: readonly number[];
+    routingEvents: readonly AlertEventType[];
+    /** The entry after which an alert awaits routing again (a suppressing window ended). */
+    rerouteEvent: AlertEventType;
+  },
 ): Promise<{ version: number; alerts: AlertToRoute[] }> {
   // Each alert is looked up by its key in a LATERAL subquery that `offset 0` keeps from being
   // flattened: a plan cached while the tables were small (prepared statements) could otherwise join
@@ -370,7 +375,11 @@ export async function loadAlertsToRoute(
             and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
             and not exists (
               select 1 from alert_events e
-              where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)}))
+              where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)})
+                -- Routed again after a maintenance window that suppressed it ended: only a decision
+                -- after that counts (app/maintenance.ts releaseEndedMaintenance).
+                and e.id > coalesce((select max(m.id) from alert_events m
+                  where m.alert_id = a.id and m.type = ${input.rerouteEvent}), 0))
           offset 0
         ) as a
         cross join lateral (select escalation_policy_id from services s where s.id = a.service_id offset 0) as s
