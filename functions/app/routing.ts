@@ -178,12 +178,7 @@ function messageOf(d: RoutingDecision): string {
 }
 
 /** The decision as stored in the alert's log (and answered by ListRoutingDecisions). */
-function decisionJson(
-  routing: AlertRouting,
-  version: number,
-  durationMicros: number,
-  notify: RoutingWrite["notify"],
-): Json {
+function decisionJson(routing: AlertRouting, version: number, notify: RoutingWrite["notify"]): Json {
   const { evaluation, decision, maintenance } = routing;
   return {
     ruleSetVersion: version,
@@ -204,7 +199,6 @@ function decisionJson(
     actions: evaluation.actions.map(({ ruleId, action }) => ({ ruleId, ...action }) as unknown as Json),
     notified: notify.map((n) => ({ kind: n.kind, id: n.id })),
     maintenance: maintenance as unknown as Json,
-    durationMicros,
   };
 }
 
@@ -414,7 +408,8 @@ async function writeOf(
     serviceId: alert.serviceId,
     event: trivial ? null : eventOf[decision.outcome],
     message: messageOf(decision),
-    decision: decisionJson(routing, version, durationMicros, notify),
+    decision: decisionJson(routing, version, notify),
+    micros: durationMicros,
     ...visible,
     labels: decision.labels ? { ...decision.labels } : null,
     severity: decision.severity ?? null,

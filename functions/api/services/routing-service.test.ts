@@ -8,6 +8,7 @@ import { admin, createInMemoryTransport, failure } from "../../../test/support/r
 import { attachPolicy, seedPolicy, seedSchedule } from "../../../test/support/seed-oncall.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService, Severity } from "../../gen/oncall/v1/alerts_pb.ts";
+import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
 import {
   MatchField,
   MatchOperator,
@@ -46,6 +47,7 @@ describeEachDatabase("RoutingService", (suite) => {
   beforeEach(async () => {
     const db = suite.handle.db;
     await db.deleteFrom("routing_rules").execute();
+    await db.deleteFrom("routing_rule_changes").execute();
     // Behind the RPCs' back: bump the version as every change does, or warm processes keep the old set.
     await db
       .updateTable("routing_rule_set")
@@ -120,6 +122,18 @@ describeEachDatabase("RoutingService", (suite) => {
     );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toMatch(/^rule\.condition\.cel: .*line 2, column \d+/);
+  });
+
+  it("keeps a policy that a rule routes to from being deleted", async () => {
+    await scenarioRules();
+    const policies = createClient(
+      EscalationPolicyService,
+      createInMemoryTransport(createTestAppContext(suite.handle, { clock })),
+    );
+    const refused = await failure(policies.deleteEscalationPolicy({ id: policyA }, admin));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toMatch(/routing rule "db critical"/);
+    await policies.deleteEscalationPolicy({ id: defaultPolicy }, admin);
   });
 
   it("refuses actions that point at nothing, and scopes that name no service", async () => {
