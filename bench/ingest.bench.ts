@@ -7,6 +7,7 @@
 // The median over the rounds is printed; the ratio is what to compare across runs.
 //
 //   node bench/ingest.bench.ts            (npm run bench runs every benchmark)
+//   RULES=100 node bench/ingest.bench.ts  (with 100 routing rules active: every alert is routed)
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
@@ -22,6 +23,9 @@ const batchesPerRound = 40;
 const rounds = 7;
 /** Senders posting at once (`SENDERS=4 node bench/ingest.bench.ts`); 1 = one request after another. */
 const senders = Number(process.env.SENDERS ?? 1);
+
+/** Routing rules in scope of the service (`RULES=100`); 0 = none (routing as before rules existed). */
+const ruleCount = Number(process.env.RULES ?? 0);
 
 /** Batches per turn: each side runs this many before the other takes over. */
 const turn = 5 * senders;
@@ -39,10 +43,62 @@ async function concurrently<T>(items: T[], work: (item: T) => Promise<void>): Pr
 const database = await openBenchDatabase();
 const { db } = database.handle;
 const seeded = await seedService(db, { rateLimitPerMinute: 1_000_000 });
+if (ruleCount > 0) await seedRules(ruleCount);
 // No alert budget in the way: the benchmark measures throughput, not the limit.
 const handler = createIngestHandler(
   createTestAppContext(database.handle, { ingestAlertLimitPerMinute: 100_000_000 }),
 );
+
+/**
+ * `count` rules of the shapes users write: team matchers routing elsewhere, CEL suppressions, and
+ * one rule that matches every bench alert and adds a label. The bench service has no default
+ * policy, so each alert is recorded unrouted (a decision in its log, a state on the alert): the
+ * routing write is paid in full, escalation starts are not measured here.
+ */
+async function seedRules(count: number): Promise<void> {
+  const { createRoutingRule, routingDepsOf } = await import("../functions/app/routing.ts");
+  const { seedPolicy } = await import("../test/support/seed-oncall.ts");
+  const deps = routingDepsOf(createTestAppContext(database.handle));
+  const policyId = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "bench" }] }]);
+  for (let i = 0; i < count - 1; i++) {
+    const draft =
+      i % 2 === 0
+        ? {
+            condition: {
+              matchers: [
+                {
+                  field: { kind: "label" as const, name: "team" },
+                  operator: "equals" as const,
+                  value: `team-${i}`,
+                },
+              ],
+            },
+            actions: [{ kind: "route" as const, policyId }],
+          }
+        : {
+            condition: {
+              matchers: [],
+              cel: `alert.severity == "critical" && alert.label("instance", "").startsWith("db-${i}-")`,
+            },
+            actions: [{ kind: "suppress" as const, reason: `rule ${i}` }],
+          };
+    await createRoutingRule(deps, {
+      draft: { name: `rule ${i}`, description: "", enabled: true, terminal: false, ...draft },
+      actor: "bench",
+    });
+  }
+  await createRoutingRule(deps, {
+    draft: {
+      name: "node alerts",
+      description: "",
+      enabled: true,
+      terminal: false,
+      condition: { matchers: [], cel: 'has(alert.labels.job) && alert.labels.job == "node"' },
+      actions: [{ kind: "set_labels", labels: { routed: "yes" } }],
+    },
+    actor: "bench",
+  });
+}
 
 let next = 0;
 function alertEntry() {
@@ -169,7 +225,7 @@ try {
   const handlerRate = median(viaHandler);
   const rawRate = median(raw);
   console.log(
-    `ingest (${database.label}; ${rounds} rounds × ${batchesPerRound} batches × ${batchSize} alerts, ${senders === 1 ? "one sender, sequential" : `${senders} concurrent senders, one key`})`,
+    `ingest (${database.label}; ${ruleCount} routing rules; ${rounds} rounds × ${batchesPerRound} batches × ${batchSize} alerts, ${senders === 1 ? "one sender, sequential" : `${senders} concurrent senders, one key`})`,
   );
   console.log(`  through the ingest handler: ${fmt(handlerRate)} alerts/s (median)`);
   console.log(`  raw ceiling (one upsert per batch): ${fmt(rawRate)} alerts/s (median)`);

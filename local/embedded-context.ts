@@ -24,6 +24,7 @@ import { openEmbeddedPglite } from "./pglite-template.ts";
 
 const housekeepingIntervalMs = 60_000;
 
+import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
@@ -110,6 +111,8 @@ export async function createEmbeddedRuntime(
         clock: systemClock,
         secrets: createEnvSecretResolver(env),
       }),
+      // Routing asks it per new alert: windows cached, keyed by their version stamp.
+      maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
     };
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.

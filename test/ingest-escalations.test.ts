@@ -103,10 +103,22 @@ describe("webhooks and escalations", () => {
     const [{ id }] = (await database.db.selectFrom("alerts").select("id").execute()) as [{ id: number }];
 
     // Within the grace period the request's own retry may still come: the sweeper leaves it alone.
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(61_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
   });
@@ -118,9 +130,17 @@ describe("webhooks and escalations", () => {
     clock.advance(61_000);
     await expect(sweep(undefined)).rejects.toThrow(/failed again/);
     // A failed effect is tried again after a backoff (10 s after its second failure).
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(10_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     expect(runner.calls.filter((c) => c.op === "start")).toHaveLength(1);
   });
 
@@ -128,9 +148,17 @@ describe("webhooks and escalations", () => {
     const housekeeping = createHousekeeping({ ...ctx, autoResolveAfterDays: 7 });
     const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
     clock.advance(6 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await housekeeping(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(2 * 86_400_000);
-    expect(await housekeeping(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 1 });
+    expect(await housekeeping(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 1,
+      alertsReleasedFromMaintenance: 0,
+    });
 
     const alert = await database.db
       .selectFrom("alerts")
@@ -163,14 +191,26 @@ describe("webhooks and escalations", () => {
       })),
     });
     const ids = committed.results.map((r) => r.alertId!);
-    expect(committed.effects).toMatchObject([{ kind: "escalation.start", alertIds: ids }]);
+    expect(committed.effects).toMatchObject([{ kind: "route", alertIds: ids }]);
     const sweep = createHousekeeping(ctx);
 
     // Within its grace period the request might still run it: housekeeping leaves it alone.
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
     clock.advance(31_000);
-    expect(await sweep(undefined)).toEqual({ effectsRun: 1, alertsAutoResolved: 0 });
-    expect(await sweep(undefined)).toEqual({ effectsRun: 0, alertsAutoResolved: 0 });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 1,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
+    expect(await sweep(undefined)).toEqual({
+      effectsRun: 0,
+      alertsAutoResolved: 0,
+      alertsReleasedFromMaintenance: 0,
+    });
 
     // One request's new alerts form one cohort: one execution, started once.
     expect(runner.calls).toEqual([

@@ -12,6 +12,8 @@ import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { ChannelService } from "../gen/oncall/v1/channels_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
 import { LocalOutboxService } from "../gen/oncall/v1/local_outbox_pb.ts";
+import { MaintenanceService } from "../gen/oncall/v1/maintenance_pb.ts";
+import { RoutingService } from "../gen/oncall/v1/routing_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../gen/oncall/v1/system_pb.ts";
@@ -24,6 +26,8 @@ import { createApiKeyService } from "./services/api-key-service.ts";
 import { createChannelService } from "./services/channel-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
 import { createLocalOutboxService } from "./services/local-outbox-service.ts";
+import { createMaintenanceService } from "./services/maintenance-service.ts";
+import { createRoutingService } from "./services/routing-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
@@ -47,6 +51,8 @@ export function registerServices(ctx: AppContext) {
     router.service(TemplateService, createTemplateService(ctx));
     router.service(ChannelService, createChannelService(ctx));
     router.service(LocalOutboxService, createLocalOutboxService(ctx));
+    router.service(RoutingService, createRoutingService(ctx));
+    router.service(MaintenanceService, createMaintenanceService(ctx));
   };
 }
 

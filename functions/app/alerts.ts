@@ -21,6 +21,7 @@ import type { AppContext } from "./context.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import { escalateAlertNow, escalationLifecycleOf } from "./escalations.ts";
+import { newAlertsOf, withNewAlerts } from "./routing.ts";
 
 // Every alert use case: ingest, create, acknowledge, resolve (one or in bulk), auto-resolve,
 // escalate now, notes and reads. Each change is one statement that also writes the effects it owes
@@ -68,20 +69,25 @@ export function createAlertUseCases(
      * @throws UnavailableError when an escalation could not start (503: the sender's retry runs it).
      */
     async ingest(request: IngestRequest): Promise<IngestResult> {
+      let sent: { signals: readonly StoredSignal[]; now: Date } | undefined;
       const result = await ingestWebhook(
         {
           clock: ctx.clock,
           newId: randomUUID,
-          ingest: (input) =>
-            ingestWithKey(db(), {
+          ingest: (input) => {
+            sent = input;
+            return ingestWithKey(db(), {
               ...input,
               defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
               defaultAlertLimitPerMinute: ctx.ingestAlertLimitPerMinute,
-            }),
+            });
+          },
         },
         request,
       );
-      await dispatchEffects(effects, result.effects);
+      // Routing gets the new alerts as this request wrote them (no read before it decides).
+      const created = sent ? newAlertsOf(result.serviceId, sent.signals, result.results, sent.now) : [];
+      await dispatchEffects(effects, withNewAlerts(result.effects, created));
       return result;
     },
 

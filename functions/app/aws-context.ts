@@ -9,6 +9,7 @@ import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import type { AppContext } from "./context.ts";
+import { createMaintenanceCheck } from "./maintenance.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -39,6 +40,8 @@ export async function createAwsContext(
         });
   const database = await openAwsDatabase(env);
   return {
+    // Routing asks it per new alert: windows cached per warm Lambda, keyed by their version stamp.
+    maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
     runtime: "aws",
     version,
     database,

@@ -2,6 +2,7 @@ import type { OutboundPorts } from "../adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
+import type { MaintenanceCheck } from "../domain/maintenance/model.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
@@ -31,4 +32,9 @@ export interface AppContext {
    * secret store (adapters/channels/registry.ts).
    */
   outbound: OutboundPorts;
+  /**
+   * Routing asks it for every new alert. Unset: no maintenance windows (app/routing.ts
+   * noMaintenanceWindows) until the maintenance module provides one.
+   */
+  maintenance?: MaintenanceCheck | undefined;
 }

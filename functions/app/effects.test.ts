@@ -41,6 +41,7 @@ describeEachDatabase("effects outbox", (suite) => {
     },
   });
   const registry: EffectRegistry = {
+    route: handler("route", true),
     "escalation.start": handler("escalation.start", true),
     "escalation.stop": handler("escalation.stop", false),
   };

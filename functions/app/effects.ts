@@ -20,7 +20,13 @@ import { UnavailableError } from "../domain/errors.ts";
 
 /** Runs one kind of effect, for a batch of effects of that kind. */
 export interface EffectHandler {
-  run(effects: readonly OwedEffect[]): Promise<void>;
+  /**
+   * May return effects it wrote itself (routing writes the escalation starts it chose): they run
+   * right after, as effects of their own (a failure is theirs, retried on its own; this one is done).
+   */
+  run(effects: readonly OwedEffect[]): Promise<void | readonly OwedEffect[]>;
+  /** The handler marks its effects done itself (in the statement that does its work: one round trip less). */
+  readonly completesItself?: boolean;
   /**
    * Whether the request that owes it fails (503, the sender retries) when it cannot run: a start of
    * an escalation must not be silently late; a stop is only logged (every step re-checks the alert).
@@ -81,7 +87,8 @@ export async function sweepEffects(
     limit: options.limit,
   });
   const failed = await runEffects(deps, claimed);
-  return { ran: claimed.length - failed.length, failed: failed.length };
+  const failedIds = new Set(failed.map((f) => f.id));
+  return { ran: claimed.filter((c) => !failedIds.has(c.id)).length, failed: failed.length };
 }
 
 /** Deletes effects that finished more than a day ago (bounded per call). */
@@ -89,19 +96,26 @@ export function purgeEffects(deps: EffectDeps, limit: number): Promise<number> {
   return purgeFinishedEffects(deps.db, { before: new Date(deps.clock.now().getTime() - 86_400_000), limit });
 }
 
+/** Runs `effects` and the effects they wrote in turn; returns those that failed (follow-ups included). */
 async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Promise<OwedEffect[]> {
   const failed: OwedEffect[] = [];
+  const followUps: OwedEffect[] = [];
   for (const kind of Object.keys(deps.registry) as EffectKind[]) {
     const batch = effects.filter((e) => e.kind === kind);
     if (batch.length === 0) continue;
     try {
-      await deps.registry[kind].run(batch);
-      await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
+      const handler = deps.registry[kind];
+      const written = await handler.run(batch);
+      if (!handler.completesItself) {
+        await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
+      }
+      if (written) followUps.push(...written);
     } catch (error) {
       failed.push(...batch);
       await recordFailure(deps, batch, error);
     }
   }
+  if (followUps.length > 0) failed.push(...(await runEffects(deps, followUps)));
   return failed;
 }
 

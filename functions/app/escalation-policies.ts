@@ -71,7 +71,7 @@ export async function deleteEscalationPolicy(deps: PoliciesDeps, id: string): Pr
   if (result.outcome === "not_found") throw new NotFoundError("escalation policy", id);
   if (result.outcome === "in_use") {
     throw new PreconditionError(
-      `escalation policy ${id} is escalating ${result.usedBy.join(", ")}; acknowledge or resolve first`,
+      `escalation policy ${id} is used by ${result.usedBy.join(", ")}; acknowledge or resolve the alerts, or change the rules, first`,
     );
   }
 }

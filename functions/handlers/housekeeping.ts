@@ -5,6 +5,7 @@ import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
+import { releaseEndedMaintenance } from "../app/maintenance.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
@@ -12,12 +13,16 @@ export interface HousekeepingResult {
   /** Effects of alert changes run by this sweep (left by a crash, or failed before). */
   effectsRun: number;
   alertsAutoResolved: number;
+  /** Open alerts routed again because the maintenance window that suppressed them ended. */
+  alertsReleasedFromMaintenance: number;
 }
 
 /** Alerts auto-resolved per run at most; the next run (a minute later) takes the rest. */
 const autoResolveBatch = 1000;
 /** Effects swept per run at most. */
 const effectBatch = 500;
+/** Alerts released from ended maintenance windows per run at most; the next run takes the rest. */
+const maintenanceReleaseBatch = 500;
 
 /**
  * Runs every minute (EventBridge on AWS, a timer in the embedded runtime):
@@ -26,6 +31,7 @@ const effectBatch = 500;
  *   policy goes unescalated;
  * - with `autoResolveAfterDays` set (ONCALL_AUTO_RESOLVE_AFTER_DAYS), resolves open alerts not seen
  *   for that many days (their escalations stop);
+ * - routes again the open alerts suppressed by maintenance windows that have ended (they escalate now);
  * - forgets effects finished more than a day ago.
  * Fails (and so alarms) when something owed still cannot run.
  */
@@ -46,6 +52,8 @@ export function createHousekeeping(
     const swept = await sweepEffects(effects, { limit: effectBatch });
     if (swept.ran > 0) logger.warn("effects run by housekeeping", { ran: swept.ran });
 
+    const { released } = await releaseEndedMaintenance({ ...ctx, effects }, maintenanceReleaseBatch);
+
     let resolved: number[] = [];
     if (ctx.autoResolveAfterDays !== undefined) {
       resolved = await alerts.autoResolveStale(ctx.autoResolveAfterDays, autoResolveBatch);
@@ -56,11 +64,16 @@ export function createHousekeeping(
     metrics.addMetric("EffectsRunByHousekeeping", MetricUnit.Count, swept.ran);
     metrics.addMetric("EffectsFailed", MetricUnit.Count, swept.failed);
     metrics.addMetric("AlertsAutoResolved", MetricUnit.Count, resolved.length);
+    metrics.addMetric("AlertsReleasedFromMaintenance", MetricUnit.Count, released);
     metrics.publishStoredMetrics();
     if (swept.failed > 0) {
       throw new UnavailableError(`${swept.failed} effect(s) failed again; the next run retries`);
     }
-    return { effectsRun: swept.ran, alertsAutoResolved: resolved.length };
+    return {
+      effectsRun: swept.ran,
+      alertsAutoResolved: resolved.length,
+      alertsReleasedFromMaintenance: released,
+    };
   };
 }
 

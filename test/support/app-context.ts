@@ -1,8 +1,10 @@
+import type { Kysely } from "kysely";
 import {
   createProviderRegistry,
   readNotificationConfig,
 } from "../../functions/adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
+import type { Database } from "../../functions/adapters/db/schema.ts";
 import { createEnvSecretResolver } from "../../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
@@ -52,4 +54,25 @@ export function createRecordingEscalationRunner(): EscalationRunner & {
       calls.push({ op: "stop", executionName });
     },
   };
+}
+
+/**
+ * The alerts whose executions a recording runner started, in start order (then by alert id): a
+ * cohort's execution walks several alerts, so the ids come from `alert_escalations`.
+ */
+export async function startedAlertIds(
+  db: Kysely<Database>,
+  runner: ReturnType<typeof createRecordingEscalationRunner>,
+): Promise<number[]> {
+  const names = runner.calls.filter((c) => c.op === "start").map((c) => c.executionName);
+  if (names.length === 0) return [];
+  const rows = await db
+    .selectFrom("alert_escalations")
+    .select(["alert_id", "execution_name"])
+    .where("execution_name", "in", names)
+    .orderBy("alert_id")
+    .execute();
+  return names.flatMap((name) =>
+    rows.filter((r) => r.execution_name === name).map((r) => Number(r.alert_id)),
+  );
 }

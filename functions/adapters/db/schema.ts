@@ -32,6 +32,15 @@ export interface Database {
   service_change_events: ServiceChangeEventsTable;
   notification_channels: NotificationChannelsTable;
   local_outbox: LocalOutboxTable;
+  routing_rules: RoutingRulesTable;
+  routing_rule_set: RoutingRuleSetTable;
+  routing_rule_changes: RoutingRuleChangesTable;
+  alert_pending_actions: AlertPendingActionsTable;
+  alert_routing: AlertRoutingTable;
+  maintenance_windows: MaintenanceWindowsTable;
+  maintenance_window_changes: MaintenanceWindowChangesTable;
+  maintenance_state: MaintenanceStateTable;
+  maintenance_releases: MaintenanceReleasesTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -131,6 +140,11 @@ export interface AlertsTable {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** Set on an alert that heads an aggregation (routing's `aggregate` action). */
+  aggregate_key: Generated<string | null>;
+  /** Alerts folded into this one. */
+  aggregate_count: Generated<number>;
+  aggregated_into: Generated<number | null>;
 }
 
 export interface AlertEventsTable {
@@ -315,4 +329,107 @@ export interface LocalOutboxTable {
   message_kind: string;
   parts: Json;
   created_at: Generated<Date>;
+}
+
+/** Routing rules, in evaluation order (domain/routing/rules.ts). */
+export interface RoutingRulesTable {
+  id: Generated<string>;
+  position: number;
+  name: string;
+  description: Generated<string>;
+  enabled: boolean;
+  /** Null: every service. */
+  service_ids: Json | null;
+  condition: Json;
+  actions: Json;
+  terminal: boolean;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** One row: the rule set's version, bumped by every rule change. */
+export interface RoutingRuleSetTable {
+  id: number;
+  version: number;
+  updated_at: Date;
+}
+
+/** Every rule change: who, when, before and after. */
+export interface RoutingRuleChangesTable {
+  id: Generated<number>;
+  rule_id: string | null;
+  change: string;
+  actor: string;
+  before: Json | null;
+  after: Json | null;
+  version: number;
+  created_at: Date;
+}
+
+/** Actions a routing rule recorded for later (tickets, until a ticketing system is connected). */
+export interface AlertPendingActionsTable {
+  id: Generated<number>;
+  alert_id: number;
+  kind: string;
+  rule_id: string | null;
+  spec: Json;
+  status: Generated<string>;
+  created_at: Date;
+}
+
+/** What routing did, where it must stay visible on the alert: suppressed, unrouted, aggregated, in_maintenance. */
+export interface AlertRoutingTable {
+  alert_id: number;
+  state: string;
+  reason: Generated<string>;
+}
+
+/** Maintenance windows (domain/maintenance/windows.ts); the state is computed, never stored. */
+export interface MaintenanceWindowsTable {
+  id: Generated<string>;
+  name: string;
+  reason: Generated<string>;
+  owner: string;
+  action: "suppress" | "annotate";
+  /** Domain MaintenanceSchedule, dates as ISO strings. */
+  schedule: Json;
+  /** Domain MaintenanceScope. */
+  scope: Json;
+  /** The series' bounds (one-off start/end, weekly from/until), for lists and the live-window load. */
+  starts_at: Date;
+  ends_at: Date | null;
+  cancelled_at: Date | null;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** Every window change: who, when, the row before and after, the version it made. */
+export interface MaintenanceWindowChangesTable {
+  id: Generated<number>;
+  window_id: string;
+  change: string;
+  actor: string;
+  before: Json | null;
+  after: Json | null;
+  version: number;
+  created_at: Date;
+}
+
+/** One row: the version stamp every window change bumps (the per-process cache's key). */
+export interface MaintenanceStateTable {
+  id: number;
+  version: number;
+  updated_at: Date;
+}
+
+/** Suppressions (routing's 'suppressed' log entries) already released (so a sweep releases once). */
+export interface MaintenanceReleasesTable {
+  suppression_event_id: number;
+  alert_id: number;
+  window_id: string;
+  released_at: Date;
 }

@@ -232,6 +232,10 @@ export function toAlert(row: AlertRow): Alert {
     lastSeenTime: timestampFromDate(row.last_seen_at),
     acknowledgeTime: optionalTimestamp(row.acknowledged_at),
     resolveTime: optionalTimestamp(row.resolved_at),
+    routingState: row.routing_state ?? "",
+    routingReason: row.routing_reason ?? "",
+    aggregateCount: BigInt(row.aggregate_count ?? 0),
+    aggregatedInto: BigInt(row.aggregated_into ?? 0),
   });
 }
 

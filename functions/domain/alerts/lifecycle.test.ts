@@ -20,8 +20,9 @@ describe("alert lifecycle", () => {
     expect(TRANSITIONS[transition].to).toBe(to);
   });
 
-  it("owes an escalation start for a new alert and a stop for every way out of triggered", () => {
-    expect(TRANSITIONS.trigger.effects).toEqual(["escalation.start"]);
+  it("owes the routing of a new alert (which starts its escalation) and a stop for every way out of triggered", () => {
+    expect(TRANSITIONS.trigger.effects).toEqual(["route"]);
+    expect(TRANSITIONS.aggregate.effects).toEqual([]);
     expect(TRANSITIONS.deduplicate.effects).toEqual([]);
     for (const t of ["acknowledge", "resolve", "auto_resolve"] as const) {
       expect(TRANSITIONS[t].effects).toEqual(["escalation.stop"]);
@@ -35,6 +36,7 @@ describe("alert lifecycle", () => {
       acknowledge: "acknowledged",
       resolve: "resolved",
       auto_resolve: "resolved",
+      aggregate: "aggregated",
     });
     for (const rule of Object.values(TRANSITIONS)) {
       for (const from of rule.from) expect(ALERT_STATUSES).toContain(from);

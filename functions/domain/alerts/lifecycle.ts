@@ -30,6 +30,13 @@ export const ALERT_EVENT_TYPES = [
   "escalated_manually",
   "escalation_completed",
   "escalation_failed",
+  // Routing (domain/routing/rules.ts): the decision is the entry's data.
+  "routed",
+  "suppressed",
+  "aggregated",
+  "unrouted",
+  // A maintenance window that suppressed the alert ended: it is routed again (domain/maintenance).
+  "maintenance_ended",
 ] as const;
 
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
@@ -47,7 +54,7 @@ export const ESCALATION_PROGRESS_EVENTS: readonly AlertEventType[] = [
  * the change and run right after the commit (or by housekeeping after a crash). Effect handlers are
  * idempotent: an effect may run more than once, its result happens once.
  */
-export const EFFECT_KINDS = ["escalation.start", "escalation.stop"] as const;
+export const EFFECT_KINDS = ["route", "escalation.start", "escalation.stop"] as const;
 
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
@@ -65,7 +72,13 @@ export interface OwedEffect {
 }
 
 /** What can happen to an alert. */
-export type AlertTransition = "trigger" | "deduplicate" | "acknowledge" | "resolve" | "auto_resolve";
+export type AlertTransition =
+  | "trigger"
+  | "deduplicate"
+  | "acknowledge"
+  | "resolve"
+  | "auto_resolve"
+  | "aggregate";
 
 export interface TransitionRule {
   /** The statuses the transition starts from; from any other status it changes nothing. */
@@ -80,10 +93,13 @@ export interface TransitionRule {
 
 /**
  * The transition table. `trigger` opens a new alert (from no alert, or after the previous one with
- * the same dedup key was resolved); `deduplicate` is a trigger absorbed by the open alert.
+ * the same dedup key was resolved) and owes its routing, which decides whether and along which
+ * policy it escalates (the route handler writes the `escalation.start` effects it chose);
+ * `deduplicate` is a trigger absorbed by the open alert; `aggregate` is routing folding a new alert
+ * into an earlier one (closed here, counted there).
  */
 export const TRANSITIONS = {
-  trigger: { from: [], to: "triggered", event: "created", effects: ["escalation.start"] },
+  trigger: { from: [], to: "triggered", event: "created", effects: ["route"] },
   deduplicate: { from: OPEN_STATUSES, to: null, event: "duplicate_suppressed", effects: [] },
   acknowledge: {
     from: ["triggered"],
@@ -93,6 +109,7 @@ export const TRANSITIONS = {
   },
   resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
   auto_resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
+  aggregate: { from: ["triggered"], to: "resolved", event: "aggregated", effects: [] },
 } as const satisfies Readonly<Record<AlertTransition, TransitionRule>>;
 
 /** The actor of changes the system makes by itself (auto-resolve, escalation steps). */

@@ -27,6 +27,7 @@ export const MATCH_OPERATORS = [
   "starts_with",
   "ends_with",
   "regex",
+  "not_regex",
   "in",
   "not_in",
   "exists",
@@ -48,7 +49,7 @@ export type MatchField =
 export interface Matcher {
   readonly field: MatchField;
   readonly operator: MatchOperator;
-  /** For single-value operators (equals … regex, greater/less than). */
+  /** For single-value operators (equals … regex/not_regex, greater/less than). */
   readonly value?: string;
   /** For `in` / `not_in`. */
   readonly values?: readonly string[];

@@ -11,6 +11,8 @@ import * as serviceChangeEvents from "./2026-11-29T1100-service-change-events.ts
 import * as keyAlertBudget from "./2026-11-29T1300-key-alert-budget.ts";
 import * as escalationCohorts from "./2026-11-29T1400-escalation-cohorts.ts";
 import * as notificationChannels from "./2026-11-29T1600-notification-channels.ts";
+import * as routingRules from "./2026-11-29T1800-routing-rules.ts";
+import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -29,4 +31,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1300-key-alert-budget": keyAlertBudget,
   "2026-11-29T1400-escalation-cohorts": escalationCohorts,
   "2026-11-29T1600-notification-channels": notificationChannels,
+  "2026-11-29T1800-routing-rules": routingRules,
+  "2026-11-29T1900-maintenance-windows": maintenanceWindows,
 };

@@ -109,10 +109,18 @@ export function owedEffectRowsOfService(
     [...sources].map(([kind, alerts]) => {
       const ids = sql`(select coalesce(jsonb_agg(o.id order by o.id), '[]'::jsonb)
           from (${sql.join(alerts, sql` union all `)}) as o(id))`;
-      return kind === "escalation.start"
-        ? sql`select ${kind}::text, s.id, ${ids}, jsonb_build_object('policyId', s.escalation_policy_id)
-            from services s where s.id = ${serviceId} and s.escalation_policy_id is not null`
-        : sql`select ${kind}::text, ${serviceId}, ${ids}, '{}'::jsonb`;
+      if (kind === "escalation.start") {
+        return sql`select ${kind}::text, s.id, ${ids}, jsonb_build_object('policyId', s.escalation_policy_id)
+            from services s where s.id = ${serviceId} and s.escalation_policy_id is not null`;
+      }
+      // Routing's inputs as of this statement, so the request that runs it needs no read first.
+      if (kind === "route") {
+        return sql`select ${kind}::text, s.id, ${ids}, jsonb_build_object(
+              'ruleSetVersion', (select version from routing_rule_set where id = 1),
+              'defaultPolicyId', s.escalation_policy_id)
+            from services s where s.id = ${serviceId}`;
+      }
+      return sql`select ${kind}::text, ${serviceId}, ${ids}, '{}'::jsonb`;
     }),
     sql` union all `,
   );

@@ -34,6 +34,11 @@ export interface AlertRow {
   acknowledged_by: string | null;
   resolved_at: Date | null;
   resolved_by: string | null;
+  /** Routing's visible state (suppressed, unrouted, aggregated, in_maintenance) and why. */
+  routing_state: string | null;
+  routing_reason: string | null;
+  aggregate_count: number;
+  aggregated_into: number | null;
 }
 
 export interface AlertEventRow {
@@ -64,11 +69,20 @@ const alertColumnNames = [
   "acknowledged_by",
   "resolved_at",
   "resolved_by",
+  "aggregate_count",
+  "aggregated_into",
 ] as const;
 
 /** The alert columns (the raw payload is left out: it can be large and no RPC returns it). */
 function alertColumns(alias?: string) {
-  return sql.raw(alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
+  const table = alias ?? "alerts";
+  return sql.raw(
+    [
+      ...alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)),
+      `(select r.state from alert_routing r where r.alert_id = ${table}.id) as routing_state`,
+      `(select r.reason from alert_routing r where r.alert_id = ${table}.id) as routing_reason`,
+    ].join(", "),
+  );
 }
 
 const eventColumns = sql.raw("id, alert_id, type, actor, message, data, created_at");

@@ -200,6 +200,15 @@ export async function deleteEscalationPolicy(db: Db, id: string): Promise<Delete
     if (active.length > 0) {
       return { outcome: "in_use", usedBy: active.map((a) => `alert ${a.alert_id} (escalating)`) };
     }
+    // A routing rule that routes to it would start escalations along a policy that is gone.
+    const { rows: rules } = await sql<{ name: string }>`
+      select name from routing_rules
+      where actions @> jsonb_build_array(jsonb_build_object('kind', 'route', 'policyId', ${id}::text))
+      order by position limit 10
+    `.execute(trx);
+    if (rules.length > 0) {
+      return { outcome: "in_use", usedBy: rules.map((r) => `routing rule "${r.name}"`) };
+    }
     await sql`delete from escalation_policies where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };
   });

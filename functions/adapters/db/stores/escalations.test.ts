@@ -150,13 +150,11 @@ describeEachDatabase("escalations store", (suite) => {
     return { escalation, plan, committed: await commitStep({ alertId, from: escalation, plan, now }) };
   }
 
-  it("owes a start for new alerts of services with a policy only, naming the policy", async () => {
+  it("owes the routing of every new alert (routing chooses the policy and owes the start)", async () => {
     const a = await trigger("a");
-    expect(lastEffects).toMatchObject([
-      { kind: "escalation.start", serviceId: withPolicy, alertIds: [a], payload: { policyId }, attempts: 0 },
-    ]);
-    await trigger("b", withoutPolicy);
-    expect(lastEffects).toEqual([]);
+    expect(lastEffects).toMatchObject([{ kind: "route", serviceId: withPolicy, alertIds: [a], attempts: 0 }]);
+    const b = await trigger("b", withoutPolicy);
+    expect(lastEffects).toMatchObject([{ kind: "route", serviceId: withoutPolicy, alertIds: [b] }]);
     await trigger("a"); // a duplicate owes nothing more
     expect(lastEffects).toEqual([]);
   });

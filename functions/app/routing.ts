@@ -1,0 +1,691 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Kysely } from "kysely";
+import type { Database, Json } from "../adapters/db/schema.ts";
+import type { SignalResult, StoredSignal } from "../adapters/db/stores/alert-signals.ts";
+import {
+  type AlertToRoute,
+  applyRouting,
+  createRule,
+  type DecisionRecord,
+  deleteRule,
+  existingReferences,
+  listDecisions,
+  listRuleChanges,
+  loadAlertsToRoute,
+  loadRoutableAlert,
+  loadRuleSet,
+  type RoutingWrite,
+  type RuleChangeRecord,
+  reorderRules,
+  ruleSetVersion,
+  serviceDefaultPolicy,
+  updateRule,
+} from "../adapters/db/stores/routing.ts";
+import { logger, metrics } from "../adapters/observability.ts";
+import { type AlertEventType, type OwedEffect, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
+import type { Clock } from "../domain/clock.ts";
+import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.ts";
+import type { MaintenanceCheck, MaintenanceVerdict } from "../domain/maintenance/model.ts";
+import { compileCondition } from "../domain/routing/conditions.ts";
+import type { BusinessCalendar, RoutableAlert } from "../domain/routing/model.ts";
+import {
+  type CompiledRule,
+  checkRuleShape,
+  conditionError,
+  decideRouting,
+  type EvaluationBudget,
+  evaluateRules,
+  firstMissingReference,
+  MAX_RULES,
+  type RoutingDecision,
+  type RoutingRule,
+  type RuleAction,
+  type RuleDraft,
+  type RuleResult,
+  type RuleSetEvaluation,
+  referencesOf,
+} from "../domain/routing/rules.ts";
+import type { AppContext } from "./context.ts";
+import type { EffectHandler } from "./effects.ts";
+import { getOnCall } from "./on-call.ts";
+
+export type { DecisionRecord, RuleChangeRecord } from "../adapters/db/stores/routing.ts";
+export type { RoutingRule, RuleAction, RuleDraft, RuleResult } from "../domain/routing/rules.ts";
+
+// Routing: the rules (CRUD with validation at save, order, audit of every change), their use on
+// every new alert (the `route` effect of the `trigger` transition), and the side-effect-free tools
+// (test one rule, simulate a whole rule set, list decisions). The domain decides
+// (domain/routing/rules.ts, conditions.ts); this file loads, asks maintenance, and writes.
+
+export interface RoutingDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  /** Asked for every routed alert; answers from its own cache (no round trip per alert). */
+  readonly maintenance: MaintenanceCheck;
+  /** Business calendars for the CEL business-hours function. */
+  readonly calendars?: readonly BusinessCalendar[];
+  /** Who is on call for a schedule at `at` (user ids), for `notify_schedule`. */
+  onCallUsers(scheduleId: string, at: Date): Promise<string[]>;
+}
+
+/**
+ * The maintenance check while no maintenance windows exist in this build: it answers from an
+ * empty window list (every alert: no window). Replaced by the maintenance module's check.
+ */
+export const noMaintenanceWindows: MaintenanceCheck = {
+  verdictFor: async () => ({ action: "none" }),
+};
+
+/** The log entries routing writes: one per routed alert. */
+export const ROUTING_EVENTS: readonly AlertEventType[] = ["routed", "suppressed", "aggregated", "unrouted"];
+/** Written when a suppressing maintenance window ended (app/maintenance.ts): the alert is routed again. */
+export const MAINTENANCE_ENDED_EVENT: AlertEventType = "maintenance_ended";
+
+/** The alert's visible routing state for outcomes that must show on the alert itself. */
+const AGGREGATED_STATE = "aggregated";
+
+/** How long the rules of one alert may take before the rest are skipped (the alert is routed on what matched). */
+export const ROUTING_BUDGET_MS_PER_ALERT = 5;
+
+/** A compiled rule set, kept per database while its version holds ("compiled once per warm process"). */
+interface CachedRuleSet {
+  readonly version: number;
+  readonly rules: readonly CompiledRule[];
+}
+const compiledSets = new WeakMap<object, CachedRuleSet>();
+
+/** Compiles stored rules; one that no longer compiles evaluates as an error (recorded, never thrown). */
+export function compileRules(
+  rules: readonly (RuleDraft & { id: string })[],
+  calendars: readonly BusinessCalendar[] = [],
+): CompiledRule[] {
+  return rules.map((rule) => {
+    const compiled = compileCondition(rule.condition, { calendars });
+    return {
+      id: rule.id,
+      name: rule.name,
+      enabled: rule.enabled,
+      serviceIds: rule.serviceIds,
+      terminal: rule.terminal,
+      actions: rule.actions,
+      condition: compiled.ok
+        ? compiled.condition
+        : { problem: compiled.problems.map((p) => `${p.field}: ${p.message}`).join("; ") },
+    };
+  });
+}
+
+/** The live rule set compiled, at `version` (from cache when it has not moved). */
+async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedRuleSet> {
+  const cached = compiledSets.get(deps.db);
+  const current = version ?? (await ruleSetVersion(deps.db));
+  if (cached && cached.version === current) return cached;
+  const loaded = await loadRuleSet(deps.db, MAX_RULES);
+  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, deps.calendars) };
+  compiledSets.set(deps.db, fresh);
+  return fresh;
+}
+
+/** A per-alert budget on a monotonic clock (the only wall-clock reading of routing; tests pass their own). */
+function timeBudget(ms: number): EvaluationBudget {
+  const started = performance.now();
+  return { maxRules: MAX_RULES, overTime: () => performance.now() - started > ms };
+}
+
+/** The full evaluation of one alert, before anything is written. */
+export interface AlertRouting {
+  readonly evaluation: RuleSetEvaluation;
+  readonly maintenance: MaintenanceVerdict;
+  readonly decision: RoutingDecision;
+}
+
+async function routeOne(
+  deps: RoutingDeps,
+  rules: readonly CompiledRule[],
+  alert: RoutableAlert,
+  defaultPolicyId: string | null,
+  now: Date,
+  budget: EvaluationBudget,
+): Promise<AlertRouting> {
+  const evaluation = evaluateRules(rules, alert, now, budget);
+  const maintenance = await deps.maintenance.verdictFor(alert, now);
+  return {
+    evaluation,
+    maintenance,
+    decision: decideRouting(alert, evaluation, maintenance, defaultPolicyId),
+  };
+}
+
+/** The log entry of an outcome (aggregation is decided by the write). */
+const eventOf: Record<RoutingDecision["outcome"], AlertEventType> = {
+  routed: "routed",
+  notified: "routed",
+  suppressed: "suppressed",
+  unrouted: "unrouted",
+};
+
+function messageOf(d: RoutingDecision): string {
+  switch (d.outcome) {
+    case "routed":
+      return `Routed to escalation policy ${d.policyId}${d.policyFromRule ? ` by rule ${d.policyFromRule}` : " (service default)"}${d.maintenance ? ` — in maintenance (${d.maintenance.windowName})` : ""}`;
+    case "notified":
+      return `Notified directly (${d.notify.length} target${d.notify.length === 1 ? "" : "s"}), no escalation`;
+    case "suppressed":
+      return `Suppressed: ${d.reason}`;
+    case "unrouted":
+      return `Unrouted: ${d.reason}`;
+  }
+}
+
+/** The decision as stored in the alert's log (and answered by ListRoutingDecisions). */
+function decisionJson(routing: AlertRouting, version: number, notify: RoutingWrite["notify"]): Json {
+  const { evaluation, decision, maintenance } = routing;
+  return {
+    ruleSetVersion: version,
+    outcome: decision.outcome,
+    policyId: decision.policyId ?? null,
+    policySource: decision.policyId
+      ? decision.policyFromRule
+        ? `rule:${decision.policyFromRule}`
+        : "service_default"
+      : null,
+    reason: decision.reason ?? null,
+    rulesEvaluated: evaluation.evaluated,
+    matched: evaluation.results.filter((r) => r.outcome === "matched").map((r) => r.ruleId),
+    errors: evaluation.results
+      .filter((r) => r.outcome === "error")
+      .map((r) => ({ ruleId: r.ruleId, message: r.message ?? "" })),
+    budgetExhausted: evaluation.budgetExhausted,
+    actions: evaluation.actions.map(({ ruleId, action }) => ({ ruleId, ...action }) as unknown as Json),
+    notified: notify.map((n) => ({ kind: n.kind, id: n.id })),
+    maintenance: maintenance as unknown as Json,
+  };
+}
+
+/** Resolves schedule targets to whoever is on call at `now` (each schedule read once per batch). */
+async function notificationTargets(
+  deps: RoutingDeps,
+  decision: RoutingDecision,
+  now: Date,
+  onCall: Map<string, Promise<string[]>>,
+): Promise<RoutingWrite["notify"]> {
+  const out: { kind: "user" | "channel"; id: string; reason: Json }[] = [];
+  for (const target of decision.notify) {
+    if (target.kind === "channel") {
+      out.push({
+        kind: "channel",
+        id: target.channelId,
+        reason: { via: "routing", ruleId: target.ruleId, templateId: target.templateId ?? null },
+      });
+    } else if (target.kind === "user") {
+      out.push({ kind: "user", id: target.userId, reason: { via: "routing", ruleId: target.ruleId } });
+    } else {
+      let users = onCall.get(target.scheduleId);
+      if (!users) {
+        users = deps.onCallUsers(target.scheduleId, now).catch((error: unknown) => {
+          logger.warn("routing: schedule to notify could not be read", {
+            scheduleId: target.scheduleId,
+            error: error as Error,
+          });
+          return [];
+        });
+        onCall.set(target.scheduleId, users);
+      }
+      for (const userId of await users) {
+        out.push({
+          kind: "user",
+          id: userId,
+          reason: { via: "routing", ruleId: target.ruleId, scheduleId: target.scheduleId },
+        });
+      }
+    }
+  }
+  const seen = new Set<string>();
+  return out.filter((n) => {
+    const key = `${n.kind}:${n.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** A `route` effect written by the request that runs it, with the alerts as that request wrote them. */
+interface RouteEffectWithAlerts extends OwedEffect {
+  readonly newAlerts: readonly RoutableAlert[];
+}
+
+/** The new alerts of a webhook request, as its statement wrote them (the last signal of each key). */
+export function newAlertsOf(
+  serviceId: string,
+  signals: readonly StoredSignal[],
+  results: readonly SignalResult[],
+  now: Date,
+): RoutableAlert[] {
+  const lastByKey = new Map(signals.map((s) => [s.dedupKey, s]));
+  return results.flatMap((r) => {
+    const signal = lastByKey.get(r.dedupKey);
+    if (r.outcome !== "created" || r.alertId == null || !signal) return [];
+    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
+    return [
+      {
+        id: r.alertId,
+        serviceId,
+        summary,
+        details,
+        severity,
+        source,
+        dedupKey,
+        labels,
+        annotations,
+        createdAt: now,
+      },
+    ];
+  });
+}
+
+/** Attaches the request's new alerts to the `route` effects it just wrote (fresh ones only). */
+export function withNewAlerts(
+  effects: readonly OwedEffect[],
+  alerts: readonly RoutableAlert[],
+): OwedEffect[] {
+  if (alerts.length === 0) return [...effects];
+  const byId = new Map(alerts.map((a) => [a.id, a]));
+  return effects.map((e) => {
+    if (e.kind !== "route" || e.attempts > 0) return e;
+    const known = e.alertIds.map((id) => byId.get(id));
+    if (known.some((a) => !a)) return e;
+    return { ...e, newAlerts: known as RoutableAlert[] } satisfies RouteEffectWithAlerts;
+  });
+}
+
+/** What a fresh route effect carries (see owedEffectRowsOfService): routing needs no read. */
+function freshInputs(
+  effects: readonly OwedEffect[],
+): { version: number; alerts: AlertToRoute[] } | undefined {
+  let version: number | undefined;
+  const alerts: AlertToRoute[] = [];
+  for (const effect of effects) {
+    const payload = effect.payload as { ruleSetVersion?: unknown; defaultPolicyId?: unknown } | null;
+    const known = (effect as Partial<RouteEffectWithAlerts>).newAlerts;
+    if (!known || typeof payload?.ruleSetVersion !== "number") return undefined;
+    version = Math.max(version ?? 0, payload.ruleSetVersion);
+    const defaultPolicyId = typeof payload.defaultPolicyId === "string" ? payload.defaultPolicyId : null;
+    for (const alert of known) alerts.push({ ...alert, id: alert.id as number, defaultPolicyId });
+  }
+  return version === undefined ? undefined : { version, alerts };
+}
+
+/**
+ * The `route` effect's handler: loads the new alerts and the rule set's version in one read,
+ * evaluates the (cached) rule set and asks maintenance for each alert, writes every decision in one
+ * statement, and returns the `escalation.start` effects that statement wrote (one per chosen
+ * policy): the outbox runs them next, as effects of their own, so a failed start is retried alone.
+ * An effect that runs twice routes its alerts once (the load skips alerts already routed).
+ */
+export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
+  return {
+    critical: true,
+    completesItself: true,
+    async run(effects) {
+      const completes = effects.map((e) => e.id);
+      const alertIds = [...new Set(effects.flatMap((e) => e.alertIds))];
+      // Fresh from this request: the alerts and the rule set's version came with the effect. Else
+      // (a sweep, a retry) read them, skipping alerts already routed.
+      const { version, alerts } =
+        freshInputs(effects) ??
+        (await loadAlertsToRoute(deps.db, {
+          alertIds,
+          routingEvents: ROUTING_EVENTS,
+          rerouteEvent: MAINTENANCE_ENDED_EVENT,
+        }));
+      if (alerts.length === 0) {
+        await applyRouting(deps.db, {
+          writes: [],
+          actor: SYSTEM_ACTOR,
+          now: deps.clock.now(),
+          aggregatedState: AGGREGATED_STATE,
+          completes,
+        });
+        return [];
+      }
+      const ruleSet = await liveRuleSet(deps, version);
+      const now = deps.clock.now();
+      const onCall = new Map<string, Promise<string[]>>();
+      const writes: RoutingWrite[] = [];
+      for (const alert of alerts) {
+        const started = performance.now();
+        const routing = await routeOne(
+          deps,
+          ruleSet.rules,
+          alert,
+          alert.defaultPolicyId,
+          now,
+          timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
+        );
+        writes.push(await writeOf(deps, alert, routing, ruleSet.version, started, now, onCall));
+      }
+      const starts = await applyRouting(deps.db, {
+        writes,
+        actor: SYSTEM_ACTOR,
+        now,
+        aggregatedState: AGGREGATED_STATE,
+        completes,
+      });
+      countOutcomes(writes);
+      return starts;
+    },
+  };
+}
+
+async function writeOf(
+  deps: RoutingDeps,
+  alert: AlertToRoute,
+  routing: AlertRouting,
+  version: number,
+  started: number,
+  now: Date,
+  onCall: Map<string, Promise<string[]>>,
+): Promise<RoutingWrite> {
+  const { decision, evaluation } = routing;
+  const notify = await notificationTargets(deps, decision, now, onCall);
+  // No rule applies to the service and no maintenance window: routing as before rules existed (the
+  // default policy, whose escalation logs itself; or unrouted, shown on the alert and counted).
+  const trivial =
+    routing.maintenance.action === "none" &&
+    evaluation.results.every((r) => r.outcome === "disabled" || r.outcome === "out_of_scope");
+  const durationMicros = Math.round((performance.now() - started) * 1000);
+  const visible =
+    decision.outcome === "suppressed" || decision.outcome === "unrouted"
+      ? { state: decision.outcome, reason: decision.reason ?? null }
+      : decision.maintenance
+        ? {
+            state: "in_maintenance",
+            reason: `maintenance window ${decision.maintenance.windowName}: ${decision.maintenance.reason}`,
+          }
+        : { state: null, reason: null };
+  return {
+    alertId: alert.id,
+    serviceId: alert.serviceId,
+    event: trivial ? null : eventOf[decision.outcome],
+    message: messageOf(decision),
+    decision: decisionJson(routing, version, notify),
+    micros: durationMicros,
+    ...visible,
+    labels: decision.labels ? { ...decision.labels } : null,
+    severity: decision.severity ?? null,
+    policyId: decision.outcome === "routed" ? (decision.policyId ?? null) : null,
+    aggregate: decision.aggregate
+      ? { key: decision.aggregate.key, windowSeconds: decision.aggregate.windowSeconds }
+      : null,
+    notify,
+    tickets: decision.tickets.map((t) => ({
+      ruleId: t.ruleId,
+      spec: { system: t.system, project: t.project },
+    })),
+  };
+}
+
+/** Unrouted and suppressed alerts are counted (an alarm can watch unrouted ones). */
+function countOutcomes(writes: readonly RoutingWrite[]): void {
+  const unrouted = writes.filter((w) => w.state === "unrouted");
+  const suppressed = writes.filter((w) => w.state === "suppressed").length;
+  if (unrouted.length > 0) {
+    metrics.addMetric("AlertsUnrouted", MetricUnit.Count, unrouted.length);
+    logger.warn("alerts unrouted: no rule chose a policy and their service has no default", {
+      alertIds: unrouted.map((w) => w.alertId),
+    });
+  }
+  if (suppressed > 0) metrics.addMetric("AlertsSuppressed", MetricUnit.Count, suppressed);
+}
+
+// ---- Rules: CRUD, order, audit ------------------------------------------------------------------
+
+/** Checks a rule for saving: shape and lengths, its condition compiles, its references exist. */
+async function checkRuleForSave(deps: RoutingDeps, rule: RuleDraft, prefix: string): Promise<void> {
+  checkRuleShape(rule, prefix);
+  const compiled = compileCondition(rule.condition, { calendars: deps.calendars ?? [] });
+  if (!compiled.ok) throw conditionError(compiled.problems, prefix);
+  await checkReferences(deps, [rule], [prefix]);
+}
+
+async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], prefixes: readonly string[]) {
+  const refs = referencesOf(rules);
+  const builtin = [...refs.templateIds].filter((id) => id.startsWith("default-"));
+  const existing = await existingReferences(deps.db, {
+    policyIds: [...refs.policyIds],
+    scheduleIds: [...refs.scheduleIds],
+    templateIds: [...refs.templateIds],
+    serviceIds: [...refs.serviceIds],
+  });
+  for (const id of builtin) existing.templateIds.add(id);
+  for (const [i, rule] of rules.entries()) {
+    const missing = firstMissingReference(rule, existing, prefixes[i] ?? "");
+    if (missing) throw missing;
+  }
+}
+
+export async function createRoutingRule(
+  deps: RoutingDeps,
+  input: { draft: RuleDraft; actor: string },
+): Promise<{ rule: RoutingRule; version: number }> {
+  await checkRuleForSave(deps, input.draft, "rule.");
+  const count = (await loadRuleSet(deps.db, MAX_RULES + 1)).rules.length;
+  if (count >= MAX_RULES) throw new PreconditionError(`the rule set holds ${MAX_RULES} rules already`);
+  return createRule(deps.db, { ...input, now: deps.clock.now() });
+}
+
+export async function getRoutingRule(
+  deps: RoutingDeps,
+  id: string,
+): Promise<{ rule: RoutingRule; version: number }> {
+  const { version, rules } = await loadRuleSet(deps.db, MAX_RULES);
+  const rule = rules.find((r) => r.id === id);
+  if (!rule) throw new NotFoundError("routing rule", id);
+  return { rule, version };
+}
+
+/** Rules in evaluation order, a page after rank `afterPosition`. */
+export async function listRoutingRules(
+  deps: RoutingDeps,
+  input: { limit: number; afterPosition: number; serviceId?: string | undefined },
+): Promise<{ rules: RoutingRule[]; version: number; next?: number | undefined }> {
+  const { version, rules } = await loadRuleSet(deps.db, MAX_RULES);
+  const wanted = rules.filter(
+    (r) =>
+      r.position > input.afterPosition &&
+      (!input.serviceId ||
+        !r.serviceIds ||
+        r.serviceIds.length === 0 ||
+        r.serviceIds.includes(input.serviceId)),
+  );
+  const page = wanted.slice(0, input.limit);
+  const last = page.at(-1);
+  return { rules: page, version, next: wanted.length > input.limit && last ? last.position : undefined };
+}
+
+/** Applies the patch to the stored rule and checks the whole result before saving. */
+export async function updateRoutingRule(
+  deps: RoutingDeps,
+  input: { id: string; patch: Partial<RuleDraft>; actor: string },
+): Promise<{ rule: RoutingRule; version: number }> {
+  const { rule } = await getRoutingRule(deps, input.id);
+  const draft: RuleDraft = {
+    name: input.patch.name ?? rule.name,
+    description: input.patch.description ?? rule.description,
+    enabled: input.patch.enabled ?? rule.enabled,
+    serviceIds: "serviceIds" in input.patch ? input.patch.serviceIds : rule.serviceIds,
+    condition: input.patch.condition ?? rule.condition,
+    actions: input.patch.actions ?? rule.actions,
+    terminal: input.patch.terminal ?? rule.terminal,
+  };
+  await checkRuleForSave(deps, draft, "rule.");
+  const result = await updateRule(deps.db, {
+    id: input.id,
+    draft,
+    actor: input.actor,
+    now: deps.clock.now(),
+  });
+  if (result.outcome === "not_found") throw new NotFoundError("routing rule", input.id);
+  return result.write;
+}
+
+export async function deleteRoutingRule(
+  deps: RoutingDeps,
+  input: { id: string; actor: string },
+): Promise<{ version: number }> {
+  const result = await deleteRule(deps.db, { ...input, now: deps.clock.now() });
+  if (!result) throw new NotFoundError("routing rule", input.id);
+  return result;
+}
+
+export async function reorderRoutingRules(
+  deps: RoutingDeps,
+  input: { ids: readonly string[]; expectedVersion?: number | undefined; actor: string },
+): Promise<{ version: number }> {
+  const result = await reorderRules(deps.db, { ...input, now: deps.clock.now() });
+  if (result.outcome === "mismatch") {
+    throw new ValidationError(
+      "rule_ids",
+      `must list every rule exactly once (${result.ids.length} rules: ${result.ids.join(", ")})`,
+    );
+  }
+  if (result.outcome === "stale") {
+    throw new PreconditionError(
+      `the rule set is at version ${result.version}, not the expected one; reload and retry`,
+    );
+  }
+  return { version: result.version };
+}
+
+export function listRoutingRuleChanges(
+  deps: RoutingDeps,
+  input: { ruleId?: string | undefined; limit: number; beforeId?: number | undefined },
+): Promise<RuleChangeRecord[]> {
+  return listRuleChanges(deps.db, input);
+}
+
+export function listRoutingDecisions(
+  deps: RoutingDeps,
+  input: {
+    alertId?: number | undefined;
+    serviceId?: string | undefined;
+    limit: number;
+    beforeId?: number | undefined;
+  },
+): Promise<DecisionRecord[]> {
+  return listDecisions(deps.db, { ...input, routingEvents: ROUTING_EVENTS });
+}
+
+// ---- Test and simulate (no side effects) --------------------------------------------------------
+
+/** The alert a test or simulation runs against: a sample (service given) or a stored one. */
+export type AlertSource =
+  | { readonly kind: "sample"; readonly alert: RoutableAlert }
+  | { readonly kind: "stored"; readonly alertId: number };
+
+async function alertOf(
+  deps: RoutingDeps,
+  source: AlertSource,
+  field: string,
+): Promise<{ alert: RoutableAlert; defaultPolicyId: string | null }> {
+  if (source.kind === "stored") {
+    const stored = await loadRoutableAlert(deps.db, source.alertId);
+    if (!stored) throw new NotFoundError("alert", String(source.alertId));
+    return { alert: stored, defaultPolicyId: stored.defaultPolicyId };
+  }
+  const service = await serviceDefaultPolicy(deps.db, source.alert.serviceId);
+  if (!service)
+    throw new ValidationError(`${field}.service_id`, `service ${source.alert.serviceId} does not exist`);
+  return { alert: source.alert, defaultPolicyId: service.policyId };
+}
+
+/** One rule (stored or draft) against one alert at `at`: its result and the actions it would run. */
+export async function testRoutingRule(
+  deps: RoutingDeps,
+  input: {
+    rule: { kind: "stored"; id: string } | { kind: "draft"; draft: RuleDraft };
+    source: AlertSource;
+    at: Date;
+  },
+): Promise<{ result: RuleResult; actions: RuleAction[] }> {
+  let rule: RuleDraft & { id: string };
+  if (input.rule.kind === "stored") {
+    rule = (await getRoutingRule(deps, input.rule.id)).rule;
+  } else {
+    checkRuleShape(input.rule.draft, "rule.");
+    const compiled = compileCondition(input.rule.draft.condition, { calendars: deps.calendars ?? [] });
+    if (!compiled.ok) throw conditionError(compiled.problems, "rule.");
+    rule = { ...input.rule.draft, id: "" };
+  }
+  const { alert } = await alertOf(deps, input.source, "alert.sample");
+  // A disabled or out-of-scope rule is still tested for its condition: that is what the user asks.
+  const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], deps.calendars);
+  const evaluation = evaluateRules(compiled ? [compiled] : [], alert, input.at);
+  const result = evaluation.results[0] ?? {
+    ruleId: rule.id,
+    name: rule.name,
+    outcome: "not_matched" as const,
+  };
+  return { result, actions: evaluation.actions.map((a) => a.action) };
+}
+
+export interface Simulation {
+  readonly ruleSetVersion: number | null;
+  readonly results: readonly RuleResult[];
+  readonly actions: readonly { readonly ruleId: string; readonly action: RuleAction }[];
+  readonly maintenance: MaintenanceVerdict;
+  readonly decision: RoutingDecision;
+}
+
+/**
+ * A stored or sample alert at `at` against the live rule set or a draft one: every rule's result,
+ * the actions that would run, the maintenance verdict and the decision. Nothing is written.
+ */
+export async function simulateRouting(
+  deps: RoutingDeps,
+  input: { source: AlertSource; at: Date; draft?: readonly RuleDraft[] | undefined },
+): Promise<Simulation> {
+  let rules: readonly CompiledRule[];
+  let version: number | null = null;
+  if (input.draft) {
+    if (input.draft.length > MAX_RULES)
+      throw new ValidationError("draft.rules", `holds more than ${MAX_RULES} rules`);
+    for (const [i, rule] of input.draft.entries()) checkRuleShape(rule, `draft.rules[${i}].`);
+    await checkReferences(
+      deps,
+      input.draft,
+      input.draft.map((_, i) => `draft.rules[${i}].`),
+    );
+    // A draft rule that does not compile is reported as that rule's error, like a stored one.
+    rules = compileRules(
+      input.draft.map((rule, i) => ({ ...rule, id: `draft-${i + 1}` })),
+      deps.calendars,
+    );
+  } else {
+    const live = await liveRuleSet(deps);
+    rules = live.rules;
+    version = live.version;
+  }
+  const { alert, defaultPolicyId } = await alertOf(deps, input.source, "alert.sample");
+  const routing = await routeOne(deps, rules, alert, defaultPolicyId, input.at, {
+    maxRules: MAX_RULES,
+    overTime: () => false,
+  });
+  return {
+    ruleSetVersion: version,
+    results: routing.evaluation.results,
+    actions: routing.evaluation.actions,
+    maintenance: routing.maintenance,
+    decision: routing.decision,
+  };
+}
+
+/** The routing dependencies from an AppContext. */
+export function routingDepsOf(ctx: Pick<AppContext, "database" | "clock" | "maintenance">): RoutingDeps {
+  return {
+    db: ctx.database.db,
+    clock: ctx.clock,
+    maintenance: ctx.maintenance ?? noMaintenanceWindows,
+    onCallUsers: async (scheduleId, at) => (await getOnCall(ctx, scheduleId, at)).users.map((u) => u.userId),
+  };
+}

@@ -1,0 +1,397 @@
+/**
+ * CEL conditions (`@marcbachmann/cel-js`): parsed and type-checked once at save, evaluated per alert.
+ *
+ * Variables
+ * - `alert`: `summary`, `details`, `severity`, `source`, `service` (the service id), `dedup_key`,
+ *   `labels` and `annotations` (map<string, string>), `created_at` (timestamp). Field names are
+ *   snake_case, as in the proto API and CEL's own protobuf convention.
+ * - `now`: timestamp, the time the alert is routed (a simulation chooses it).
+ *
+ * Functions for on-call (zones are IANA names; weekdays ISO 1 = Monday … 7 = Sunday, as time windows):
+ * - `localHour(t, zone)` int, `localWeekday(t, zone)` int, `localDate(t, zone)` "YYYY-MM-DD",
+ *   `localTime(t, zone)` "HH:MM" (compares as a string: `localTime(now, "Europe/Berlin") >= "09:00"`);
+ * - `inBusinessHours("calendar")` (at `now`) and `inBusinessHours("calendar", t)`;
+ * - `alert.label("team", "none")` / `alert.annotation("runbook", "")`: the value or the default.
+ * A missing label: `has(alert.labels.env)` is false; `alert.labels.env` alone errors (the condition is
+ * then not matched and the error recorded), so use `has()` or `alert.label()`.
+ *
+ * Safety
+ * - `matches()` runs on RE2 (linear time) instead of the library's JavaScript RegExp, which backtracks
+ *   exponentially on patterns like `(a+)+$`; a literal pattern is checked at save.
+ * - Limits at save: expression length, AST nodes and depth (the library's parse limits), and at most one
+ *   level of comprehension (`all`, `exists`, `map`, `filter`…), so evaluation costs at most about
+ *   (entries of the largest map or list) × (nodes): alerts carry at most 128 labels.
+ */
+import { Environment } from "@marcbachmann/cel-js";
+import { RE2JS } from "re2js";
+import { ValidationError } from "../errors.ts";
+import { DAY_MS, epochDayOf, MINUTE_MS, resolveZone, toLocal } from "../schedules/zone.ts";
+import { compileRegex, describeRegexError, MAX_REGEX_LENGTH } from "./matchers.ts";
+import type { BusinessCalendar, ConditionProblem, RoutableAlert } from "./model.ts";
+import { type CompiledCalendar, compileCalendar, inBusinessHours, isoWeekdayOf } from "./time-windows.ts";
+
+export const MAX_CEL_LENGTH = 2048;
+export const MAX_CEL_AST_NODES = 300;
+export const MAX_CEL_DEPTH = 32;
+export const MAX_COMPREHENSION_NESTING = 1;
+
+const TIMESTAMP = "google.protobuf.Timestamp";
+
+/** The `alert` variable. A class, so the library checks it by constructor (no per-evaluation conversion). */
+class CelAlert {
+  readonly summary: string;
+  readonly details: string;
+  readonly severity: string;
+  readonly source: string;
+  readonly service: string;
+  readonly dedup_key: string;
+  // Maps rather than objects: `has(alert.labels.constructor)` must not find Object.prototype.
+  readonly labels: Map<string, string>;
+  readonly annotations: Map<string, string>;
+  readonly created_at: Date;
+  constructor(alert: RoutableAlert) {
+    this.summary = alert.summary;
+    this.details = alert.details;
+    this.severity = alert.severity;
+    this.source = alert.source;
+    this.service = alert.serviceId;
+    this.dedup_key = alert.dedupKey;
+    this.labels = new Map(Object.entries(alert.labels));
+    this.annotations = new Map(Object.entries(alert.annotations));
+    this.created_at = alert.createdAt;
+  }
+}
+
+// One conversion per alert, shared by every rule that evaluates it.
+const celAlerts = new WeakMap<RoutableAlert, CelAlert>();
+function celAlertOf(alert: RoutableAlert): CelAlert {
+  let converted = celAlerts.get(alert);
+  if (!converted) {
+    converted = new CelAlert(alert);
+    celAlerts.set(alert, converted);
+  }
+  return converted;
+}
+
+function zoneAt(t: Date, zoneName: string): { day: number; minute: number } {
+  const local = toLocal(resolveZone(zoneName, "zone"), t.getTime());
+  const day = epochDayOf(local);
+  return { day, minute: Math.floor((local - day * DAY_MS) / MINUTE_MS) };
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+const regexCache = new Map<string, RE2JS>();
+const MAX_CACHED_REGEXES = 256;
+/** RE2 for `matches()` with a pattern computed at evaluation (literal patterns are compiled at save). */
+function re2For(pattern: string): RE2JS {
+  let regex = regexCache.get(pattern);
+  if (!regex) {
+    if (pattern.length > MAX_REGEX_LENGTH)
+      throw new Error(`matches(): pattern longer than ${MAX_REGEX_LENGTH}`);
+    try {
+      regex = RE2JS.compile(pattern);
+    } catch (error) {
+      throw new Error(`matches(): invalid regular expression (RE2 syntax): ${describeRegexError(error)}`);
+    }
+    if (regexCache.size >= MAX_CACHED_REGEXES) regexCache.clear();
+    regexCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+const baseEnvironment = new Environment({
+  limits: {
+    maxAstNodes: MAX_CEL_AST_NODES,
+    maxDepth: MAX_CEL_DEPTH,
+    maxListElements: 100,
+    maxMapEntries: 100,
+    maxCallArguments: 8,
+  },
+})
+  .registerType("Alert", {
+    ctor: CelAlert,
+    fields: {
+      summary: "string",
+      details: "string",
+      severity: "string",
+      source: "string",
+      service: "string",
+      dedup_key: "string",
+      labels: "map<string, string>",
+      annotations: "map<string, string>",
+      created_at: TIMESTAMP,
+    },
+  })
+  .registerVariable("alert", "Alert")
+  .registerVariable("now", TIMESTAMP)
+  .registerFunction(
+    "Alert.label(string, string): string",
+    (a: CelAlert, name: string, fallback: string) => a.labels.get(name) ?? fallback,
+  )
+  .registerFunction(
+    "Alert.annotation(string, string): string",
+    (a: CelAlert, name: string, fallback: string) => a.annotations.get(name) ?? fallback,
+  )
+  .registerFunction(`localHour(${TIMESTAMP}, string): int`, (t: Date, zone: string) =>
+    BigInt(Math.floor(zoneAt(t, zone).minute / 60)),
+  )
+  .registerFunction(`localWeekday(${TIMESTAMP}, string): int`, (t: Date, zone: string) =>
+    BigInt(isoWeekdayOf(zoneAt(t, zone).day)),
+  )
+  .registerFunction(`localDate(${TIMESTAMP}, string): string`, (t: Date, zone: string) =>
+    new Date(zoneAt(t, zone).day * DAY_MS).toISOString().slice(0, 10),
+  )
+  .registerFunction(`localTime(${TIMESTAMP}, string): string`, (t: Date, zone: string) => {
+    const { minute } = zoneAt(t, zone);
+    return `${pad(Math.floor(minute / 60))}:${pad(minute % 60)}`;
+  });
+
+/** The functions whose second argument is a zone name, checked at save when it is a literal. */
+const ZONE_FUNCTIONS = new Set(["localHour", "localWeekday", "localDate", "localTime"]);
+
+interface CalendarEnvironment {
+  readonly environment: Environment;
+  readonly calendars: ReadonlyMap<string, CompiledCalendar>;
+  readonly problems: readonly ConditionProblem[];
+}
+
+/** One environment per calendar list (a child of the base: cloning is cheap, parsing needs the functions). */
+const calendarEnvironments = new WeakMap<readonly BusinessCalendar[], CalendarEnvironment>();
+
+function environmentFor(calendarList: readonly BusinessCalendar[]): CalendarEnvironment {
+  const known = calendarEnvironments.get(calendarList);
+  if (known) return known;
+  const calendars = new Map<string, CompiledCalendar>();
+  const problems: ConditionProblem[] = [];
+  calendarList.forEach((calendar, i) => {
+    try {
+      calendars.set(calendar.name, compileCalendar(calendar, `calendars[${i}]`));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      problems.push({ field: error.field, message: error.message });
+    }
+  });
+  const lookup = (name: string): CompiledCalendar => {
+    const calendar = calendars.get(name);
+    if (!calendar) throw new Error(`inBusinessHours(): unknown calendar "${name}"`);
+    return calendar;
+  };
+  const environment = baseEnvironment
+    .clone()
+    .registerFunction(`inBusinessHours(string, ${TIMESTAMP}): bool`, (name: string, t: Date) =>
+      inBusinessHours(lookup(name), t.getTime()),
+    )
+    // The one-argument form reads `now` from the evaluation's variables, which a plain function cannot.
+    .registerFunction("inBusinessHours(ast): bool", ({ args }: { args: CelNode[] }) => ({
+      name: args[0],
+      typeCheck(checker: CelChecker, macro: { name: CelNode }, ctx: unknown) {
+        const type = checker.check(macro.name, ctx);
+        if (type.name !== "string" && type.name !== "dyn") {
+          throw new Error(`inBusinessHours() takes a calendar name (string), got ${type.name}`);
+        }
+        return checker.boolType;
+      },
+      evaluate(evaluator: CelEvaluator, macro: { name: CelNode }, ctx: CelContext) {
+        const name = evaluator.run(macro.name, ctx);
+        if (typeof name !== "string")
+          throw new Error("inBusinessHours(): the calendar name must be a string");
+        const now = ctx.getValue("now");
+        if (!(now instanceof Date)) throw new Error("inBusinessHours(): `now` is not set");
+        return inBusinessHours(lookup(name), now.getTime());
+      },
+    }));
+  const made = { environment, calendars, problems };
+  calendarEnvironments.set(calendarList, made);
+  return made;
+}
+
+// The parts of the library's AST and checker this module touches (the library's d.ts leaves them `any`).
+interface CelNode {
+  readonly op: string;
+  readonly args: unknown;
+  readonly pos: number;
+  readonly start: number;
+  readonly meta?: { alternate?: CelNode; macro?: unknown };
+  handle?: (args: unknown[], ...rest: unknown[]) => unknown;
+}
+interface CelChecker {
+  check(node: CelNode, ctx: unknown): { name: string };
+  readonly boolType: unknown;
+}
+interface CelEvaluator {
+  run(node: CelNode, ctx: unknown): unknown;
+}
+interface CelContext {
+  getValue(name: string): unknown;
+}
+
+function isNode(value: unknown): value is CelNode {
+  return (
+    typeof value === "object" && value !== null && typeof (value as CelNode).op === "string" && "pos" in value
+  );
+}
+
+/** 1-based line and column of offset `pos` in `text`. */
+function positionOf(text: string, pos: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text[i] === "\n") {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: pos - lineStart + 1 };
+}
+
+function problemAt(expression: string, pos: number | undefined, message: string): ConditionProblem {
+  return pos === undefined
+    ? { field: "cel", message }
+    : { field: "cel", message, ...positionOf(expression, pos) };
+}
+
+function errorPosition(error: unknown): number | undefined {
+  const range = (error as { range?: { start?: number } } | null)?.range;
+  return typeof range?.start === "number" ? range.start : undefined;
+}
+
+export function errorMessage(error: unknown): string {
+  if (error && typeof error === "object" && "summary" in error && typeof error.summary === "string") {
+    return error.summary;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Walks the checked AST: counts comprehension nesting, swaps `matches()` onto RE2, checks literal regexes,
+ * zones and calendar names. Returns the problems found.
+ */
+function inspect(
+  root: CelNode,
+  expression: string,
+  calendars: ReadonlyMap<string, CompiledCalendar>,
+): ConditionProblem[] {
+  const problems: ConditionProblem[] = [];
+  const literal = (node: unknown): string | undefined =>
+    isNode(node) && node.op === "value" && typeof node.args === "string" ? node.args : undefined;
+
+  const visit = (value: unknown, nesting: number): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, nesting);
+      return;
+    }
+    if (!isNode(value)) {
+      if (typeof value === "object" && value !== null && value.constructor === Object) {
+        for (const item of Object.values(value)) visit(item, nesting);
+      }
+      return;
+    }
+    const node = value;
+    // A macro expanded into a comprehension keeps the call as `alternate`; the arguments live inside it.
+    if (node.meta?.alternate) {
+      visit(node.meta.alternate, nesting);
+      return;
+    }
+    let depth = nesting;
+    if (node.op === "comprehension") {
+      depth++;
+      if (depth > MAX_COMPREHENSION_NESTING) {
+        problems.push(
+          problemAt(
+            expression,
+            node.start,
+            `comprehensions (all, exists, map, filter…) may not be nested more than ${MAX_COMPREHENSION_NESTING} deep (evaluation cost limit)`,
+          ),
+        );
+      }
+    }
+    if (node.op === "rcall" && Array.isArray(node.args) && node.args[0] === "matches") {
+      const pattern = literal((node.args[2] as unknown[])[0]);
+      if (pattern !== undefined) {
+        try {
+          compileRegex(pattern, "cel");
+        } catch (error) {
+          problems.push(
+            problemAt(expression, node.start, errorMessage(error).replace(/^cel: /, "matches(): ")),
+          );
+        }
+      }
+      node.handle = (args: unknown[]) => {
+        const [input, re] = args;
+        if (typeof input !== "string" || typeof re !== "string") throw new Error("matches() takes strings");
+        return re2For(re).test(input);
+      };
+    }
+    if (node.op === "call" && Array.isArray(node.args)) {
+      const [name, callArgs] = node.args as [string, unknown[]];
+      if (ZONE_FUNCTIONS.has(name)) {
+        const zone = literal(callArgs[1]);
+        if (zone !== undefined) {
+          try {
+            resolveZone(zone, "zone");
+          } catch (error) {
+            problems.push(
+              problemAt(expression, node.start, `${name}(): ${errorMessage(error).replace(/^zone: /, "")}`),
+            );
+          }
+        }
+      }
+      if (name === "inBusinessHours") {
+        const calendar = literal(callArgs[0]);
+        if (calendar !== undefined && !calendars.has(calendar)) {
+          const names = [...calendars.keys()].map((n) => JSON.stringify(n)).join(", ") || "none defined";
+          problems.push(
+            problemAt(expression, node.start, `unknown business calendar "${calendar}" (known: ${names})`),
+          );
+        }
+      }
+    }
+    visit(node.args, depth);
+  };
+  visit(root, 0);
+  return problems;
+}
+
+export type CelProgram = (alert: RoutableAlert, now: Date) => unknown;
+
+export type CelCompileResult =
+  | { readonly ok: true; readonly program: CelProgram }
+  | { readonly ok: false; readonly problems: readonly ConditionProblem[] };
+
+/** Parses, type-checks and inspects `expression`; problems carry field "cel" and a 1-based position. */
+export function compileCel(expression: string, calendarList: readonly BusinessCalendar[]): CelCompileResult {
+  if (typeof expression !== "string" || expression.trim() === "") {
+    return { ok: false, problems: [{ field: "cel", message: "the expression is empty" }] };
+  }
+  if (expression.length > MAX_CEL_LENGTH) {
+    return { ok: false, problems: [{ field: "cel", message: `at most ${MAX_CEL_LENGTH} characters` }] };
+  }
+  const { environment, calendars, problems: calendarProblems } = environmentFor(calendarList);
+  if (calendarProblems.length > 0) return { ok: false, problems: calendarProblems };
+
+  let parsed: ReturnType<Environment["parse"]>;
+  try {
+    parsed = environment.parse(expression);
+  } catch (error) {
+    return { ok: false, problems: [problemAt(expression, errorPosition(error), errorMessage(error))] };
+  }
+  const checked = parsed.check();
+  if (!checked.valid) {
+    return {
+      ok: false,
+      problems: [problemAt(expression, errorPosition(checked.error), errorMessage(checked.error))],
+    };
+  }
+  if (checked.type !== "bool" && checked.type !== "dyn") {
+    return {
+      ok: false,
+      problems: [
+        problemAt(expression, 0, `the expression must be a bool (true: matched), not ${checked.type}`),
+      ],
+    };
+  }
+  const problems = inspect(parsed.ast as CelNode, expression, calendars);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, program: (alert, now) => parsed({ alert: celAlertOf(alert), now }) };
+}

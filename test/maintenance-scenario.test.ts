@@ -1,0 +1,228 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
+import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
+import { createFixedClock } from "../functions/domain/clock.ts";
+import { AlertService } from "../functions/gen/oncall/v1/alerts_pb.ts";
+import { MaintenanceAction, MaintenanceService } from "../functions/gen/oncall/v1/maintenance_pb.ts";
+import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
+import { createLocalDispatch } from "../local/dispatch.ts";
+import { type LocalServer, startLocalServer } from "../local/server.ts";
+import {
+  createRecordingEscalationRunner,
+  createTestAppContext,
+  startedAlertIds,
+} from "./support/app-context.ts";
+import { openTestDatabase } from "./support/databases.ts";
+import { admin, createInMemoryTransport } from "./support/rpc.ts";
+import { type SeededService, seedService } from "./support/seed.ts";
+import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
+
+// Issue 13's maintenance scenario with a real Alertmanager (Debian's prometheus-alertmanager): a
+// window on the db service's staging alerts, made through MaintenanceService; Alertmanager posts a
+// staging and a production alert; the staging one is suppressed (stored, visible, not escalated), the
+// other escalates; the app's clock is moved past the window's end and housekeeping runs: the still-open
+// staging alert escalates then. The oncall side runs on a fixed clock; Alertmanager on its own.
+
+const binary = "/usr/bin/prometheus-alertmanager";
+const alertmanagerAvailable = (() => {
+  try {
+    execFileSync(binary, ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!alertmanagerAvailable)
+  console.warn(`SKIPPED maintenance scenario with Alertmanager: ${binary} is missing`);
+
+const clock = createFixedClock("2026-07-15T10:30:00Z");
+const runner = createRecordingEscalationRunner();
+let database: DatabaseHandle;
+let server: LocalServer;
+let seeded: SeededService;
+let ctx: ReturnType<typeof createTestAppContext>;
+
+beforeAll(async () => {
+  database = await openTestDatabase("pglite");
+  seeded = await seedService(database.db, { name: "db" });
+  await attachPolicy(
+    database.db,
+    seeded.serviceId,
+    await seedPolicy(database.db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] }]),
+  );
+  ctx = createTestAppContext(database, {
+    clock,
+    escalations: runner,
+    maintenance: createMaintenanceCheck({ db: () => database.db, clock }),
+  });
+  server = await startLocalServer(createLocalDispatch(ctx), { port: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await database?.close();
+});
+
+describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager → oncall", () => {
+  let alertmanager: ChildProcess;
+  let alertmanagerUrl: string;
+  let workDir: string;
+  let output = "";
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), "oncall-maintenance-am-"));
+    writeFileSync(
+      join(workDir, "alertmanager.yml"),
+      [
+        "route:",
+        "  receiver: oncall",
+        "  group_by: [alertname]",
+        "  group_wait: 0s",
+        "  group_interval: 1s",
+        "  repeat_interval: 1h",
+        "receivers:",
+        "  - name: oncall",
+        "    webhook_configs:",
+        `      - url: ${server.url}/v1/webhooks/alertmanager`,
+        "        send_resolved: true",
+        "        http_config:",
+        "          authorization:",
+        `            credentials: ${seeded.secrets.alertmanager}`,
+        "",
+      ].join("\n"),
+    );
+    const port = await freePort();
+    alertmanagerUrl = `http://127.0.0.1:${port}`;
+    alertmanager = spawn(
+      binary,
+      [
+        `--config.file=${join(workDir, "alertmanager.yml")}`,
+        `--storage.path=${join(workDir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--cluster.listen-address=",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    alertmanager.stdout?.on("data", (d) => (output += d));
+    alertmanager.stderr?.on("data", (d) => (output += d));
+    await waitFor(
+      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
+      20_000,
+    );
+  });
+
+  afterAll(() => {
+    alertmanager?.kill("SIGTERM");
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("suppresses the window's alerts; when it ends, the still-open ones escalate", async () => {
+    const transport = createInMemoryTransport(ctx);
+    const maintenance = createClient(MaintenanceService, transport);
+    const alerts = createClient(AlertService, transport);
+    const { window } = await maintenance.createMaintenanceWindow(
+      {
+        window: {
+          name: "staging rebuild",
+          reason: "cluster rebuild",
+          owner: "u-ops",
+          action: MaintenanceAction.SUPPRESS,
+          schedule: {
+            kind: {
+              case: "oneTime",
+              value: {
+                startTime: timestampFromDate(new Date("2026-07-15T10:00:00Z")),
+                endTime: timestampFromDate(new Date("2026-07-15T12:00:00Z")),
+              },
+            },
+          },
+          scope: { serviceIds: [seeded.serviceId], labelMatchers: ['env="staging"'] },
+        },
+      },
+      admin,
+    );
+
+    const startsAt = new Date(Date.now() - 60_000).toISOString();
+    const alert = (alertname: string, labels: Record<string, string>) => ({
+      labels: { alertname, ...labels },
+      annotations: { summary: alertname },
+      startsAt,
+    });
+    const posted = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify([
+        alert("StagingDiskFull", { env: "staging", severity: "critical" }),
+        alert("ProdDiskFull", { env: "prod", severity: "critical" }),
+      ]),
+    });
+    expect(posted.ok).toBe(true);
+
+    const rows = () =>
+      database.db
+        .selectFrom("alerts as a")
+        .leftJoin("alert_routing as r", "r.alert_id", "a.id")
+        .select(["a.id", "a.summary", "r.state as routing_state"])
+        .execute();
+    const started = () => startedAlertIds(database.db, runner);
+    await waitFor(
+      async () => (await rows()).length === 2 && (await rows()).some((r) => r.routing_state === "suppressed"),
+      30_000,
+      () => output,
+    );
+    const id = async (summary: string) => Number((await rows()).find((r) => r.summary === summary)!.id);
+    const staging = await id("StagingDiskFull");
+    const prod = await id("ProdDiskFull");
+    await waitFor(async () => (await started()).includes(prod), 10_000);
+    expect(await started()).toEqual([prod]);
+    const suppressed = (await alerts.getAlert({ id: BigInt(staging) }, admin)).alert!;
+    expect(suppressed).toMatchObject({
+      status: 1,
+      routingState: "suppressed",
+      routingReason: "maintenance window staging rebuild: cluster rebuild",
+    });
+    expect(
+      await maintenance.checkAlertMaintenance({ alert: { case: "alertId", value: BigInt(staging) } }, admin),
+    ).toMatchObject({ action: MaintenanceAction.SUPPRESS, window: { id: window!.id } });
+
+    // The window ends; the next housekeeping run (a minute's timer embedded) routes the alert again.
+    clock.set("2026-07-15T12:00:30Z");
+    expect((await createHousekeeping(ctx)(undefined)).alertsReleasedFromMaintenance).toBe(1);
+    expect(await started()).toEqual([prod, staging]);
+    const { events } = await alerts.listAlertEvents({ alertId: BigInt(staging) }, admin);
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["created", "suppressed", "maintenance_ended", "escalation_started"]),
+    );
+  });
+});
+
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  context?: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms${context ? `\n${context().slice(-3000)}` : ""}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
