@@ -293,9 +293,7 @@ describeEachDatabase("RoutingService", (suite) => {
   it("keeps today's behaviour without rules: the service's policy, or unrouted and visible", async () => {
     const withDefault = await raise(Severity.ERROR, {});
     const bare = await raise(Severity.ERROR, {}, bareService);
-    expect(runner.calls).toEqual([
-      { op: "start", alertId: Number(withDefault.id), executionName: `alert-${withDefault.id}` },
-    ]);
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${withDefault.id}` }]);
     expect((await alerts.getAlert({ id: bare.id }, admin)).alert).toMatchObject({
       status: 1,
       routingState: "unrouted",
