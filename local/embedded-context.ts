@@ -6,17 +6,27 @@ import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { nextDueAt } from "../functions/adapters/db/stores/deliveries.ts";
+import {
+  emptyDirectory,
+  noChannels,
+  unconfiguredProviders,
+} from "../functions/adapters/delivery/until-merged.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import type { AppContext } from "../functions/app/context.ts";
+import { defaultDeliverySettings, deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
+import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
-import { type EffectDeps, sweepEffects } from "../functions/app/effects.ts";
+import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
 import { openEmbeddedPglite } from "./pglite-template.ts";
 
 const housekeepingIntervalMs = 60_000;
+/** The delivery worker's longest sleep: a row it was not told about (another process) waits at most this. */
+const deliveryPollMs = 1_000;
 
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
@@ -76,9 +86,22 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       demoIntegrationKey: config.demoIntegrationKey,
       now: systemClock.now(),
     });
-    const escalations = await createEmbeddedEscalations({ db: database.db, clock: systemClock });
-    await escalations.resume();
-    const ctx: AppContext = {
+    // The delivery worker runs the use case over this context (built just below).
+    let ctx: AppContext | undefined;
+    const deliveries = createDeliveryWorker({
+      send: (limit) => sendDueDeliveries(deliveryDepsOf(ctx!), { limit }),
+      nextDueAt: () => nextDueAt(database.db),
+      clock: systemClock,
+      pollMs: deliveryPollMs,
+      batch: 200,
+    });
+    const escalations = await createEmbeddedEscalations({
+      db: database.db,
+      clock: systemClock,
+      // delivery (issue 12): a recorded step's notifications are planned right away, not at the sweep.
+      notified: (alertIds) => runOwedEffectsOfAlerts(effectDepsOf(ctx!), "notifications.deliver", alertIds),
+    });
+    ctx = {
       runtime: "embedded",
       version,
       database,
@@ -89,7 +112,16 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
+      directory: emptyDirectory,
+      delivery: {
+        channels: noChannels,
+        providers: unconfiguredProviders(),
+        queue: deliveries,
+        settings: defaultDeliverySettings,
+      },
     };
+    await escalations.resume();
+    deliveries.start();
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.
     void sweepOrphanedEffects(effectDepsOf(ctx));
@@ -110,6 +142,7 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       close: async () => {
         clearInterval(timer);
         escalations.runner.close();
+        await deliveries.stop();
         await database.close();
       },
     };

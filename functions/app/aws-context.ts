@@ -1,12 +1,15 @@
 import { lazily } from "../adapters/aws/lazy-client.ts";
 import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
+import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
+import { emptyDirectory, noChannels, unconfiguredProviders } from "../adapters/delivery/until-merged.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import type { AppContext } from "./context.ts";
+import { type DeliveryQueue, defaultDeliverySettings } from "./deliveries.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -51,7 +54,38 @@ export async function createAwsContext(
       }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
+    directory: emptyDirectory,
+    delivery: {
+      channels: noChannels,
+      providers: unconfiguredProviders(),
+      queue: awsDeliveryQueue(env),
+      settings: { ...defaultDeliverySettings, consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "" },
+    },
   };
+}
+
+/**
+ * DELIVERY_QUEUE_URL: the SQS queue the sender Lambda reads. Read when a delivery is announced, not
+ * at start (a Lambda that never announces one needs no queue); unset, announcing fails and is logged
+ * (housekeeping announces overdue deliveries again).
+ */
+export function awsDeliveryQueue(env: Record<string, string | undefined>): DeliveryQueue {
+  const queueUrl = env.DELIVERY_QUEUE_URL?.trim();
+  if (!queueUrl) {
+    return {
+      announce: async () => {
+        throw new ConfigError("DELIVERY_QUEUE_URL", "is required to announce deliveries but not set");
+      },
+    };
+  }
+  return createSqsDeliveryQueue({
+    queueUrl,
+    clock: systemClock,
+    client: lazily(async () => {
+      const { SQSClient } = await import("@aws-sdk/client-sqs");
+      return tracer.captureAWSv3Client(new SQSClient({}));
+    }),
+  });
 }
 
 /** ESCALATION_STATE_MACHINE_ARN: the escalation workflow the API and ingest Lambdas start and stop. */

@@ -1,6 +1,8 @@
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
+import type { UserDirectory } from "../domain/directory/model.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
+import type { DeliveryRuntime } from "./deliveries.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
@@ -25,4 +27,8 @@ export interface AppContext {
    * embedded). Use it through app/escalations.ts, which keeps the database state first.
    */
   escalations: EscalationRunner;
+  /** Users and their contact methods (kneutral-api, or the embedded directory). */
+  directory: UserDirectory;
+  /** Channels, providers, the queue that announces due deliveries, and delivery settings (issue 12). */
+  delivery: DeliveryRuntime;
 }

@@ -1,4 +1,5 @@
 import type { AppContext } from "./context.ts";
+import { deliveryDepsOf, deliveryEffectHandlers } from "./deliveries.ts";
 import type { EffectDeps, EffectRegistry } from "./effects.ts";
 import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.ts";
 
@@ -7,13 +8,17 @@ import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.t
  * kind (cancel notifications, route, deliver, open a ticket) is added to EFFECT_KINDS in
  * domain/alerts/lifecycle.ts, to the transitions that owe it, and here.
  */
-export function createEffectRegistry(
-  ctx: Pick<AppContext, "database" | "clock" | "escalations">,
-): EffectRegistry {
-  return { ...escalationEffectHandlers(escalationLifecycleOf(ctx)) };
+export function createEffectRegistry(ctx: EffectContext): EffectRegistry {
+  return {
+    ...escalationEffectHandlers(escalationLifecycleOf(ctx)),
+    ...deliveryEffectHandlers(deliveryDepsOf(ctx)),
+  };
 }
 
+/** What the effect handlers need of an AppContext. */
+export type EffectContext = Pick<AppContext, "database" | "clock" | "escalations" | "directory" | "delivery">;
+
 /** The outbox's dependencies from an AppContext. */
-export function effectDepsOf(ctx: Pick<AppContext, "database" | "clock" | "escalations">): EffectDeps {
+export function effectDepsOf(ctx: EffectContext): EffectDeps {
   return { db: ctx.database.db, clock: ctx.clock, registry: createEffectRegistry(ctx) };
 }

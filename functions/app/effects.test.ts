@@ -43,6 +43,8 @@ describeEachDatabase("effects outbox", (suite) => {
   const registry: EffectRegistry = {
     "escalation.start": handler("escalation.start", true),
     "escalation.stop": handler("escalation.stop", false),
+    "notifications.deliver": handler("notifications.deliver", false),
+    "notifications.status_update": handler("notifications.status_update", false),
   };
   const deps = (): EffectDeps => ({ db: suite.handle.db, clock, registry });
 

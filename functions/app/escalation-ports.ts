@@ -23,10 +23,15 @@ import { onCallAt, rotationShiftAt } from "../domain/schedules/index.ts";
 export interface EscalationTaskDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
+  /**
+   * delivery (issue 12): called after a step recorded notifications for these alerts, to plan their
+   * deliveries at once (the `notifications.deliver` effect the step wrote); never throws.
+   */
+  readonly notified?: ((alertIds: readonly number[]) => Promise<void>) | undefined;
 }
 
 /** The ports of runEscalationStep over the database. */
-export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): EscalationStepPorts {
+export function createEscalationStepPorts({ db, clock, notified }: EscalationTaskDeps): EscalationStepPorts {
   return {
     clock,
     async load(alertId) {
@@ -36,7 +41,12 @@ export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): Es
       return { state: escalation, alertStatus, policy: await loadEscalationPolicy(db, escalation.policyId) };
     },
     resolve: (targets, at) => resolveTargets(db, targets, at),
-    commit: (alertId, from, plan, now) => commitStep(db, { alertId, from, plan, now }),
+    async commit(alertId, from, plan, now) {
+      const committed = await commitStep(db, { alertId, from, plan, now });
+      // delivery (issue 12): plan the step's deliveries now rather than at housekeeping's sweep.
+      if (committed && plan.notifications.length > 0) await notified?.([alertId]);
+      return committed;
+    },
     finish: (alertId, from, status, reason, now) =>
       finishEscalation(db, { alertId, from, status, reason, now }),
   };

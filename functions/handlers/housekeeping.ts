@@ -35,6 +35,8 @@ export function createHousekeeping(
     | "database"
     | "clock"
     | "escalations"
+    | "directory"
+    | "delivery"
     | "autoResolveAfterDays"
     | "ingestRateLimitPerMinute"
     | "ingestAlertLimitPerMinute"

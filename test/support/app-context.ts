@@ -1,6 +1,12 @@
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
+import {
+  emptyDirectory,
+  noChannels,
+  unconfiguredProviders,
+} from "../../functions/adapters/delivery/until-merged.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
+import { defaultDeliverySettings } from "../../functions/app/deliveries.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 
@@ -22,6 +28,13 @@ export function createTestAppContext(
     ingestRateLimitPerMinute: 600,
     ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
+    directory: emptyDirectory,
+    delivery: {
+      channels: noChannels,
+      providers: unconfiguredProviders(),
+      queue: { announce: async () => {} },
+      settings: defaultDeliverySettings,
+    },
     ...overrides,
   };
 }

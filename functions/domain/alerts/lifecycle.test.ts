@@ -20,11 +20,11 @@ describe("alert lifecycle", () => {
     expect(TRANSITIONS[transition].to).toBe(to);
   });
 
-  it("owes an escalation start for a new alert and a stop for every way out of triggered", () => {
+  it("owes an escalation start for a new alert; a stop and status updates for every way out of triggered", () => {
     expect(TRANSITIONS.trigger.effects).toEqual(["escalation.start"]);
     expect(TRANSITIONS.deduplicate.effects).toEqual([]);
     for (const t of ["acknowledge", "resolve", "auto_resolve"] as const) {
-      expect(TRANSITIONS[t].effects).toEqual(["escalation.stop"]);
+      expect(TRANSITIONS[t].effects).toEqual(["escalation.stop", "notifications.status_update"]);
     }
   });
 

@@ -164,6 +164,9 @@ export async function loadEscalation(
  * `escalation_completed` when it was the last), and the new state — only if the escalation is still
  * active at `from` and the alert still triggered. False when it was not (nothing is written).
  */
+/** delivery (issue 12): the effect a recorded step owes for its notifications. */
+const deliverEffect: EffectKind = "notifications.deliver";
+
 export async function commitStep(
   db: Db,
   input: { alertId: number; from: EscalationPosition; plan: StepPlan; now: Date },
@@ -203,7 +206,14 @@ export async function commitStep(
       from advanced a, jsonb_to_recordset(${JSON.stringify(events.map((e, ord) => ({ ...e, ord })))}::jsonb)
         as x(ord int, type text, message text, data jsonb)
       order by x.ord
-    )
+    ),
+    -- delivery (issue 12): the step's notifications owe their deliveries, in this same statement.
+    deliver as (${insertEffects(
+      sql`select ${deliverEffect}::text, al.service_id, jsonb_build_array(al.id), '{}'::jsonb
+        from advanced a join alerts al on al.id = a.alert_id
+        where ${plan.notifications.length}::int > 0`,
+      input.now,
+    )})
     select count(*)::int as advanced from advanced
   `.execute(db);
   return (rows[0]?.advanced ?? 0) > 0;

@@ -1,0 +1,583 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Kysely } from "kysely";
+import type { Database } from "../adapters/db/schema.ts";
+import {
+  claimDueDeliveries,
+  type DeliveryLogEntry,
+  type DeliveryRecord,
+  insertPlannedDeliveries,
+  latestAlertEvent,
+  optedInUsers,
+  pagedDestinations,
+  recentSends,
+  recordAttempt,
+  recordPlan,
+  releaseDeliveries,
+  rulesOfUsers,
+  suppressClaimed,
+  suppressPendingPages,
+  unplannedNotifications,
+} from "../adapters/db/stores/deliveries.ts";
+import { loadAlertView } from "../adapters/db/stores/templates.ts";
+import { logger, metrics } from "../adapters/observability.ts";
+import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
+import { type AlertEventType, SYSTEM_ACTOR, TRIGGERED } from "../domain/alerts/lifecycle.ts";
+import type { Clock } from "../domain/clock.ts";
+import type { ContactMethod, DirectoryUser, UserDirectory } from "../domain/directory/model.ts";
+import type {
+  DeliveryProviderRegistry,
+  NotificationChannel,
+  OutboundMessage,
+  ProviderOutcome,
+} from "../domain/notifications/model.ts";
+import { TEMPLATE_CHANNEL_OF } from "../domain/notifications/model.ts";
+import {
+  type NotifiedRecipient,
+  type PlannedDelivery,
+  type PlanningOptions,
+  planChannelNotification,
+  planUserNotification,
+} from "../domain/notifications/plan.ts";
+import { retryDecision } from "../domain/notifications/retry.ts";
+import { nextAllowedAt, THROTTLE_LOOKBACK_MS, THROTTLE_RULES } from "../domain/notifications/throttle.ts";
+import type { AlertView, MessageKind, RenderContext, ServiceView } from "../domain/templates/index.ts";
+import { buildRenderContext } from "../domain/templates/index.ts";
+import type { AppContext } from "./context.ts";
+import type { EffectHandler } from "./effects.ts";
+import { createTemplateUseCases, type TemplateUseCases } from "./templates.ts";
+
+// Delivery: an escalation step's notifications become delivery records (planning), a sender claims
+// the due ones, renders them, sends them through the provider of their destination and records what
+// happened (sent, retried with backoff, failed and logged on the alert, suppressed because the alert
+// was acknowledged, throttled and bundled). The same use cases run in both runtimes: the embedded
+// worker loops over due deliveries; on AWS an SQS message names them (see handlers/delivery-sender.ts).
+
+/** The channels escalation targets point at (the channels table; ChannelService manages it). */
+export interface ChannelLookup {
+  /** Channels by id; unknown ids are left out. */
+  getChannels(ids: readonly string[]): Promise<NotificationChannel[]>;
+}
+
+/**
+ * Where due deliveries are announced once written: the embedded worker wakes (or sets a timer), on
+ * AWS an SQS message per delivery (DelaySeconds up to 15 minutes; housekeeping re-announces what is
+ * still pending later). Announcing is a latency matter only: the table is the truth.
+ */
+export interface DeliveryQueue {
+  announce(due: readonly { id: number; dueAt: Date }[]): Promise<void>;
+}
+
+export interface DeliverySettings {
+  /** How long one provider call may take before it counts as a timeout (retried). */
+  readonly sendTimeoutMs: number;
+  readonly maxAttempts: number;
+  /** How long a claimed delivery is held before another sender may take it (longer than a send). */
+  readonly leaseMs: number;
+  /** Deliveries sent at once by one sender. */
+  readonly concurrency: number;
+  readonly slackBotTokenRef?: string | undefined;
+  /** The console's base URL for "Open" links; "" when unknown. */
+  readonly consoleUrl: string;
+}
+
+export const defaultDeliverySettings: DeliverySettings = {
+  sendTimeoutMs: 10_000,
+  maxAttempts: 6,
+  leaseMs: 60_000,
+  concurrency: 16,
+  consoleUrl: "",
+};
+
+/** What delivery needs beside the database and the clock, as each runtime composes it. */
+export interface DeliveryRuntime {
+  readonly channels: ChannelLookup;
+  readonly providers: DeliveryProviderRegistry;
+  readonly queue: DeliveryQueue;
+  readonly settings: DeliverySettings;
+}
+
+export interface DeliveryDeps {
+  readonly db: Kysely<Database>;
+  readonly clock: Clock;
+  readonly directory: UserDirectory;
+  readonly channels: ChannelLookup;
+  readonly providers: DeliveryProviderRegistry;
+  readonly templates: Pick<TemplateUseCases, "templateFor" | "render" | "templateById">;
+  readonly queue: DeliveryQueue;
+  readonly settings: DeliverySettings;
+  /** In [0, 1): the backoff's jitter (fixed in tests). */
+  readonly random?: () => number;
+}
+
+/** The message kind of a page. */
+const PAGE: MessageKind = "alert";
+/** Notifications planned per statement. */
+const planBatch = 200;
+/** Actor of what the delivery pipeline writes in alert logs. */
+const deliveryActor = SYSTEM_ACTOR;
+const NO_CONTACT_METHOD: AlertEventType = "no_contact_method";
+const NOTIFICATION_FAILED: AlertEventType = "notification_failed";
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+
+/**
+ * Turns the unplanned notifications of `alertIds` into deliveries: users by their rules and contact
+ * methods, channels as they are; problems go to the alerts' logs. Idempotent (notifications are
+ * marked planned in the same statement; delivery keys are unique). Announces what it wrote.
+ */
+export async function planNotifications(deps: DeliveryDeps, alertIds: readonly number[]): Promise<number> {
+  let written = 0;
+  for (;;) {
+    const notified = await unplannedNotifications(deps.db, { alertIds, limit: planBatch });
+    if (notified.length === 0) return written;
+    const options: PlanningOptions = {
+      slackBotTokenRef: deps.settings.slackBotTokenRef,
+      maxAttempts: deps.settings.maxAttempts,
+    };
+    const userIds = [
+      ...new Set(notified.filter((n) => n.recipient.kind === "user").map((n) => n.recipient.id)),
+    ];
+    const channelIds = [
+      ...new Set(notified.filter((n) => n.recipient.kind === "channel").map((n) => n.recipient.id)),
+    ];
+    const [users, rules, methods, channels] = await Promise.all([
+      userIds.length > 0 ? deps.directory.getUsers(userIds) : Promise.resolve([] as DirectoryUser[]),
+      rulesOfUsers(deps.db, userIds),
+      contactMethodsOf(deps.directory, userIds),
+      channelIds.length > 0 ? deps.channels.getChannels(channelIds) : Promise.resolve([]),
+    ]);
+    const userById = new Map(users.map((u) => [u.id, u]));
+    const channelById = new Map(channels.map((c) => [c.id, c]));
+    const deliveries: PlannedDelivery[] = [];
+    const log: DeliveryLogEntry[] = [];
+    for (const n of notified) {
+      const plan =
+        n.recipient.kind === "user"
+          ? planUserNotification(
+              n,
+              {
+                user: userById.get(n.recipient.id),
+                rules: rules.get(n.recipient.id) ?? [],
+                contactMethods: methods.get(n.recipient.id) ?? [],
+              },
+              options,
+            )
+          : planChannelNotification(n, channelById.get(n.recipient.id), options);
+      deliveries.push(...plan.deliveries);
+      log.push(...plan.problems.map((p) => ({ ...p, type: NO_CONTACT_METHOD })));
+    }
+    const inserted = await recordPlan(deps.db, {
+      notificationIds: notified.map((n) => n.notificationId),
+      deliveries,
+      log,
+      actor: deliveryActor,
+      now: deps.clock.now(),
+    });
+    for (const problem of log) logger.warn("notification without a contact method", { ...problem });
+    written += inserted.length;
+    await announce(deps, inserted);
+    if (notified.length < planBatch) return written;
+  }
+}
+
+async function contactMethodsOf(
+  directory: UserDirectory,
+  userIds: readonly string[],
+): Promise<Map<string, ContactMethod[]>> {
+  const entries = await Promise.all(
+    userIds.map(async (id) => [id, await directory.contactMethods(id)] as const),
+  );
+  return new Map(entries);
+}
+
+async function announce(deps: DeliveryDeps, inserted: readonly { id: number; nextAttemptAt: Date }[]) {
+  if (inserted.length === 0) return;
+  try {
+    await deps.queue.announce(inserted.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
+  } catch (error) {
+    // The rows are written: the sender's polling (embedded) or housekeeping (AWS) finds them.
+    logger.warn("could not announce deliveries; they go out when found", { error: error as Error });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status updates
+
+/**
+ * After alerts were acknowledged or resolved: their pending pages are suppressed (rule delays and
+ * retries that had not gone yet), and those who were paged and opted in get one status update per
+ * contact method they were paged on.
+ */
+export async function sendStatusUpdates(deps: DeliveryDeps, alertIds: readonly number[]): Promise<number> {
+  const now = deps.clock.now();
+  await suppressPendingPages(deps.db, {
+    alertIds,
+    pageKind: PAGE,
+    reason: "the alert was acknowledged or resolved",
+    now,
+  });
+  const planned: PlannedDelivery[] = [];
+  for (const alertId of alertIds) {
+    const event = await latestAlertEvent(deps.db, { alertId, types: ["acknowledged", "resolved"] });
+    if (!event) continue;
+    const action = event.type === "resolved" ? "resolved" : "acknowledged";
+    const paged = await pagedDestinations(deps.db, { alertId, pageKind: PAGE });
+    const optedIn = await optedInUsers(deps.db, [...new Set(paged.map((p) => p.userId))]);
+    const users = new Map(
+      (optedIn.size > 0 ? await deps.directory.getUsers([...optedIn]) : []).map((u) => [u.id, u]),
+    );
+    for (const p of paged.filter((p) => optedIn.has(p.userId))) {
+      planned.push({
+        idempotencyKey: [
+          `alert:${alertId}`,
+          `update:${action}`,
+          `user:${p.userId}`,
+          `cm:${p.contactMethodId}`,
+        ].join("/"),
+        alertId,
+        notificationId: null,
+        repeatCycle: null,
+        stepIndex: null,
+        recipientKind: "user",
+        recipientId: p.userId,
+        contactMethodId: p.contactMethodId,
+        channelId: null,
+        destination: p.destination,
+        destinationKey: p.destinationKey,
+        messageKind: "status_update",
+        ruleDelayMinutes: 0,
+        context: {
+          recipient: {
+            name: users.get(p.userId)?.name ?? p.userId,
+            timeZone: users.get(p.userId)?.timeZone ?? "UTC",
+          },
+          update: { action, actor: event.actor, at: event.createdAt.toISOString(), note: event.message },
+        },
+        nextAttemptAt: now,
+        maxAttempts: deps.settings.maxAttempts,
+      });
+    }
+  }
+  const inserted = await insertPlannedDeliveries(deps.db, { deliveries: planned, now });
+  await announce(deps, inserted);
+  return inserted.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending
+
+export interface SendResult {
+  /** Deliveries claimed by this run. */
+  readonly claimed: number;
+  readonly sent: number;
+  readonly retried: number;
+  readonly failed: number;
+  readonly suppressed: number;
+  /** Held back by a throttle (they go later, bundled). */
+  readonly throttled: number;
+}
+
+/**
+ * Claims due deliveries (at most `limit`; with `ids`, those and the other due ones to the same
+ * destinations) and sends them, one message per destination: several due to one destination go as
+ * one bundle. Destinations are sent concurrently (`settings.concurrency`), each with its own timeout:
+ * a slow or failing one never holds back another.
+ */
+export async function sendDueDeliveries(
+  deps: DeliveryDeps,
+  input: { limit: number; ids?: readonly number[] },
+): Promise<SendResult> {
+  const claimed = await claimDueDeliveries(deps.db, {
+    now: deps.clock.now(),
+    leaseMs: deps.settings.leaseMs,
+    limit: input.limit,
+    ids: input.ids,
+    withDestinations: input.ids !== undefined,
+  });
+  const totals = { claimed: claimed.length, sent: 0, retried: 0, failed: 0, suppressed: 0, throttled: 0 };
+  if (claimed.length === 0) return totals;
+  // Messages of other systems (SendNotification) are sent one by one; the rest one message per destination.
+  const groups = new Map<string, DeliveryRecord[]>();
+  for (const d of claimed) {
+    const key = d.recipientKind === "external" ? `external:${d.id}` : d.destinationKey;
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  const sends = await recentSends(deps.db, {
+    keys: [...new Set(claimed.map((d) => d.destinationKey))],
+    since: new Date(deps.clock.now().getTime() - THROTTLE_LOOKBACK_MS),
+  });
+  const queue = [...groups.values()];
+  const workers = Array.from({ length: Math.min(deps.settings.concurrency, queue.length) }, async () => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      try {
+        const r = await sendGroup(deps, group, sends.get(group[0]!.destinationKey) ?? []);
+        totals.sent += r.sent;
+        totals.retried += r.retried;
+        totals.failed += r.failed;
+        totals.suppressed += r.suppressed;
+        totals.throttled += r.throttled;
+      } catch (error) {
+        // Left `sending`: the lease expires and the next run takes them again.
+        logger.error("sending deliveries failed; they are tried again when their lease expires", {
+          deliveryIds: group.map((d) => d.id),
+          error: error as Error,
+        });
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (totals.failed > 0) metrics.addMetric("DeliveriesFailed", MetricUnit.Count, totals.failed);
+  if (totals.sent > 0) metrics.addMetric("DeliveriesSent", MetricUnit.Count, totals.sent);
+  return totals;
+}
+
+type GroupResult = Omit<SendResult, "claimed">;
+
+/** One destination's due deliveries: suppressed, held by the throttle, or sent as one message. */
+async function sendGroup(
+  deps: DeliveryDeps,
+  group: readonly DeliveryRecord[],
+  sentAt: readonly Date[],
+): Promise<GroupResult> {
+  const result = { sent: 0, retried: 0, failed: 0, suppressed: 0, throttled: 0 };
+  const now = deps.clock.now();
+  const views = new Map<number, { alert: AlertView; service: ServiceView }>();
+  for (const alertId of new Set(group.flatMap((d) => (d.alertId === null ? [] : [d.alertId])))) {
+    const view = await loadAlertView(deps.db, alertId);
+    if (view) views.set(alertId, view);
+  }
+  // A page whose alert was acknowledged or resolved meanwhile is not sent (status updates still are).
+  const stale = group.filter(
+    (d) => d.messageKind === PAGE && d.alertId !== null && views.get(d.alertId)?.alert.status !== TRIGGERED,
+  );
+  if (stale.length > 0) {
+    await suppressClaimed(deps.db, {
+      ids: stale.map((d) => d.id),
+      reason: "the alert was acknowledged or resolved before it went",
+      now,
+    });
+    result.suppressed += stale.length;
+  }
+  const live = group.filter((d) => !stale.includes(d));
+  if (live.length === 0) return result;
+  const first = live[0]!;
+  if (first.recipientKind !== "external") {
+    const allowed = nextAllowedAt(THROTTLE_RULES[first.destinationKind], sentAt, now);
+    if (allowed.getTime() > now.getTime()) {
+      await releaseDeliveries(deps.db, { ids: live.map((d) => d.id), at: allowed, now });
+      result.throttled += live.length;
+      return result;
+    }
+  }
+  const rendered = await renderGroup(deps, live, views, now);
+  const outcome =
+    "problem" in rendered
+      ? ({ status: "failed", reason: rendered.problem } as const)
+      : await sendWithTimeout(deps, rendered.message);
+  const carried = live.slice(1).map((d) => d.id);
+  const template = "problem" in rendered ? undefined : rendered.template;
+  switch (outcome.status) {
+    case "sent":
+      await recordAttempt(deps.db, {
+        id: first.id,
+        record: {
+          outcome: "sent",
+          providerMessageId: outcome.providerMessageId,
+          answer: outcome.detail ?? "sent",
+          carried,
+        },
+        template,
+        failureEvent: NOTIFICATION_FAILED,
+        actor: deliveryActor,
+        now: deps.clock.now(),
+      });
+      result.sent += live.length;
+      return result;
+    case "retry":
+    case "failed": {
+      // Every delivery of the group is recorded alike (a bundle that failed failed for each alert).
+      for (const d of live) {
+        const decision =
+          outcome.status === "retry"
+            ? retryDecision({
+                attempts: d.attempts + 1,
+                maxAttempts: d.maxAttempts,
+                random: (deps.random ?? Math.random)(),
+                retryAfterMs: outcome.retryAfterMs,
+              })
+            : undefined;
+        const answer =
+          outcome.status === "retry" && !decision?.retry
+            ? `${outcome.reason} (gave up after ${d.attempts + 1} attempts)`
+            : outcome.reason;
+        await recordAttempt(deps.db, {
+          id: d.id,
+          record: decision?.retry
+            ? {
+                outcome: "retry",
+                answer,
+                nextAttemptAt: new Date(deps.clock.now().getTime() + decision.delayMs),
+              }
+            : { outcome: "failed", answer },
+          template,
+          failureEvent: NOTIFICATION_FAILED,
+          actor: deliveryActor,
+          now: deps.clock.now(),
+        });
+        if (decision?.retry) {
+          result.retried++;
+          await announce(deps, [
+            { id: d.id, nextAttemptAt: new Date(deps.clock.now().getTime() + decision.delayMs) },
+          ]);
+        } else {
+          result.failed++;
+          logger.warn("delivery failed", { deliveryId: d.id, alertId: d.alertId, reason: answer });
+        }
+      }
+      return result;
+    }
+  }
+}
+
+/** Sends once; a provider slower than `sendTimeoutMs` is cut off and counts as a retry. */
+async function sendWithTimeout(deps: DeliveryDeps, message: OutboundMessage): Promise<ProviderOutcome> {
+  const provider = deps.providers[message.destination.kind];
+  if (!provider) return { status: "failed", reason: `no provider for ${message.destination.kind}` };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error("timeout")), deps.settings.sendTimeoutMs);
+  try {
+    return await Promise.race([
+      provider.send(message, controller.signal),
+      new Promise<ProviderOutcome>((resolve) =>
+        controller.signal.addEventListener("abort", () =>
+          resolve({ status: "retry", reason: `no answer within ${deps.settings.sendTimeoutMs} ms` }),
+        ),
+      ),
+    ]);
+  } catch (error) {
+    if (controller.signal.aborted) {
+      return { status: "retry", reason: `no answer within ${deps.settings.sendTimeoutMs} ms` };
+    }
+    return { status: "retry", reason: `provider error: ${(error as Error).message}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The one message of a group: the delivery's own kind when alone, a bundle of the alerts otherwise. */
+async function renderGroup(
+  deps: DeliveryDeps,
+  live: readonly DeliveryRecord[],
+  views: ReadonlyMap<number, { alert: AlertView; service: ServiceView }>,
+  now: Date,
+): Promise<{ message: OutboundMessage; template: { id: string; version: number } } | { problem: string }> {
+  const first = live[0]!;
+  const stored = (first.context ?? {}) as {
+    recipient?: { name?: string; timeZone?: string };
+    escalation?: { step: number; pass: number };
+    update?: RenderContext["update"];
+  };
+  let kind: MessageKind;
+  let context: RenderContext;
+  let source: { templateId: string; version: number; template: Parameters<TemplateUseCases["render"]>[0] };
+  if (first.recipientKind === "external") {
+    if (!first.templateId) return { problem: "no template" };
+    source = await deps.templates.templateById(first.templateId, first.templateVersion ?? 0);
+    kind = source.template.kind;
+    context = first.context as unknown as RenderContext;
+  } else {
+    const alerts = [...new Set(live.map((d) => d.alertId))].flatMap((id) => {
+      const view = id === null ? undefined : views.get(id);
+      return view ? [view] : [];
+    });
+    if (alerts.length === 0) return { problem: "the alert no longer exists" };
+    kind = live.length > 1 ? "bundle" : (first.messageKind as MessageKind);
+    const services = new Set(alerts.map((a) => a.service.id));
+    const service = services.size === 1 ? alerts[0]!.service : null;
+    source = await deps.templates.templateFor(service?.id, kind);
+    const open = deps.settings.consoleUrl
+      ? `${deps.settings.consoleUrl.replace(/\/$/, "")}/alerts/${alerts[0]!.alert.id}`
+      : "";
+    context = buildRenderContext({
+      kind,
+      now,
+      alerts: alerts.map((a) => ({ ...a.alert, url: open })),
+      bundleCount: alerts.length,
+      service,
+      escalation: stored.escalation ? { ...stored.escalation, notified: [] } : null,
+      recipient: stored.recipient,
+      actions: { open },
+      update: stored.update ?? null,
+    });
+  }
+  const channel = TEMPLATE_CHANNEL_OF[first.destinationKind];
+  const [rendering] = deps.templates.render(source.template, context, [channel]);
+  if (!rendering || rendering.errors.length > 0 || rendering.parts.length === 0) {
+    return {
+      problem: `template ${source.templateId}@${source.version} did not render: ${
+        rendering?.errors.map((e) => e.message).join("; ") ?? "no output"
+      }`,
+    };
+  }
+  return {
+    message: {
+      idempotencyKey: first.idempotencyKey,
+      destination: first.destination,
+      kind: first.recipientKind === "external" ? kind : live.length > 1 ? "bundle" : first.messageKind,
+      parts: Object.fromEntries(rendering.parts.map((p) => [p.name, p.content])),
+    },
+    template: { id: source.templateId, version: source.version },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Effect handlers
+
+/** The outbox handlers of the delivery effects. Not critical: the change stands; housekeeping retries. */
+export function deliveryEffectHandlers(deps: DeliveryDeps): {
+  "notifications.deliver": EffectHandler;
+  "notifications.status_update": EffectHandler;
+} {
+  return {
+    "notifications.deliver": {
+      critical: false,
+      async run(effects) {
+        await planNotifications(deps, [...new Set(effects.flatMap((e) => e.alertIds))]);
+      },
+    },
+    "notifications.status_update": {
+      critical: false,
+      async run(effects) {
+        await sendStatusUpdates(deps, [...new Set(effects.flatMap((e) => e.alertIds))]);
+      },
+    },
+  };
+}
+
+export type { NotifiedRecipient };
+
+/** Template use cases per database handle (their compiled-template caches live as long as the process). */
+const templateUseCases = new WeakMap<object, TemplateUseCases>();
+
+/** Delivery's dependencies from an AppContext. */
+export function deliveryDepsOf(
+  ctx: Pick<AppContext, "database" | "clock" | "directory" | "delivery">,
+): DeliveryDeps {
+  let templates = templateUseCases.get(ctx.database);
+  if (!templates) {
+    templates = createTemplateUseCases({
+      db: () => ctx.database.db,
+      clock: ctx.clock,
+      defaults: () => loadDefaultTemplates(),
+    });
+    templateUseCases.set(ctx.database, templates);
+  }
+  return {
+    db: ctx.database.db,
+    clock: ctx.clock,
+    directory: ctx.directory,
+    templates,
+    ...ctx.delivery,
+  };
+}
