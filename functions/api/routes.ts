@@ -10,6 +10,7 @@ import type { AppContext } from "../app/context.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
+import { NotificationService } from "../gen/oncall/v1/notifications_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
 import { SystemService } from "../gen/oncall/v1/system_pb.ts";
@@ -20,6 +21,7 @@ import { withJsonFieldErrors } from "./json-requests.ts";
 import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
+import { createNotificationService } from "./services/notification-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
@@ -41,6 +43,7 @@ export function registerServices(ctx: AppContext) {
     router.service(ScheduleService, createScheduleService(ctx));
     router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
     router.service(TemplateService, createTemplateService(ctx));
+    router.service(NotificationService, createNotificationService(ctx));
   };
 }
 

@@ -485,7 +485,12 @@ async function renderGroup(
     if (!first.templateId) return { problem: "no template" };
     source = await deps.templates.templateById(first.templateId, first.templateVersion ?? 0);
     kind = source.template.kind;
-    context = first.context as unknown as RenderContext;
+    // The caller's context over an empty one: fields it leaves out are null, as templates expect.
+    context = {
+      ...buildRenderContext({ kind, now, alerts: [] }),
+      ...(first.context as Record<string, unknown>),
+      kind,
+    } as RenderContext;
   } else {
     const alerts = [...new Set(live.map((d) => d.alertId))].flatMap((id) => {
       const view = id === null ? undefined : views.get(id);

@@ -59,6 +59,8 @@ export interface PlannedDelivery {
   readonly context: PlannedContext | Readonly<Record<string, unknown>>;
   readonly nextAttemptAt: Date;
   readonly maxAttempts: number;
+  /** Fixed at planning (SendNotification names its template); otherwise chosen when sending. */
+  readonly template?: { readonly id: string; readonly version: number } | undefined;
 }
 
 export interface PlanProblem {

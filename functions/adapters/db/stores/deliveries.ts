@@ -182,6 +182,8 @@ function deliveryRowsJson(deliveries: readonly PlannedDelivery[]): string {
       context: d.context,
       next_attempt_at: d.nextAttemptAt.toISOString(),
       max_attempts: d.maxAttempts,
+      template_id: d.template?.id ?? null,
+      template_version: d.template?.version ?? null,
     })),
   );
 }
@@ -224,15 +226,17 @@ function insertDeliveries(rowsJson: string, now: string) {
   return sql`
       insert into deliveries (idempotency_key, alert_id, notification_id, repeat_cycle, step_index, recipient_kind,
         recipient_id, contact_method_id, channel_id, destination, destination_kind, destination_key, message_kind,
-        rule_delay_minutes, context, status, next_attempt_at, max_attempts, created_at, updated_at)
+        rule_delay_minutes, context, status, next_attempt_at, max_attempts, template_id, template_version,
+        created_at, updated_at)
       select x.idempotency_key, x.alert_id, x.notification_id, x.repeat_cycle, x.step_index, x.recipient_kind,
         x.recipient_id, x.contact_method_id, x.channel_id, x.destination, x.destination_kind, x.destination_key,
         x.message_kind, x.rule_delay_minutes, x.context, ${PENDING}, x.next_attempt_at, x.max_attempts,
-        ${now}::timestamptz, ${now}::timestamptz
+        x.template_id, x.template_version, ${now}::timestamptz, ${now}::timestamptz
       from jsonb_to_recordset(${rowsJson}::jsonb) as x(idempotency_key text, alert_id bigint, notification_id bigint,
         repeat_cycle int, step_index int, recipient_kind text, recipient_id text, contact_method_id text,
         channel_id text, destination jsonb, destination_kind text, destination_key text, message_kind text,
-        rule_delay_minutes int, context jsonb, next_attempt_at timestamptz, max_attempts int)
+        rule_delay_minutes int, context jsonb, next_attempt_at timestamptz, max_attempts int, template_id text,
+        template_version int)
       order by x.next_attempt_at
       on conflict (idempotency_key) do nothing
       returning id, next_attempt_at`;
@@ -637,6 +641,17 @@ export interface DeliveryFilter {
   readonly since?: Date | undefined;
   /** Created before. */
   readonly until?: Date | undefined;
+}
+
+/** Deliveries by idempotency key (in id order). */
+export async function deliveriesByKeys(db: Db, keys: readonly string[]): Promise<DeliveryRecord[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<DeliveryRow>`
+    select ${columns} from deliveries d
+    where d.idempotency_key in (select value from jsonb_array_elements_text(${JSON.stringify(keys)}::jsonb))
+    order by d.id
+  `.execute(db);
+  return rows.map(toRecord);
 }
 
 /** A page of deliveries, newest first (keyset on id), after the cursor `beforeId`. */
