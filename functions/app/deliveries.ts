@@ -8,7 +8,9 @@ import {
   insertPlannedDeliveries,
   latestAlertEvent,
   optedInUsers,
+  overdueDeliveries,
   pagedDestinations,
+  pendingLater,
   recentSends,
   recordAttempt,
   recordPlan,
@@ -332,6 +334,28 @@ export async function sendDueDeliveries(
   return totals;
 }
 
+/**
+ * The SQS sender's use case: sends the announced deliveries (and what else is due to their
+ * destinations), then announces again those of them still pending for later (a backoff, a throttle,
+ * a rule delay beyond SQS's 15-minute DelaySeconds), so that each keeps a message until it is done.
+ */
+export async function sendAnnounced(deps: DeliveryDeps, ids: readonly number[]): Promise<SendResult> {
+  const result = await sendDueDeliveries(deps, { limit: 100, ids });
+  const later = await pendingLater(deps.db, { ids, now: deps.clock.now() });
+  if (later.length > 0) await deps.queue.announce(later.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
+  return result;
+}
+
+/** Housekeeping: announces deliveries overdue by more than a minute (their queue message was lost). */
+export async function announceOverdue(deps: DeliveryDeps, limit: number): Promise<number> {
+  const overdue = await overdueDeliveries(deps.db, {
+    before: new Date(deps.clock.now().getTime() - 60_000),
+    limit,
+  });
+  await deps.queue.announce(overdue.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
+  return overdue.length;
+}
+
 type GroupResult = Omit<SendResult, "claimed">;
 
 /** One destination's due deliveries: suppressed, held by the throttle, or sent as one message. */
@@ -426,10 +450,8 @@ async function sendGroup(
           now: deps.clock.now(),
         });
         if (decision?.retry) {
+          // The embedded worker sleeps until the next due row; on AWS sendAnnounced re-announces it.
           result.retried++;
-          await announce(deps, [
-            { id: d.id, nextAttemptAt: new Date(deps.clock.now().getTime() + decision.delayMs) },
-          ]);
         } else {
           result.failed++;
           logger.warn("delivery failed", { deliveryId: d.id, alertId: d.alertId, reason: answer });

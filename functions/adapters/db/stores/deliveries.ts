@@ -605,6 +605,21 @@ export async function nextDueAt(db: Db): Promise<Date | undefined> {
   return rows[0]?.at ?? undefined;
 }
 
+/** Those of `ids` still pending and due after `now`. */
+export async function pendingLater(
+  db: Db,
+  input: { ids: readonly number[]; now: Date },
+): Promise<{ id: number; nextAttemptAt: Date }[]> {
+  if (input.ids.length === 0) return [];
+  const { rows } = await sql<{ id: number; next_attempt_at: Date }>`
+    select id, next_attempt_at from deliveries
+    where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.ids)}::jsonb))
+      and status = ${PENDING} and next_attempt_at > ${input.now.toISOString()}::timestamptz
+    order by id
+  `.execute(db);
+  return rows.map((r) => ({ id: r.id, nextAttemptAt: r.next_attempt_at }));
+}
+
 /**
  * Deliveries that should have gone by `before` but are still pending (their queue message was lost),
  * or whose lease expired: what housekeeping announces again on AWS. At most `limit`, oldest first.
