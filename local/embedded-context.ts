@@ -15,7 +15,8 @@ import {
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import type { AppContext } from "../functions/app/context.ts";
-import { defaultDeliverySettings, deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
+import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
+import { defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
 import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";

@@ -9,7 +9,7 @@ import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import type { AppContext } from "./context.ts";
-import { type DeliveryQueue, defaultDeliverySettings } from "./deliveries.ts";
+import { type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;

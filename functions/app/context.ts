@@ -2,7 +2,7 @@ import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { UserDirectory } from "../domain/directory/model.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
-import type { DeliveryRuntime } from "./deliveries.ts";
+import type { DeliveryRuntime } from "./delivery-runtime.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,

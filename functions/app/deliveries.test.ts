@@ -21,7 +21,8 @@ import { createService } from "../adapters/db/stores/services.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import type { AppContext } from "./context.ts";
-import { deliveryDepsOf, sendDueDeliveries, sendStatusUpdates } from "./deliveries.ts";
+import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
+import { sendStatusUpdates } from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
 import { createEscalationStepPorts } from "./escalation-ports.ts";
@@ -67,7 +68,7 @@ describeEachDatabase("deliveries", (suite) => {
         providers: createHttpTestProviders(receiver.url),
         channels,
         settings: {
-          sendTimeoutMs: 300,
+          sendTimeoutMs: 10_000,
           maxAttempts: 3,
           leaseMs: 60_000,
           concurrency: 8,
@@ -177,7 +178,7 @@ describeEachDatabase("deliveries", (suite) => {
     const hook = receiver.requests.find((r) => r.path === "/alice")!;
     expect(hook.headers["idempotency-key"]).toBe(planned[0]!.idempotencyKey);
     expect(planned[0]!.idempotencyKey).toBe(
-      "alert:" + alertId + "/pass:0/step:0/user:alice/cm:alice-hook+0m/alert",
+      `alert:${alertId}/pass:0/step:0/user:alice/cm:alice-hook+0m/alert`,
     );
 
     // Running the step task again, and the planner again, owes nothing more.
@@ -266,12 +267,14 @@ describeEachDatabase("deliveries", (suite) => {
   it("a provider that does not answer in time is retried; the last attempt fails", async () => {
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script("hang", "hang", "hang");
-    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1 });
+    // The receiver never answers, so the timeout's length does not matter: keep the test short.
+    const impatient = () => ({ ...deps(), settings: { ...deps().settings, sendTimeoutMs: 300 } });
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ retried: 1 });
     expect((await deliveriesOf(alertId))[0]!.lastError).toBe("no answer within 300 ms");
     clock.advance(60_000);
-    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1 });
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ retried: 1 });
     clock.advance(60_000);
-    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ failed: 1 });
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ failed: 1 });
     expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "failed", attempts: 3 });
   });
 
@@ -279,8 +282,11 @@ describeEachDatabase("deliveries", (suite) => {
     directory.methods.push(contactMethod("bob", "bob-slow", "webhook", `${receiver.url}/slow`));
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script("hang");
-    // Whichever goes first hangs; the other is sent in the same pass.
-    const result = await sendDueDeliveries(deps(), { limit: 10 });
+    // Whichever goes first hangs (and times out); the other is sent in the same pass.
+    const result = await sendDueDeliveries(
+      { ...deps(), settings: { ...deps().settings, sendTimeoutMs: 1_000 } },
+      { limit: 10 },
+    );
     expect(result).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
     expect((await deliveriesOf(alertId)).map((d) => d.status).sort()).toEqual(["pending", "sent"]);
   });

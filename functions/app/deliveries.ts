@@ -1,270 +1,39 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { Kysely } from "kysely";
-import type { Database } from "../adapters/db/schema.ts";
 import {
   claimDueDeliveries,
-  type DeliveryLogEntry,
   type DeliveryRecord,
-  insertPlannedDeliveries,
-  latestAlertEvent,
-  optedInUsers,
-  overdueDeliveries,
-  pagedDestinations,
   pendingLater,
   recentSends,
   recordAttempt,
-  recordPlan,
   releaseDeliveries,
-  rulesOfUsers,
   suppressClaimed,
-  suppressPendingPages,
-  unplannedNotifications,
 } from "../adapters/db/stores/deliveries.ts";
 import { loadAlertView } from "../adapters/db/stores/templates.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
-import { type AlertEventType, SYSTEM_ACTOR, TRIGGERED } from "../domain/alerts/lifecycle.ts";
-import type { Clock } from "../domain/clock.ts";
-import type { ContactMethod, DirectoryUser, UserDirectory } from "../domain/directory/model.ts";
-import type {
-  DeliveryProviderRegistry,
-  NotificationChannel,
-  OutboundMessage,
-  ProviderOutcome,
-} from "../domain/notifications/model.ts";
+import { type AlertEventType, TRIGGERED } from "../domain/alerts/lifecycle.ts";
+import type { OutboundMessage, ProviderOutcome } from "../domain/notifications/model.ts";
 import { TEMPLATE_CHANNEL_OF } from "../domain/notifications/model.ts";
-import {
-  type NotifiedRecipient,
-  type PlannedDelivery,
-  type PlanningOptions,
-  planChannelNotification,
-  planUserNotification,
-} from "../domain/notifications/plan.ts";
 import { retryDecision } from "../domain/notifications/retry.ts";
 import { nextAllowedAt, THROTTLE_LOOKBACK_MS, THROTTLE_RULES } from "../domain/notifications/throttle.ts";
 import type { AlertView, MessageKind, RenderContext, ServiceView } from "../domain/templates/index.ts";
 import { buildRenderContext } from "../domain/templates/index.ts";
 import type { AppContext } from "./context.ts";
-import type { EffectHandler } from "./effects.ts";
+import { deliveryActor, PAGE } from "./delivery-planning.ts";
+import type { DeliveryBaseDeps } from "./delivery-runtime.ts";
 import { createTemplateUseCases, type TemplateUseCases } from "./templates.ts";
 
-// Delivery: an escalation step's notifications become delivery records (planning), a sender claims
-// the due ones, renders them, sends them through the provider of their destination and records what
-// happened (sent, retried with backoff, failed and logged on the alert, suppressed because the alert
-// was acknowledged, throttled and bundled). The same use cases run in both runtimes: the embedded
-// worker loops over due deliveries; on AWS an SQS message names them (see handlers/delivery-sender.ts).
+// Sending: a sender claims the due deliveries, renders them, sends them through the provider of their
+// destination and records what happened (sent, retried with backoff, failed and logged on the alert,
+// suppressed because the alert was acknowledged, throttled and bundled). The same use case runs in
+// both runtimes: the embedded worker loops over due deliveries (app/delivery-worker.ts); on AWS an SQS
+// message names them (handlers/delivery-sender.ts). Planning lives in app/delivery-planning.ts.
 
-/** The channels escalation targets point at (the channels table; ChannelService manages it). */
-export interface ChannelLookup {
-  /** Channels by id; unknown ids are left out. */
-  getChannels(ids: readonly string[]): Promise<NotificationChannel[]>;
-}
-
-/**
- * Where due deliveries are announced once written: the embedded worker wakes (or sets a timer), on
- * AWS an SQS message per delivery (DelaySeconds up to 15 minutes; housekeeping re-announces what is
- * still pending later). Announcing is a latency matter only: the table is the truth.
- */
-export interface DeliveryQueue {
-  announce(due: readonly { id: number; dueAt: Date }[]): Promise<void>;
-}
-
-export interface DeliverySettings {
-  /** How long one provider call may take before it counts as a timeout (retried). */
-  readonly sendTimeoutMs: number;
-  readonly maxAttempts: number;
-  /** How long a claimed delivery is held before another sender may take it (longer than a send). */
-  readonly leaseMs: number;
-  /** Deliveries sent at once by one sender. */
-  readonly concurrency: number;
-  readonly slackBotTokenRef?: string | undefined;
-  /** The console's base URL for "Open" links; "" when unknown. */
-  readonly consoleUrl: string;
-}
-
-export const defaultDeliverySettings: DeliverySettings = {
-  sendTimeoutMs: 10_000,
-  maxAttempts: 6,
-  leaseMs: 60_000,
-  concurrency: 16,
-  consoleUrl: "",
-};
-
-/** What delivery needs beside the database and the clock, as each runtime composes it. */
-export interface DeliveryRuntime {
-  readonly channels: ChannelLookup;
-  readonly providers: DeliveryProviderRegistry;
-  readonly queue: DeliveryQueue;
-  readonly settings: DeliverySettings;
-}
-
-export interface DeliveryDeps {
-  readonly db: Kysely<Database>;
-  readonly clock: Clock;
-  readonly directory: UserDirectory;
-  readonly channels: ChannelLookup;
-  readonly providers: DeliveryProviderRegistry;
+export interface DeliveryDeps extends DeliveryBaseDeps {
   readonly templates: Pick<TemplateUseCases, "templateFor" | "render" | "templateById">;
-  readonly queue: DeliveryQueue;
-  readonly settings: DeliverySettings;
-  /** In [0, 1): the backoff's jitter (fixed in tests). */
-  readonly random?: () => number;
 }
 
-/** The message kind of a page. */
-const PAGE: MessageKind = "alert";
-/** Notifications planned per statement. */
-const planBatch = 200;
-/** Actor of what the delivery pipeline writes in alert logs. */
-const deliveryActor = SYSTEM_ACTOR;
-const NO_CONTACT_METHOD: AlertEventType = "no_contact_method";
 const NOTIFICATION_FAILED: AlertEventType = "notification_failed";
-
-// ---------------------------------------------------------------------------------------------
-// Planning
-
-/**
- * Turns the unplanned notifications of `alertIds` into deliveries: users by their rules and contact
- * methods, channels as they are; problems go to the alerts' logs. Idempotent (notifications are
- * marked planned in the same statement; delivery keys are unique). Announces what it wrote.
- */
-export async function planNotifications(deps: DeliveryDeps, alertIds: readonly number[]): Promise<number> {
-  let written = 0;
-  for (;;) {
-    const notified = await unplannedNotifications(deps.db, { alertIds, limit: planBatch });
-    if (notified.length === 0) return written;
-    const options: PlanningOptions = {
-      slackBotTokenRef: deps.settings.slackBotTokenRef,
-      maxAttempts: deps.settings.maxAttempts,
-    };
-    const userIds = [
-      ...new Set(notified.filter((n) => n.recipient.kind === "user").map((n) => n.recipient.id)),
-    ];
-    const channelIds = [
-      ...new Set(notified.filter((n) => n.recipient.kind === "channel").map((n) => n.recipient.id)),
-    ];
-    const [users, rules, methods, channels] = await Promise.all([
-      userIds.length > 0 ? deps.directory.getUsers(userIds) : Promise.resolve([] as DirectoryUser[]),
-      rulesOfUsers(deps.db, userIds),
-      contactMethodsOf(deps.directory, userIds),
-      channelIds.length > 0 ? deps.channels.getChannels(channelIds) : Promise.resolve([]),
-    ]);
-    const userById = new Map(users.map((u) => [u.id, u]));
-    const channelById = new Map(channels.map((c) => [c.id, c]));
-    const deliveries: PlannedDelivery[] = [];
-    const log: DeliveryLogEntry[] = [];
-    for (const n of notified) {
-      const plan =
-        n.recipient.kind === "user"
-          ? planUserNotification(
-              n,
-              {
-                user: userById.get(n.recipient.id),
-                rules: rules.get(n.recipient.id) ?? [],
-                contactMethods: methods.get(n.recipient.id) ?? [],
-              },
-              options,
-            )
-          : planChannelNotification(n, channelById.get(n.recipient.id), options);
-      deliveries.push(...plan.deliveries);
-      log.push(...plan.problems.map((p) => ({ ...p, type: NO_CONTACT_METHOD })));
-    }
-    const inserted = await recordPlan(deps.db, {
-      notificationIds: notified.map((n) => n.notificationId),
-      deliveries,
-      log,
-      actor: deliveryActor,
-      now: deps.clock.now(),
-    });
-    for (const problem of log) logger.warn("notification without a contact method", { ...problem });
-    written += inserted.length;
-    await announce(deps, inserted);
-    if (notified.length < planBatch) return written;
-  }
-}
-
-async function contactMethodsOf(
-  directory: UserDirectory,
-  userIds: readonly string[],
-): Promise<Map<string, ContactMethod[]>> {
-  const entries = await Promise.all(
-    userIds.map(async (id) => [id, await directory.contactMethods(id)] as const),
-  );
-  return new Map(entries);
-}
-
-async function announce(deps: DeliveryDeps, inserted: readonly { id: number; nextAttemptAt: Date }[]) {
-  if (inserted.length === 0) return;
-  try {
-    await deps.queue.announce(inserted.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
-  } catch (error) {
-    // The rows are written: the sender's polling (embedded) or housekeeping (AWS) finds them.
-    logger.warn("could not announce deliveries; they go out when found", { error: error as Error });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Status updates
-
-/**
- * After alerts were acknowledged or resolved: their pending pages are suppressed (rule delays and
- * retries that had not gone yet), and those who were paged and opted in get one status update per
- * contact method they were paged on.
- */
-export async function sendStatusUpdates(deps: DeliveryDeps, alertIds: readonly number[]): Promise<number> {
-  const now = deps.clock.now();
-  await suppressPendingPages(deps.db, {
-    alertIds,
-    pageKind: PAGE,
-    reason: "the alert was acknowledged or resolved",
-    now,
-  });
-  const planned: PlannedDelivery[] = [];
-  for (const alertId of alertIds) {
-    const event = await latestAlertEvent(deps.db, { alertId, types: ["acknowledged", "resolved"] });
-    if (!event) continue;
-    const action = event.type === "resolved" ? "resolved" : "acknowledged";
-    const paged = await pagedDestinations(deps.db, { alertId, pageKind: PAGE });
-    const optedIn = await optedInUsers(deps.db, [...new Set(paged.map((p) => p.userId))]);
-    const users = new Map(
-      (optedIn.size > 0 ? await deps.directory.getUsers([...optedIn]) : []).map((u) => [u.id, u]),
-    );
-    for (const p of paged.filter((p) => optedIn.has(p.userId))) {
-      planned.push({
-        idempotencyKey: [
-          `alert:${alertId}`,
-          `update:${action}`,
-          `user:${p.userId}`,
-          `cm:${p.contactMethodId}`,
-        ].join("/"),
-        alertId,
-        notificationId: null,
-        repeatCycle: null,
-        stepIndex: null,
-        recipientKind: "user",
-        recipientId: p.userId,
-        contactMethodId: p.contactMethodId,
-        channelId: null,
-        destination: p.destination,
-        destinationKey: p.destinationKey,
-        messageKind: "status_update",
-        ruleDelayMinutes: 0,
-        context: {
-          recipient: {
-            name: users.get(p.userId)?.name ?? p.userId,
-            timeZone: users.get(p.userId)?.timeZone ?? "UTC",
-          },
-          update: { action, actor: event.actor, at: event.createdAt.toISOString(), note: event.message },
-        },
-        nextAttemptAt: now,
-        maxAttempts: deps.settings.maxAttempts,
-      });
-    }
-  }
-  const inserted = await insertPlannedDeliveries(deps.db, { deliveries: planned, now });
-  await announce(deps, inserted);
-  return inserted.length;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Sending
@@ -344,16 +113,6 @@ export async function sendAnnounced(deps: DeliveryDeps, ids: readonly number[]):
   const later = await pendingLater(deps.db, { ids, now: deps.clock.now() });
   if (later.length > 0) await deps.queue.announce(later.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
   return result;
-}
-
-/** Housekeeping: announces deliveries overdue by more than a minute (their queue message was lost). */
-export async function announceOverdue(deps: DeliveryDeps, limit: number): Promise<number> {
-  const overdue = await overdueDeliveries(deps.db, {
-    before: new Date(deps.clock.now().getTime() - 60_000),
-    limit,
-  });
-  await deps.queue.announce(overdue.map((d) => ({ id: d.id, dueAt: d.nextAttemptAt })));
-  return overdue.length;
 }
 
 type GroupResult = Omit<SendResult, "claimed">;
@@ -558,32 +317,6 @@ async function renderGroup(
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Effect handlers
-
-/** The outbox handlers of the delivery effects. Not critical: the change stands; housekeeping retries. */
-export function deliveryEffectHandlers(deps: DeliveryDeps): {
-  "notifications.deliver": EffectHandler;
-  "notifications.status_update": EffectHandler;
-} {
-  return {
-    "notifications.deliver": {
-      critical: false,
-      async run(effects) {
-        await planNotifications(deps, [...new Set(effects.flatMap((e) => e.alertIds))]);
-      },
-    },
-    "notifications.status_update": {
-      critical: false,
-      async run(effects) {
-        await sendStatusUpdates(deps, [...new Set(effects.flatMap((e) => e.alertIds))]);
-      },
-    },
-  };
-}
-
-export type { NotifiedRecipient };
-
 /** Template use cases per database handle (their compiled-template caches live as long as the process). */
 const templateUseCases = new WeakMap<object, TemplateUseCases>();
 
@@ -600,11 +333,5 @@ export function deliveryDepsOf(
     });
     templateUseCases.set(ctx.database, templates);
   }
-  return {
-    db: ctx.database.db,
-    clock: ctx.clock,
-    directory: ctx.directory,
-    templates,
-    ...ctx.delivery,
-  };
+  return { db: ctx.database.db, clock: ctx.clock, directory: ctx.directory, templates, ...ctx.delivery };
 }

@@ -1,6 +1,7 @@
 import { logger } from "../adapters/observability.ts";
 import type { Clock } from "../domain/clock.ts";
-import type { DeliveryQueue, SendResult } from "./deliveries.ts";
+import type { SendResult } from "./deliveries.ts";
+import type { DeliveryQueue } from "./delivery-runtime.ts";
 
 /**
  * The embedded runtime's sender: one loop over the deliveries table (the truth), running the same

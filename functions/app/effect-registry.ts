@@ -1,5 +1,5 @@
 import type { AppContext } from "./context.ts";
-import { deliveryDepsOf, deliveryEffectHandlers } from "./deliveries.ts";
+import { deliveryEffectHandlers, deliveryPlanningDepsOf } from "./delivery-planning.ts";
 import type { EffectDeps, EffectRegistry } from "./effects.ts";
 import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.ts";
 
@@ -11,7 +11,7 @@ import { escalationEffectHandlers, escalationLifecycleOf } from "./escalations.t
 export function createEffectRegistry(ctx: EffectContext): EffectRegistry {
   return {
     ...escalationEffectHandlers(escalationLifecycleOf(ctx)),
-    ...deliveryEffectHandlers(deliveryDepsOf(ctx)),
+    ...deliveryEffectHandlers(deliveryPlanningDepsOf(ctx)),
   };
 }
 

@@ -3,7 +3,7 @@ import { logger, metrics } from "../adapters/observability.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
-import { announceOverdue, deliveryDepsOf } from "../app/deliveries.ts";
+import { announceOverdue, deliveryPlanningDepsOf } from "../app/delivery-planning.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
 import { UnavailableError } from "../domain/errors.ts";
@@ -56,7 +56,7 @@ export function createHousekeeping(
     }
     await purgeEffects(effects, effectBatch);
     // Deliveries whose queue message was lost (or whose sender died mid-send) are announced again.
-    const reannounced = await announceOverdue(deliveryDepsOf(ctx), effectBatch);
+    const reannounced = await announceOverdue(deliveryPlanningDepsOf(ctx), effectBatch);
     if (reannounced > 0) logger.warn("overdue deliveries announced again", { count: reannounced });
 
     metrics.addMetric("EffectsRunByHousekeeping", MetricUnit.Count, swept.ran);

@@ -6,7 +6,7 @@ import {
 } from "../../functions/adapters/delivery/until-merged.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
-import { defaultDeliverySettings } from "../../functions/app/deliveries.ts";
+import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 

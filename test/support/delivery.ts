@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { ChannelLookup, DeliveryRuntime } from "../../functions/app/deliveries.ts";
-import { defaultDeliverySettings } from "../../functions/app/deliveries.ts";
+import type { ChannelLookup, DeliveryRuntime } from "../../functions/app/delivery-runtime.ts";
+import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
 import type { ContactMethod, DirectoryUser, UserDirectory } from "../../functions/domain/directory/model.ts";
 import type {
   DeliveryProvider,
@@ -173,7 +173,7 @@ export function testDeliveryRuntime(
   return {
     channels: createMemoryChannels(),
     queue: { announce: async () => {} },
-    settings: { ...defaultDeliverySettings, sendTimeoutMs: 2_000 },
+    settings: defaultDeliverySettings,
     ...parts,
   };
 }
