@@ -8,9 +8,11 @@ import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
+import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, sweepEffects } from "../functions/app/effects.ts";
+import { createUserDirectoryBinding } from "../functions/app/user-directory.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
@@ -89,6 +91,10 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
+      ...createUserDirectoryBinding({ config: config.directory, database, clock: systemClock }),
+      // No delivery providers are wired here yet (issue 12's providers): verification and test
+      // messages fail with that reason until they are.
+      contactMessages: createProviderContactSender({}),
     };
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.

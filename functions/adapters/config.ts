@@ -21,6 +21,21 @@ export interface SharedConfig {
   ingestAlertLimitPerMinute: number;
   /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
   autoResolveAfterDays: number | undefined;
+  /** A remote kneutral-api directory; undefined: the embedded directory (our own tables). */
+  directory: RemoteDirectoryConfig | undefined;
+}
+
+/** ONCALL_DIRECTORY_URL and how to call it. */
+export interface RemoteDirectoryConfig {
+  url: string;
+  /** ONCALL_DIRECTORY_TOKEN: the bearer token (embedded; on AWS prefer the secret). */
+  token: string | undefined;
+  /** ONCALL_DIRECTORY_TOKEN_SECRET_ARN (AWS): the token in Secrets Manager. */
+  tokenSecretArn: string | undefined;
+  /** ONCALL_DIRECTORY_CACHE_TTL_SECONDS: how long an answer is served without asking again (60). */
+  cacheTtlSeconds: number;
+  /** ONCALL_DIRECTORY_TIMEOUT_MS: one call's deadline (2,000). */
+  timeoutMs: number;
 }
 
 export interface EmbeddedConfig extends SharedConfig {
@@ -96,6 +111,36 @@ function readShared(env: Env): SharedConfig {
       .split(",")
       .map((o) => o.trim())
       .filter(Boolean),
+    directory: readDirectoryConfig(env),
+  };
+}
+
+function readDirectoryConfig(env: Env): RemoteDirectoryConfig | undefined {
+  const url = optional(env, "ONCALL_DIRECTORY_URL");
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError("ONCALL_DIRECTORY_URL", `is not a URL: "${url}"`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigError("ONCALL_DIRECTORY_URL", `must be an http(s) URL of kneutral-api, got "${url}"`);
+  }
+  const token = optional(env, "ONCALL_DIRECTORY_TOKEN");
+  const tokenSecretArn = optional(env, "ONCALL_DIRECTORY_TOKEN_SECRET_ARN");
+  if (token === undefined && tokenSecretArn === undefined) {
+    throw new ConfigError(
+      "ONCALL_DIRECTORY_TOKEN",
+      "is required when ONCALL_DIRECTORY_URL is set (or ONCALL_DIRECTORY_TOKEN_SECRET_ARN on AWS)",
+    );
+  }
+  return {
+    url: url.replace(/\/+$/, ""),
+    token,
+    tokenSecretArn,
+    cacheTtlSeconds: integer(env, "ONCALL_DIRECTORY_CACHE_TTL_SECONDS", 60, { min: 1, max: 3600 }),
+    timeoutMs: integer(env, "ONCALL_DIRECTORY_TIMEOUT_MS", 2_000, { min: 100, max: 30_000 }),
   };
 }
 

@@ -6,7 +6,9 @@ import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
+import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
+import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -34,6 +36,18 @@ export async function createAwsContext(
           }),
         });
   const database = await openAwsDatabase(env);
+  const directoryTokenSecretArn = config.directory?.tokenSecretArn;
+  const directoryToken =
+    directoryTokenSecretArn === undefined
+      ? undefined
+      : createSecretStringReader({
+          secretId: directoryTokenSecretArn,
+          maxAgeSeconds: secretMaxAgeSeconds,
+          client: lazily(async () => {
+            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+          }),
+        });
   return {
     runtime: "aws",
     version,
@@ -51,6 +65,15 @@ export async function createAwsContext(
       }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
+    ...createUserDirectoryBinding({
+      config: config.directory,
+      database,
+      clock: systemClock,
+      token: directoryToken,
+    }),
+    // No delivery providers are wired here yet (issue 12's providers): verification and test
+    // messages fail with that reason until they are.
+    contactMessages: createProviderContactSender({}),
   };
 }
 
