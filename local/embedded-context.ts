@@ -77,6 +77,8 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       dataDir,
       demoIntegrationKey: config.demoIntegrationKey,
       now: systemClock.now(),
+      seedDirectory: config.directory === undefined,
+      demoWebhookUrl: config.demoWebhookUrl,
     });
     const escalations = await createEmbeddedEscalations({ db: database.db, clock: systemClock });
     await escalations.resume();

@@ -1,3 +1,5 @@
+import { requireWebhookUrl } from "../domain/directory/urls.ts";
+
 /**
  * Configuration, parsed once per process from the environment and validated. A bad or missing
  * variable fails the start with a ConfigError that names it, instead of a confusing error later.
@@ -46,6 +48,8 @@ export interface EmbeddedConfig extends SharedConfig {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   demoIntegrationKey: string | undefined;
+  /** ONCALL_DEMO_WEBHOOK_URL: a local receiver the demo user Alice gets as a webhook contact method. */
+  demoWebhookUrl: string | undefined;
   /** DATABASE_URL only: opening a connection (ONCALL_DB_CONNECT_TIMEOUT_MS). */
   dbConnectTimeoutMs: number;
   /** DATABASE_URL only: one statement, server- and client-side (ONCALL_DB_STATEMENT_TIMEOUT_MS). */
@@ -72,6 +76,7 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     databaseUrl: optional(env, "DATABASE_URL"),
     adminToken: minLength(env, "ONCALL_ADMIN_TOKEN", 16),
     demoIntegrationKey: minLength(env, "ONCALL_DEMO_INTEGRATION_KEY", 16),
+    demoWebhookUrl: demoWebhookUrl(env),
     dbConnectTimeoutMs: integer(env, "ONCALL_DB_CONNECT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
     dbStatementTimeoutMs: integer(env, "ONCALL_DB_STATEMENT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
   };
@@ -113,6 +118,16 @@ function readShared(env: Env): SharedConfig {
       .filter(Boolean),
     directory: readDirectoryConfig(env),
   };
+}
+
+function demoWebhookUrl(env: Env): string | undefined {
+  const url = optional(env, "ONCALL_DEMO_WEBHOOK_URL");
+  if (url === undefined) return undefined;
+  try {
+    return requireWebhookUrl(url, "ONCALL_DEMO_WEBHOOK_URL", { allowLoopbackHttp: true });
+  } catch (err) {
+    throw new ConfigError("ONCALL_DEMO_WEBHOOK_URL", (err as Error).message.replace(/^[^:]+: /, ""));
+  }
 }
 
 function readDirectoryConfig(env: Env): RemoteDirectoryConfig | undefined {
