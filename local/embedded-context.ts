@@ -6,6 +6,7 @@ import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { connectRemoteDirectory } from "../functions/adapters/directory/remote-directory.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
 import { createProviderContactSender } from "../functions/app/contact-messages.ts";
@@ -93,7 +94,12 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
-      ...createUserDirectoryBinding({ config: config.directory, database, clock: systemClock }),
+      ...createUserDirectoryBinding({
+        config: config.directory,
+        database,
+        clock: systemClock,
+        connectRemote: connectRemoteDirectory,
+      }),
       // No delivery providers are wired here yet (issue 12's providers): verification and test
       // messages fail with that reason until they are.
       contactMessages: createProviderContactSender({}),

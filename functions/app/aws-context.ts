@@ -3,6 +3,7 @@ import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
+import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
@@ -19,7 +20,11 @@ const secretMaxAgeSeconds = 300;
 
 /** Builds the AppContext inside Lambda: Aurora through the Data API, the admin token from Secrets Manager. */
 export async function createAwsContext(
-  options: { adminToken: boolean },
+  options: {
+    adminToken: boolean;
+    /** Only the Lambdas that ask a remote directory pass it (it brings the Connect client along). */
+    connectRemoteDirectory?: RemoteDirectoryConnector;
+  },
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
@@ -70,6 +75,7 @@ export async function createAwsContext(
       database,
       clock: systemClock,
       token: directoryToken,
+      connectRemote: options.connectRemoteDirectory,
     }),
     // No delivery providers are wired here yet (issue 12's providers): verification and test
     // messages fail with that reason until they are.

@@ -3,6 +3,7 @@ import { openTestDatabase } from "../../test/support/databases.ts";
 import { ConfigError, readAwsConfig, readEmbeddedConfig } from "../adapters/config.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import { insertUser } from "../adapters/db/stores/directory.ts";
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { systemClock } from "../domain/clock.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { createUserDirectoryBinding } from "./user-directory.ts";
@@ -93,8 +94,26 @@ describe("createUserDirectoryBinding", () => {
       },
       database,
       clock: systemClock,
+      connectRemote: connectRemoteDirectory,
     });
     expect(binding.remoteDirectoryUrl).toBe("http://127.0.0.1:9");
     await expect(binding.directory.getUsers(["ada"])).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it("says so when a process was built without the remote client", async () => {
+    const binding = createUserDirectoryBinding({
+      config: {
+        url: "https://kneutral.example",
+        token: "t",
+        tokenSecretArn: undefined,
+        cacheTtlSeconds: 60,
+        timeoutMs: 500,
+      },
+      database,
+      clock: systemClock,
+    });
+    await expect(binding.directory.contactMethods("ada")).rejects.toThrow(
+      /without the remote directory client/,
+    );
   });
 });
