@@ -7,19 +7,18 @@ import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/data
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { nextDueAt } from "../functions/adapters/db/stores/deliveries.ts";
-import {
-  emptyDirectory,
-  noChannels,
-  unconfiguredProviders,
-} from "../functions/adapters/delivery/until-merged.ts";
+import { noChannels, unconfiguredProviders } from "../functions/adapters/delivery/until-merged.ts";
+import { connectRemoteDirectory } from "../functions/adapters/directory/remote-directory.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { version } from "../functions/adapters/version.ts";
+import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
 import { defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
 import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
+import { createUserDirectoryBinding } from "../functions/app/user-directory.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
@@ -86,6 +85,8 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       dataDir,
       demoIntegrationKey: config.demoIntegrationKey,
       now: systemClock.now(),
+      seedDirectory: config.directory === undefined,
+      demoWebhookUrl: config.demoWebhookUrl,
     });
     // The delivery worker runs the use case over this context (built just below).
     let ctx: AppContext | undefined;
@@ -113,13 +114,21 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
-      directory: emptyDirectory,
       delivery: {
         channels: noChannels,
         providers: unconfiguredProviders(),
         queue: deliveries,
         settings: defaultDeliverySettings,
       },
+      ...createUserDirectoryBinding({
+        config: config.directory,
+        database,
+        clock: systemClock,
+        connectRemote: connectRemoteDirectory,
+      }),
+      // No delivery providers are wired here yet (issue 12's providers): verification and test
+      // messages fail with that reason until they are.
+      contactMessages: createProviderContactSender({}),
     };
     await escalations.resume();
     deliveries.start();

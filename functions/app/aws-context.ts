@@ -4,12 +4,15 @@ import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner
 import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
-import { emptyDirectory, noChannels, unconfiguredProviders } from "../adapters/delivery/until-merged.ts";
+import { noChannels, unconfiguredProviders } from "../adapters/delivery/until-merged.ts";
+import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
+import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
 import { type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
+import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -20,7 +23,11 @@ const secretMaxAgeSeconds = 300;
 
 /** Builds the AppContext inside Lambda: Aurora through the Data API, the admin token from Secrets Manager. */
 export async function createAwsContext(
-  options: { adminToken: boolean },
+  options: {
+    adminToken: boolean;
+    /** Only the Lambdas that ask a remote directory pass it (it brings the Connect client along). */
+    connectRemoteDirectory?: RemoteDirectoryConnector;
+  },
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
@@ -37,6 +44,18 @@ export async function createAwsContext(
           }),
         });
   const database = await openAwsDatabase(env);
+  const directoryTokenSecretArn = config.directory?.tokenSecretArn;
+  const directoryToken =
+    directoryTokenSecretArn === undefined
+      ? undefined
+      : createSecretStringReader({
+          secretId: directoryTokenSecretArn,
+          maxAgeSeconds: secretMaxAgeSeconds,
+          client: lazily(async () => {
+            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+          }),
+        });
   return {
     runtime: "aws",
     version,
@@ -54,13 +73,22 @@ export async function createAwsContext(
       }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
-    directory: emptyDirectory,
     delivery: {
       channels: noChannels,
       providers: unconfiguredProviders(),
       queue: awsDeliveryQueue(env),
       settings: { ...defaultDeliverySettings, consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "" },
     },
+    ...createUserDirectoryBinding({
+      config: config.directory,
+      database,
+      clock: systemClock,
+      token: directoryToken,
+      connectRemote: options.connectRemoteDirectory,
+    }),
+    // No delivery providers are wired here yet (issue 12's providers): verification and test
+    // messages fail with that reason until they are.
+    contactMessages: createProviderContactSender({}),
   };
 }
 

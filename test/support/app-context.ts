@@ -1,13 +1,12 @@
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
-import {
-  emptyDirectory,
-  noChannels,
-  unconfiguredProviders,
-} from "../../functions/adapters/delivery/until-merged.ts";
+import { noChannels, unconfiguredProviders } from "../../functions/adapters/delivery/until-merged.ts";
+import { createEmbeddedUserDirectory } from "../../functions/adapters/directory/embedded-directory.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
 import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
+import type { ContactMessage, ContactMessageSender } from "../../functions/app/directory.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
+import type { ContactMethod } from "../../functions/domain/directory/model.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 
 export const testAdminToken = "test-admin-token-0123456789";
@@ -28,13 +27,14 @@ export function createTestAppContext(
     ingestRateLimitPerMinute: 600,
     ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
-    directory: emptyDirectory,
     delivery: {
       channels: noChannels,
       providers: unconfiguredProviders(),
       queue: { announce: async () => {} },
       settings: defaultDeliverySettings,
     },
+    directory: createEmbeddedUserDirectory(() => database.db),
+    contactMessages: createRecordingContactSender(),
     ...overrides,
   };
 }
@@ -55,6 +55,23 @@ export function createRecordingEscalationRunner(): EscalationRunner & {
     },
     async stop(executionName) {
       calls.push({ op: "stop", executionName });
+    },
+  };
+}
+
+/**
+ * A ContactMessageSender (our own port) that records what it was asked to send and answers `sent`,
+ * or what `answer` says; tests read the verification code from the recorded text.
+ */
+export function createRecordingContactSender(
+  answer: () => Awaited<ReturnType<ContactMessageSender["send"]>> = () => ({ status: "sent" }),
+): ContactMessageSender & { sent: { contactMethod: ContactMethod; message: ContactMessage }[] } {
+  const sent: { contactMethod: ContactMethod; message: ContactMessage }[] = [];
+  return {
+    sent,
+    async send(contactMethod, message) {
+      sent.push({ contactMethod, message });
+      return answer();
     },
   };
 }
