@@ -25,8 +25,9 @@ export const lambdaBundle = {
   // The nodejs24.x runtime ships the AWS SDK v3: leave it out of the bundle (smaller, faster cold
   // start); the code imports its clients with import() where first used (adapters/aws/lazy-client.ts).
   // PGlite and node-postgres serve only the embedded runtime: database.ts imports them dynamically
-  // in branches a Lambda (always on the Data API) never takes.
-  externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg"],
+  // in branches a Lambda (always on the Data API) never takes. nodemailer likewise: SMTP is the
+  // embedded runtime's mail path (AWS sends through SES), imported where first used (~240 KB).
+  externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg", "nodemailer"],
   /** node:http through `require`, not an ESM import (see shims/node-http.ts: ~30–90 ms less init). */
   alias: { "node:http": path.join(repoRoot, "infra", "shims", "node-http.ts") },
 } as const;

@@ -2,19 +2,24 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { access, constants, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { sql } from "kysely";
+import {
+  createProviderRegistry,
+  type NotificationConfig,
+  readNotificationConfig,
+} from "../functions/adapters/channels/registry.ts";
 import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { nextDueAt } from "../functions/adapters/db/stores/deliveries.ts";
-import { noChannels, unconfiguredProviders } from "../functions/adapters/delivery/until-merged.ts";
 import { connectRemoteDirectory } from "../functions/adapters/directory/remote-directory.ts";
 import { logger } from "../functions/adapters/observability.ts";
+import { createEnvSecretResolver } from "../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../functions/adapters/version.ts";
 import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
-import { defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
+import { channelLookupOver, defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
 import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
@@ -72,7 +77,17 @@ async function sweepOrphanedEffects(deps: EffectDeps): Promise<void> {
  * folder, or DATABASE_URL) and migrated, admin token resolved, installation recorded, in-flight
  * escalations resumed.
  */
-export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<EmbeddedRuntime> {
+export async function createEmbeddedRuntime(
+  config: EmbeddedConfig,
+  options: {
+    /** How email, SMS and HTTP messages leave (read by start.ts before anything opens). */
+    notifications?: NotificationConfig;
+    /** Where secret references (ONCALL_SECRET_*) are read. */
+    env?: Record<string, string | undefined>;
+  } = {},
+): Promise<EmbeddedRuntime> {
+  const env = options.env ?? process.env;
+  const notifications = options.notifications ?? readNotificationConfig(env, "embedded");
   const dataDir = resolve(config.dataDir);
   await ensureWritableDir(dataDir);
   if (config.databaseUrl) await migratePostgres(config, config.databaseUrl);
@@ -103,6 +118,11 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       // delivery (issue 12): a recorded step's notifications are planned right away, not at the sweep.
       notified: (alertIds) => runOwedEffectsOfAlerts(effectDepsOf(ctx!), "notifications.deliver", alertIds),
     });
+    const outbound = createProviderRegistry(notifications, {
+      db: () => database.db,
+      clock: systemClock,
+      secrets: createEnvSecretResolver(env),
+    });
     ctx = {
       runtime: "embedded",
       version,
@@ -115,10 +135,10 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
       delivery: {
-        channels: noChannels,
-        providers: unconfiguredProviders(),
+        channels: channelLookupOver(() => database.db),
+        providers: outbound.providers,
         queue: deliveries,
-        settings: defaultDeliverySettings,
+        settings: { ...defaultDeliverySettings, slackBotTokenRef: notifications.slackBotTokenRef },
       },
       ...createUserDirectoryBinding({
         config: config.directory,
@@ -126,9 +146,10 @@ export async function createEmbeddedRuntime(config: EmbeddedConfig): Promise<Emb
         clock: systemClock,
         connectRemote: connectRemoteDirectory,
       }),
-      // No delivery providers are wired here yet (issue 12's providers): verification and test
-      // messages fail with that reason until they are.
-      contactMessages: createProviderContactSender({}),
+      contactMessages: createProviderContactSender(outbound.providers, {
+        slackBotTokenRef: notifications.slackBotTokenRef,
+      }),
+      outbound,
     };
     await escalations.resume();
     deliveries.start();

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
+import { type NotificationConfig, readNotificationConfig } from "../functions/adapters/channels/registry.ts";
 import { ConfigError, readEmbeddedConfig } from "../functions/adapters/config.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { ensureConsoleBuilt } from "./console-build.ts";
@@ -36,6 +37,7 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
   let closeServer: (() => Promise<void>) | undefined;
   try {
     const config = readEmbeddedConfig(env);
+    const notifications = readNotificationConfig(env, "embedded");
     // Whatever this process writes (tokens, PGlite's folders) is its owner's alone.
     process.umask(0o077);
     const dataDir = resolve(config.dataDir);
@@ -57,7 +59,7 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
     );
     closeServer = server.close;
 
-    runtime = await createEmbeddedRuntime(config);
+    runtime = await createEmbeddedRuntime(config, { notifications, env });
     await restrictDataDir(dataDir);
     dispatch = createLocalDispatch(runtime.ctx);
     console.error(
@@ -67,6 +69,7 @@ export async function startEmbedded(env: Record<string, string | undefined>): Pr
           ? `  console: open ${server.url}/ and sign in with the admin token`
           : "  console: not built (run npm ci); the API works without it",
         `  database: ${config.databaseUrl ? "DATABASE_URL" : `PGlite in ${config.dataDir}`}`,
+        `  ${outboundNote(notifications)}`,
         `  ${adminTokenNote(runtime, await runtime.ctx.adminToken())}`,
         `  demo service ${runtime.demo.serviceId}, ${demoKeyNote(runtime)}`,
         `  try: curl -X POST -H 'content-type: application/json' -d '{"summary":"test"}' '${server.url}/v1/webhooks/generic?key=<integration key>'`,
@@ -143,4 +146,16 @@ function starting() {
     headers: { "content-type": "application/json", "retry-after": "1" },
     body: JSON.stringify({ code: "unavailable", message: "starting, retry shortly" }),
   };
+}
+
+/** Where email and SMS go, for the banner: a newcomer learns that pages wait in the local outbox. */
+function outboundNote(n: NotificationConfig): string {
+  const email =
+    n.email.provider === "smtp" ? "SMTP" : n.email.provider === "outbox" ? "local outbox" : n.email.provider;
+  const sms = n.sms.provider === "sns" ? "SNS" : "local outbox";
+  const outbox =
+    n.email.provider === "outbox" || n.sms.provider === "outbox"
+      ? " (read it: oncall.v1.LocalOutboxService/ListOutboxMessages)"
+      : "";
+  return `email: ${email}, SMS: ${sms}${outbox}; local channel URLs ${n.allowLocalUrls ? "allowed" : "refused"}`;
 }

@@ -10,7 +10,9 @@ import type { AppContext } from "../app/context.ts";
 import { UserDirectoryService } from "../gen/kneutral/directory/v1/user_directory_pb.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
+import { ChannelService } from "../gen/oncall/v1/channels_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
+import { LocalOutboxService } from "../gen/oncall/v1/local_outbox_pb.ts";
 import { NotificationService } from "../gen/oncall/v1/notifications_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
@@ -21,7 +23,9 @@ import { errorInterceptor } from "./error-interceptor.ts";
 import { withJsonFieldErrors } from "./json-requests.ts";
 import { createAlertService } from "./services/alert-service.ts";
 import { createApiKeyService } from "./services/api-key-service.ts";
+import { createChannelService } from "./services/channel-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
+import { createLocalOutboxService } from "./services/local-outbox-service.ts";
 import { createNotificationService } from "./services/notification-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
@@ -50,6 +54,8 @@ export function registerServices(ctx: AppContext) {
     router.service(TemplateService, createTemplateService(ctx));
     router.service(NotificationService, createNotificationService(ctx));
     router.service(UserDirectoryService, createUserDirectoryService(ctx));
+    router.service(ChannelService, createChannelService(ctx));
+    router.service(LocalOutboxService, createLocalOutboxService(ctx));
   };
 }
 

@@ -1,17 +1,18 @@
 import { lazily } from "../adapters/aws/lazy-client.ts";
 import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
+import { createSecretsManagerResolver } from "../adapters/aws/secrets-manager-resolver.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
 import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
+import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
 import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
-import { noChannels, unconfiguredProviders } from "../adapters/delivery/until-merged.ts";
 import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
-import { type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
+import { channelLookupOver, type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
 import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
@@ -31,6 +32,11 @@ export async function createAwsContext(
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
+  const notifications = readNotificationConfig(env, "aws");
+  const secretsManager = lazily(async () => {
+    const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+    return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+  });
   const adminTokenSecretArn = config.adminTokenSecretArn;
   const readAdminToken =
     adminTokenSecretArn === undefined
@@ -38,10 +44,7 @@ export async function createAwsContext(
       : createSecretStringReader({
           secretId: adminTokenSecretArn,
           maxAgeSeconds: secretMaxAgeSeconds,
-          client: lazily(async () => {
-            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
-          }),
+          client: secretsManager,
         });
   const database = await openAwsDatabase(env);
   const directoryTokenSecretArn = config.directory?.tokenSecretArn;
@@ -56,6 +59,23 @@ export async function createAwsContext(
             return tracer.captureAWSv3Client(new SecretsManagerClient({}));
           }),
         });
+  const outbound = createProviderRegistry(notifications, {
+    db: () => database.db,
+    clock: systemClock,
+    secrets: createSecretsManagerResolver({ client: secretsManager, maxAgeSeconds: secretMaxAgeSeconds }),
+    ses: lazily(async () => {
+      const { SESv2Client } = await import("@aws-sdk/client-sesv2");
+      return tracer.captureAWSv3Client(
+        new SESv2Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+      );
+    }),
+    sns: lazily(async () => {
+      const { SNSClient } = await import("@aws-sdk/client-sns");
+      return tracer.captureAWSv3Client(
+        new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+      );
+    }),
+  });
   return {
     runtime: "aws",
     version,
@@ -74,10 +94,14 @@ export async function createAwsContext(
       stateMachineArn: escalationStateMachineArn(env),
     }),
     delivery: {
-      channels: noChannels,
-      providers: unconfiguredProviders(),
+      channels: channelLookupOver(() => database.db),
+      providers: outbound.providers,
       queue: awsDeliveryQueue(env),
-      settings: { ...defaultDeliverySettings, consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "" },
+      settings: {
+        ...defaultDeliverySettings,
+        slackBotTokenRef: notifications.slackBotTokenRef,
+        consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "",
+      },
     },
     ...createUserDirectoryBinding({
       config: config.directory,
@@ -86,9 +110,10 @@ export async function createAwsContext(
       token: directoryToken,
       connectRemote: options.connectRemoteDirectory,
     }),
-    // No delivery providers are wired here yet (issue 12's providers): verification and test
-    // messages fail with that reason until they are.
-    contactMessages: createProviderContactSender({}),
+    contactMessages: createProviderContactSender(outbound.providers, {
+      slackBotTokenRef: notifications.slackBotTokenRef,
+    }),
+    outbound,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { OutboundPorts } from "../adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { UserDirectory } from "../domain/directory/model.ts";
@@ -39,4 +40,9 @@ export interface AppContext {
   contactMessages: ContactMessageSender;
   /** Channels, providers, the queue that announces due deliveries, and delivery settings (issue 12). */
   delivery: DeliveryRuntime;
+  /**
+   * Outbound messages: one provider per destination kind, the SSRF guard for channel URLs, the
+   * secret store (adapters/channels/registry.ts).
+   */
+  outbound: OutboundPorts;
 }

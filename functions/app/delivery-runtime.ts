@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
+import { channelsByIds } from "../adapters/db/stores/notification-channels.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { UserDirectory } from "../domain/directory/model.ts";
 import type { DeliveryProviderRegistry, NotificationChannel } from "../domain/notifications/model.ts";
@@ -58,4 +59,9 @@ export interface DeliveryBaseDeps extends DeliveryRuntime {
   readonly directory: UserDirectory;
   /** In [0, 1): the backoff's jitter (fixed in tests). */
   readonly random?: () => number;
+}
+
+/** The channels table (ChannelService manages it) as the planner's lookup. */
+export function channelLookupOver(db: () => Kysely<Database>): ChannelLookup {
+  return { getChannels: (ids) => channelsByIds(db(), ids) };
 }

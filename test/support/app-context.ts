@@ -1,9 +1,13 @@
+import {
+  createProviderRegistry,
+  readNotificationConfig,
+} from "../../functions/adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
-import { noChannels, unconfiguredProviders } from "../../functions/adapters/delivery/until-merged.ts";
 import { createEmbeddedUserDirectory } from "../../functions/adapters/directory/embedded-directory.ts";
+import { createEnvSecretResolver } from "../../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
-import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
+import { channelLookupOver, defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
 import type { ContactMessage, ContactMessageSender } from "../../functions/app/directory.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 import type { ContactMethod } from "../../functions/domain/directory/model.ts";
@@ -17,6 +21,12 @@ export function createTestAppContext(
   overrides: Partial<AppContext> = {},
 ): AppContext {
   const clock: Clock = overrides.clock ?? systemClock;
+  // Embedded defaults: local URLs allowed, email and SMS into the local outbox, no secrets set.
+  const outbound = createProviderRegistry(readNotificationConfig({}, "embedded"), {
+    db: () => database.db,
+    clock,
+    secrets: createEnvSecretResolver({}),
+  });
   return {
     runtime: "embedded",
     version,
@@ -28,13 +38,14 @@ export function createTestAppContext(
     ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
     delivery: {
-      channels: noChannels,
-      providers: unconfiguredProviders(),
+      channels: channelLookupOver(() => database.db),
+      providers: outbound.providers,
       queue: { announce: async () => {} },
       settings: defaultDeliverySettings,
     },
     directory: createEmbeddedUserDirectory(() => database.db),
     contactMessages: createRecordingContactSender(),
+    outbound,
     ...overrides,
   };
 }

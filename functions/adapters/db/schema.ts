@@ -33,6 +33,8 @@ export interface Database {
   directory_users: DirectoryUsersTable;
   directory_contact_methods: DirectoryContactMethodsTable;
   directory_verification_codes: DirectoryVerificationCodesTable;
+  notification_channels: NotificationChannelsTable;
+  local_outbox: LocalOutboxTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -321,6 +323,17 @@ export interface DirectoryContactMethodsTable {
   updated_at: Generated<Date>;
 }
 
+/** Named destinations (domain/notifications/channels.ts); `config` holds secret references, never values. */
+export interface NotificationChannelsTable {
+  id: Generated<string>;
+  name: string;
+  description: Generated<string>;
+  type: string;
+  config: Json;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 /** One pending code per contact method, as a salted hash. */
 export interface DirectoryVerificationCodesTable {
   contact_method_id: string;
@@ -328,4 +341,15 @@ export interface DirectoryVerificationCodesTable {
   expires_at: Date;
   attempts: Generated<number>;
   sent_at: Date;
+}
+
+/** Email and SMS the embedded runtime kept because no SMTP server or SNS is configured. */
+export interface LocalOutboxTable {
+  id: Generated<number>;
+  idempotency_key: string;
+  destination_kind: string;
+  destination: Json;
+  message_kind: string;
+  parts: Json;
+  created_at: Generated<Date>;
 }

@@ -7,6 +7,7 @@ import { describeEachDatabase } from "../../../test/support/databases.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
 import { loadEscalationPolicy } from "../../adapters/db/stores/escalation-policies.ts";
 import { createFixedClock } from "../../domain/clock.ts";
+import { ChannelService } from "../../gen/oncall/v1/channels_pb.ts";
 import {
   EscalationPolicyService,
   type EscalationStep,
@@ -37,6 +38,8 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
   let policies: ReturnType<typeof createClient<typeof EscalationPolicyService>>;
   let schedules: ReturnType<typeof createClient<typeof ScheduleService>>;
   let services: ReturnType<typeof createClient<typeof ServiceService>>;
+  let channels: ReturnType<typeof createClient<typeof ChannelService>>;
+  let channelId: string;
   let scheduleId: string;
   let rotationId: string;
 
@@ -46,6 +49,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     policies = createClient(EscalationPolicyService, transport);
     schedules = createClient(ScheduleService, transport);
     services = createClient(ServiceService, transport);
+    channels = createClient(ChannelService, transport);
   });
 
   beforeEach(async () => {
@@ -54,7 +58,18 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     await db.deleteFrom("escalation_policies").execute();
     await db.deleteFrom("schedules").execute();
     await db.deleteFrom("rotations").execute();
+    await db.deleteFrom("notification_channels").execute();
     clock.set("2026-11-27T12:00:00Z");
+    const { channel: slack } = await channels.createChannel(
+      {
+        channel: {
+          name: "slack-payments",
+          config: { kind: { case: "slack", value: { webhookUrl: "http://127.0.0.1:9/services/T/B/X" } } },
+        },
+      },
+      admin,
+    );
+    channelId = slack!.id;
     const { rotation } = await schedules.createRotation(
       {
         name: "Primary",
@@ -125,7 +140,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
         description: "page the on-call, then the lead",
         repeatCount: 2,
         steps: [
-          { delaySeconds: 60, targets: [scheduleTarget(scheduleId), channel("slack-payments")] },
+          { delaySeconds: 60, targets: [scheduleTarget(scheduleId), channel(channelId)] },
           { delaySeconds: 300, targets: [rotationTarget(rotationId.toUpperCase()), user("lead-7")] },
         ],
       },
@@ -138,7 +153,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     });
     // Ids are stored lower-case, whatever case they came in.
     expect(stepsOf(policy?.steps)).toEqual([
-      `60:scheduleId=${scheduleId},channelId=slack-payments`,
+      `60:scheduleId=${scheduleId},channelId=${channelId}`,
       `300:rotationId=${rotationId},userId=lead-7`,
     ]);
     expect(timestampDate(policy!.createTime!).toISOString()).toBe("2026-11-27T12:00:00.000Z");
@@ -153,7 +168,7 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
           delaySeconds: 60,
           targets: [
             { kind: "schedule", id: scheduleId },
-            { kind: "channel", id: "slack-payments" },
+            { kind: "channel", id: channelId },
           ],
         },
         {
@@ -335,6 +350,12 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
         () => create({ steps: [step({ targets: [rotationTarget(missingId)] })] }),
         Code.InvalidArgument,
         "steps[0].targets[0].rotation_id",
+      ],
+      [
+        "an unknown channel",
+        () => create({ steps: [step({ targets: [user("a"), channel(missingId)] })] }),
+        Code.InvalidArgument,
+        "steps[0].targets[1].channel_id",
       ],
       [
         "a channel id with spaces",

@@ -25,7 +25,6 @@ import {
   isNameCursor,
   optionalText,
   pageSize,
-  requireRef,
   requireText,
   requireUserId,
   requireUuid,
@@ -104,7 +103,7 @@ function target(t: TargetMessage, field: string): EscalationTarget {
     case "rotationId":
       return { kind: "rotation", id: requireUuid(t.kind.value, `${field}.rotation_id`) };
     case "channelId":
-      return { kind: "channel", id: requireRef(t.kind.value, `${field}.channel_id`, "channel") };
+      return { kind: "channel", id: requireUuid(t.kind.value, `${field}.channel_id`) };
     default:
       throw new ValidationError(field, "choose user_id, schedule_id, rotation_id or channel_id");
   }

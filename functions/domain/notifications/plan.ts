@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { ContactMethod, DirectoryUser } from "../directory/model.ts";
+import { destinationOfChannel } from "./channels.ts";
+import { destinationOfContactMethod } from "./contact-destination.ts";
 import type { DeliveryMessageKind, Destination, NotificationChannel, NotificationRule } from "./model.ts";
-import { DELIVERABLE_CONTACT_METHOD_TYPES } from "./model.ts";
 
 /**
  * Planning: what an escalation step's notification of one recipient becomes. A user's notification
@@ -33,6 +34,8 @@ export interface RecipientUser {
 export interface PlanningOptions {
   /** Secret reference of the Slack bot token for DMs; undefined: Slack DMs cannot be delivered. */
   readonly slackBotTokenRef?: string | undefined;
+  /** Secret reference that signs deliveries to personal webhooks. */
+  readonly webhookSigningSecretRef?: string | undefined;
   readonly maxAttempts: number;
 }
 
@@ -73,50 +76,6 @@ export interface PlanProblem {
 export interface NotificationPlan {
   readonly deliveries: readonly PlannedDelivery[];
   readonly problems: readonly PlanProblem[];
-}
-
-/** Where a contact method's messages go, or undefined when it has no delivery path (voice, a Slack DM without a bot). */
-export function destinationOfContactMethod(
-  method: ContactMethod,
-  options: Pick<PlanningOptions, "slackBotTokenRef">,
-): Destination | undefined {
-  if (!DELIVERABLE_CONTACT_METHOD_TYPES.includes(method.type)) return undefined;
-  switch (method.type) {
-    case "email":
-      return { kind: "email", to: [method.value] };
-    case "sms":
-      return { kind: "sms", phone: method.value };
-    case "slack_dm":
-      return options.slackBotTokenRef
-        ? { kind: "slack_chat", botTokenRef: options.slackBotTokenRef, channel: method.value }
-        : undefined;
-    case "teams":
-      // A Teams contact method is a Workflows webhook URL of the person's chat (no bot to DM with yet).
-      return method.value.startsWith("https://") ? { kind: "teams_webhook", url: method.value } : undefined;
-    case "webhook":
-      return { kind: "webhook", url: method.value };
-    default:
-      return undefined;
-  }
-}
-
-/** Where a channel's messages go. */
-export function destinationOfChannel(channel: NotificationChannel): Destination {
-  const config = channel.config;
-  switch (config.type) {
-    case "slack":
-      return "webhookUrl" in config
-        ? { kind: "slack_webhook", url: config.webhookUrl }
-        : { kind: "slack_chat", botTokenRef: config.botTokenRef, channel: config.channelId };
-    case "teams":
-      return { kind: "teams_webhook", url: config.webhookUrl };
-    case "email":
-      return { kind: "email", to: config.addresses };
-    case "webhook":
-      return config.signingSecretRef
-        ? { kind: "webhook", url: config.url, signingSecretRef: config.signingSecretRef }
-        : { kind: "webhook", url: config.url };
-  }
 }
 
 /**
@@ -183,11 +142,12 @@ export function planUserNotification(
       );
       continue;
     }
-    const destination = destinationOfContactMethod(method, options);
-    if (!destination) {
-      skipped.push(`${method.id}: ${method.type} has no delivery path`);
+    const found = destinationOfContactMethod(method, options);
+    if (!found.ok) {
+      skipped.push(`${method.id}: ${found.reason}`);
       continue;
     }
+    const destination = found.destination;
     deliveries.push({
       idempotencyKey: pageKey({
         alertId: notified.alertId,

@@ -10,6 +10,7 @@ import * as serviceArchiveKeyOverlap from "./2026-11-29T1000-service-archive-key
 import * as serviceChangeEvents from "./2026-11-29T1100-service-change-events.ts";
 import * as keyAlertBudget from "./2026-11-29T1300-key-alert-budget.ts";
 import * as directory from "./2026-11-29T1500-directory.ts";
+import * as notificationChannels from "./2026-11-29T1600-notification-channels.ts";
 import * as deliveries from "./2026-11-29T1700-deliveries.ts";
 
 /**
@@ -28,5 +29,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1100-service-change-events": serviceChangeEvents,
   "2026-11-29T1300-key-alert-budget": keyAlertBudget,
   "2026-11-29T1500-directory": directory,
+  "2026-11-29T1600-notification-channels": notificationChannels,
   "2026-11-29T1700-deliveries": deliveries,
 };

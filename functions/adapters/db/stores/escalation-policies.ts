@@ -217,20 +217,24 @@ async function insertSteps(db: Db, policyId: string, steps: readonly EscalationS
   `.execute(db);
 }
 
+type LockableTarget = { kind: "schedule" | "rotation" | "channel"; id: string };
+const isLockable = (t: EscalationTarget): t is LockableTarget =>
+  t.kind === "schedule" || t.kind === "rotation" || t.kind === "channel";
+
 /**
- * Locks (`for key share`) the schedules and rotations the steps target and reports the first target
- * that names one that does not exist. One round trip, none when no step names either.
+ * Locks (`for key share`) the schedules, rotations and channels the steps target and reports the
+ * first target that names one that does not exist. One round trip, none when no step names any.
  */
 async function findMissingTargets(
   db: Db,
   steps: readonly EscalationStepRecord[],
 ): Promise<Extract<PolicyWriteOutcome, { outcome: "missing_target" }> | undefined> {
-  const refs = steps.flatMap((s) => s.targets).filter((t) => t.kind === "schedule" || t.kind === "rotation");
+  const refs = steps.flatMap((s) => s.targets).filter(isLockable);
   if (refs.length === 0) return undefined;
-  const found = await lockReferences(db, refs as { kind: "schedule" | "rotation"; id: string }[]);
+  const found = await lockReferences(db, refs);
   for (const [stepIndex, step] of steps.entries()) {
     for (const [targetIndex, t] of step.targets.entries()) {
-      if ((t.kind === "schedule" || t.kind === "rotation") && !found.has(`${t.kind}:${t.id}`)) {
+      if (isLockable(t) && !found.has(`${t.kind}:${t.id}`)) {
         return { outcome: "missing_target", stepIndex, targetIndex };
       }
     }
@@ -239,16 +243,14 @@ async function findMissingTargets(
 }
 
 /**
- * Locks the named schedules and rotations `for key share` (a concurrent delete waits for this
- * transaction) and returns those that exist as `kind:id`. One round trip; ids must be lower-case uuids.
+ * Locks the named schedules, rotations and channels `for key share` (a concurrent delete waits for
+ * this transaction) and returns those that exist as `kind:id`. One round trip; ids that are not
+ * lower-case uuids exist nowhere.
  */
-export async function lockReferences(
-  db: Db,
-  refs: readonly { kind: "schedule" | "rotation"; id: string }[],
-): Promise<Set<string>> {
+export async function lockReferences(db: Db, refs: readonly LockableTarget[]): Promise<Set<string>> {
   if (refs.length === 0) return new Set();
   const ids = (kind: string) =>
-    JSON.stringify([...new Set(refs.filter((r) => r.kind === kind).map((r) => r.id))]);
+    JSON.stringify([...new Set(refs.filter((r) => r.kind === kind && UUID.test(r.id)).map((r) => r.id))]);
   const { rows } = await sql<{ kind: string; id: string }>`
     with s as (
       select id from schedules
@@ -258,23 +260,28 @@ export async function lockReferences(
       select id from rotations
       where id in (select value::uuid from jsonb_array_elements_text(${ids("rotation")}::jsonb))
       for key share
+    ), c as (
+      select id from notification_channels
+      where id in (select value::uuid from jsonb_array_elements_text(${ids("channel")}::jsonb))
+      for key share
     )
     select 'schedule' as kind, id::text as id from s
     union all
     select 'rotation', id::text from r
+    union all
+    select 'channel', id::text from c
   `.execute(db);
   return new Set(rows.map((r) => `${r.kind}:${r.id}`));
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
- * Escalation policies with a step that targets this schedule or rotation, as `escalation policy
- * "<name>" (<id>)`, at most 10. Callers lock the schedule or rotation `for update` first, so that a
+ * Escalation policies with a step that targets this schedule, rotation or channel, as `escalation
+ * policy "<name>" (<id>)`, at most 10. Callers lock the target's row `for update` first, so that a
  * policy write that checked it (lockReferences) has committed and is seen here.
  */
-export async function policiesTargeting(
-  db: Db,
-  target: { kind: "schedule" | "rotation"; id: string },
-): Promise<string[]> {
+export async function policiesTargeting(db: Db, target: LockableTarget): Promise<string[]> {
   const { rows } = await sql<{ id: string; name: string }>`
     select p.id, p.name from escalation_policies p
     where exists (

@@ -49,7 +49,7 @@ export type EscalationTarget = Message<"oncall.v1.EscalationTarget"> & {
     case: "rotationId";
   } | {
     /**
-     * A Slack/Teams channel or webhook.
+     * A notification channel (ChannelService): Slack, Teams, an email list or a webhook.
      *
      * @generated from field: string channel_id = 4;
      */
@@ -351,8 +351,8 @@ export const DeleteEscalationPolicyResponseSchema: GenMessage<DeleteEscalationPo
  * EscalationPolicyService manages escalation policies: who is notified, in which order, how long
  * to wait between steps, and how many times the whole policy repeats.
  *
- * A target that names a schedule or rotation that does not exist is refused with invalid_argument
- * naming the field (e.g. steps[1].targets[0].schedule_id).
+ * A target that names a schedule, rotation or channel that does not exist is refused with
+ * invalid_argument naming the field (e.g. steps[1].targets[0].schedule_id).
  *
  * @generated from service oncall.v1.EscalationPolicyService
  */
