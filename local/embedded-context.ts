@@ -11,14 +11,14 @@ import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
-import { nextDueAt } from "../functions/adapters/db/stores/deliveries.ts";
+import { nextDueAt, reclaimAbandonedSends } from "../functions/adapters/db/stores/deliveries.ts";
 import { connectRemoteDirectory } from "../functions/adapters/directory/remote-directory.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { createEnvSecretResolver } from "../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../functions/adapters/version.ts";
 import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
-import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
+import { claimDeliveries, deliveryDepsOf, sendClaimedDeliveries } from "../functions/app/deliveries.ts";
 import { channelLookupOver, defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
 import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
@@ -106,11 +106,13 @@ export async function createEmbeddedRuntime(
     // The delivery worker runs the use case over this context (built just below).
     let ctx: AppContext | undefined;
     const deliveries = createDeliveryWorker({
-      send: (limit) => sendDueDeliveries(deliveryDepsOf(ctx!), { limit }),
+      claim: (limit) => claimDeliveries(deliveryDepsOf(ctx!), { limit }),
+      send: (claimed) => sendClaimedDeliveries(deliveryDepsOf(ctx!), claimed),
       nextDueAt: () => nextDueAt(database.db),
       clock: systemClock,
       pollMs: deliveryPollMs,
       batch: 200,
+      maxInFlight: 32,
     });
     const escalations = await createEmbeddedEscalations({
       db: database.db,
@@ -152,6 +154,10 @@ export async function createEmbeddedRuntime(
       outbound,
     };
     await escalations.resume();
+    // Sends a previous process started but did not record (it died mid-send) go again now, not after
+    // their lease: no other process sends from this data folder.
+    const reclaimed = await reclaimAbandonedSends(database.db, systemClock.now());
+    if (reclaimed > 0) logger.warn("deliveries a previous process was sending are sent again", { reclaimed });
     deliveries.start();
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.

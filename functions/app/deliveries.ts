@@ -59,13 +59,28 @@ export async function sendDueDeliveries(
   deps: DeliveryDeps,
   input: { limit: number; ids?: readonly number[] },
 ): Promise<SendResult> {
-  const claimed = await claimDueDeliveries(deps.db, {
+  return sendClaimedDeliveries(deps, await claimDeliveries(deps, input));
+}
+
+/** The claim half of sendDueDeliveries (the embedded worker claims, then sends without waiting). */
+export function claimDeliveries(
+  deps: DeliveryDeps,
+  input: { limit: number; ids?: readonly number[] | undefined },
+): Promise<DeliveryRecord[]> {
+  return claimDueDeliveries(deps.db, {
     now: deps.clock.now(),
     leaseMs: deps.settings.leaseMs,
     limit: input.limit,
     ids: input.ids,
     withDestinations: input.ids !== undefined,
   });
+}
+
+/** The send half of sendDueDeliveries: one message per destination, destinations concurrently. */
+export async function sendClaimedDeliveries(
+  deps: DeliveryDeps,
+  claimed: readonly DeliveryRecord[],
+): Promise<SendResult> {
   const totals = { claimed: claimed.length, sent: 0, retried: 0, failed: 0, suppressed: 0, throttled: 0 };
   if (claimed.length === 0) return totals;
   // Messages of other systems (SendNotification) are sent one by one; the rest one message per destination.

@@ -1,34 +1,40 @@
 import { logger } from "../adapters/observability.ts";
 import type { Clock } from "../domain/clock.ts";
-import type { SendResult } from "./deliveries.ts";
 import type { DeliveryQueue } from "./delivery-runtime.ts";
 
 /**
  * The embedded runtime's sender: one loop over the deliveries table (the truth), running the same
- * `sendDueDeliveries` use case as the SQS sender Lambda. Woken when deliveries are announced (right
- * after planning, or a retry), it sleeps otherwise until the next one is due, at most `pollMs` (a
- * row written by another process, an expired lease). One loop per process: the embedded runtime owns
- * its data folder alone; with DATABASE_URL shared, the claim's `skip locked` keeps two apart.
+ * claim and send use cases as the SQS sender Lambda. Each pass claims what is due and hands it to a
+ * send that runs on its own (at most `maxInFlight` at once), so a slow destination never holds back
+ * the next pass; the loop is woken when deliveries are announced (right after planning) and sleeps
+ * otherwise until the next one is due, at most `pollMs` (a row another process wrote, an expired
+ * lease). One loop per process; with a shared DATABASE_URL the claim's `skip locked` keeps two apart.
  */
 export interface DeliveryWorker extends DeliveryQueue {
   start(): void;
-  /** Stops the loop after the pass in progress. */
+  /** Stops the loop and waits for the sends in flight. */
   stop(): Promise<void>;
 }
 
-export function createDeliveryWorker(input: {
-  send(limit: number): Promise<SendResult>;
+export function createDeliveryWorker<C>(input: {
+  /** Claims up to `limit` due deliveries (leased to this process). */
+  claim(limit: number): Promise<readonly C[]>;
+  /** Sends what a claim took. */
+  send(claimed: readonly C[]): Promise<unknown>;
   nextDueAt(): Promise<Date | undefined>;
   clock: Clock;
   /** Longest sleep between passes. */
   pollMs: number;
   /** Deliveries claimed per pass. */
   batch: number;
+  /** Sends (passes) in flight at once. */
+  maxInFlight: number;
 }): DeliveryWorker {
   let running = false;
   let woken = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
+  const inFlight = new Set<Promise<unknown>>();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -42,16 +48,30 @@ export function createDeliveryWorker(input: {
     });
 
   async function pass(): Promise<void> {
+    while (inFlight.size >= input.maxInFlight) await Promise.race(inFlight);
     woken = false;
-    let result: SendResult;
+    let claimed: readonly C[];
     try {
-      result = await input.send(input.batch);
+      claimed = await input.claim(input.batch);
     } catch (error) {
-      logger.warn("delivery pass failed; trying again shortly", { error: error as Error });
+      logger.warn("delivery claim failed; trying again shortly", { error: error as Error });
       await sleep(input.pollMs);
       return;
     }
-    if (result.claimed >= input.batch || woken) return;
+    if (claimed.length > 0) {
+      const sending = input
+        .send(claimed)
+        .catch((error: unknown) => logger.error("delivery send failed", { error: error as Error }))
+        .finally(() => {
+          inFlight.delete(sending);
+          // A send that ended may have left a retry or a throttled row due soon: look again.
+          woken = true;
+          wake?.();
+        });
+      inFlight.add(sending);
+      return;
+    }
+    if (woken) return;
     let wait = input.pollMs;
     try {
       const next = await input.nextDueAt();
@@ -80,6 +100,7 @@ export function createDeliveryWorker(input: {
       running = false;
       wake?.();
       await loop;
+      await Promise.allSettled([...inFlight]);
     },
   };
 }

@@ -595,6 +595,25 @@ export async function latestAlertEvent(
   return row && { type: row.type, actor: row.actor, message: row.message, createdAt: row.created_at };
 }
 
+/**
+ * Gives every `sending` delivery back (due now): only for a process that knows no other sender is
+ * running (the embedded runtime at start, which holds its data folder alone). Returns how many: each
+ * may have reached its destination before the crash, and is sent once more (at most one duplicate).
+ */
+export async function reclaimAbandonedSends(db: Db, now: Date): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with reclaimed as (
+      update deliveries
+      set status = ${PENDING}, lease_until = null, next_attempt_at = least(next_attempt_at, ${now.toISOString()}::timestamptz),
+        updated_at = ${now.toISOString()}::timestamptz
+      where status = ${SENDING}
+      returning 1
+    )
+    select count(*)::int as n from reclaimed
+  `.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
 /** The earliest moment a pending delivery is due (a worker sleeps until then), or undefined. */
 export async function nextDueAt(db: Db): Promise<Date | undefined> {
   const { rows } = await sql<{ at: Date | null }>`
