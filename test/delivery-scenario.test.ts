@@ -8,6 +8,7 @@ import { sql } from "kysely";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyWebhookSignature } from "../functions/adapters/channels/webhook.ts";
 import { readEmbeddedConfig } from "../functions/adapters/config.ts";
 import { insertContactMethod, insertUser } from "../functions/adapters/db/stores/directory.ts";
 import { createChannel } from "../functions/adapters/db/stores/notification-channels.ts";
@@ -25,10 +26,13 @@ import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
 // The escalation scenario ends in real messages (issue 12): a real Alertmanager posts a firing alert
 // to the embedded runtime (the composition `npm start` uses: local escalation runner, delivery worker,
 // provider registry); step 1 notifies a user (a webhook receiver and a real SMTP server started here)
-// and a Slack channel (a local receiver); each gets exactly one message with the alert's content.
+// and Slack, Teams and signed-webhook channels (local receivers); each gets exactly one message with
+// the alert's content (Block Kit, an Adaptive Card, an HMAC that verifies, an email with subject,
+// HTML and text).
 // Acknowledging through the API sends the user a status update and stops step 2.
 
 const binary = "/usr/bin/prometheus-alertmanager";
+const hookSecret = "whsec-scenario-0123456789abcdef";
 const available = (() => {
   try {
     execFileSync(binary, ["--version"], { stdio: "ignore" });
@@ -73,6 +77,7 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
       ONCALL_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       ONCALL_EMAIL_FROM: "oncall@example.com",
       ONCALL_ADMIN_TOKEN: testAdminToken,
+      ONCALL_SECRET_HOOK: hookSecret,
     };
     runtime = await createEmbeddedRuntime(readEmbeddedConfig(env), { env });
     server = await startLocalServer(createLocalDispatch(runtime.ctx), { port: 0 });
@@ -124,6 +129,23 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
       now,
     });
     if (channel.outcome !== "ok") throw new Error("channel");
+    const teams = await createChannel(db, {
+      name: "ops-teams",
+      description: "",
+      config: { type: "teams", webhookUrl: `${receiver.url}/teams/ops` },
+      now,
+    });
+    const hook = await createChannel(db, {
+      name: "incident-bot",
+      description: "",
+      config: {
+        type: "webhook",
+        url: `${receiver.url}/incident-bot`,
+        signingSecretRef: "ONCALL_SECRET_HOOK",
+      },
+      now,
+    });
+    if (teams.outcome !== "ok" || hook.outcome !== "ok") throw new Error("channels");
 
     const seeded = await seedService(db, { name: "payments-api" });
     serviceId = seeded.serviceId;
@@ -133,6 +155,8 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
         targets: [
           { kind: "user", id: "alice" },
           { kind: "channel", id: channel.channel.id },
+          { kind: "channel", id: teams.channel.id },
+          { kind: "channel", id: hook.channel.id },
         ],
       },
       { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
@@ -201,7 +225,9 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
 
     const paths = () => receiver.requests.map((r) => r.path);
     await waitFor(
-      async () => paths().includes("/alice") && paths().includes("/slack/ops") && mails.length >= 1,
+      async () =>
+        ["/alice", "/slack/ops", "/teams/ops", "/incident-bot"].every((p) => paths().includes(p)) &&
+        mails.length >= 1,
       () => output,
     );
     const [alert] = (
@@ -217,6 +243,27 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
     expect(blockKit.text).toContain("Error rate 5% on payments-api");
     expect(blockKit.blocks.length).toBeGreaterThan(0);
     expect(blockKit.blocks.every((b) => typeof b.type === "string")).toBe(true);
+    // Teams: one Adaptive Card attachment.
+    const card = receiver.requests.filter((r) => r.path === "/teams/ops");
+    expect(card).toHaveLength(1);
+    const teamsBody = card[0]!.json as { attachments: { contentType: string; content: { type: string } }[] };
+    expect(teamsBody.attachments[0]).toMatchObject({
+      contentType: "application/vnd.microsoft.card.adaptive",
+      content: { type: "AdaptiveCard" },
+    });
+    expect(card[0]!.body).toContain("Error rate 5% on payments-api");
+    // Signed webhook channel: the HMAC verifies with the secret.
+    const signed = receiver.requests.filter((r) => r.path === "/incident-bot");
+    expect(signed).toHaveLength(1);
+    expect(
+      verifyWebhookSignature({
+        secret: hookSecret,
+        timestamp: String(signed[0]!.headers["x-oncall-timestamp"]),
+        body: signed[0]!.body,
+        signature: String(signed[0]!.headers["x-oncall-signature"]),
+        nowSeconds: Math.floor(Date.now() / 1000),
+      }),
+    ).toBe(true);
     // Webhook: one JSON body about the alert.
     const hook = receiver.requests.filter((r) => r.path === "/alice");
     expect(hook).toHaveLength(1);
@@ -255,6 +302,8 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
     ).toEqual([
       "alert:email:user",
       "alert:slack_webhook:channel",
+      "alert:teams_webhook:channel",
+      "alert:webhook:channel",
       "alert:webhook:user",
       "status_update:email:user",
       "status_update:webhook:user",
