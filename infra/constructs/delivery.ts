@@ -76,7 +76,14 @@ export class Delivery extends Construct {
       environment: {
         ...props.database.environmentFor(tasksLogin),
         ...(props.sesConfigurationSet ? { ONCALL_SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
-        ...(props.sesIdentity ? { ONCALL_SES_IDENTITY: props.sesIdentity } : {}),
+        // The provider registry sends email from ONCALL_EMAIL_FROM (an address of the SES identity).
+        ...(props.sesIdentity
+          ? {
+              ONCALL_EMAIL_FROM: props.sesIdentity.includes("@")
+                ? props.sesIdentity
+                : `oncall@${props.sesIdentity}`,
+            }
+          : {}),
         ...(props.consoleUrl ? { ONCALL_CONSOLE_URL: props.consoleUrl } : {}),
       },
     });
