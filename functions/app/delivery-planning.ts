@@ -1,5 +1,3 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../adapters/db/schema.ts";
 import {
   type DeliveryLogEntry,
   insertPlannedDeliveries,

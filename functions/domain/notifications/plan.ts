@@ -122,7 +122,7 @@ function effectiveRules(user: RecipientUser): { rule: NotificationRule; defaulte
 }
 
 function usable(method: ContactMethod | undefined): method is ContactMethod {
-  return method !== undefined && method.verified && !method.disabled;
+  return method?.verified === true && !method.disabled;
 }
 
 /** Deliveries of one user's notification, or the problem that none can be made. */
