@@ -1,3 +1,5 @@
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
@@ -11,7 +13,9 @@ import {
   testDeliveryRuntime,
 } from "../../test/support/delivery.ts";
 import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
+import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
+import { createEnvSecretResolver } from "../adapters/secrets/env-secret-resolver.ts";
 import { createNotificationUseCases } from "../app/notifications.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { createDeliverySender } from "./delivery-sender.ts";
@@ -19,6 +23,8 @@ import { createDeliverySender } from "./delivery-sender.ts";
 // The SQS sender Lambda's handler over PGlite, a real local receiver, and SQS through aws-sdk-client-mock.
 
 const sqs = mockClient(SQSClient);
+const ses = mockClient(SESv2Client);
+const sns = mockClient(SNSClient);
 const queueUrl = "https://sqs.eu-west-1.amazonaws.com/123456789012/oncall-deliveries";
 
 const event = (...bodies: string[]): SQSEvent => ({
@@ -100,5 +106,54 @@ describe("delivery sender Lambda", () => {
     });
     const failed = await broken(event(JSON.stringify({ deliveryId: flaky!.id })));
     expect(failed.batchItemFailures).toEqual([{ itemIdentifier: "m0" }]);
+  });
+
+  it("sends email through SES and SMS through SNS with the rendered template (AWS registry)", async () => {
+    sqs.reset();
+    ses.reset();
+    sns.reset();
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    ses.on(SendEmailCommand).resolves({ MessageId: "ses-1" });
+    sns.on(PublishCommand).resolves({ MessageId: "sns-1" });
+    const outbound = createProviderRegistry(
+      readNotificationConfig({ ONCALL_EMAIL_FROM: "oncall@example.com" }, "aws"),
+      {
+        db: () => handle.db,
+        clock,
+        secrets: createEnvSecretResolver({}),
+        ses: async () => new SESv2Client({ region: "eu-west-1" }),
+        sns: async () => new SNSClient({ region: "eu-west-1" }),
+      },
+    );
+    const ctx = createTestAppContext(handle, {
+      clock,
+      delivery: testDeliveryRuntime({
+        providers: outbound.providers,
+        queue: createSqsDeliveryQueue({ client: new SQSClient({ region: "eu-west-1" }), queueUrl, clock }),
+      }),
+    });
+    const sent = await createNotificationUseCases(ctx).send({
+      templateId: "default-alert",
+      templateVersion: 0,
+      context: { alert: { id: 9, summary: "Checkout latency above 2 s", severity: "critical", labels: {} } },
+      destinations: [
+        { kind: "email", to: ["alice@example.com"] },
+        { kind: "sms", phone: "+4915112345678" },
+      ],
+      idempotencyKey: "aws-kinds",
+      principal: "test",
+    });
+    const result = await createDeliverySender(ctx)(
+      event(...sent.map((d) => JSON.stringify({ deliveryId: d.id }))),
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    const email = ses.commandCalls(SendEmailCommand)[0]!.args[0].input;
+    expect(email.Destination?.ToAddresses).toEqual(["alice@example.com"]);
+    expect(email.Content?.Simple?.Subject?.Data).toContain("Checkout latency above 2 s");
+    expect(email.Content?.Simple?.Body?.Html?.Data).toContain("Checkout latency above 2 s");
+    expect(email.Content?.Simple?.Body?.Text?.Data).toContain("Checkout latency above 2 s");
+    const sms = sns.commandCalls(PublishCommand)[0]!.args[0].input;
+    expect(sms.PhoneNumber).toBe("+4915112345678");
+    expect(sms.Message).toContain("Checkout latency above 2 s");
   });
 });
