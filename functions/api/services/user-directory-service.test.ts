@@ -169,7 +169,7 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     expect((await directory.listContactMethods({ userId: "ada" }, admin)).contactMethods).toEqual([]);
   });
 
-  it("allows http://127.0.0.1 webhooks only embedded", async () => {
+  it("allows http://127.0.0.1 webhooks only embedded, and no internal addresses on AWS", async () => {
     await createAda();
     const error = await failure(
       awsDirectory.createContactMethod(
@@ -178,6 +178,15 @@ describeEachDatabase("UserDirectoryService", (suite) => {
       ),
     );
     expect(error.rawMessage).toMatch(/^value: must be an https URL/);
+    const internal = await failure(
+      awsDirectory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.WEBHOOK, value: "https://169.254.169.254/latest" },
+        admin,
+      ),
+    );
+    expect(internal.rawMessage).toMatch(
+      /^value: must not point at a private, loopback or link-local address/,
+    );
   });
 
   it("answers not_found for unknown users and contact methods", async () => {
