@@ -271,9 +271,10 @@ export function createDirectoryUseCases(deps: DirectoryDeps) {
             `is not the code sent; ${verdict.attemptsLeft} attempt${verdict.attemptsLeft === 1 ? "" : "s"} left`,
           );
         case "verified": {
+          if (!pending) throw new Error("a verified verdict without a pending code");
           const verified = await store.markVerified(deps.db(), {
             contactMethodId: id,
-            codeHash: (pending as { codeHash: string }).codeHash,
+            codeHash: pending.codeHash,
             now: deps.clock.now(),
           });
           // The code was replaced or used by a concurrent request between the two statements.
