@@ -383,6 +383,25 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     expect(sender.sent).toHaveLength(3);
   });
 
+  it("caps a user's contact methods at 20", async () => {
+    await createAda();
+    for (let i = 0; i < 20; i++) {
+      await directory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.WEBHOOK, value: `https://hooks.example.com/${i}` },
+        admin,
+      );
+    }
+    const full = await failure(
+      directory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.SLACK_DM, value: "U024BE7LH" },
+        admin,
+      ),
+    );
+    expect(full.code).toBe(Code.FailedPrecondition);
+    expect(full.rawMessage).toContain("delete one first");
+    expect((await directory.listContactMethods({ userId: "ada" }, admin)).contactMethods).toHaveLength(20);
+  });
+
   it("refuses a second identical contact method and deletes one", async () => {
     await createAda();
     const request = { userId: "ada", type: ContactMethodType.SLACK_DM, value: "U024BE7LH" };
