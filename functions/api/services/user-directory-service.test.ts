@@ -115,6 +115,34 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     expect((await directory.searchUsers({}, admin)).users).toEqual([]);
   });
 
+  it("names the field of a bad update", async () => {
+    await createAda();
+    const path = await failure(
+      directory.updateUser({ user: { id: "ada", name: "A" }, updateMask: { paths: ["id"] } }, admin),
+    );
+    expect(path.rawMessage).toMatch(/^update_mask\.paths\[0\]: cannot update "id"/);
+    const zone = await failure(
+      directory.updateUser(
+        { user: { id: "ada", timeZone: "Moon/Base" }, updateMask: { paths: ["time_zone"] } },
+        admin,
+      ),
+    );
+    expect(zone.rawMessage).toMatch(/^user\.time_zone: must be an IANA time zone/);
+    const blank = await failure(directory.updateUser({ user: { id: "ada" } }, admin));
+    expect(blank.rawMessage).toMatch(/^user\.name: is required: an empty update_mask replaces every field/);
+    const cm = await failure(
+      directory.updateContactMethod(
+        { contactMethod: { id: "x", name: "n" }, updateMask: { paths: ["value"] } },
+        admin,
+      ),
+    );
+    expect(cm.rawMessage).toMatch(/^contact_method\.id: must be a uuid/);
+    expect((await directory.getUsers({ ids: ["ada"] }, admin)).users[0]).toMatchObject({
+      name: "Ada Lovelace",
+      timeZone: "Europe/London",
+    });
+  });
+
   it("bounds GetUsers and SearchUsers", async () => {
     const tooMany = Array.from({ length: 101 }, (_, i) => `u${i}`);
     expect((await failure(directory.getUsers({ ids: tooMany }, admin))).rawMessage).toMatch(
