@@ -11,6 +11,7 @@ import type {
 import * as store from "../adapters/db/stores/directory.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { ContactMethod, ContactMethodType } from "../domain/directory/model.ts";
+import { MAX_CONTACT_METHODS_PER_USER } from "../domain/directory/validate.ts";
 import {
   CODE_TTL_MS,
   hashVerificationCode,
@@ -202,8 +203,14 @@ export function createDirectoryUseCases(deps: DirectoryDeps) {
         deps.db(),
         { ...input, verified: !verify, disabled: verify },
         deps.clock.now(),
+        MAX_CONTACT_METHODS_PER_USER,
       );
       if (created.outcome === "user_not_found") throw new NotFoundError("user", input.userId);
+      if (created.outcome === "too_many") {
+        throw new PreconditionError(
+          `user ${input.userId} has ${MAX_CONTACT_METHODS_PER_USER} contact methods, the most allowed; delete one first`,
+        );
+      }
       if (created.outcome === "duplicate") {
         throw new AlreadyExistsError(`user ${input.userId} already has this ${input.type} contact method`);
       }
@@ -271,9 +278,10 @@ export function createDirectoryUseCases(deps: DirectoryDeps) {
             `is not the code sent; ${verdict.attemptsLeft} attempt${verdict.attemptsLeft === 1 ? "" : "s"} left`,
           );
         case "verified": {
+          if (!pending) throw new Error("a verified verdict without a pending code");
           const verified = await store.markVerified(deps.db(), {
             contactMethodId: id,
-            codeHash: (pending as { codeHash: string }).codeHash,
+            codeHash: pending.codeHash,
             now: deps.clock.now(),
           });
           // The code was replaced or used by a concurrent request between the two statements.

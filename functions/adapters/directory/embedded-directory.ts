@@ -13,7 +13,8 @@ export function createEmbeddedUserDirectory(db: () => Kysely<Database>): UserDir
       return (await getUsers(db(), [...new Set(ids)])).map(toUser);
     },
     async searchUsers(query, limit) {
-      return (await searchUsers(db(), { query, limit })).users.map(toUser);
+      // Bounded like the RPC: a caller's large limit reads at most 100 rows.
+      return (await searchUsers(db(), { query, limit: Math.max(1, Math.min(limit, 100)) })).users.map(toUser);
     },
     async contactMethods(userId) {
       return ((await listContactMethods(db(), userId)) ?? []).map(toContactMethod);

@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   testAdminToken,
 } from "../../../test/support/app-context.ts";
 import { openTestDatabase } from "../../../test/support/databases.ts";
+import { admin, createInMemoryTransport } from "../../../test/support/rpc.ts";
 import { createRouterOptions } from "../../api/routes.ts";
 import { createUserDirectoryService } from "../../api/services/user-directory-service.ts";
 import { createDirectoryUseCases } from "../../app/directory.ts";
@@ -240,6 +241,23 @@ describe("remote user directory", () => {
     const { directory } = remoteDirectory({ token: "not-the-token" });
     const error = await unavailable(directory.getUsers(["ada"]));
     expect(error.message).toContain("Unauthenticated");
+  });
+
+  it("backs oncall's own UserDirectoryService when the directory is remote", async () => {
+    // A second oncall whose directory is the server above: its reads go there, its writes are refused.
+    const { directory } = remoteDirectory();
+    const proxy = createTestAppContext(database, { directory, remoteDirectoryUrl: url });
+    const client = createClient(UserDirectoryService, createInMemoryTransport(proxy));
+    expect((await client.getUsers({ ids: ["ada", "nobody"] }, admin)).users.map((u) => u.name)).toEqual([
+      "Ada Lovelace",
+    ]);
+    const listed = await client.listContactMethods({ userId: "ada" }, admin);
+    expect(listed.contactMethods.map((m) => m.value)).toEqual(["https://hooks.example.com/ada", "U024BE7LH"]);
+    expect((await client.searchUsers({ query: "bob" }, admin)).users.map((u) => u.id)).toEqual(["bob"]);
+    expect(calls).toEqual(["GetUsers", "ListContactMethods", "SearchUsers"]);
+    const refused = await client.createUser({ name: "Eve", email: "eve@example.com" }, admin).catch((e) => e);
+    expect(ConnectError.from(refused).code).toBe(Code.FailedPrecondition);
+    expect(calls).toHaveLength(3);
   });
 
   it("is the port the rest of the system uses", () => {

@@ -72,6 +72,8 @@ export function createRemoteUserDirectory(options: RemoteDirectoryOptions): User
   const cache = new Map<string, Entry<unknown>>();
   const inFlight = new Map<string, Promise<unknown>>();
   const now = () => options.clock.now().getTime();
+  let lastStaleLog = Number.NEGATIVE_INFINITY;
+  let staleSinceLog = 0;
 
   function remember<V>(key: string, value: V): void {
     cache.delete(key); // re-inserted last: the Map's order is the eviction order
@@ -110,11 +112,19 @@ export function createRemoteUserDirectory(options: RemoteDirectoryOptions): User
       if (!stale) {
         throw new UnavailableError(`user directory unavailable (${what}): ${describe(err)}`, { cause: err });
       }
-      logger.warn("user directory failed; serving the last known answer", {
-        what,
-        ageSeconds: Math.round((now() - stale.fetchedAt) / 1000),
-        error: describe(err),
-      });
+      // One line per 10 s, not one per lookup: an outage during a storm would flood the logs.
+      if (now() - lastStaleLog >= 10_000) {
+        logger.warn("user directory failed; serving the last known answer", {
+          what,
+          ageSeconds: Math.round((now() - stale.fetchedAt) / 1000),
+          error: describe(err),
+          alsoServedStaleSinceLastLine: staleSinceLog,
+        });
+        lastStaleLog = now();
+        staleSinceLog = 0;
+      } else {
+        staleSinceLog++;
+      }
       return stale.value;
     }
   }

@@ -115,6 +115,34 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     expect((await directory.searchUsers({}, admin)).users).toEqual([]);
   });
 
+  it("names the field of a bad update", async () => {
+    await createAda();
+    const path = await failure(
+      directory.updateUser({ user: { id: "ada", name: "A" }, updateMask: { paths: ["id"] } }, admin),
+    );
+    expect(path.rawMessage).toMatch(/^update_mask\.paths\[0\]: cannot update "id"/);
+    const zone = await failure(
+      directory.updateUser(
+        { user: { id: "ada", timeZone: "Moon/Base" }, updateMask: { paths: ["time_zone"] } },
+        admin,
+      ),
+    );
+    expect(zone.rawMessage).toMatch(/^user\.time_zone: must be an IANA time zone/);
+    const blank = await failure(directory.updateUser({ user: { id: "ada" } }, admin));
+    expect(blank.rawMessage).toMatch(/^user\.name: is required: an empty update_mask replaces every field/);
+    const cm = await failure(
+      directory.updateContactMethod(
+        { contactMethod: { id: "x", name: "n" }, updateMask: { paths: ["value"] } },
+        admin,
+      ),
+    );
+    expect(cm.rawMessage).toMatch(/^contact_method\.id: must be a uuid/);
+    expect((await directory.getUsers({ ids: ["ada"] }, admin)).users[0]).toMatchObject({
+      name: "Ada Lovelace",
+      timeZone: "Europe/London",
+    });
+  });
+
   it("bounds GetUsers and SearchUsers", async () => {
     const tooMany = Array.from({ length: 101 }, (_, i) => `u${i}`);
     expect((await failure(directory.getUsers({ ids: tooMany }, admin))).rawMessage).toMatch(
@@ -169,7 +197,7 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     expect((await directory.listContactMethods({ userId: "ada" }, admin)).contactMethods).toEqual([]);
   });
 
-  it("allows http://127.0.0.1 webhooks only embedded", async () => {
+  it("allows http://127.0.0.1 webhooks only embedded, and no internal addresses on AWS", async () => {
     await createAda();
     const error = await failure(
       awsDirectory.createContactMethod(
@@ -178,6 +206,15 @@ describeEachDatabase("UserDirectoryService", (suite) => {
       ),
     );
     expect(error.rawMessage).toMatch(/^value: must be an https URL/);
+    const internal = await failure(
+      awsDirectory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.WEBHOOK, value: "https://169.254.169.254/latest" },
+        admin,
+      ),
+    );
+    expect(internal.rawMessage).toMatch(
+      /^value: must not point at a private, loopback or link-local address/,
+    );
   });
 
   it("answers not_found for unknown users and contact methods", async () => {
@@ -372,6 +409,25 @@ describeEachDatabase("UserDirectoryService", (suite) => {
     senderAnswer = { status: "sent" };
     await directory.testContactMethod({ id }, admin);
     expect(sender.sent).toHaveLength(3);
+  });
+
+  it("caps a user's contact methods at 20", async () => {
+    await createAda();
+    for (let i = 0; i < 20; i++) {
+      await directory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.WEBHOOK, value: `https://hooks.example.com/${i}` },
+        admin,
+      );
+    }
+    const full = await failure(
+      directory.createContactMethod(
+        { userId: "ada", type: ContactMethodType.SLACK_DM, value: "U024BE7LH" },
+        admin,
+      ),
+    );
+    expect(full.code).toBe(Code.FailedPrecondition);
+    expect(full.rawMessage).toContain("delete one first");
+    expect((await directory.listContactMethods({ userId: "ada" }, admin)).contactMethods).toHaveLength(20);
   });
 
   it("refuses a second identical contact method and deletes one", async () => {

@@ -15,6 +15,8 @@ export const MAX_USER_NAME_LENGTH = 200;
 export const MAX_EMAIL_LENGTH = 254;
 export const MAX_CONTACT_NAME_LENGTH = 200;
 export const MAX_CONTACT_VALUE_LENGTH = 2000;
+/** Contact methods one person may have: keeps a user's list (read on every page) bounded. */
+export const MAX_CONTACT_METHODS_PER_USER = 20;
 
 /** Ids an operator may choose for a new user (kneutral-api's are uuids; the demo's "demo-alice"). */
 const USER_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;

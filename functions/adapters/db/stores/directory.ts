@@ -209,30 +209,39 @@ export interface NewContactMethod {
 export type InsertContactMethodOutcome =
   | { outcome: "created"; contactMethod: ContactMethodRecord }
   | { outcome: "user_not_found" }
-  | { outcome: "duplicate" };
+  | { outcome: "duplicate" }
+  | { outcome: "too_many" };
 
-/** Inserts a contact method for an existing user, in one statement. */
+/**
+ * Inserts a contact method for an existing user that has fewer than `maxPerUser`, in one statement
+ * (two concurrent inserts may both pass the count: the cap bounds the work of a page, it is not a quota).
+ */
 export async function insertContactMethod(
   db: Db,
   input: NewContactMethod,
   now: Date,
+  maxPerUser = Number.MAX_SAFE_INTEGER,
 ): Promise<InsertContactMethodOutcome> {
   const at = now.toISOString();
-  const { rows } = await sql<ContactMethodRow & { user_exists: boolean }>`
-    with owner as (select id from directory_users where id = ${input.userId}),
+  const { rows } = await sql<ContactMethodRow & { user_exists: boolean; at_cap: boolean }>`
+    with owner as (
+      select u.id, (select count(*) from directory_contact_methods x where x.user_id = u.id) >= ${maxPerUser}::bigint as at_cap
+      from directory_users u where u.id = ${input.userId}
+    ),
     inserted as (
       insert into directory_contact_methods as c (user_id, type, name, value, verified, disabled, created_at, updated_at)
       select owner.id, ${input.type}, ${input.name}, ${input.value}, ${input.verified}::boolean,
         ${input.disabled}::boolean, ${at}::timestamptz, ${at}::timestamptz
-      from owner
+      from owner where not owner.at_cap
       on conflict (user_id, type, value) do nothing
       returning ${contactColumns}
     )
-    select inserted.*, exists (select 1 from owner) as user_exists
+    select inserted.*, exists (select 1 from owner) as user_exists, coalesce((select at_cap from owner), false) as at_cap
     from (select 1) one left join inserted on true
   `.execute(db);
   const row = rows[0];
   if (!row?.user_exists) return { outcome: "user_not_found" };
+  if (row.at_cap) return { outcome: "too_many" };
   if (row.id === null) return { outcome: "duplicate" };
   return { outcome: "created", contactMethod: toContactMethod(row) };
 }

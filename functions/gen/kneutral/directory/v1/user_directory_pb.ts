@@ -654,7 +654,8 @@ export const ContactMethodType = {
   EMAIL: 1,
 
   /**
-   * A mobile number in E.164 (+4915123456789); national forms are normalised on create.
+   * A mobile number with its country code, stored in E.164 (+4915123456789): spaces, dashes,
+   * brackets and a leading 00 are normalised on create; a number without a country code is refused.
    *
    * @generated from enum value: CONTACT_METHOD_TYPE_SMS = 2;
    */
@@ -710,8 +711,9 @@ export const ContactMethodTypeSchema: GenEnum<ContactMethodType> = /*@__PURE__*/
  * let an operator manage the embedded directory; oncall answers them only for the admin token (an
  * API key reads), and with FAILED_PRECONDITION when the directory is remote (manage users there).
  *
- * Limits: ids at most 200 characters without spaces; names and emails at most 200 characters;
- * contact method values at most 2,000 characters.
+ * Limits: ids at most 200 characters without spaces; names at most 200 characters, emails 254;
+ * contact method values at most 2,000 characters. Bad input is INVALID_ARGUMENT naming the field
+ * ("value: is not a valid phone number"); unknown users and contact methods are NOT_FOUND.
  *
  * @generated from service kneutral.directory.v1.UserDirectoryService
  */
