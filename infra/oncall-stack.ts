@@ -91,6 +91,8 @@ export class OncallStack extends Stack {
     ]) {
       this.delivery.grantAnnounce(fn);
     }
+    // The API sends test messages and verification codes through the providers itself.
+    this.delivery.grantSend(this.api.apiFunction);
     this.console = new ConsoleHosting(this, "Console", {
       httpApi: this.api.httpApi,
       webhookPathPrefixes,
