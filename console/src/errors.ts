@@ -58,6 +58,14 @@ function sentenceCase(s: string): string {
 export function sameField(serverField: string | undefined, formField: string): boolean {
   if (!serverField) return false;
   const norm = (s: string) => s.replace(/_/g, "").toLowerCase();
+  // A path (`condition.matchers[0].value`) names one place: the server's field must end with it
+  // (`rule.condition.matchers[0].value`), index included, so row 2's error stays on row 2.
+  if (/[.[]/.test(formField)) {
+    // A list's element (`addresses[2]`) belongs to the list's field, unless the form names the element.
+    const server = /\[\d+\]$/.test(formField) ? norm(serverField) : norm(serverField).replace(/\[\d+\]$/, "");
+    const form = norm(formField);
+    return server === form || server.endsWith(`.${form}`);
+  }
   const last = serverField.split(".").pop() ?? serverField;
   return norm(last.replace(/\[\d+\]/g, "")) === norm(formField) || norm(serverField) === norm(formField);
 }

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "wouter";
 import { AlertService, AlertStatus } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
+import { RoutingService } from "../../../functions/gen/oncall/v1/routing_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
 import { useNames } from "../lookups.ts";
@@ -31,6 +32,11 @@ export function AlertPage({ id }: { id: string }) {
     AlertService.method.listAlertEvents,
     { alertId, pageSize: 500 },
     { enabled: valid, refetchInterval: 5_000 },
+  );
+  const routing = useQuery(
+    RoutingService.method.listRoutingDecisions,
+    { alertId, pageSize: 5 },
+    { enabled: valid, refetchInterval: 10_000 },
   );
   const ack = useMutation(AlertService.method.acknowledgeAlert);
   const resolve = useMutation(AlertService.method.resolveAlert);
@@ -134,6 +140,29 @@ export function AlertPage({ id }: { id: string }) {
             <dd>{formatTime(a.resolveTime)}</dd>
           </>
         ) : null}
+        <dt>Routing</dt>
+        <dd data-routing={a.routingState || routing.data?.decisions[0]?.type || ""}>
+          {a.routingState ? (
+            <>
+              <Badge kind="routing">{a.routingState.replace(/_/g, " ")}</Badge> {a.routingReason}
+            </>
+          ) : routing.data?.decisions[0] ? (
+            <>
+              {routing.data.decisions[0].type}: {routing.data.decisions[0].message}
+            </>
+          ) : routing.isPending ? (
+            "…"
+          ) : (
+            "Not routed yet."
+          )}
+          {a.aggregatedInto ? (
+            <div>
+              Folded into <Link href={`/alerts/${a.aggregatedInto}`}>alert #{String(a.aggregatedInto)}</Link>.
+            </div>
+          ) : null}
+          {a.aggregateCount > 0n ? <div>{String(a.aggregateCount)} alerts folded into this one.</div> : null}
+          <ErrorNote error={routing.error} />
+        </dd>
         <dt>Escalation</dt>
         <dd>
           {lastEscalation ? (
