@@ -138,11 +138,11 @@ export function MaintenancePage() {
                       {w.state !== MaintenanceState.ENDED && oneTime ? (
                         <button
                           type="button"
-                          aria-label={`Extend ${w.name} by 1 hour`}
+                          aria-label={`Extend 1 h: ${w.name}`}
                           disabled={extend.isPending}
                           onClick={() => extendBy(w, 1)}
                         >
-                          +1 h
+                          Extend 1 h
                         </button>
                       ) : null}
                       {w.state !== MaintenanceState.ENDED ? (
