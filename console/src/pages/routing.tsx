@@ -143,6 +143,8 @@ export function RoutingPage() {
   const names = useNames();
   const rules = useQuery(RoutingService.method.listRoutingRules, { pageSize: 500 });
   const [editing, setEditing] = useState<RoutingRule | null>(null);
+  // A new, empty form after each creation (every field back to its default).
+  const [created, setCreated] = useState<{ count: number; rule?: RoutingRule }>({ count: 0 });
   const reorder = useMutation(RoutingService.method.reorderRoutingRules);
   const remove = useMutation(RoutingService.method.deleteRoutingRule);
   const list = rules.data?.rules ?? [];
@@ -259,7 +261,19 @@ export function RoutingPage() {
         <p className="muted">The first 500 rules are shown; reorder the rest with the API.</p>
       ) : null}
       {session.canWrite ? (
-        <RuleForm key={editing?.id ?? "new"} initial={editing ?? undefined} onDone={() => setEditing(null)} />
+        <>
+          {created.rule && !editing ? (
+            <p className="notice" role="status">
+              Rule “{created.rule.name}” added as number {created.rule.priority}.
+            </p>
+          ) : null}
+          <RuleForm
+            key={editing?.id ?? `new-${created.count}`}
+            initial={editing ?? undefined}
+            onDone={() => setEditing(null)}
+            onCreated={(rule) => setCreated((c) => ({ count: c.count + 1, rule }))}
+          />
+        </>
       ) : null}
       <SimulatePanel />
       <Decisions ruleName={new Map(list.map((r) => [r.id, r.name]))} />
@@ -382,7 +396,15 @@ function actionOf(d: ActionDraft) {
 const ruleFields = ["name", "description", "service_ids", "condition.cel", "condition.matchers", "actions"];
 
 /** Creates a rule (appended last), or edits `initial`. */
-function RuleForm({ initial, onDone }: { initial?: RoutingRule; onDone: () => void }) {
+function RuleForm({
+  initial,
+  onDone,
+  onCreated,
+}: {
+  initial?: RoutingRule;
+  onDone: () => void;
+  onCreated: (rule: RoutingRule | undefined) => void;
+}) {
   const services = useServices();
   const [name, setName] = useState(initial?.name ?? "");
   const [description, setDescription] = useState(initial?.description ?? "");
@@ -411,13 +433,7 @@ function RuleForm({ initial, onDone }: { initial?: RoutingRule; onDone: () => vo
     initial?.actions.map(actionDraftOf) ?? [{ ...emptyAction }],
   );
   const createRule = useMutation(RoutingService.method.createRoutingRule, {
-    onSuccess: () => {
-      setName("");
-      setDescription("");
-      setMatchers([]);
-      setCel("");
-      setActions([{ ...emptyAction }]);
-    },
+    onSuccess: (r) => onCreated(r.rule),
   });
   const update = useMutation(RoutingService.method.updateRoutingRule, { onSuccess: onDone });
   const m = initial ? update : createRule;
@@ -467,11 +483,6 @@ function RuleForm({ initial, onDone }: { initial?: RoutingRule; onDone: () => vo
   return (
     <form onSubmit={submit} className="card" noValidate aria-label={title}>
       <h2>{title}</h2>
-      {createRule.data?.rule && !initial ? (
-        <p className="notice" role="status">
-          Rule “{createRule.data.rule.name}” added as number {createRule.data.rule.priority}.
-        </p>
-      ) : null}
       <div className="row">
         <TextField label="Rule name" name="name" value={name} onChange={setName} error={m.error} />
         <TextField
@@ -1028,7 +1039,8 @@ function Decisions({ ruleName }: { ruleName: Map<string, string> }) {
         <Loading what="decisions" />
       ) : list.length === 0 ? (
         <Empty>
-          No alert has been routed yet. Send one through an integration key and its decision shows here.
+          No routing decisions recorded yet: each new alert's decision (rules matched, outcome) shows here
+          once rules exist.
         </Empty>
       ) : (
         <table className="list">
