@@ -14,6 +14,7 @@ import { RoutingPage } from "./pages/routing.tsx";
 import { RotationPage, SchedulePage, SchedulesPage } from "./pages/schedules.tsx";
 import { ServicePage, ServicesPage } from "./pages/services.tsx";
 import { SignIn } from "./pages/sign-in.tsx";
+import { UserPage, UsersPage } from "./pages/users.tsx";
 import { ErrorNote, Loading } from "./ui.tsx";
 
 export function App() {
@@ -66,6 +67,7 @@ const nav = [
   { href: "/services", label: "Services" },
   { href: "/policies", label: "Escalation policies" },
   { href: "/schedules", label: "Schedules" },
+  { href: "/users", label: "Users" },
   { href: "/routing", label: "Routing" },
   { href: "/maintenance", label: "Maintenance" },
   { href: "/channels", label: "Channels" },
@@ -122,6 +124,8 @@ function Shell({ session }: { session: Session }) {
           <Route path="/maintenance" component={MaintenancePage} />
           <Route path="/channels" component={ChannelsPage} />
           <Route path="/outbox" component={OutboxPage} />
+          <Route path="/users" component={UsersPage} />
+          <Route path="/users/:id">{(p) => <UserPage id={p.id} />}</Route>
           <Route path="/api-keys" component={ApiKeysPage} />
           <Route>
             <h1>Page not found</h1>
