@@ -600,4 +600,70 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await check(page, "alerts-1000");
     expect(errors).toEqual([]);
   }, 180_000);
+  it("notification rules on a user's page page her by email; the alert shows its deliveries", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Users");
+    await page.getByRole("link", { name: "Alice Demo" }).click();
+    await page.getByRole("heading", { name: "Notification rules" }).waitFor();
+    await page.getByText("No notification rules").waitFor();
+
+    const rules = page.getByRole("form", { name: "New notification rule" });
+    await rules.getByLabel("Send to").selectOption({ label: "Email (Email)" });
+    await rules.getByLabel("Delay (minutes)").fill("-5");
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    expect(await errorUnder(page, "Delay (minutes)")).toMatch(/^Delay minutes/);
+    await rules.getByLabel("Delay (minutes)").fill("0");
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    const rule = page.locator('ul.notification-rules li[data-delay="0"]');
+    await rule.waitFor();
+    expect(await rule.textContent()).toContain("alice@example.com");
+    await check(page, "user-notification-rules");
+
+    // payments escalates to Alice; a new warning alert (no routing rule matches) pages her by email.
+    const policy = await api<{ policy: { id: string } }>(
+      "oncall.v1.EscalationPolicyService/CreateEscalationPolicy",
+      { name: "Alice first", steps: [{ delaySeconds: 300, targets: [{ userId: "demo-alice" }] }] },
+    );
+    const services = await api<{ services: { id: string; name: string }[] }>(
+      "oncall.v1.ServiceService/ListServices",
+      { pageSize: 500 },
+    );
+    const payments = services.services.find((x) => x.name === "payments");
+    await api("oncall.v1.ServiceService/UpdateService", {
+      service: { id: payments?.id, escalationPolicyId: policy.policy.id },
+      updateMask: "escalationPolicyId",
+    });
+    const template = JSON.parse(fixture) as {
+      alerts: { labels: Record<string, string>; annotations: Record<string, string> }[];
+    };
+    const first = template.alerts[0] as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    const posted = await fetch(`${url}/v1/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alertmanagerKey}` },
+      body: JSON.stringify({
+        ...template,
+        alerts: [
+          {
+            ...first,
+            labels: { ...first.labels, severity: "warning", instance: "mail-1" },
+            annotations: { ...first.annotations, summary: "Replica lag on mail-1" },
+            fingerprint: "mail000000000001",
+          },
+        ],
+      }),
+    });
+    expect(posted.status).toBe(200);
+    await nav(page, "Alerts");
+    await page.getByRole("link", { name: /Replica lag on mail-1/ }).click();
+    const sent = page.locator('table.deliveries tr[data-status="sent"]');
+    await sent.first().waitFor({ timeout: 30_000 });
+    expect(await sent.first().textContent()).toContain("user demo-alice");
+    await check(page, "alert-deliveries");
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

@@ -3,6 +3,11 @@ import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "wouter";
 import { AlertService, AlertStatus } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
+import {
+  type Delivery,
+  DeliveryStatus,
+  NotificationService,
+} from "../../../functions/gen/oncall/v1/notifications_pb.ts";
 import { RoutingService } from "../../../functions/gen/oncall/v1/routing_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
@@ -189,6 +194,7 @@ export function AlertPage({ id }: { id: string }) {
       ) : null}
       <KeyValues title="Labels" values={a.labels} />
       <KeyValues title="Annotations" values={a.annotations} />
+      <Deliveries alertId={alertId} />
       <section aria-labelledby="timeline">
         <h2 id="timeline">Timeline</h2>
         <ErrorNote error={events.error} />
@@ -234,6 +240,101 @@ function KeyValues({ title, values }: { title: string; values: Record<string, st
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+const deliveryStatus: Record<number, { label: string; badge: string }> = {
+  [DeliveryStatus.PENDING]: { label: "pending", badge: "acknowledged" },
+  [DeliveryStatus.SENDING]: { label: "sending", badge: "acknowledged" },
+  [DeliveryStatus.SENT]: { label: "sent", badge: "resolved" },
+  [DeliveryStatus.FAILED]: { label: "failed", badge: "triggered" },
+  [DeliveryStatus.SUPPRESSED]: { label: "not sent (acknowledged or resolved first)", badge: "revoked" },
+};
+
+function recipientOf(d: Delivery, channelName: Map<string, string>): string {
+  if (d.recipientKind === "channel") return `channel ${channelName.get(d.channelId) ?? d.channelId}`;
+  if (d.recipientKind === "user") return `user ${d.recipientId}`;
+  return d.recipientId || d.recipientKind;
+}
+
+/** Every message sent (or owed) for this alert, and what the provider answered. */
+function Deliveries({ alertId }: { alertId: bigint }) {
+  const session = useSession();
+  const names = useNames();
+  const deliveries = useQuery(
+    NotificationService.method.listDeliveries,
+    { alertId, pageSize: 100 },
+    { refetchInterval: 5_000 },
+  );
+  const retry = useMutation(NotificationService.method.retryDelivery);
+  const list = deliveries.data?.deliveries ?? [];
+  return (
+    <section aria-labelledby="deliveries">
+      <h2 id="deliveries">Deliveries</h2>
+      <ErrorNote error={deliveries.error ?? retry.error} />
+      {deliveries.isPending ? (
+        <Loading what="deliveries" />
+      ) : list.length === 0 ? (
+        <p className="muted">
+          No messages for this alert yet. They appear when an escalation step or a routing rule notifies
+          someone (check the service's escalation policy and the users' notification rules).
+        </p>
+      ) : (
+        <table className="list deliveries">
+          <thead>
+            <tr>
+              <th scope="col">To</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="wide">
+                Provider's answer
+              </th>
+              {session.canWrite ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((d) => {
+              const status = deliveryStatus[d.status] ?? { label: "unknown", badge: "revoked" };
+              return (
+                <tr key={String(d.id)} data-status={status.label}>
+                  <td>
+                    {recipientOf(d, names.channel)}{" "}
+                    <span className="muted">
+                      by {d.destinationKind.replace(/_/g, " ")}, {d.messageKind.replace(/_/g, " ")}
+                      {d.ruleDelayMinutes ? `, after ${d.ruleDelayMinutes} min` : ""}
+                    </span>
+                    <div className="muted">
+                      step {d.stepIndex + 1}, {relative(d.createdAt)}
+                    </div>
+                  </td>
+                  <td>
+                    <Badge kind={status.badge}>{status.label}</Badge>
+                    <div className="muted">
+                      attempt {d.attempts} of {d.maxAttempts}
+                      {d.bundledInto ? `, bundled into #${String(d.bundledInto)}` : ""}
+                    </div>
+                  </td>
+                  <td className="wide">{d.providerAnswer || "—"}</td>
+                  {session.canWrite ? (
+                    <td>
+                      {d.status === DeliveryStatus.FAILED ? (
+                        <button
+                          type="button"
+                          aria-label={`Retry delivery ${String(d.id)}`}
+                          disabled={retry.isPending}
+                          onClick={() => retry.mutate({ id: d.id })}
+                        >
+                          Retry
+                        </button>
+                      ) : null}
+                    </td>
+                  ) : null}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
     </section>
   );
 }
