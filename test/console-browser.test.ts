@@ -387,6 +387,8 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(await staging.textContent()).toContain("label env = staging");
     expect(await staging.textContent()).toContain("suppress (staging never pages)");
 
+    // The form starts afresh once the rule is saved.
+    await page.getByText("Rule “staging is quiet” added as number 1.").waitFor();
     await page.getByLabel("Rule name").fill("criticals to primary");
     await page.getByRole("button", { name: "Add matcher" }).click();
     await page.getByLabel("Matcher 1 field").selectOption({ label: "Severity" });
