@@ -8,7 +8,7 @@ import {
   DeliveryStatus,
   NotificationService,
 } from "../../../functions/gen/oncall/v1/notifications_pb.ts";
-import { RoutingService } from "../../../functions/gen/oncall/v1/routing_pb.ts";
+import { type RoutingDecision, RoutingService } from "../../../functions/gen/oncall/v1/routing_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
 import { useNames } from "../lookups.ts";
@@ -152,9 +152,7 @@ export function AlertPage({ id }: { id: string }) {
               <Badge kind="routing">{a.routingState.replace(/_/g, " ")}</Badge> {a.routingReason}
             </>
           ) : routing.data?.decisions[0] ? (
-            <>
-              {routing.data.decisions[0].type}: {routing.data.decisions[0].message}
-            </>
+            <RoutingLine decision={routing.data.decisions[0]} policyName={names.policy} />
           ) : routing.isPending ? (
             "…"
           ) : (
@@ -336,5 +334,31 @@ function Deliveries({ alertId }: { alertId: bigint }) {
         </table>
       )}
     </section>
+  );
+}
+
+/** The latest routing decision, its policy by name (the stored message names it by id). */
+function RoutingLine({
+  decision: d,
+  policyName,
+}: {
+  decision: RoutingDecision;
+  policyName: Map<string, string>;
+}) {
+  const policyId = typeof d.decision?.policyId === "string" ? d.decision.policyId : "";
+  const source =
+    typeof d.decision?.policySource === "string" ? d.decision.policySource.replace(/_/g, " ") : "";
+  if (d.type === "routed" && policyId) {
+    return (
+      <>
+        routed to <Link href={`/policies/${policyId}`}>{policyName.get(policyId) ?? policyId}</Link>
+        {source ? <span className="muted"> ({source})</span> : null}
+      </>
+    );
+  }
+  return (
+    <>
+      {d.type}: {d.message}
+    </>
   );
 }
