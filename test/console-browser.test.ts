@@ -325,6 +325,15 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     const row = page.locator('tr[data-channel="ops-mail"]');
     await row.waitFor();
     expect(await row.textContent()).toContain("ops@example.com, db-team@example.com");
+    // Edit: the form takes the channel's values; saving changes the row.
+    await page.getByRole("button", { name: "Edit ops-mail" }).click();
+    const edit = page.getByRole("form", { name: "Edit channel “ops-mail”" });
+    expect(await edit.getByLabel("Email addresses").inputValue()).toBe(
+      "ops@example.com\ndb-team@example.com",
+    );
+    await edit.getByLabel("Description").fill("the ops mailing list");
+    await edit.getByRole("button", { name: "Save channel" }).click();
+    await row.getByText("the ops mailing list").waitFor();
     await page.getByRole("button", { name: "Send test to ops-mail" }).click();
     await page.locator('[data-test-outcome="sent"]').waitFor();
     expect(await page.locator('[data-test-outcome="sent"]').textContent()).toContain("ops-mail");
@@ -450,6 +459,15 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.locator('dd[data-routing="suppressed"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('dd[data-routing="suppressed"]').textContent()).toContain("suppressed");
     await check(page, "alert-suppressed");
+
+    // Edit: disabling a rule shows on the list, and its matchers come back into the editor.
+    await nav(page, "Routing");
+    await page.getByRole("button", { name: "Edit staging is quiet" }).click();
+    const edit = page.getByRole("form", { name: "Edit rule “staging is quiet”" });
+    expect(await edit.getByLabel("Matcher 1 value").inputValue()).toBe("staging");
+    await edit.getByLabel("Enabled").uncheck();
+    await edit.getByRole("button", { name: "Save rule" }).click();
+    await page.locator('tr[data-rule="staging is quiet"]').getByText("disabled").waitFor();
     expect(errors).toEqual([]);
   }, 180_000);
 
