@@ -45,5 +45,7 @@ suite("error sentences", () => {
     expect(sameField("channel.config.email.addresses[2]", "config.email.addresses")).toBe(true);
     expect(sameField("rule.xcondition.cel", "condition.cel")).toBe(false);
     expect(humanField("escalation_policy_id")).toBe("Escalation policy id");
+    expect(humanField("rule.condition.cel")).toBe("Rule condition CEL");
+    expect(humanField("channel.config.webhook.url")).toBe("Channel config webhook URL");
   });
 });

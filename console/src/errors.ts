@@ -45,7 +45,8 @@ export function humanField(field: string): string {
   const words = field
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .replace(/[_.]/g, " ")
-    .toLowerCase();
+    .toLowerCase()
+    .replace(/\b(cel|url)\b/g, (w) => w.toUpperCase());
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

@@ -853,7 +853,14 @@ const outcomeLabel: Record<number, string> = {
   [RuleOutcome.NOT_REACHED]: "not reached",
 };
 
-const simulateFields = ["alert.sample.service_id", "alert.sample.summary", "time", "labels"];
+const simulateFields = [
+  "alert.sample.service_id",
+  "alert.sample.summary",
+  "alert.sample.severity",
+  "alert.alert_id",
+  "time",
+  "labels",
+];
 
 /** A sample alert at a chosen time against the live rules: nothing is written. */
 function SimulatePanel() {
@@ -863,15 +870,29 @@ function SimulatePanel() {
   const [summary, setSummary] = useState("Sample alert");
   const [severity, setSeverity] = useState(String(Severity.CRITICAL));
   const [labels, setLabels] = useState("");
-  const [labelsError, setLabelsError] = useState<ConnectError | undefined>();
+  const [localError, setLocalError] = useState<ConnectError | undefined>();
   const [at, setAt] = useState(() => toLocalInput(new Date()));
+  const [storedId, setStoredId] = useState("");
   const simulate = useMutation(RoutingService.method.simulateRouting);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const parsed = parseLabels(labels);
+    const when = at ? new Date(at) : new Date();
+    const time = Number.isNaN(when.getTime()) ? {} : { time: timestampFromDate(when) };
+    if (storedId.trim()) {
+      setLocalError(undefined);
+      if (!/^\d+$/.test(storedId.trim())) {
+        setLocalError(
+          new ConnectError("alert.alert_id: must be an alert number, e.g. 42", Code.InvalidArgument),
+        );
+        return;
+      }
+      simulate.mutate({ alert: { source: { case: "alertId", value: BigInt(storedId.trim()) } }, ...time });
+      return;
+    }
     if (!parsed) {
       // Checked here (the API takes a map): shown under the field like the server's errors.
-      setLabelsError(
+      setLocalError(
         new ConnectError(
           "labels: must be name=value pairs separated by commas, e.g. team=db",
           Code.InvalidArgument,
@@ -879,8 +900,7 @@ function SimulatePanel() {
       );
       return;
     }
-    setLabelsError(undefined);
-    const when = at ? new Date(at) : new Date();
+    setLocalError(undefined);
     simulate.mutate({
       alert: {
         source: {
@@ -894,7 +914,7 @@ function SimulatePanel() {
           },
         },
       },
-      ...(Number.isNaN(when.getTime()) ? {} : { time: timestampFromDate(when) }),
+      ...time,
     });
   };
   const r = simulate.data;
@@ -902,7 +922,9 @@ function SimulatePanel() {
     <section aria-labelledby="simulate">
       <h2 id="simulate">Simulate</h2>
       <form onSubmit={submit} className="card" noValidate aria-label="Simulate routing">
-        <p className="muted">A made-up alert against the live rules at a chosen time. Nothing is written.</p>
+        <p className="muted">
+          A made-up (or stored) alert against the live rules at a chosen time. Nothing is written.
+        </p>
         <div className="row">
           <SelectField
             label="Sample service"
@@ -942,9 +964,17 @@ function SimulatePanel() {
           placeholder="team=db, env=staging"
           value={labels}
           onChange={setLabels}
-          error={labelsError ?? simulate.error}
+          error={localError ?? simulate.error}
         />
-        <FormError error={labelsError ?? simulate.error} fields={simulateFields} />
+        <TextField
+          label="Or a stored alert number"
+          name="alert.alert_id"
+          hint="Given: that alert (its labels, service, severity) instead of the sample."
+          value={storedId}
+          onChange={setStoredId}
+          error={localError ?? simulate.error}
+        />
+        <FormError error={localError ?? simulate.error} fields={simulateFields} />
         <button type="submit" className="primary" disabled={simulate.isPending}>
           Simulate
         </button>
