@@ -477,6 +477,10 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await edit.getByLabel("Enabled").uncheck();
     await edit.getByRole("button", { name: "Save rule" }).click();
     await page.locator('tr[data-rule="staging is quiet"]').getByText("disabled").waitFor();
+    await page
+      .locator('#rule-changes ~ ol li[data-change="updated"]', { hasText: "staging is quiet" })
+      .waitFor();
+    expect(await page.locator('#rule-changes ~ ol li[data-change="reordered"]').count()).toBe(1);
     expect(errors).toEqual([]);
   }, 180_000);
 
@@ -508,6 +512,23 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.getByRole("button", { name: "Extend 1 h: db upgrade" }).click();
     await expect.poll(endOf).not.toBe(before);
     await check(page, "maintenance");
+
+    // A weekly window in a named zone, scoped to a service: scheduled until its next Saturday.
+    await page.getByLabel("Window name").fill("Saturday backups");
+    await page.getByLabel("Label matchers").fill("");
+    await page.getByLabel("Repeats").selectOption({ label: "Weekly" });
+    await page.getByLabel("Sat").check();
+    await page.getByLabel("Sun").check();
+    await page.getByLabel("At", { exact: true }).fill("03:00");
+    await page.getByLabel("For (minutes)").fill("90");
+    await page.getByLabel("Time zone").fill("America/New_York");
+    await page.getByRole("group", { name: "Services" }).getByLabel("Demo service").check();
+    await page.getByRole("button", { name: "Create window" }).click();
+    const weekly = page.locator('tr[data-window="Saturday backups"]');
+    await weekly.waitFor();
+    expect(await weekly.textContent()).toContain("Weekly Sat, Sun at 03:00 for 90 min (America/New_York)");
+    expect(await weekly.textContent()).toContain("Demo service");
+    expect(await weekly.getByRole("button", { name: /Extend/ }).count()).toBe(0);
 
     await page.getByRole("button", { name: "Cancel db upgrade" }).click();
     await expect.poll(() => row.count()).toBe(0);

@@ -1,5 +1,5 @@
-import type { JsonObject } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type JsonObject, toJson } from "@bufbuild/protobuf";
+import { timestampFromDate, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
@@ -277,6 +277,7 @@ export function RoutingPage() {
       ) : null}
       <SimulatePanel />
       <Decisions ruleName={new Map(list.map((r) => [r.id, r.name]))} />
+      <RuleChanges />
     </>
   );
 }
@@ -1110,4 +1111,41 @@ export function matchedOf(decision: JsonObject | undefined, ruleName: Map<string
   const matched = decision?.matched;
   if (!Array.isArray(matched) || matched.length === 0) return "none";
   return matched.map((id) => ruleName.get(String(id)) ?? String(id)).join(", ");
+}
+
+/** Who changed the rule set, when (ListRoutingRuleChanges): the newest ten. */
+function RuleChanges() {
+  const changes = useQuery(RoutingService.method.listRoutingRuleChanges, { pageSize: 10 });
+  const list = changes.data?.changes ?? [];
+  // before/after are google.protobuf.Value messages: the rule as stored, or unset.
+  const nameOf = (v: Value | undefined): string => {
+    const json = v ? toJson(ValueSchema, v) : null;
+    return json && typeof json === "object" && !Array.isArray(json) && typeof json.name === "string"
+      ? json.name
+      : "";
+  };
+  return (
+    <section aria-labelledby="rule-changes">
+      <h2 id="rule-changes">Recent rule changes</h2>
+      <ErrorNote error={changes.error} />
+      {changes.isPending ? (
+        <Loading what="rule changes" />
+      ) : list.length === 0 ? (
+        <p className="muted">No changes yet: every create, edit, reorder and delete is recorded here.</p>
+      ) : (
+        <ol className="timeline">
+          {list.map((c) => (
+            <li key={String(c.id)} data-change={c.change}>
+              <time title={formatTime(c.createTime)}>{formatTime(c.createTime)}</time>{" "}
+              <strong>{c.change}</strong> {nameOf(c.after) || nameOf(c.before)}
+              <span className="muted">
+                {" "}
+                by {c.actor}, version {String(c.ruleSetVersion)}
+              </span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
 }
