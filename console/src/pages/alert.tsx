@@ -2,6 +2,7 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "wouter";
+import { UserDirectoryService } from "../../../functions/gen/kneutral/directory/v1/user_directory_pb.ts";
 import { AlertService, AlertStatus } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
 import {
   type Delivery,
@@ -250,9 +251,9 @@ const deliveryStatus: Record<number, { label: string; badge: string }> = {
   [DeliveryStatus.SUPPRESSED]: { label: "not sent (acknowledged or resolved first)", badge: "revoked" },
 };
 
-function recipientOf(d: Delivery, channelName: Map<string, string>): string {
+function recipientOf(d: Delivery, channelName: Map<string, string>, userName: Map<string, string>): string {
   if (d.recipientKind === "channel") return `channel ${channelName.get(d.channelId) ?? d.channelId}`;
-  if (d.recipientKind === "user") return `user ${d.recipientId}`;
+  if (d.recipientKind === "user") return userName.get(d.recipientId) ?? `user ${d.recipientId}`;
   return d.recipientId || d.recipientKind;
 }
 
@@ -267,6 +268,16 @@ function Deliveries({ alertId }: { alertId: bigint }) {
   );
   const retry = useMutation(NotificationService.method.retryDelivery);
   const list = deliveries.data?.deliveries ?? [];
+  // People by name from the directory (at most 100 ids a call; unknown ids keep their id).
+  const userIds = [...new Set(list.filter((d) => d.recipientKind === "user").map((d) => d.recipientId))]
+    .sort()
+    .slice(0, 100);
+  const users = useQuery(
+    UserDirectoryService.method.getUsers,
+    { ids: userIds },
+    { enabled: userIds.length > 0 },
+  );
+  const userName = new Map((users.data?.users ?? []).map((u) => [u.id, u.name]));
   return (
     <section aria-labelledby="deliveries">
       <h2 id="deliveries">Deliveries</h2>
@@ -296,7 +307,7 @@ function Deliveries({ alertId }: { alertId: bigint }) {
               return (
                 <tr key={String(d.id)} data-status={status.label}>
                   <td>
-                    {recipientOf(d, names.channel)}{" "}
+                    {recipientOf(d, names.channel, userName)}{" "}
                     <span className="muted">
                       by {d.destinationKind.replace(/_/g, " ")}, {d.messageKind.replace(/_/g, " ")}
                       {d.ruleDelayMinutes ? `, after ${d.ruleDelayMinutes} min` : ""}

@@ -55,6 +55,7 @@ export function MaintenancePage() {
   const session = useSession();
   const names = useNames();
   const [includeEnded, setIncludeEnded] = useState(false);
+  const [history, setHistory] = useState<MaintenanceWindow | null>(null);
   const windows = useQuery(
     MaintenanceService.method.listMaintenanceWindows,
     { includeEnded, pageSize: 200 },
@@ -99,7 +100,7 @@ export function MaintenancePage() {
               <th scope="col" className="wide">
                 Scope
               </th>
-              {session.canWrite ? <th scope="col">Actions</th> : null}
+              <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
@@ -133,36 +134,42 @@ export function MaintenancePage() {
                   <td className="wide">
                     <code>{scopeSummary(w, names)}</code>
                   </td>
-                  {session.canWrite ? (
-                    <td className="row-actions">
-                      {w.state !== MaintenanceState.ENDED && oneTime ? (
-                        <button
-                          type="button"
-                          aria-label={`Extend 1 h: ${w.name}`}
-                          disabled={extend.isPending}
-                          onClick={() => extendBy(w, 1)}
-                        >
-                          Extend 1 h
-                        </button>
-                      ) : null}
-                      {w.state !== MaintenanceState.ENDED ? (
-                        <ConfirmButton
-                          className="danger"
-                          label={`Cancel ${w.name}`}
-                          question={`End maintenance window “${w.name}” now? Alerts it suppressed escalate.`}
-                          onConfirm={() => cancel.mutate({ id: w.id })}
-                        >
-                          Cancel
-                        </ConfirmButton>
-                      ) : null}
-                    </td>
-                  ) : null}
+                  <td className="row-actions">
+                    <button type="button" aria-label={`History of ${w.name}`} onClick={() => setHistory(w)}>
+                      History
+                    </button>
+                    {session.canWrite ? (
+                      <>
+                        {w.state !== MaintenanceState.ENDED && oneTime ? (
+                          <button
+                            type="button"
+                            aria-label={`Extend 1 h: ${w.name}`}
+                            disabled={extend.isPending}
+                            onClick={() => extendBy(w, 1)}
+                          >
+                            Extend 1 h
+                          </button>
+                        ) : null}
+                        {w.state !== MaintenanceState.ENDED ? (
+                          <ConfirmButton
+                            className="danger"
+                            label={`Cancel ${w.name}`}
+                            question={`End maintenance window “${w.name}” now? Alerts it suppressed escalate.`}
+                            onConfirm={() => cancel.mutate({ id: w.id })}
+                          >
+                            Cancel
+                          </ConfirmButton>
+                        ) : null}
+                      </>
+                    ) : null}
+                  </td>
                 </tr>
               );
             })}
           </tbody>
         </table>
       )}
+      {history ? <WindowHistory window={history} onClose={() => setHistory(null)} /> : null}
       {session.canWrite ? <WindowForm owner={session.principal} /> : null}
     </>
   );
@@ -378,5 +385,33 @@ function WindowForm({ owner: defaultOwner }: { owner: string }) {
         Create window
       </button>
     </form>
+  );
+}
+
+/** Every change of one window: who, when, what (ListMaintenanceWindowChanges). */
+function WindowHistory({ window: w, onClose }: { window: MaintenanceWindow; onClose: () => void }) {
+  const changes = useQuery(MaintenanceService.method.listMaintenanceWindowChanges, {
+    windowId: w.id,
+    pageSize: 50,
+  });
+  const list = changes.data?.changes ?? [];
+  return (
+    <section className="card" aria-labelledby="window-history">
+      <h2 id="window-history">History of “{w.name}”</h2>
+      <ErrorNote error={changes.error} />
+      {changes.isPending ? <Loading what="the history" /> : null}
+      <ol className="timeline">
+        {list.map((c) => (
+          <li key={c.id} data-change={c.change}>
+            <time title={formatTime(c.changeTime)}>{formatTime(c.changeTime)}</time>{" "}
+            <strong>{c.change}</strong>
+            <span className="muted"> by {c.actor}</span>
+          </li>
+        ))}
+      </ol>
+      <button type="button" onClick={onClose}>
+        Close history
+      </button>
+    </section>
   );
 }
