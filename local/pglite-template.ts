@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { migrations } from "../functions/adapters/db/migrations/index.ts";
 import { latestMigration } from "../functions/adapters/db/migrations/latest.ts";
 import { logger } from "../functions/adapters/observability.ts";
 
@@ -26,12 +28,17 @@ export function templateCacheDir(): string {
   return join(repoRoot, "node_modules", ".cache", "oncall");
 }
 
-/** The template's file: by PGlite version (a data directory is tied to its Postgres) and schema. */
+/**
+ * The template's file: by PGlite version (a data directory is tied to its Postgres) and schema — the
+ * whole list of migrations, not only the newest: a branch merged with an older-named migration keeps
+ * the same newest name, and a template without that migration fails Kysely's order check at start.
+ */
 export async function templateFile(cacheDir = templateCacheDir()): Promise<string> {
   const pkg = JSON.parse(
     await readFile(join(repoRoot, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8"),
   ) as { version: string };
-  return join(cacheDir, `pglite-${pkg.version}-${latestMigration}.tar.gz`);
+  const schema = createHash("sha256").update(Object.keys(migrations).join("\n")).digest("hex").slice(0, 12);
+  return join(cacheDir, `pglite-${pkg.version}-${latestMigration}-${schema}.tar.gz`);
 }
 
 /** Builds the template from scratch (in memory: initdb, migrations) and writes it. */
