@@ -45,6 +45,7 @@ import {
   type RuleSetEvaluation,
   referencesOf,
 } from "../domain/routing/rules.ts";
+import { storedCalendars } from "./business-calendars.ts";
 import type { AppContext } from "./context.ts";
 import type { EffectHandler } from "./effects.ts";
 import { getOnCall } from "./on-call.ts";
@@ -62,8 +63,6 @@ export interface RoutingDeps {
   readonly clock: Clock;
   /** Asked for every routed alert; answers from its own cache (no round trip per alert). */
   readonly maintenance: MaintenanceCheck;
-  /** Business calendars for the CEL business-hours function. */
-  readonly calendars?: readonly BusinessCalendar[];
   /** Who is on call for a schedule at `at` (user ids), for `notify_schedule`. */
   onCallUsers(scheduleId: string, at: Date): Promise<string[]>;
 }
@@ -94,10 +93,13 @@ interface CachedRuleSet {
 }
 const compiledSets = new WeakMap<object, CachedRuleSet>();
 
-/** Compiles stored rules; one that no longer compiles evaluates as an error (recorded, never thrown). */
+/**
+ * Compiles stored rules; one that no longer compiles evaluates as an error (recorded, never thrown).
+ * `calendars`: the stored business calendars (one list object for the whole set: one CEL environment).
+ */
 export function compileRules(
   rules: readonly (RuleDraft & { id: string })[],
-  calendars: readonly BusinessCalendar[] = [],
+  calendars: readonly BusinessCalendar[],
 ): CompiledRule[] {
   return rules.map((rule) => {
     const compiled = compileCondition(rule.condition, { calendars });
@@ -115,13 +117,16 @@ export function compileRules(
   });
 }
 
-/** The live rule set compiled, at `version` (from cache when it has not moved). */
+/**
+ * The live rule set compiled, at `version` (from cache when it has not moved). Business calendars
+ * are compile inputs: a calendar change bumps the same version, so the cache is rebuilt with it.
+ */
 async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedRuleSet> {
   const cached = compiledSets.get(deps.db);
   const current = version ?? (await ruleSetVersion(deps.db));
   if (cached && cached.version === current) return cached;
-  const loaded = await loadRuleSet(deps.db, MAX_RULES);
-  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, deps.calendars) };
+  const [loaded, calendars] = await Promise.all([loadRuleSet(deps.db, MAX_RULES), storedCalendars(deps.db)]);
+  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, calendars) };
   compiledSets.set(deps.db, fresh);
   return fresh;
 }
@@ -443,7 +448,8 @@ function countOutcomes(writes: readonly RoutingWrite[]): void {
 /** Checks a rule for saving: shape and lengths, its condition compiles, its references exist. */
 async function checkRuleForSave(deps: RoutingDeps, rule: RuleDraft, prefix: string): Promise<void> {
   checkRuleShape(rule, prefix);
-  const compiled = compileCondition(rule.condition, { calendars: deps.calendars ?? [] });
+  // A rule naming an unknown business calendar does not compile (condition.cel names it).
+  const compiled = compileCondition(rule.condition, { calendars: await storedCalendars(deps.db) });
   if (!compiled.ok) throw conditionError(compiled.problems, prefix);
   await checkReferences(deps, [rule], [prefix]);
 }
@@ -453,6 +459,7 @@ async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], p
   const builtin = [...refs.templateIds].filter((id) => id.startsWith("default-"));
   const existing = await existingReferences(deps.db, {
     policyIds: [...refs.policyIds],
+    channelIds: [...refs.channelIds],
     scheduleIds: [...refs.scheduleIds],
     templateIds: [...refs.templateIds],
     serviceIds: [...refs.serviceIds],
@@ -609,17 +616,18 @@ export async function testRoutingRule(
   },
 ): Promise<{ result: RuleResult; actions: RuleAction[] }> {
   let rule: RuleDraft & { id: string };
+  const calendars = await storedCalendars(deps.db);
   if (input.rule.kind === "stored") {
     rule = (await getRoutingRule(deps, input.rule.id)).rule;
   } else {
     checkRuleShape(input.rule.draft, "rule.");
-    const compiled = compileCondition(input.rule.draft.condition, { calendars: deps.calendars ?? [] });
+    const compiled = compileCondition(input.rule.draft.condition, { calendars });
     if (!compiled.ok) throw conditionError(compiled.problems, "rule.");
     rule = { ...input.rule.draft, id: "" };
   }
   const { alert } = await alertOf(deps, input.source, "alert.sample");
   // A disabled or out-of-scope rule is still tested for its condition: that is what the user asks.
-  const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], deps.calendars);
+  const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], calendars);
   const evaluation = evaluateRules(compiled ? [compiled] : [], alert, input.at);
   const result = evaluation.results[0] ?? {
     ruleId: rule.id,
@@ -659,7 +667,7 @@ export async function simulateRouting(
     // A draft rule that does not compile is reported as that rule's error, like a stored one.
     rules = compileRules(
       input.draft.map((rule, i) => ({ ...rule, id: `draft-${i + 1}` })),
-      deps.calendars,
+      await storedCalendars(deps.db),
     );
   } else {
     const live = await liveRuleSet(deps);

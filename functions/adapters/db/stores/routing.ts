@@ -300,9 +300,16 @@ export async function listRuleChanges(
 /** Which of these ids exist, by kind (ids that are not uuids simply do not). */
 export async function existingReferences(
   db: Db,
-  refs: { policyIds: string[]; scheduleIds: string[]; templateIds: string[]; serviceIds: string[] },
+  refs: {
+    policyIds: string[];
+    channelIds: string[];
+    scheduleIds: string[];
+    templateIds: string[];
+    serviceIds: string[];
+  },
 ): Promise<{
   policyIds: Set<string>;
+  channelIds: Set<string>;
   scheduleIds: Set<string>;
   templateIds: Set<string>;
   serviceIds: Set<string>;
@@ -311,6 +318,7 @@ export async function existingReferences(
     sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
   const { rows } = await sql<{ kind: string; id: string }>`
     select 'policy' as kind, id::text as id from escalation_policies where id::text in ${list(refs.policyIds)}
+    union all select 'channel', id::text from notification_channels where id::text in ${list(refs.channelIds)}
     union all select 'schedule', id::text from schedules where id::text in ${list(refs.scheduleIds)}
     union all select 'template', id::text from templates where id::text in ${list(refs.templateIds)}
     union all select 'service', id::text from services where id::text in ${list(refs.serviceIds)} and deleted_at is null
@@ -318,6 +326,7 @@ export async function existingReferences(
   const of = (kind: string) => new Set(rows.filter((r) => r.kind === kind).map((r) => r.id));
   return {
     policyIds: of("policy"),
+    channelIds: of("channel"),
     scheduleIds: of("schedule"),
     templateIds: of("template"),
     serviceIds: of("service"),
@@ -633,6 +642,16 @@ export async function applyRouting(
   return (rows[0]?.effects ?? []).map(effectOf);
 }
 
+interface DecisionRow {
+  id: number | string;
+  alert_id: number | string;
+  service_id: string;
+  type: string;
+  message: string;
+  data: Json;
+  created_at: Date | string;
+}
+
 export interface DecisionRecord {
   readonly eventId: number;
   readonly alertId: number;
@@ -643,7 +662,11 @@ export interface DecisionRecord {
   readonly createdAt: Date;
 }
 
-/** The routing entries of alert logs, newest first, optionally of one alert or one service. */
+/**
+ * The routing entries of alert logs, newest first, of one alert (its log, by alert_events_alert_idx)
+ * or of one service or all (by routing_decisions, which lists only routing entries: a page reads
+ * `limit` entries however rare they are in the log).
+ */
 export async function listDecisions(
   db: Db,
   input: {
@@ -654,18 +677,24 @@ export async function listDecisions(
     beforeId?: number | undefined;
   },
 ): Promise<DecisionRecord[]> {
-  let query = db
-    .selectFrom("alert_events as e")
-    .innerJoin("alerts as a", "a.id", "e.alert_id")
-    .select(["e.id", "e.alert_id", "a.service_id", "e.type", "e.message", "e.data", "e.created_at"])
-    .where("e.type", "in", [...input.routingEvents])
-    .orderBy("e.id", "desc")
-    .limit(input.limit);
-  if (input.alertId !== undefined) query = query.where("e.alert_id", "=", input.alertId);
-  if (input.serviceId !== undefined)
-    query = query.where("a.service_id", "=", sql<string>`${input.serviceId}::uuid`);
-  if (input.beforeId !== undefined) query = query.where("e.id", "<", input.beforeId);
-  const rows = await query.execute();
+  const byService = input.serviceId === undefined ? sql`true` : sql`a.service_id = ${input.serviceId}::uuid`;
+  const before = input.beforeId === undefined ? sql`true` : sql`e.id < ${input.beforeId}::bigint`;
+  const { rows } =
+    input.alertId !== undefined
+      ? await sql<DecisionRow>`
+          select e.id, e.alert_id, a.service_id, e.type, e.message, e.data, e.created_at
+          from alert_events e join alerts a on a.id = e.alert_id
+          where e.alert_id = ${input.alertId}::bigint and e.type in (${statusList(input.routingEvents)})
+            and ${byService} and ${before}
+          order by e.id desc limit ${input.limit}::int
+        `.execute(db)
+      : await sql<DecisionRow>`
+          select e.id, e.alert_id, d.service_id, e.type, e.message, e.data, e.created_at
+          from routing_decisions d join alert_events e on e.id = d.event_id
+          where ${input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`}
+            and ${input.beforeId === undefined ? sql`true` : sql`d.event_id < ${input.beforeId}::bigint`}
+          order by d.event_id desc limit ${input.limit}::int
+        `.execute(db);
   return rows.map((r) => ({
     eventId: Number(r.id),
     alertId: Number(r.alert_id),
@@ -673,7 +702,7 @@ export async function listDecisions(
     type: r.type,
     message: r.message,
     decision: r.data,
-    createdAt: r.created_at,
+    createdAt: new Date(r.created_at),
   }));
 }
 
