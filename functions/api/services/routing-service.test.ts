@@ -62,6 +62,7 @@ describeEachDatabase("RoutingService", (suite) => {
       .execute();
     await db.deleteFrom("services").execute();
     await db.deleteFrom("escalation_policies").execute();
+    await db.deleteFrom("deliveries").execute();
     await db.deleteFrom("notification_channels").execute();
     await db.deleteFrom("business_calendars").execute();
     runner.calls.length = 0;
@@ -287,6 +288,15 @@ describeEachDatabase("RoutingService", (suite) => {
     expect(notifications.map((n) => [BigInt(n.alert_id), n.target_kind, n.target_id, n.status])).toEqual([
       [info.id, "channel", slackDb, "pending"],
     ]);
+    // The direct notification owes its delivery (the route statement wrote `notifications.deliver`):
+    // one message for the channel, none for anyone else.
+    const deliveries = await suite.handle.db
+      .selectFrom("deliveries")
+      .select(["alert_id", "recipient_kind", "channel_id", "destination_kind"])
+      .execute();
+    expect(
+      deliveries.map((d) => [BigInt(d.alert_id!), d.recipient_kind, d.channel_id, d.destination_kind]),
+    ).toEqual([[info.id, "channel", slackDb, "slack_webhook"]]);
 
     const [, routed] = await eventsOf(critical.id);
     expect(routed).toMatchObject({ type: "routed", data: { outcome: "routed", policyId: policyA } });

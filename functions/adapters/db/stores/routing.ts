@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import {
   type AlertEventType,
+  type EffectKind,
   OPEN_STATUSES,
   type OwedEffect,
   TRANSITIONS,
@@ -455,6 +456,10 @@ export interface RoutingWrite {
   readonly tickets: readonly { readonly ruleId: string; readonly spec: Json }[];
 }
 
+const startEffect: EffectKind = "escalation.start";
+/** delivery (issue 12): what a routing rule's direct notifications owe. */
+const deliverEffect: EffectKind = "notifications.deliver";
+
 /** Notifications a rule records directly sit apart from escalation steps (those count from 0). */
 export const ROUTING_NOTIFICATION_STEP = -1;
 
@@ -618,16 +623,25 @@ export async function applyRouting(
       from routed r cross join jsonb_to_recordset(r.tickets) as t(rule_id uuid, spec jsonb)
     )`);
   }
-  const starts = input.writes.some((w) => w.policyId !== null);
+  const escalates = input.writes.some((w) => w.policyId !== null);
+  const notifies = input.writes.some((w) => w.notify.length > 0);
+  const starts = escalates || notifies;
   if (starts) {
-    parts.push(sql`
-    effects as (${insertEffects(
-      sql`select 'escalation.start'::text, service_id, jsonb_agg(alert_id order by alert_id),
+    // The chosen policies' escalation starts, and (delivery, issue 12) the direct notifications'
+    // deliveries: one `notifications.deliver` per service, as an escalation step owes for its own.
+    const rows = [
+      escalates &&
+        sql`select ${startEffect}::text, service_id, jsonb_agg(alert_id order by alert_id),
           jsonb_build_object('policyId', policy_id)
         from routed where head_id is null and policy_id is not null
         group by service_id, policy_id`,
-      input.now,
-    )})`);
+      notifies &&
+        sql`select ${deliverEffect}::text, service_id, jsonb_agg(alert_id order by alert_id), '{}'::jsonb
+        from routed where head_id is null and notify is not null
+        group by service_id`,
+    ].filter((r): r is RawBuilder<unknown> => r !== false);
+    parts.push(sql`
+    effects as (${insertEffects(sql.join(rows, sql` union all `), input.now)})`);
   }
   parts.push(sql`
     completed as (
