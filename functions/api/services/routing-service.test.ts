@@ -1,6 +1,7 @@
 import { create, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
+import { sql } from "kysely";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createRecordingEscalationRunner,
@@ -62,7 +63,7 @@ describeEachDatabase("RoutingService", (suite) => {
       .execute();
     await db.deleteFrom("services").execute();
     await db.deleteFrom("escalation_policies").execute();
-    await db.deleteFrom("deliveries").execute();
+    await sql`delete from deliveries`.execute(db);
     await db.deleteFrom("notification_channels").execute();
     await db.deleteFrom("business_calendars").execute();
     runner.calls.length = 0;
@@ -290,12 +291,16 @@ describeEachDatabase("RoutingService", (suite) => {
     ]);
     // The direct notification owes its delivery (the route statement wrote `notifications.deliver`):
     // one message for the channel, none for anyone else.
-    const deliveries = await suite.handle.db
-      .selectFrom("deliveries")
-      .select(["alert_id", "recipient_kind", "channel_id", "destination_kind"])
-      .execute();
+    const { rows: deliveries } = await sql<{
+      alert_id: number;
+      recipient_kind: string;
+      channel_id: string;
+      destination_kind: string;
+    }>`select alert_id, recipient_kind, channel_id, destination_kind from deliveries`.execute(
+      suite.handle.db,
+    );
     expect(
-      deliveries.map((d) => [BigInt(d.alert_id!), d.recipient_kind, d.channel_id, d.destination_kind]),
+      deliveries.map((d) => [BigInt(d.alert_id), d.recipient_kind, d.channel_id, d.destination_kind]),
     ).toEqual([[info.id, "channel", slackDb, "slack_webhook"]]);
 
     const [, routed] = await eventsOf(critical.id);
