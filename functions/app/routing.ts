@@ -132,7 +132,7 @@ async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedR
 }
 
 /** A per-alert budget on a monotonic clock (the only wall-clock reading of routing; tests pass their own). */
-function timeBudget(ms: number): EvaluationBudget {
+export function timeBudget(ms: number): EvaluationBudget {
   const started = performance.now();
   return { maxRules: MAX_RULES, overTime: () => performance.now() - started > ms };
 }
