@@ -65,6 +65,8 @@ export interface RoutingDeps {
   readonly maintenance: MaintenanceCheck;
   /** Who is on call for a schedule at `at` (user ids), for `notify_schedule`. */
   onCallUsers(scheduleId: string, at: Date): Promise<string[]>;
+  /** Which of these user ids the directory knows (a `notify_user` action is checked at save). */
+  knownUsers(ids: readonly string[]): Promise<Set<string>>;
 }
 
 /**
@@ -465,8 +467,9 @@ async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], p
     serviceIds: [...refs.serviceIds],
   });
   for (const id of builtin) existing.templateIds.add(id);
+  const userIds = refs.userIds.size > 0 ? await deps.knownUsers([...refs.userIds]) : new Set<string>();
   for (const [i, rule] of rules.entries()) {
-    const missing = firstMissingReference(rule, existing, prefixes[i] ?? "");
+    const missing = firstMissingReference(rule, { ...existing, userIds }, prefixes[i] ?? "");
     if (missing) throw missing;
   }
 }
@@ -689,11 +692,14 @@ export async function simulateRouting(
 }
 
 /** The routing dependencies from an AppContext. */
-export function routingDepsOf(ctx: Pick<AppContext, "database" | "clock" | "maintenance">): RoutingDeps {
+export function routingDepsOf(
+  ctx: Pick<AppContext, "database" | "clock" | "maintenance" | "directory">,
+): RoutingDeps {
   return {
     db: ctx.database.db,
     clock: ctx.clock,
     maintenance: ctx.maintenance ?? noMaintenanceWindows,
     onCallUsers: async (scheduleId, at) => (await getOnCall(ctx, scheduleId, at)).users.map((u) => u.userId),
+    knownUsers: async (ids) => new Set((await ctx.directory.getUsers(ids)).map((u) => u.id)),
   };
 }

@@ -75,6 +75,9 @@ describeEachDatabase("RoutingService", (suite) => {
     bareService = (await services.createService({ name: "bare" }, admin)).service!.id;
     scheduleId = await seedSchedule(db, { userId: "carol" });
     slackDb = await seedChannel(db, "slack-db");
+    await sql`insert into directory_users (id, name, email, time_zone, slack_user_id, teams_user_id, created_at, updated_at)
+      values ('dave', 'Dave', 'dave@example.com', 'Europe/Berlin', '', '', now(), now())
+      on conflict (id) do nothing`.execute(db);
   });
 
   const action = (kind: RoutingAction["kind"]) => ({ kind }) as RoutingAction;
@@ -199,6 +202,15 @@ describeEachDatabase("RoutingService", (suite) => {
       ),
     );
     expect(noChannel.code).toBe(Code.InvalidArgument);
+    const noUser = await failure(
+      routing.createRoutingRule(
+        { rule: ruleOf({ actions: [action({ case: "notifyUser", value: { userId: "nobody" } } as never)] }) },
+        admin,
+      ),
+    );
+    expect(noUser.rawMessage).toMatch(
+      /^rule\.actions\[0\]\.notify_user\.user_id: user nobody is not in the directory/,
+    );
     expect(noChannel.rawMessage).toMatch(
       /^rule\.actions\[0\]\.notify_channel\.channel_id: notification channel .* does not exist/,
     );

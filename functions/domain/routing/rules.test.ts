@@ -259,6 +259,7 @@ describe("rule checks at save", () => {
     const existing = {
       policyIds: new Set(["P1"]),
       channelIds: new Set<string>(),
+      userIds: new Set<string>(),
       scheduleIds: new Set<string>(),
       templateIds: new Set<string>(),
       serviceIds: new Set<string>(),
@@ -277,6 +278,7 @@ describe("rule checks at save", () => {
     const existing = {
       policyIds: new Set<string>(),
       channelIds: new Set<string>(),
+      userIds: new Set<string>(),
       scheduleIds: new Set<string>(),
       templateIds: new Set<string>(),
       serviceIds: new Set<string>(),

@@ -213,6 +213,8 @@ export function conditionError(problems: readonly ConditionProblem[], prefix: st
 export interface RuleReferences {
   readonly policyIds: ReadonlySet<string>;
   readonly channelIds: ReadonlySet<string>;
+  /** Users live in the directory (kneutral-api): the app asks it. */
+  readonly userIds: ReadonlySet<string>;
   readonly scheduleIds: ReadonlySet<string>;
   readonly templateIds: ReadonlySet<string>;
   readonly serviceIds: ReadonlySet<string>;
@@ -234,6 +236,12 @@ export function firstMissingReference(
       return new ValidationError(
         `${at}.route.escalation_policy_id`,
         `escalation policy ${action.policyId} does not exist`,
+      );
+    }
+    if (action.kind === "notify_user" && !existing.userIds.has(action.userId)) {
+      return new ValidationError(
+        `${at}.notify_user.user_id`,
+        `user ${action.userId} is not in the directory`,
       );
     }
     if (action.kind === "notify_schedule" && !existing.scheduleIds.has(action.scheduleId)) {
@@ -266,6 +274,7 @@ export function firstMissingReference(
 export function referencesOf(rules: readonly RuleDraft[]): RuleReferences {
   const policyIds = new Set<string>();
   const channelIds = new Set<string>();
+  const userIds = new Set<string>();
   const scheduleIds = new Set<string>();
   const templateIds = new Set<string>();
   const serviceIds = new Set<string>();
@@ -275,10 +284,11 @@ export function referencesOf(rules: readonly RuleDraft[]): RuleReferences {
       if (a.kind === "route") policyIds.add(a.policyId);
       if (a.kind === "notify_schedule") scheduleIds.add(a.scheduleId);
       if (a.kind === "notify_channel") channelIds.add(a.channelId);
+      if (a.kind === "notify_user") userIds.add(a.userId);
       if (a.kind === "notify_channel" && a.templateId) templateIds.add(a.templateId);
     }
   }
-  return { policyIds, channelIds, scheduleIds, templateIds, serviceIds };
+  return { policyIds, channelIds, userIds, scheduleIds, templateIds, serviceIds };
 }
 
 /** A rule ready to evaluate: its condition compiled (or the compile problem, for a draft). */
