@@ -24,6 +24,7 @@ import {
   RoutingService,
   RuleOutcome,
 } from "../../gen/oncall/v1/routing_pb.ts";
+import { ScheduleService } from "../../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 
 // RoutingService in memory (the real interceptors and stores) on every database path, and routing
@@ -349,6 +350,23 @@ describeEachDatabase("RoutingService", (suite) => {
     const rules = (await routing.listRoutingRules({}, admin)).rules;
     await routing.deleteRoutingRule({ id: rules.find((r) => r.name === "info to chat")!.id }, admin);
     await channels.deleteChannel({ id: slackDb }, admin);
+  });
+
+  it("keeps a schedule a rule notifies from being deleted, naming the rule", async () => {
+    const rule = await createRule({
+      name: "page the db on-call",
+      condition: { matchers: [] },
+      actions: [action({ case: "notifySchedule", value: { scheduleId } } as never)],
+    });
+    const schedules = createClient(
+      ScheduleService,
+      createInMemoryTransport(createTestAppContext(suite.handle, { clock })),
+    );
+    const refused = await failure(schedules.deleteSchedule({ id: scheduleId }, admin));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toMatch(/routing rule "page the db on-call" \(/);
+    await routing.deleteRoutingRule({ id: rule.id }, admin);
+    await schedules.deleteSchedule({ id: scheduleId }, admin);
   });
 
   describe("business calendars", () => {
