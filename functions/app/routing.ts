@@ -326,7 +326,8 @@ function freshInputs(
  * The `route` effect's handler: loads the new alerts and the rule set's version in one read,
  * evaluates the (cached) rule set and asks maintenance for each alert, writes every decision in one
  * statement, and returns the `escalation.start` effects that statement wrote (one per chosen
- * policy): the outbox runs them next, as effects of their own, so a failed start is retried alone.
+ * policy) and the `notifications.deliver` ones of direct notifications (one per service): the outbox
+ * runs them next, as effects of their own, so a failed start is retried alone.
  * An effect that runs twice routes its alerts once (the load skips alerts already routed).
  */
 export function routeEffectHandler(deps: RoutingDeps): EffectHandler {

@@ -466,8 +466,8 @@ export const ROUTING_NOTIFICATION_STEP = -1;
 /**
  * Writes what routing decided for a batch of alerts in ONE statement: alert changes (labels,
  * severity, visible state, aggregation), one log entry each with the decision, the direct
- * notifications, the pending tickets, and the `escalation.start` effects grouped by chosen policy
- * (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
+ * notifications, the pending tickets, the `escalation.start` effects grouped by chosen policy and the
+ * `notifications.deliver` effects of the direct notifications (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
  * alert of its service with that key inside the window (one in the same batch included): it is
  * closed (`aggregate` transition) and counted there; its other actions are dropped.
  */
