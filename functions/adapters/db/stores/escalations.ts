@@ -143,8 +143,16 @@ export async function openEscalations(
 /** Notes that the workflow `executionName` was started, on its active escalations. */
 export async function markStarted(
   db: Db,
-  input: { executionName: string; executionArn: string; now: Date },
+  input: {
+    executionName: string;
+    executionArn: string;
+    now: Date;
+    /** Effects this start fulfils, marked done in the same statement (one round trip less). */
+    completes?: readonly number[] | undefined;
+  },
 ): Promise<void> {
+  const now = input.now.toISOString();
+  const completes = input.completes ?? [];
   // Rows are locked in alert id order, as every statement that changes a cohort's rows does: the
   // execution's first step may be committing the same rows right now (no deadlock, one waits).
   await sql`
@@ -154,10 +162,22 @@ export async function markStarted(
         and execution_arn is distinct from ${input.executionArn}
       order by alert_id
       for update
-    )
-    update alert_escalations e
-    set execution_arn = ${input.executionArn}, updated_at = ${input.now.toISOString()}::timestamptz
-    from target t where e.alert_id = t.alert_id
+    ),
+    marked as (
+      update alert_escalations e
+      set execution_arn = ${input.executionArn}, updated_at = ${now}::timestamptz
+      from target t where e.alert_id = t.alert_id
+    )${
+      completes.length > 0
+        ? sql`,
+    completed as (
+      update alert_effects set status = 'done', last_error = null, updated_at = ${now}::timestamptz
+      where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(completes)}::jsonb))
+        and status = 'pending'
+    )`
+        : sql``
+    }
+    select 1
   `.execute(db);
 }
 
