@@ -55,6 +55,17 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
         const failed: number[] = [];
         const toComplete: number[] = [];
         for (const effect of effects) {
+          const opened = openedExecutionOf(effect);
+          if (opened) {
+            // Opened by the statement that wrote this effect: start the execution it named.
+            const failedStart = await startWorkflows(
+              deps,
+              [{ executionName: opened, alertIds: effect.alertIds }],
+              [effect.id],
+            );
+            failed.push(...failedStart.flatMap((f) => f.alertIds));
+            continue;
+          }
           const outcome = await startEscalations(deps, {
             alertIds: effect.alertIds,
             policyId: policyOfStart(effect),
@@ -78,6 +89,17 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
       run: (effects) => stopAlertEscalations(deps, [...new Set(effects.flatMap((e) => e.alertIds))]),
     },
   };
+}
+
+/**
+ * The execution a fresh `escalation.start` effect names when the statement that wrote it also
+ * opened its escalations (adapters/db/stores/escalations.ts openEscalationsWithAlerts). A retried
+ * effect goes through openEscalations instead, which restarts whatever start of its alerts is
+ * still unconfirmed (idempotent).
+ */
+function openedExecutionOf(effect: OwedEffect): string | undefined {
+  const name = (effect.payload as { executionName?: unknown } | null)?.executionName;
+  return effect.attempts === 0 && typeof name === "string" ? name : undefined;
 }
 
 /** The policy an `escalation.start` effect names (written with the alerts it starts). */

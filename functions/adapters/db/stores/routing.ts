@@ -13,6 +13,7 @@ import { prepared } from "../prepared-statements.ts";
 import type { Database, Json } from "../schema.ts";
 import { completeEffects, type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 import { statusList } from "./alert-signals.ts";
+import { openEscalationsWithAlerts } from "./escalations.ts";
 
 // Routing rules (routing_rules, ordered by `position`), the rule set's version (one row, bumped by
 // every change in the statement that makes it) and the change log (before/after of every change);
@@ -715,6 +716,17 @@ export function ingestRoutingParts(
     )`);
   }
   const start: EffectKind = "escalation.start";
+  const policyIds = writes.flatMap((w) => (w.policyId ? [w.policyId] : []));
+  const opened =
+    policyIds.length > 0
+      ? openEscalationsWithAlerts("routed_new", {
+          serviceId: on.serviceId,
+          policyIds,
+          now: on.now,
+          kind: start,
+        })
+      : undefined;
+  if (opened) after.push(opened.ctes);
   return {
     before: sql`
     decided as (
@@ -740,11 +752,9 @@ export function ingestRoutingParts(
     after: sql.join(after, sql`,`),
     events: sql`
       select alert_id, event, ${routing.actor}, message, data, ${now}::timestamptz from routed_new
-      where event is not null`,
-    starts: sql`
-      select ${start}::text, ${on.serviceId}, jsonb_agg(alert_id order by alert_id),
-        jsonb_build_object('policyId', policy_id)
-      from routed_new where policy_id is not null group by policy_id`,
+      where event is not null${opened ? sql` union all ${opened.events}` : sql``}`,
+    // The escalations are opened here too (one cohort per policy): their starts name the execution.
+    starts: opened?.starts ?? sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`,
     applied: sql`(select ok from decided_ok)`,
   };
 }
