@@ -165,6 +165,10 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     // No rule matched: the service default (the decision is logged: rules were evaluated).
     expect(await eventTypes(plain!)).toEqual(["created", "routed", "escalation_started"]);
 
+    // One cohort per policy, named as cohortExecutionName names one alert's.
+    expect(runner.calls.map((c) => c.executionName)).toEqual(
+      expect.arrayContaining([`alert-${db}`, `alert-${plain}`]),
+    );
     const started = await startedAlertIds(suite.handle.db, runner);
     expect(started.sort((x, y) => x - y)).toEqual(
       [first.results[0]!.alertId!, db!, plain!].sort((x, y) => x - y),
