@@ -14,6 +14,8 @@ import {
   listAlerts,
   resolveAlert,
 } from "../adapters/db/stores/alerts.ts";
+import { hashSecret } from "../adapters/db/stores/integration-keys.ts";
+import type { IngestRouting } from "../adapters/db/stores/routing.ts";
 import { getService } from "../adapters/db/stores/services.ts";
 import { type IngestRequest, type IngestResult, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
@@ -21,7 +23,16 @@ import type { AppContext } from "./context.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import { escalateAlertNow, escalationLifecycleOf } from "./escalations.ts";
-import { newAlertsOf, withNewAlerts } from "./routing.ts";
+import {
+  countRoutedBeforeIngest,
+  newAlertsOf,
+  routeBeforeIngest,
+  routingDepsOf,
+  withNewAlerts,
+} from "./routing.ts";
+
+/** Integration keys whose service a process remembers (a bound: cleared when full). */
+const maxRememberedKeys = 10_000;
 
 // Every alert use case: ingest, create, acknowledge, resolve (one or in bulk), auto-resolve,
 // escalate now, notes and reads. Each change is one statement that also writes the effects it owes
@@ -52,12 +63,21 @@ export function createAlertUseCases(
     | "escalations"
     | "directory"
     | "delivery"
+    | "maintenance"
     | "ingestRateLimitPerMinute"
     | "ingestAlertLimitPerMinute"
   >,
   effects: EffectDeps = effectDepsOf(ctx),
 ) {
   const db = () => ctx.database.db;
+  const routingDeps = routingDepsOf(ctx);
+  // Integration key (by hash) → its service and default policy, as the last request saw them:
+  // routing decides before the statement on this assumption, which the statement checks.
+  const keyServices = new Map<string, { serviceId: string; defaultPolicyId: string | null }>();
+  const rememberKeyService = (hash: string, key: { serviceId: string; defaultPolicyId: string | null }) => {
+    if (keyServices.size >= maxRememberedKeys && !keyServices.has(hash)) keyServices.clear();
+    keyServices.set(hash, { serviceId: key.serviceId, defaultPolicyId: key.defaultPolicyId });
+  };
   const escalations = escalationLifecycleOf(ctx);
   const change = (actor: string) => ({ actor, now: ctx.clock.now() });
 
@@ -76,23 +96,34 @@ export function createAlertUseCases(
      */
     async ingest(request: IngestRequest): Promise<IngestResult> {
       let sent: { signals: readonly StoredSignal[]; now: Date } | undefined;
+      let routedAhead: IngestRouting | undefined;
       const result = await ingestWebhook(
         {
           clock: ctx.clock,
           newId: randomUUID,
-          ingest: (input) => {
+          ingest: async (input) => {
             sent = input;
-            return ingestWithKey(db(), {
+            // A key seen before: decide routing now, for the statement to write with the alerts.
+            const hash = hashSecret(input.secret);
+            const service = keyServices.get(hash);
+            const routing = service && (await routeBeforeIngest(routingDeps, { ...service, ...input }));
+            const written = await ingestWithKey(db(), {
               ...input,
               defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
               defaultAlertLimitPerMinute: ctx.ingestAlertLimitPerMinute,
+              routing,
             });
+            if (written.key) rememberKeyService(hash, written.key);
+            if (written.routed) routedAhead = routing;
+            return written;
           },
         },
         request,
       );
-      // Routing gets the new alerts as this request wrote them (no read before it decides).
-      const created = sent ? newAlertsOf(result.serviceId, sent.signals, result.results, sent.now) : [];
+      if (routedAhead) countRoutedBeforeIngest(routedAhead, result.results);
+      // Else routing gets the new alerts as this request wrote them (no read before it decides).
+      const created =
+        sent && !routedAhead ? newAlertsOf(result.serviceId, sent.signals, result.results, sent.now) : [];
       await dispatchEffects(effects, withNewAlerts(result.effects, created));
       return result;
     },

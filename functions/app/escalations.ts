@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
+import { completeEffects } from "../adapters/db/stores/alert-effects.ts";
 import {
   applyManualEscalation,
   countActiveMembers,
@@ -47,15 +48,33 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
   return {
     "escalation.start": {
       critical: true,
+      // An effect is done in the statement that notes its (only) execution started; one whose
+      // alerts needed several (a failed start repaired alongside) or none is completed after.
+      completesItself: true,
       async run(effects) {
         const failed: number[] = [];
+        const toComplete: number[] = [];
         for (const effect of effects) {
+          const opened = openedExecutionOf(effect);
+          if (opened) {
+            // Opened by the statement that wrote this effect: start the execution it named.
+            const failedStart = await startWorkflows(
+              deps,
+              [{ executionName: opened, alertIds: effect.alertIds }],
+              [effect.id],
+            );
+            failed.push(...failedStart.flatMap((f) => f.alertIds));
+            continue;
+          }
           const outcome = await startEscalations(deps, {
             alertIds: effect.alertIds,
             policyId: policyOfStart(effect),
+            completes: [effect.id],
           });
           failed.push(...outcome.failedAlertIds);
+          if (outcome.failedAlertIds.length === 0 && !outcome.completed) toComplete.push(effect.id);
         }
+        await completeEffects(deps.db, { ids: toComplete, now: deps.clock.now() });
         if (failed.length > 0) {
           const some =
             failed.length > 10
@@ -70,6 +89,17 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
       run: (effects) => stopAlertEscalations(deps, [...new Set(effects.flatMap((e) => e.alertIds))]),
     },
   };
+}
+
+/**
+ * The execution a fresh `escalation.start` effect names when the statement that wrote it also
+ * opened its escalations (adapters/db/stores/escalations.ts openEscalationsWithAlerts). A retried
+ * effect goes through openEscalations instead, which restarts whatever start of its alerts is
+ * still unconfirmed (idempotent).
+ */
+function openedExecutionOf(effect: OwedEffect): string | undefined {
+  const name = (effect.payload as { executionName?: unknown } | null)?.executionName;
+  return effect.attempts === 0 && typeof name === "string" ? name : undefined;
 }
 
 /** The policy an `escalation.start` effect names (written with the alerts it starts). */
@@ -91,23 +121,34 @@ function policyOfStart(effect: OwedEffect): string {
  */
 export async function startEscalations(
   deps: EscalationLifecycleDeps,
-  input: { alertIds: readonly number[]; policyId: string },
-): Promise<{ failedAlertIds: number[] }> {
-  if (input.alertIds.length === 0) return { failedAlertIds: [] };
+  input: {
+    alertIds: readonly number[];
+    policyId: string;
+    /** Effects to mark done with the start when it is the only one (see `completed`). */
+    completes?: readonly number[];
+  },
+): Promise<{ failedAlertIds: number[]; completed: boolean }> {
+  if (input.alertIds.length === 0) return { failedAlertIds: [], completed: false };
   const pending = await openEscalations(deps.db, {
     alertIds: input.alertIds,
     policyId: input.policyId,
     executionName: cohortExecutionName(input.alertIds, randomUUID().slice(0, 8)),
     now: deps.clock.now(),
   });
-  const failed = await startWorkflows(deps, pending);
-  return { failedAlertIds: failed.flatMap((p) => p.alertIds) };
+  // One start (the normal case): its note completes the effects too, once it succeeded.
+  const completes = pending.length === 1 ? input.completes : undefined;
+  const failed = await startWorkflows(deps, pending, completes);
+  return {
+    failedAlertIds: failed.flatMap((p) => p.alertIds),
+    completed: completes !== undefined && completes.length > 0 && failed.length === 0,
+  };
 }
 
 /** Starts the workflows of `pending` (a few at a time) and notes each start; returns those that failed, logged. */
 async function startWorkflows(
   deps: EscalationLifecycleDeps,
   pending: readonly PendingStart[],
+  completes?: readonly number[],
 ): Promise<PendingStart[]> {
   const failed: { start: PendingStart; error: unknown }[] = [];
   for (let i = 0; i < pending.length; i += startConcurrency) {
@@ -119,6 +160,7 @@ async function startWorkflows(
             executionName: start.executionName,
             executionArn,
             now: deps.clock.now(),
+            completes,
           });
         } catch (error) {
           failed.push({ start, error });

@@ -9,6 +9,7 @@ import {
   type DecisionRecord,
   deleteRule,
   existingReferences,
+  type IngestRouting,
   listDecisions,
   listRuleChanges,
   loadAlertsToRoute,
@@ -136,7 +137,12 @@ async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedR
 /** A per-alert budget on a monotonic clock (the only wall-clock reading of routing; tests pass their own). */
 export function timeBudget(ms: number): EvaluationBudget {
   const started = performance.now();
-  return { maxRules: MAX_RULES, overTime: () => performance.now() - started > ms };
+  // The clock is read every 8th rule: reading it per rule cost 7% of a 100-rule evaluation.
+  let asked = 0;
+  return {
+    maxRules: MAX_RULES,
+    overTime: () => (++asked & 7) === 0 && performance.now() - started > ms,
+  };
 }
 
 /** The full evaluation of one alert, before anything is written. */
@@ -431,6 +437,82 @@ async function writeOf(
       spec: { system: t.system, project: t.project },
     })),
   };
+}
+
+/**
+ * Routing of a webhook request's triggers decided BEFORE its statement runs, for that statement
+ * to write with the alerts it opens (adapters/db/stores/routing.ts IngestRouting): one commit per
+ * request instead of two, no route effect to write and complete, routed labels written by the
+ * insert instead of an update. Assumes the key's service and default policy (the caller's cache of
+ * an earlier answer) and the compiled rule set this process holds; the statement checks them and
+ * owes the route effect when one moved. Undefined (route after the commit, as before) when no rule
+ * set is compiled yet, or when a decision aggregates (folding reads the stored alerts).
+ *
+ * Every trigger is decided, deduplicated ones too (the statement alone knows which keys open an
+ * alert); the decisions of those are not written.
+ */
+export async function routeBeforeIngest(
+  deps: RoutingDeps,
+  input: {
+    serviceId: string;
+    defaultPolicyId: string | null;
+    signals: readonly StoredSignal[];
+    now: Date;
+  },
+): Promise<IngestRouting | undefined> {
+  const ruleSet = compiledSets.get(deps.db);
+  if (!ruleSet) return undefined;
+  const { serviceId, defaultPolicyId, now } = input;
+  const lastByKey = new Map<string, StoredSignal>();
+  for (const signal of input.signals) lastByKey.set(signal.dedupKey, signal);
+  const onCall = new Map<string, Promise<string[]>>();
+  const writes: (RoutingWrite & { dedupKey: string })[] = [];
+  for (const signal of lastByKey.values()) {
+    if (signal.action !== "trigger") continue;
+    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
+    const alert: AlertToRoute = {
+      id: 0,
+      serviceId,
+      summary,
+      details,
+      severity,
+      source,
+      dedupKey,
+      labels,
+      annotations,
+      createdAt: now,
+      defaultPolicyId,
+    };
+    const started = performance.now();
+    const routing = await routeOne(
+      deps,
+      ruleSet.rules,
+      alert,
+      defaultPolicyId,
+      now,
+      timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
+    );
+    if (routing.decision.aggregate) return undefined;
+    writes.push({
+      ...(await writeOf(deps, alert, routing, ruleSet.version, started, now, onCall)),
+      dedupKey,
+    });
+  }
+  if (writes.length === 0) return undefined;
+  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, actor: SYSTEM_ACTOR, writes };
+}
+
+/** Counts what routeBeforeIngest decided for the alerts its statement opened (`results`). */
+export function countRoutedBeforeIngest(routing: IngestRouting, results: readonly SignalResult[]): void {
+  const opened = new Map(
+    results.flatMap((r) => (r.outcome === "created" && r.alertId != null ? [[r.dedupKey, r.alertId]] : [])),
+  );
+  countOutcomes(
+    routing.writes.flatMap((w) => {
+      const alertId = opened.get(w.dedupKey);
+      return alertId === undefined ? [] : [{ ...w, alertId }];
+    }),
+  );
 }
 
 /** Unrouted and suppressed alerts are counted (an alarm can watch unrouted ones). */

@@ -158,7 +158,9 @@ describe("AlertService escalations", () => {
       .select("escalation_policy_id")
       .where("id", "=", withPolicy)
       .executeTakeFirstOrThrow())!.escalation_policy_id!;
-    expect(await startEscalations(deps, { alertIds: [a, b, c], policyId })).toEqual({ failedAlertIds: [] });
+    expect(await startEscalations(deps, { alertIds: [a, b, c], policyId })).toMatchObject({
+      failedAlertIds: [],
+    });
     const [cohort] = runner.calls.map((call) => call.executionName);
     expect(cohort).toMatch(new RegExp(`^cohort-${a}-[0-9a-f]{8}$`));
 

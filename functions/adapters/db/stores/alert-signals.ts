@@ -12,6 +12,7 @@ import {
   owedEffectsOf,
 } from "./alert-effects.ts";
 import { countKeyRequest, hashSecret, randomKeyUsageSlot } from "./integration-keys.ts";
+import { type IngestRouting, ingestRoutingParts } from "./routing.ts";
 
 /** One alert-level instruction from a sender, already parsed and validated. */
 export interface StoredSignal {
@@ -98,6 +99,8 @@ export interface KeyedIngestInput {
   /** Alerts (signals) per minute of a key that sets no budget of its own. */
   defaultAlertLimitPerMinute: number;
   signals: readonly StoredSignal[];
+  /** Routing decided ahead, for the statement to write (if its assumptions hold: see IngestRouting). */
+  routing?: IngestRouting | undefined;
 }
 
 export interface KeyedIngestResult {
@@ -111,7 +114,11 @@ export interface KeyedIngestResult {
     /** Signals this minute, this request's included, and the key's budget of them. */
     alertsThisMinute: number;
     alertLimitPerMinute: number;
+    /** The key's service's default escalation policy. */
+    defaultPolicyId: string | null;
   };
+  /** Whether the statement wrote `routing` (else the new alerts owe their `route` effect). */
+  routed: boolean;
   /** Whether the key let the signals in; when false nothing was written. */
   admitted: boolean;
   results: SignalResult[];
@@ -140,6 +147,8 @@ export async function ingestWithKey(
     alert_window_count: number;
     alert_limit_per_minute: number;
     admitted: boolean;
+    default_policy_id: string | null;
+    routed: boolean | null;
     results: ResultTuple[];
     effects: EffectTuple[];
   }>`${prepared}
@@ -156,23 +165,30 @@ export async function ingestWithKey(
       where (type = 'universal' or type = ${input.source}) and rate_window_count <= limit_per_minute
         and alert_window_count <= alert_limit_per_minute
     ),
-    ${signalCtes(input.signals, input.now, {
-      serviceId: sql`(select service_id from admitted)`,
-      actor: sql`(select 'integration_key:' || id::text from admitted)`,
-      admitted: sql`exists (select 1 from admitted)`,
-    })},
+    ${signalCtes(
+      input.signals,
+      input.now,
+      {
+        serviceId: sql`(select service_id from admitted)`,
+        actor: sql`(select 'integration_key:' || id::text from admitted)`,
+        admitted: sql`exists (select 1 from admitted)`,
+      },
+      input.routing,
+    )},
     results as (${selectResults}),
     owed as (${owedEffectsOf(sql`(select service_id from admitted)`, input.now, owedEffectsPerRequest)})
     select k.id as key_id, k.service_id as key_service_id, k.type as key_type, k.secret_hash,
       k.rate_window_count, k.limit_per_minute, k.alert_window_count, k.alert_limit_per_minute,
       exists (select 1 from admitted) as admitted,
+      (select escalation_policy_id from services s where s.id = k.service_id) as default_policy_id,
+      ${input.routing ? sql`(select ok from decided_ok)` : sql`false`} as routed,
       ${resultsAsJson} as results, ${effectsAsJson} as effects
     from key k
   `.execute(db);
   const first = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
   if (!first || !timingSafeEqual(Buffer.from(first.secret_hash, "hex"), Buffer.from(hash, "hex"))) {
-    return { admitted: false, results: [], effects: [] };
+    return { admitted: false, routed: false, results: [], effects: [] };
   }
   return {
     key: {
@@ -183,8 +199,10 @@ export async function ingestWithKey(
       limitPerMinute: first.limit_per_minute,
       alertsThisMinute: first.alert_window_count,
       alertLimitPerMinute: first.alert_limit_per_minute,
+      defaultPolicyId: first.default_policy_id,
     },
     admitted: first.admitted,
+    routed: first.admitted && first.routed === true,
     results: first.admitted ? orderResults(input.signals, first.results) : [],
     effects: first.admitted ? first.effects.map(effectOf) : [],
   };
@@ -213,8 +231,20 @@ function signalCtes(
   signals: readonly StoredSignal[],
   now: Date,
   on: { serviceId: RawBuilder<unknown>; actor: RawBuilder<unknown>; admitted: RawBuilder<unknown> },
+  routing?: IngestRouting,
 ): RawBuilder<unknown> {
   const perKey = lastSignalPerKey(signals);
+  const routed = routing && ingestRoutingParts(routing, { serviceId: on.serviceId, now });
+  // A deduplicated trigger keeps the sender's labels (routing changes only the alert it opens).
+  const senderLabels = routed?.labelsChanged.size
+    ? JSON.stringify(
+        Object.fromEntries(
+          perKey
+            .filter((k) => routed.labelsChanged.has(k.signal.dedupKey))
+            .map((k) => [k.signal.dedupKey, k.signal.labels]),
+        ),
+      )
+    : undefined;
   const batch = JSON.stringify(
     perKey.map(({ signal: s, triggers }, ord) => ({
       ord,
@@ -239,20 +269,20 @@ function signalCtes(
       select * from jsonb_to_recordset(${batch}::jsonb) as x(
         ord int, triggers int, action text, dedup_key text, summary text, details text, severity text,
         source text, labels jsonb, annotations jsonb, raw jsonb)
-    ),
+    ),${routed ? sql`${routed.before},` : sql``}
     triggered as (
       insert into alerts as a (
         service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw,
         duplicate_count, created_at, last_seen_at)
       select ${serviceId}, dedup_key, ${trigger.to}, severity, summary, details, source, labels, annotations, raw,
         triggers - 1, ${now}::timestamptz, ${now}::timestamptz
-      from last_signal
+      from ${routed ? sql`${routed.signalsWithDecisions} as last_signal` : sql`last_signal`}
       where action = 'trigger' and ${admitted}
       order by ord
       on conflict (service_id, dedup_key) where ${openAlertIndexPredicate}
       do update set
         last_seen_at = excluded.last_seen_at,
-        labels = excluded.labels,
+        labels = ${senderLabels ? sql`coalesce(${senderLabels}::jsonb -> excluded.dedup_key, excluded.labels)` : sql`excluded.labels`},
         annotations = excluded.annotations,
         raw = excluded.raw,
         duplicate_count = a.duplicate_count + excluded.duplicate_count + 1
@@ -277,7 +307,7 @@ function signalCtes(
         and a.dedup_key in (select dedup_key from last_signal where action = 'resolve')
       returning a.id, a.dedup_key`
         : none
-    }),
+    }),${routed ? sql`${routed.after},` : sql``}
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
       select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
@@ -286,14 +316,26 @@ function signalCtes(
       union all
       select id, ${acknowledge.event}, ${actor}, '', null, ${now}::timestamptz from acknowledged
       union all
-      select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz from resolved
+      select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz from resolved${
+        routed
+          ? sql`
+      union all ${routed.events}`
+          : sql``
+      }
     ),
     effects as (${insertEffects(
-      owedEffectRowsOfService(serviceId, {
-        trigger: sql`select id from triggered where inserted`,
-        acknowledge: sql`select id from acknowledged`,
-        resolve: sql`select id from resolved`,
-      }),
+      routed
+        ? sql`${owedEffectRowsOfService(serviceId, {
+            // Routed here: the route effect is owed only if the decisions' assumptions did not hold.
+            trigger: sql`select id from triggered where inserted and not ${routed.applied}`,
+            acknowledge: sql`select id from acknowledged`,
+            resolve: sql`select id from resolved`,
+          })} union all ${routed.starts}`
+        : owedEffectRowsOfService(serviceId, {
+            trigger: sql`select id from triggered where inserted`,
+            acknowledge: sql`select id from acknowledged`,
+            resolve: sql`select id from resolved`,
+          }),
       now,
     )})`;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import {
   type EffectKind,
   type OwedEffect,
@@ -140,11 +140,70 @@ export async function openEscalations(
   return rows.map((r) => ({ executionName: r.execution_name, alertIds: r.alert_ids.map(Number) }));
 }
 
+/**
+ * Escalations opened by the statement that creates their alerts (the ingest statement, when it
+ * writes routing: adapters/db/stores/routing.ts): what openEscalations does for fresh alerts, without
+ * its own round trip. `from` is a CTE of `(alert_id, policy_id)` of new, triggered alerts; one cohort
+ * per policy, named as cohortExecutionName names it. `ctes` open them (CTE `esc_named` holds each
+ * alert's execution name), `events` selects their `escalation_started` entries (for the statement's
+ * log insert, so they follow the alert's earlier entries), `starts` the `escalation.start` effect
+ * rows, whose payload names the execution: the start needs no open first (escalationEffectHandlers).
+ */
+export function openEscalationsWithAlerts(
+  from: string,
+  input: { serviceId: RawBuilder<unknown>; policyIds: readonly string[]; now: Date; kind: string },
+) {
+  const now = input.now.toISOString();
+  const nonce = randomUUID().slice(0, 8);
+  const entries = JSON.stringify(
+    [...new Set(input.policyIds)].map((policyId) => {
+      const entry = escalationStarted(policyId);
+      return { policy_id: policyId, type: entry.type, message: entry.message, data: entry.data };
+    }),
+  );
+  return {
+    ctes: sql`
+    esc_named as (
+      -- cohortExecutionName: one alert is alert-<id>, several cohort-<first id>-<nonce>
+      select alert_id, policy_id,
+        case when count(*) over w = 1 then 'alert-' || alert_id
+          else 'cohort-' || min(alert_id) over w || '-' || ${nonce}::text end as execution_name
+      from ${sql.table(from)} where policy_id is not null
+      window w as (partition by policy_id)
+    ),
+    esc_opened as (
+      insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
+        execution_name, created_at, updated_at)
+      select alert_id, policy_id, 'active', 0, 0, ${now}::timestamptz, execution_name, ${now}::timestamptz,
+        ${now}::timestamptz
+      from esc_named
+      order by alert_id
+      on conflict (alert_id) do nothing
+    )`,
+    events: sql`
+      select n.alert_id, m.type, ${escalationActor}, m.message, m.data, ${now}::timestamptz
+      from esc_named n join jsonb_to_recordset(${entries}::jsonb)
+        as m(policy_id uuid, type text, message text, data jsonb) on m.policy_id = n.policy_id`,
+    starts: sql`
+      select ${input.kind}::text, ${input.serviceId}, jsonb_agg(alert_id order by alert_id),
+        jsonb_build_object('policyId', policy_id, 'executionName', min(execution_name))
+      from esc_named group by policy_id`,
+  };
+}
+
 /** Notes that the workflow `executionName` was started, on its active escalations. */
 export async function markStarted(
   db: Db,
-  input: { executionName: string; executionArn: string; now: Date },
+  input: {
+    executionName: string;
+    executionArn: string;
+    now: Date;
+    /** Effects this start fulfils, marked done in the same statement (one round trip less). */
+    completes?: readonly number[] | undefined;
+  },
 ): Promise<void> {
+  const now = input.now.toISOString();
+  const completes = input.completes ?? [];
   // Rows are locked in alert id order, as every statement that changes a cohort's rows does: the
   // execution's first step may be committing the same rows right now (no deadlock, one waits).
   await sql`
@@ -154,10 +213,22 @@ export async function markStarted(
         and execution_arn is distinct from ${input.executionArn}
       order by alert_id
       for update
-    )
-    update alert_escalations e
-    set execution_arn = ${input.executionArn}, updated_at = ${input.now.toISOString()}::timestamptz
-    from target t where e.alert_id = t.alert_id
+    ),
+    marked as (
+      update alert_escalations e
+      set execution_arn = ${input.executionArn}, updated_at = ${now}::timestamptz
+      from target t where e.alert_id = t.alert_id
+    )${
+      completes.length > 0
+        ? sql`,
+    completed as (
+      update alert_effects set status = 'done', last_error = null, updated_at = ${now}::timestamptz
+      where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(completes)}::jsonb))
+        and status = 'pending'
+    )`
+        : sql``
+    }
+    select 1
   `.execute(db);
 }
 

@@ -13,6 +13,7 @@ import { prepared } from "../prepared-statements.ts";
 import type { Database, Json } from "../schema.ts";
 import { completeEffects, type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 import { statusList } from "./alert-signals.ts";
+import { openEscalationsWithAlerts } from "./escalations.ts";
 
 // Routing rules (routing_rules, ordered by `position`), the rule set's version (one row, bumped by
 // every change in the statement that makes it) and the change log (before/after of every change);
@@ -456,6 +457,46 @@ export interface RoutingWrite {
   readonly tickets: readonly { readonly ruleId: string; readonly spec: Json }[];
 }
 
+/**
+ * The two JSON parameters of a batch of decisions. Alerts of one batch mostly share their decision
+ * (same rules, same outcome): each distinct decision travels once and rows point at it by `g` (a
+ * 100-alert request sent 65 KB, now a few).
+ */
+function decisionParameters<W extends RoutingWrite>(
+  writes: readonly W[],
+  keyOf: (w: W) => Record<string, unknown>,
+): { groupRows: unknown[]; perAlert: unknown[] } {
+  const groups = new Map<string, number>();
+  const groupRows: unknown[] = [];
+  const perAlert = writes.map((w) => {
+    const group = JSON.stringify([w.event, w.message, w.decision, w.state, w.reason]);
+    let ix = groups.get(group);
+    if (ix === undefined) {
+      ix = groupRows.length;
+      groups.set(group, ix);
+      groupRows.push({
+        ix,
+        event: w.event,
+        message: w.message,
+        data: w.decision,
+        state: w.state,
+        reason: w.reason,
+      });
+    }
+    return {
+      ...keyOf(w),
+      g: ix,
+      micros: w.micros,
+      labels: w.labels,
+      severity: w.severity,
+      policy_id: w.policyId,
+      notify: w.notify.length > 0 ? w.notify : null,
+      tickets: w.tickets.length > 0 ? w.tickets : null,
+    };
+  });
+  return { groupRows, perAlert };
+}
+
 const startEffect: EffectKind = "escalation.start";
 /** delivery (issue 12): what a routing rule's direct notifications owe. */
 const deliverEffect: EffectKind = "notifications.deliver";
@@ -466,8 +507,8 @@ export const ROUTING_NOTIFICATION_STEP = -1;
 /**
  * Writes what routing decided for a batch of alerts in ONE statement: alert changes (labels,
  * severity, visible state, aggregation), one log entry each with the decision, the direct
- * notifications, the pending tickets, the `escalation.start` effects grouped by chosen policy and the
- * `notifications.deliver` effects of the direct notifications (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
+ * notifications, the pending tickets, and the `escalation.start` effects grouped by chosen policy
+ * (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
  * alert of its service with that key inside the window (one in the same batch included): it is
  * closed (`aggregate` transition) and counted there; its other actions are dropped.
  */
@@ -487,39 +528,12 @@ export async function applyRouting(
     return [];
   }
   const now = input.now.toISOString();
-  // Alerts of one batch mostly share their decision (same rules, same outcome): each distinct
-  // decision travels once and rows point at it (a 100-alert request sent 65 KB, now a few).
-  const groups = new Map<string, number>();
-  const groupRows: unknown[] = [];
-  const perAlert = input.writes.map((w) => {
-    const group = JSON.stringify([w.event, w.message, w.decision, w.state, w.reason]);
-    let ix = groups.get(group);
-    if (ix === undefined) {
-      ix = groupRows.length;
-      groups.set(group, ix);
-      groupRows.push({
-        ix,
-        event: w.event,
-        message: w.message,
-        data: w.decision,
-        state: w.state,
-        reason: w.reason,
-      });
-    }
-    return {
-      alert_id: w.alertId,
-      service_id: w.serviceId,
-      g: ix,
-      micros: w.micros,
-      labels: w.labels,
-      severity: w.severity,
-      policy_id: w.policyId,
-      agg_key: w.aggregate?.key ?? null,
-      agg_window: w.aggregate?.windowSeconds ?? null,
-      notify: w.notify.length > 0 ? w.notify : null,
-      tickets: w.tickets.length > 0 ? w.tickets : null,
-    };
-  });
+  const { groupRows, perAlert } = decisionParameters(input.writes, (w) => ({
+    alert_id: w.alertId,
+    service_id: w.serviceId,
+    agg_key: w.aggregate?.key ?? null,
+    agg_window: w.aggregate?.windowSeconds ?? null,
+  }));
   const hasAggregation = input.writes.some((w) => w.aggregate);
   const hasChanges = input.writes.some((w) => w.labels || w.severity || w.aggregate);
   const { aggregate } = TRANSITIONS;
@@ -654,6 +668,130 @@ export async function applyRouting(
     select ${starts ? sql`(select json_agg(effect) from effects)` : sql`null::json`} as effects
   `.execute(db);
   return (rows[0]?.effects ?? []).map(effectOf);
+}
+
+/**
+ * Routing decided before the ingest statement ran (app/routing.ts routeBeforeIngest), for that
+ * statement to write with the alerts it opens: one commit instead of an alert write, a route
+ * effect, and a second statement that writes the decisions and completes the effect. Decided per
+ * dedup key on the assumption of a service, its default policy and a rule-set version; the
+ * statement checks all three and, if one moved, owes the `route` effect instead (routed after the
+ * commit as before). Never with aggregation (folding reads other alerts: the route effect does it).
+ */
+export interface IngestRouting {
+  readonly serviceId: string;
+  readonly defaultPolicyId: string | null;
+  readonly ruleSetVersion: number;
+  /** Who writes the decisions (the system, as the route effect does). */
+  readonly actor: string;
+  /** One per trigger of the request (the last signal of its key); `alertId` is unused. */
+  readonly writes: readonly (RoutingWrite & { readonly dedupKey: string })[];
+}
+
+/**
+ * The parts of the ingest statement that write `routing` (see IngestRouting). `before` are CTEs
+ * ahead of the insert: `decided` (the decisions by dedup key) and `decided_ok` (whether the
+ * assumptions hold); `signalsWithDecisions` replaces `last_signal` as the insert's source (routed
+ * labels and severity on new alerts); `labelsChanged` the keys whose labels routing changed (a
+ * deduplicated trigger of those stores the sender's labels, as before);
+ * `after` are CTEs that follow the insert CTE `triggered (id, dedup_key, inserted)`:
+ * `routed_new`, the visible state, notifications and tickets; `events` selects their log entries
+ * and `starts` the `escalation.start` effect rows (for insertEffects).
+ */
+export function ingestRoutingParts(
+  routing: IngestRouting,
+  on: { serviceId: RawBuilder<unknown>; now: Date },
+) {
+  const now = on.now.toISOString();
+  const { writes } = routing;
+  const { groupRows, perAlert } = decisionParameters(writes, (w) => ({ dedup_key: w.dedupKey }));
+  const after: RawBuilder<unknown>[] = [
+    sql`
+    routed_new as (
+      select t.id as alert_id, d.* from triggered t join decided d on d.dedup_key = t.dedup_key
+      where t.inserted and (select ok from decided_ok)
+    )`,
+  ];
+  if (writes.some((w) => w.state !== null)) {
+    after.push(sql`
+    visible as (
+      insert into alert_routing (alert_id, state, reason)
+      select alert_id, state, coalesce(reason, '') from routed_new where state is not null
+      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
+    )`);
+  }
+  if (writes.some((w) => w.notify.length > 0)) {
+    after.push(sql`
+    notified as (
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
+      select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason
+      from routed_new r cross join jsonb_to_recordset(r.notify) as t(kind text, id text, reason jsonb)
+      on conflict do nothing
+    )`);
+  }
+  if (writes.some((w) => w.tickets.length > 0)) {
+    after.push(sql`
+    ticketed as (
+      insert into alert_pending_actions (alert_id, kind, rule_id, spec, created_at)
+      select r.alert_id, 'ticket', t.rule_id, t.spec, ${now}::timestamptz
+      from routed_new r cross join jsonb_to_recordset(r.tickets) as t(rule_id uuid, spec jsonb)
+    )`);
+  }
+  const start: EffectKind = "escalation.start";
+  const policyIds = writes.flatMap((w) => (w.policyId ? [w.policyId] : []));
+  const opened =
+    policyIds.length > 0
+      ? openEscalationsWithAlerts("routed_new", {
+          serviceId: on.serviceId,
+          policyIds,
+          now: on.now,
+          kind: start,
+        })
+      : undefined;
+  if (opened) after.push(opened.ctes);
+  return {
+    before: sql`
+    decided as (
+      select x.dedup_key, g.event, g.message, g.data || jsonb_build_object('durationMicros', x.micros) as data,
+        g.state, g.reason, x.labels, x.severity, x.policy_id, x.notify, x.tickets
+      from jsonb_to_recordset(${JSON.stringify(perAlert)}::jsonb) as x(dedup_key text, g int, micros int,
+        labels jsonb, severity text, policy_id uuid, notify jsonb, tickets jsonb)
+      join jsonb_to_recordset(${JSON.stringify(groupRows)}::jsonb)
+        as g(ix int, event text, message text, data jsonb, state text, reason text) on g.ix = x.g
+    ),
+    decided_ok as (
+      select coalesce((select version from routing_rule_set where id = 1) = ${routing.ruleSetVersion}::bigint
+        and exists (select 1 from services s
+          where s.id = ${on.serviceId} and s.id = ${routing.serviceId}::uuid
+            and s.escalation_policy_id is not distinct from ${routing.defaultPolicyId}::uuid), false) as ok
+    )`,
+    signalsWithDecisions: sql`(
+      select l.ord, l.triggers, l.action, l.dedup_key, l.summary, l.details, l.source, l.annotations, l.raw,
+        case when o.ok then coalesce(d.labels, l.labels) else l.labels end as labels,
+        case when o.ok then coalesce(d.severity, l.severity) else l.severity end as severity
+      from last_signal l left join decided d on d.dedup_key = l.dedup_key cross join decided_ok o)`,
+    labelsChanged: new Set(writes.filter((w) => w.labels).map((w) => w.dedupKey)),
+    after: sql.join(after, sql`,`),
+    events: sql`
+      select alert_id, event, ${routing.actor}, message, data, ${now}::timestamptz from routed_new
+      where event is not null${opened ? sql` union all ${opened.events}` : sql``}`,
+    // The escalations are opened here too (one cohort per policy): their starts name the execution;
+    // (delivery, issue 12) the direct notifications owe their deliveries, one effect for the service.
+    starts: sql.join(
+      [
+        ...(opened ? [opened.starts] : []),
+        ...(writes.some((w) => w.notify.length > 0)
+          ? [
+              sql`select ${deliverEffect}::text, ${on.serviceId}, jsonb_agg(alert_id order by alert_id), '{}'::jsonb
+                from routed_new where notify is not null`,
+            ]
+          : []),
+        sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`,
+      ],
+      sql` union all `,
+    ),
+    applied: sql`(select ok from decided_ok)`,
+  };
 }
 
 interface DecisionRow {

@@ -1,0 +1,250 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "kysely";
+import { beforeEach, expect, it } from "vitest";
+import { newIntegrationSecret } from "../functions/adapters/db/stores/integration-keys.ts";
+import { createAlertUseCases } from "../functions/app/alerts.ts";
+import { createRoutingRule, listRoutingDecisions, routingDepsOf } from "../functions/app/routing.ts";
+import { createFixedClock } from "../functions/domain/clock.ts";
+import type { RuleDraft } from "../functions/domain/routing/rules.ts";
+import {
+  createRecordingEscalationRunner,
+  createTestAppContext,
+  startedAlertIds,
+} from "./support/app-context.ts";
+import { describeEachDatabase } from "./support/databases.ts";
+import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
+
+// Routing on the webhook path: a key seen before has its triggers routed BEFORE the ingest
+// statement, which writes the decisions with the alerts (no route effect); when the assumptions
+// (key's service and default policy, rule-set version) moved, the statement owes the route effect
+// instead and the alerts are routed after the commit, as before. Either way the same result.
+
+describeEachDatabase("routing decided before the ingest statement", (suite) => {
+  const clock = createFixedClock("2026-11-30T14:00:00Z");
+  const runner = createRecordingEscalationRunner();
+  let seeded: { serviceId: string; secret: string };
+
+  /** A service and an Alertmanager key (casts spelled out: the Data API sends text). */
+  async function seedKeyedService() {
+    const secret = newIntegrationSecret();
+    const { rows } = await sql<{ id: string }>`
+      insert into services (name) values (${`svc-${randomUUID()}`}) returning id`.execute(suite.handle.db);
+    const serviceId = rows[0]!.id;
+    await sql`
+      insert into integration_keys (service_id, name, type, secret_hash, secret_prefix)
+      values (${serviceId}::uuid, 'am', 'alertmanager', ${secret.hash}, ${secret.displayPrefix})
+    `.execute(suite.handle.db);
+    return { serviceId, secret: secret.secret };
+  }
+  let policyA: string;
+  let defaultPolicy: string;
+  const ctx = () => createTestAppContext(suite.handle, { clock, escalations: runner });
+  let alerts: ReturnType<typeof createAlertUseCases>;
+
+  beforeEach(async () => {
+    const db = suite.handle.db;
+    await db.deleteFrom("routing_rules").execute();
+    await db
+      .updateTable("routing_rule_set")
+      .set((eb) => ({ version: eb("version", "+", 1) }))
+      .execute();
+    runner.calls.length = 0;
+    seeded = await seedKeyedService();
+    policyA = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "dba" }] }]);
+    defaultPolicy = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] }]);
+    await attachPolicy(db, seeded.serviceId, defaultPolicy);
+    // Dave is a person the directory knows (a rule may notify only such), with no contact method yet.
+    await sql`insert into directory_users (id, name, email, time_zone, slack_user_id, teams_user_id, created_at, updated_at)
+      values ('dave', 'Dave', 'dave@example.com', 'Europe/Berlin', '', '', now(), now())
+      on conflict (id) do nothing`.execute(db);
+    alerts = createAlertUseCases(ctx());
+    const deps = routingDepsOf(ctx());
+    const rule = (draft: Omit<RuleDraft, "description" | "enabled" | "terminal">): RuleDraft => ({
+      description: "",
+      enabled: true,
+      terminal: true,
+      serviceIds: [seeded.serviceId],
+      ...draft,
+    });
+    await createRoutingRule(deps, {
+      actor: "admin",
+      draft: rule({
+        name: "db to A",
+        condition: {
+          matchers: [{ field: { kind: "label", name: "team" }, operator: "equals", value: "db" }],
+        },
+        actions: [
+          { kind: "set_labels", labels: { routed_by: "db rule" } },
+          { kind: "set_severity", severity: "critical" },
+          { kind: "route", policyId: policyA },
+          { kind: "notify_user", userId: "dave" },
+        ],
+      }),
+    });
+    await createRoutingRule(deps, {
+      actor: "admin",
+      draft: rule({
+        name: "staging",
+        condition: { matchers: [], cel: 'has(alert.labels.env) && alert.labels.env == "staging"' },
+        actions: [
+          { kind: "suppress", reason: "staging is not paged" },
+          { kind: "notify_user", userId: "dave" },
+        ],
+      }),
+    });
+  });
+
+  const post = (labels: Record<string, string>[]) =>
+    alerts.ingest({
+      source: "alertmanager",
+      secret: seeded.secret,
+      body: {
+        version: "4",
+        status: "firing",
+        alerts: labels.map((l) => ({
+          status: "firing",
+          labels: { alertname: "Disk", ...l },
+          annotations: { summary: `disk ${l.host}` },
+          fingerprint: `fp-${l.host}`,
+        })),
+      },
+    });
+
+  const routeEffects = async () =>
+    Number(
+      (
+        await suite.handle.db
+          .selectFrom("alert_effects")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("kind", "=", "route")
+          .where("service_id", "=", sql<string>`${seeded.serviceId}::uuid`)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  const alertRow = (id: number | null) =>
+    suite.handle.db
+      .selectFrom("alerts as a")
+      .leftJoin("alert_routing as r", "r.alert_id", "a.id")
+      .select(["a.labels", "a.severity", "r.state", "r.reason"])
+      .where("a.id", "=", id ?? -1)
+      .executeTakeFirstOrThrow();
+
+  const eventTypes = async (id: number | null) =>
+    (
+      await suite.handle.db
+        .selectFrom("alert_events")
+        .select("type")
+        .where("alert_id", "=", id ?? -1)
+        .orderBy("id")
+        .execute()
+    ).map((e) => e.type);
+
+  it("writes the decisions with the alerts of a known key: labels, severity, state, log, notifications, starts", async () => {
+    // The first request of this process: the key is unknown, routing runs after the commit.
+    const first = await post([{ host: "a", team: "web" }]);
+    expect(await routeEffects()).toBe(1);
+    const second = await post([
+      { host: "b", team: "db" },
+      { host: "c", team: "web", env: "staging" },
+      { host: "d", team: "web" },
+    ]);
+    expect(await routeEffects()).toBe(1); // routed inside the statement: no route effect
+    const [db, staging, plain] = second.results.map((r) => r.alertId);
+
+    expect(await alertRow(db!)).toMatchObject({
+      labels: { alertname: "Disk", host: "b", team: "db", routed_by: "db rule" },
+      severity: "critical",
+      state: null,
+    });
+    // The rule's direct notification to Dave owes its delivery, planned right after the commit: he
+    // has no contact method, which the alert's log says (never a silent skip).
+    expect(await eventTypes(db!)).toEqual(["created", "routed", "escalation_started", "no_contact_method"]);
+    expect(await alertRow(staging!)).toMatchObject({ state: "suppressed", reason: "staging is not paged" });
+    expect(await eventTypes(staging!)).toEqual(["created", "suppressed"]);
+    const notified = await suite.handle.db
+      .selectFrom("notifications")
+      .select(["target_kind", "target_id"])
+      .where("alert_id", "=", db!)
+      .execute();
+    expect(notified).toEqual([{ target_kind: "user", target_id: "dave" }]);
+    // No rule matched: the service default (the decision is logged: rules were evaluated).
+    expect(await eventTypes(plain!)).toEqual(["created", "routed", "escalation_started"]);
+
+    // One cohort per policy, named as cohortExecutionName names one alert's.
+    expect(runner.calls.map((c) => c.executionName)).toEqual(
+      expect.arrayContaining([`alert-${db}`, `alert-${plain}`]),
+    );
+    const started = await startedAlertIds(suite.handle.db, runner);
+    expect(started.sort((x, y) => x - y)).toEqual(
+      [first.results[0]!.alertId!, db!, plain!].sort((x, y) => x - y),
+    );
+    const policies = await suite.handle.db
+      .selectFrom("alert_escalations")
+      .select(["alert_id", "policy_id"])
+      .where("alert_id", "in", [db!, plain!])
+      .orderBy("alert_id")
+      .execute();
+    expect(policies.map((p) => p.policy_id)).toEqual([policyA, defaultPolicy]);
+
+    const decisions = await listRoutingDecisions(routingDepsOf(ctx()), { alertId: db!, limit: 10 });
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.decision).toMatchObject({
+      outcome: "routed",
+      policyId: policyA,
+      durationMicros: expect.any(Number),
+    });
+  });
+
+  it("keeps the sender's labels on a deduplicated trigger, as before", async () => {
+    await post([{ host: "warm", team: "web" }]);
+    const opened = await post([{ host: "e", team: "db" }]);
+    const again = await post([{ host: "e", team: "db" }]);
+    expect(again.results[0]).toMatchObject({ alertId: opened.results[0]!.alertId, outcome: "deduplicated" });
+    expect((await alertRow(opened.results[0]!.alertId)).labels).toEqual({
+      alertname: "Disk",
+      host: "e",
+      team: "db",
+    });
+    expect(await eventTypes(opened.results[0]!.alertId)).toEqual([
+      "created",
+      "routed",
+      "escalation_started",
+      "no_contact_method",
+      "duplicate_suppressed",
+    ]);
+  });
+
+  it("owes the route effect when the rule set or the default policy moved since the decision", async () => {
+    await post([{ host: "warm2", team: "web" }]);
+    expect(await routeEffects()).toBe(1);
+    // A rule changed behind this process's back: the statement sees another version.
+    await suite.handle.db
+      .updateTable("routing_rule_set")
+      .set((eb) => ({ version: eb("version", "+", 1) }))
+      .execute();
+    const stale = await post([{ host: "f", team: "db" }]);
+    expect(await routeEffects()).toBe(2);
+    expect(await alertRow(stale.results[0]!.alertId)).toMatchObject({
+      labels: { routed_by: "db rule" },
+      severity: "critical",
+    });
+    expect(await eventTypes(stale.results[0]!.alertId)).toEqual([
+      "created",
+      "routed",
+      "escalation_started",
+      "no_contact_method",
+    ]);
+
+    // The service's default policy changed: decisions made for the old one are not written.
+    await attachPolicy(suite.handle.db, seeded.serviceId, policyA);
+    const moved = await post([{ host: "g", team: "web" }]);
+    expect(await routeEffects()).toBe(3);
+    const started = await suite.handle.db
+      .selectFrom("alert_escalations")
+      .select("policy_id")
+      .where("alert_id", "=", moved.results[0]!.alertId!)
+      .executeTakeFirstOrThrow();
+    expect(started.policy_id).toBe(policyA);
+  });
+});
