@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Metafile } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { esbuildOptions, lambdaHandlers } from "./bundling.ts";
+import { repoRoot } from "./paths.ts";
 
 /**
  * Budgets of the minified bundles (bytes of index.mjs, without its source map), per function.
@@ -10,15 +14,18 @@ import { esbuildOptions, lambdaHandlers } from "./bundling.ts";
  * first. Raise a budget only for code the function needs, and say why in the commit.
  */
 const budgets: Record<string, number> = {
-  // Issue 10's goal is 300 KB; the API also carries the Handlebars compiler for saved templates.
-  // API, ingest and housekeeping carry the delivery providers (~15 KB: Slack, Teams, webhook, SES,
-  // SNS, the SSRF guard): deliveries are effects, run by whichever function committed the change.
-  api: 915_000,
-  ingest: 430_000,
-  "escalation-step": 455_000,
-  "escalation-failure": 365_000,
-  housekeeping: 425_000,
-  migrate: 385_000,
+  // Issue 10's goal for the API is 300 KB, out of reach in one function: what every request needs
+  // (kysely 158 KB, protobuf + generated descriptors + Connect 190 KB, the X-Ray SDK 70 KB, the
+  // database adapters 96 KB) is already past it. The rest is the condition engine (re2js 147 KB,
+  // cel-js 81 KB: routing rules, maintenance windows) and templates (Handlebars 81 KB, Luxon 70 KB for
+  // the date helpers). API, ingest and housekeeping carry the delivery providers (deliveries are
+  // effects, run by whichever function committed the change) and the condition engine (routing).
+  api: 1_190_000,
+  ingest: 690_000,
+  "escalation-step": 352_000,
+  "escalation-failure": 332_000,
+  housekeeping: 690_000,
+  migrate: 358_000,
 };
 
 /** The biggest contributors by package or folder, to make a failure actionable. */
@@ -70,6 +77,52 @@ describe("Lambda bundles (the esbuild options of infra/bundling.ts)", () => {
         .map((i) => i.path)
         .filter((p) => p.startsWith("@") || p === "pg" || p === "node:http" || p === "http");
       expect(staticExternals).toEqual([]);
+      // The shims stand in for packages that only one dependency imports, for a feature we don't
+      // use (infra/shims/): a new importer would get the shim instead of the package.
+      for (const importer of importersOf(result.metafile, "infra/shims/xray-semver.ts")) {
+        expect(importer).toMatch(/aws-xray-sdk-core\/dist\/lib\/patchers\/aws_p\.js$/);
+      }
+      for (const importer of importersOf(result.metafile, "infra/shims/no-source-map.ts")) {
+        expect(importer).toMatch(/handlebars\/dist\/cjs\/handlebars\/compiler\/code-gen\.js$/);
+      }
     },
   );
+
+  it("compiles and renders a template with Handlebars bundled without source-map", async () => {
+    // Inside the repository, so that the bundle's externals resolve from node_modules.
+    const dir = mkdtempSync(path.join(repoRoot, "node_modules", ".cache", "bundle-test-"));
+    try {
+      const outfile = path.join(dir, "templates.mjs");
+      const { metafile } = await build({
+        ...esbuildOptions("api", outfile),
+        entryPoints: [path.join(repoRoot, "functions", "domain", "templates", "index.ts")],
+        sourcemap: false,
+        metafile: true,
+      });
+      expect(Object.keys(metafile.inputs).filter((i) => i.includes("node_modules/source-map/"))).toEqual([]);
+      expect(importersOf(metafile, "infra/shims/no-source-map.ts")).not.toEqual([]);
+      const templates = (await import(
+        pathToFileURL(outfile).href
+      )) as typeof import("../functions/domain/templates/index.ts");
+      const template = templates.compileTemplate("alert", {
+        sms: { text: "{{#if alert}}[{{alert.summary}}]{{/if}}" },
+      });
+      const context = {
+        ...templates.sampleContext("alert"),
+        alert: { ...templates.sampleContext("alert").alert!, summary: "disk <full>" },
+      };
+      const [sms] = templates.renderChannels(template, template, context, ["sms"]);
+      expect(sms?.errors).toEqual([]);
+      expect(sms?.parts[0]?.content).toBe("[disk <full>]");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The inputs of a bundle that import `file` (a path relative to the repository). */
+function importersOf(metafile: Metafile, file: string): string[] {
+  return Object.entries(metafile.inputs)
+    .filter(([, input]) => input.imports.some((i) => i.path === file))
+    .map(([importer]) => importer);
+}
