@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
@@ -7,10 +7,10 @@ import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { migrations } from "../functions/adapters/db/migrations/index.ts";
 import { openEmbeddedPglite } from "./pglite-template.ts";
 
-// Real PGlite data folders on disk: a first one made by initdb (which saves the template), then fresh
-// ones loaded from that template.
+// Real PGlite data folders on disk: the first fresh one makes the template (initdb, migrations), then
+// every fresh one is a copy of it.
 const root = mkdtempSync(join(tmpdir(), "oncall-template-"));
-const templateFile = join(root, "cache", "template.tar.gz");
+const templateDir = join(root, "cache", "template");
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -33,11 +33,12 @@ async function setting(handle: DatabaseHandle, key: string): Promise<unknown> {
 describe("openEmbeddedPglite", () => {
   const allMigrations = Object.keys(migrations).sort();
 
-  it("without a template: creates the database by initdb and the migrations, and saves the template", async () => {
-    const db = await openEmbeddedPglite(join(root, "first", "pgdata"), { templateFile });
+  it("without a template: makes the template by initdb and the migrations, and the database from it", async () => {
+    const db = await openEmbeddedPglite(join(root, "first", "pgdata"), { templateDir });
     try {
       expect(await applied(db)).toEqual(allMigrations);
-      expect(existsSync(templateFile)).toBe(true);
+      expect(existsSync(join(templateDir, "PG_VERSION"))).toBe(true);
+      expect(readdirSync(join(root, "cache"))).toEqual(["template"]); // no partial folder left
     } finally {
       await db.close();
     }
@@ -45,7 +46,7 @@ describe("openEmbeddedPglite", () => {
 
   it("from the template: a fully migrated database whose writes persist across a restart", async () => {
     const pgdata = join(root, "fresh", "pgdata");
-    const db = await openEmbeddedPglite(pgdata, { templateFile });
+    const db = await openEmbeddedPglite(pgdata, { templateDir });
     try {
       expect(await applied(db)).toEqual(allMigrations);
       expect(existsSync(`${pgdata}.loading`)).toBe(false);
@@ -57,12 +58,20 @@ describe("openEmbeddedPglite", () => {
       await db.close();
     }
 
-    const reopened = await openEmbeddedPglite(pgdata, { templateFile });
+    const reopened = await openEmbeddedPglite(pgdata, { templateDir });
     try {
       expect(await setting(reopened, "probe")).toEqual({ kept: true });
       expect(await applied(reopened)).toEqual(allMigrations);
     } finally {
       await reopened.close();
+    }
+
+    // The template was copied, not used: another fresh folder does not see the first one's writes.
+    const other = await openEmbeddedPglite(join(root, "other", "pgdata"), { templateDir });
+    try {
+      expect(await setting(other, "probe")).toBeUndefined();
+    } finally {
+      await other.close();
     }
   });
 
@@ -72,7 +81,7 @@ describe("openEmbeddedPglite", () => {
     writeFileSync(join(pgdata, "PG_VERSION"), "18\n"); // half a directory, as a crash leaves it
     writeFileSync(`${pgdata}.loading`, "");
 
-    const db = await openEmbeddedPglite(pgdata, { templateFile });
+    const db = await openEmbeddedPglite(pgdata, { templateDir });
     try {
       expect(await applied(db)).toEqual(allMigrations);
       expect(existsSync(`${pgdata}.loading`)).toBe(false);
