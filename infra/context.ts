@@ -21,6 +21,8 @@ export const contextKeys = {
   wafOtherPerIpPerMinute: "oncall:wafOtherPerIpPerMinute",
   alarmEmails: "oncall:alarmEmails",
   noAlertsAlarmMinutes: "oncall:noAlertsAlarmMinutes",
+  sesIdentity: "oncall:sesIdentity",
+  sesConfigurationSet: "oncall:sesConfigurationSet",
 } as const;
 
 export interface StackSettings {
@@ -109,6 +111,8 @@ export function readStackSettings(node: Node): StackSettings {
       },
       ...(webAclArn ? { webAcl: { arn: webAclArn } } : {}),
       alarmEmails: emails,
+      sesIdentity: text(get(contextKeys.sesIdentity), contextKeys.sesIdentity),
+      sesConfigurationSet: text(get(contextKeys.sesConfigurationSet), contextKeys.sesConfigurationSet),
       noAlertsAlarmMinutes: num(
         get(contextKeys.noAlertsAlarmMinutes),
         contextKeys.noAlertsAlarmMinutes,

@@ -27,6 +27,7 @@ const appFunctions = () => [
   stack.escalation.stepFunction.function,
   stack.escalation.failureFunction.function,
   stack.escalation.housekeepingFunction.function,
+  stack.delivery.senderFunction.function,
 ];
 const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
@@ -170,7 +171,11 @@ describe("OncallStack", () => {
       [migrate, roleOf(stack.api.ingestFunction.function)].sort(),
     );
     expect(readersOf(stack.database.roleSecrets.oncall_tasks.secretArn).sort()).toEqual(
-      [migrate, ...Object.values(stack.escalation.functions).map(roleOf)].sort(),
+      [
+        migrate,
+        ...Object.values(stack.escalation.functions).map(roleOf),
+        roleOf(stack.delivery.senderFunction.function),
+      ].sort(),
     );
     expect(Object.keys(stack.database.roleSecrets).sort()).toEqual([...databaseRoleNames].sort());
   });
@@ -206,7 +211,8 @@ describe("OncallStack", () => {
 
   it("alarms on Lambda errors, failed escalations and failing ingestion, all on one dashboard", () => {
     // + failed escalations, API 5xx rate, webhook / RPC 429s, Lambda throttles, rejections (2).
-    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 1 + 6);
+    // Per function, failed escalations, 6 ingestion alarms, and delivery's dead letters and failure rate.
+    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 1 + 6 + 2);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
       Namespace: "AWS/Lambda",
@@ -254,6 +260,7 @@ describe("OncallStack", () => {
         "ApiUrl",
         "ConsoleUrl",
         "DashboardName",
+        "DeliveryDeadLetterQueueUrl",
         "EscalationStateMachineArn",
       ].sort(),
     );

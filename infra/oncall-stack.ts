@@ -1,11 +1,13 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { Construct } from "constructs";
 import { ingestRoutes } from "../functions/adapters/http/ingest-routes.ts";
 import { Api, webhookPathPrefixes } from "./constructs/api.ts";
 import { ConsoleHosting, type WebAclSource } from "./constructs/console-hosting.ts";
 import { Database, type DatabaseProps } from "./constructs/database.ts";
+import { Delivery } from "./constructs/delivery.ts";
 import { Escalation } from "./constructs/escalation.ts";
 import { Migrations } from "./constructs/migrations.ts";
 import { Observability } from "./constructs/observability.ts";
@@ -30,6 +32,10 @@ export interface OncallStackProps extends StackProps {
   readonly noAlertsAlarmMinutes?: number;
   /** Further alarm actions, besides the alarm topic. @default none */
   readonly alarmActions?: IAlarmAction[];
+  /** The SES identity (domain or address) emails are sent from. @default email is not sent */
+  readonly sesIdentity?: string;
+  /** The SES configuration set of outgoing email. @default none */
+  readonly sesConfigurationSet?: string;
 }
 
 /**
@@ -42,6 +48,7 @@ export class OncallStack extends Stack {
   readonly migrations: Migrations;
   readonly api: Api;
   readonly escalation: Escalation;
+  readonly delivery: Delivery;
   readonly observability: Observability;
   readonly console: ConsoleHosting;
 
@@ -69,6 +76,21 @@ export class OncallStack extends Stack {
     for (const fn of [this.api.apiFunction.function, this.api.ingestFunction.function]) {
       this.escalation.grantStartStop(fn);
     }
+    // Delivery (issue 12): whoever runs delivery effects announces due deliveries on its queue.
+    this.delivery = new Delivery(this, "Delivery", {
+      database: this.database,
+      ...(props.sesIdentity ? { sesIdentity: props.sesIdentity } : {}),
+      ...(props.sesConfigurationSet ? { sesConfigurationSet: props.sesConfigurationSet } : {}),
+    });
+    this.migrations.runBefore(this.delivery);
+    for (const fn of [
+      this.api.apiFunction.function,
+      this.api.ingestFunction.function,
+      this.escalation.stepFunction.function,
+      this.escalation.housekeepingFunction.function,
+    ]) {
+      this.delivery.grantAnnounce(fn);
+    }
     this.console = new ConsoleHosting(this, "Console", {
       httpApi: this.api.httpApi,
       webhookPathPrefixes,
@@ -87,11 +109,20 @@ export class OncallStack extends Stack {
         ingest: this.api.ingestFunction.function,
         migrate: this.migrations.migrateFunction.function,
         ...this.escalation.functions,
+        deliverySender: this.delivery.senderFunction.function,
       },
       stateMachine: this.escalation.stateMachine,
       alarmActions: props.alarmActions,
     });
 
+    for (const alarm of this.delivery.alarms)
+      alarm.addAlarmAction(new SnsAction(this.observability.alarmTopic));
+
+    new CfnOutput(this, "DeliveryDeadLetterQueueUrl", {
+      description:
+        "Delivery messages the sender failed on 5 times (redrive to the queue once the cause is fixed)",
+      value: this.delivery.deadLetterQueue.queueUrl,
+    });
     new CfnOutput(this, "ConsoleUrl", {
       description: "The console, and the API on the same origin (behind the WAF)",
       value: this.console.url,

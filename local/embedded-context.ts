@@ -11,20 +11,29 @@ import type { EmbeddedConfig } from "../functions/adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { isDatabaseUnavailable } from "../functions/adapters/db/errors.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
+import { nextDueAt, reclaimAbandonedSends } from "../functions/adapters/db/stores/deliveries.ts";
+import { connectRemoteDirectory } from "../functions/adapters/directory/remote-directory.ts";
 import { logger } from "../functions/adapters/observability.ts";
 import { createEnvSecretResolver } from "../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../functions/adapters/version.ts";
+import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
+import { claimDeliveries, deliveryDepsOf, sendClaimedDeliveries } from "../functions/app/deliveries.ts";
+import { channelLookupOver, defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
+import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
-import { type EffectDeps, sweepEffects } from "../functions/app/effects.ts";
+import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
+import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
+import { createUserDirectoryBinding } from "../functions/app/user-directory.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createEmbeddedEscalations } from "./embedded-escalations.ts";
 import { openEmbeddedPglite } from "./pglite-template.ts";
 
 const housekeepingIntervalMs = 60_000;
+/** The delivery worker's longest sleep: a row it was not told about (another process) waits at most this. */
+const deliveryPollMs = 1_000;
 
-import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
 import { type DemoSeed, seedDemo } from "./seed-demo.ts";
 
 export class DataDirError extends Error {
@@ -92,10 +101,32 @@ export async function createEmbeddedRuntime(
       dataDir,
       demoIntegrationKey: config.demoIntegrationKey,
       now: systemClock.now(),
+      seedDirectory: config.directory === undefined,
+      demoWebhookUrl: config.demoWebhookUrl,
     });
-    const escalations = await createEmbeddedEscalations({ db: database.db, clock: systemClock });
-    await escalations.resume();
-    const ctx: AppContext = {
+    // The delivery worker runs the use case over this context (built just below).
+    let ctx: AppContext | undefined;
+    const deliveries = createDeliveryWorker({
+      claim: (limit) => claimDeliveries(deliveryDepsOf(ctx!), { limit }),
+      send: (claimed) => sendClaimedDeliveries(deliveryDepsOf(ctx!), claimed),
+      nextDueAt: () => nextDueAt(database.db),
+      clock: systemClock,
+      pollMs: deliveryPollMs,
+      batch: 200,
+      maxInFlight: 32,
+    });
+    const escalations = await createEmbeddedEscalations({
+      db: database.db,
+      clock: systemClock,
+      // delivery (issue 12): a recorded step's notifications are planned right away, not at the sweep.
+      notified: (alertIds) => runOwedEffectsOfAlerts(effectDepsOf(ctx!), "notifications.deliver", alertIds),
+    });
+    const outbound = createProviderRegistry(notifications, {
+      db: () => database.db,
+      clock: systemClock,
+      secrets: createEnvSecretResolver(env),
+    });
+    ctx = {
       runtime: "embedded",
       version,
       database,
@@ -106,14 +137,31 @@ export async function createEmbeddedRuntime(
       ingestAlertLimitPerMinute: config.ingestAlertLimitPerMinute,
       autoResolveAfterDays: config.autoResolveAfterDays,
       escalations: escalations.runner,
-      outbound: createProviderRegistry(notifications, {
-        db: () => database.db,
+      delivery: {
+        channels: channelLookupOver(() => database.db),
+        providers: outbound.providers,
+        queue: deliveries,
+        settings: { ...defaultDeliverySettings, slackBotTokenRef: notifications.slackBotTokenRef },
+      },
+      ...createUserDirectoryBinding({
+        config: config.directory,
+        database,
         clock: systemClock,
-        secrets: createEnvSecretResolver(env),
+        connectRemote: connectRemoteDirectory,
       }),
       // Routing asks it per new alert: windows cached, keyed by their version stamp.
       maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
+      contactMessages: createProviderContactSender(outbound.providers, {
+        slackBotTokenRef: notifications.slackBotTokenRef,
+      }),
+      outbound,
     };
+    await escalations.resume();
+    // Sends a previous process started but did not record (it died mid-send) go again now, not after
+    // their lease: no other process sends from this data folder.
+    const reclaimed = await reclaimAbandonedSends(database.db, systemClock.now());
+    if (reclaimed > 0) logger.warn("deliveries a previous process was sending are sent again", { reclaimed });
+    deliveries.start();
     // Effects of alert changes that a previous process committed but did not run (it died in between):
     // no other process can be running them (one process per data folder), so all are taken now.
     void sweepOrphanedEffects(effectDepsOf(ctx));
@@ -134,6 +182,7 @@ export async function createEmbeddedRuntime(
       close: async () => {
         clearInterval(timer);
         escalations.runner.close();
+        await deliveries.stop();
         await database.close();
       },
     };

@@ -6,7 +6,7 @@ import {
   escalationTaskPlaceholders,
   readEscalationDefinition,
 } from "../functions/adapters/state-machines.ts";
-import type { Clock } from "../functions/domain/clock.ts";
+import type { EscalationTaskDeps } from "../functions/app/escalation-ports.ts";
 import { createEscalationFailureHandler } from "../functions/handlers/escalation-failure.ts";
 import { createEscalationStepHandler } from "../functions/handlers/escalation-step.ts";
 import { createLocalEscalationRunner, type LocalEscalationRunner } from "./local-escalation-runner.ts";
@@ -17,7 +17,7 @@ import { createLocalEscalationRunner, type LocalEscalationRunner } from "./local
  * has an active escalation in the database (after a restart or a crash: one per cohort); each first
  * RunStep waits what is left of its cohort's next step, or runs it at once if it is overdue.
  */
-export async function createEmbeddedEscalations(deps: { db: Kysely<Database>; clock: Clock }): Promise<{
+export async function createEmbeddedEscalations(deps: EscalationTaskDeps): Promise<{
   runner: LocalEscalationRunner;
   resume(): Promise<number>;
 }> {

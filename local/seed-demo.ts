@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { jsonb } from "../functions/adapters/db/jsonb.ts";
+import { insertContactMethod, insertUser } from "../functions/adapters/db/stores/directory.ts";
 import { hashSecret, newIntegrationSecret } from "../functions/adapters/db/stores/integration-keys.ts";
 
 /** The demo's two people, as ids in the embedded user directory (we store ids only). */
@@ -23,7 +24,15 @@ export interface DemoSeed {
  */
 export async function seedDemo(
   database: DatabaseHandle,
-  options: { dataDir: string; demoIntegrationKey: string | undefined; now: Date },
+  options: {
+    dataDir: string;
+    demoIntegrationKey: string | undefined;
+    now: Date;
+    /** False when the directory is remote: the demo people then live in kneutral-api. */
+    seedDirectory?: boolean;
+    /** ONCALL_DEMO_WEBHOOK_URL: Alice also gets a webhook contact method to this receiver. */
+    demoWebhookUrl?: string | undefined;
+  },
 ): Promise<DemoSeed> {
   const keyFile = join(options.dataDir, "demo-integration-key");
   const { db } = database;
@@ -80,6 +89,8 @@ export async function seedDemo(
     });
   }
 
+  if (options.seedDirectory !== false) await seedDemoDirectory(database, options.now, options.demoWebhookUrl);
+
   const key = await demoKey(options.demoIntegrationKey, keyFile);
   await db
     .insertInto("integration_keys")
@@ -101,6 +112,56 @@ export async function seedDemo(
     integrationKeySource: key.source,
     integrationKeyFile: keyFile,
   };
+}
+
+/** The demo's people in the embedded directory, each as in the rotation. */
+export const demoUsers = [
+  { id: demoUserIds[0], name: "Alice Demo", email: "alice@example.com", timeZone: "Europe/Berlin" },
+  { id: demoUserIds[1], name: "Bob Demo", email: "bob@example.com", timeZone: "America/New_York" },
+] as const;
+
+/**
+ * Once per data folder (its own marker, so folders seeded before the directory existed get the
+ * people too, and an operator's later deletions stick): Alice and Bob with a verified email each
+ * (verified by the seed: the demo addresses receive nothing) and, when ONCALL_DEMO_WEBHOOK_URL is set,
+ * a webhook contact method of Alice's to that local receiver.
+ */
+async function seedDemoDirectory(database: DatabaseHandle, now: Date, webhookUrl: string | undefined) {
+  const { db } = database;
+  const marker = await db
+    .selectFrom("settings")
+    .select("key")
+    .where("key", "=", "demo_directory")
+    .executeTakeFirst();
+  if (marker) return;
+  await db.transaction().execute(async (trx) => {
+    for (const user of demoUsers) {
+      await insertUser(trx, { ...user, slackUserId: "", teamsUserId: "" }, now);
+      await insertContactMethod(
+        trx,
+        { userId: user.id, type: "email", name: "Email", value: user.email, verified: true, disabled: false },
+        now,
+      );
+    }
+    if (webhookUrl) {
+      await insertContactMethod(
+        trx,
+        {
+          userId: demoUsers[0].id,
+          type: "webhook",
+          name: "Local receiver",
+          value: webhookUrl,
+          verified: true,
+          disabled: false,
+        },
+        now,
+      );
+    }
+    await trx
+      .insertInto("settings")
+      .values({ key: "demo_directory", value: sql`${JSON.stringify({ users: demoUserIds })}::jsonb` })
+      .execute();
+  });
 }
 
 async function demoKey(

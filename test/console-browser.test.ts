@@ -320,6 +320,31 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("lists the demo users and their contact methods; a new SMS number waits for its code", async () => {
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await nav(page, "Users");
+    await page.getByRole("link", { name: "Bob Demo" }).waitFor();
+    await page.getByLabel("Search by name or email").fill("alice");
+    await page.getByRole("link", { name: "Bob Demo" }).waitFor({ state: "detached" });
+    await check(page, "users");
+    await page.getByRole("link", { name: "Alice Demo" }).click();
+    await page.getByRole("heading", { name: "Alice Demo", level: 1 }).waitFor();
+    await page.getByRole("cell", { name: "alice@example.com" }).waitFor();
+    await page.getByLabel("Type").selectOption({ label: "SMS" });
+    await page.getByLabel("Value").fill("+49 123");
+    await page.getByRole("button", { name: "Add contact method" }).click();
+    await page.getByText("is not a valid phone number").first().waitFor();
+    await page.getByLabel("Value").fill("+49 151 2345 6789");
+    await page.getByRole("button", { name: "Add contact method" }).click();
+    // Normalised to E.164, unverified and disabled until the code is entered (no SMS provider here).
+    await page.getByRole("cell", { name: "+4915123456789" }).waitFor();
+    await page.getByText("unverified").waitFor();
+    await page.getByRole("button", { name: "Verify" }).waitFor();
+    await check(page, "user");
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("keeps the alerts list responsive with 1,000 open alerts (pages of 50)", async () => {
     const template = JSON.parse(fixture) as { alerts: Record<string, unknown>[] } & Record<string, unknown>;
     const first = template.alerts[0] as {

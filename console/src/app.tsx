@@ -10,6 +10,7 @@ import { PoliciesPage, PolicyPage } from "./pages/policies.tsx";
 import { RotationPage, SchedulePage, SchedulesPage } from "./pages/schedules.tsx";
 import { ServicePage, ServicesPage } from "./pages/services.tsx";
 import { SignIn } from "./pages/sign-in.tsx";
+import { UserPage, UsersPage } from "./pages/users.tsx";
 import { ErrorNote, Loading } from "./ui.tsx";
 
 export function App() {
@@ -62,6 +63,7 @@ const nav = [
   { href: "/services", label: "Services" },
   { href: "/policies", label: "Escalation policies" },
   { href: "/schedules", label: "Schedules" },
+  { href: "/users", label: "Users" },
 ];
 
 function Shell({ session }: { session: Session }) {
@@ -110,6 +112,8 @@ function Shell({ session }: { session: Session }) {
           <Route path="/schedules" component={SchedulesPage} />
           <Route path="/schedules/:id">{(p) => <SchedulePage id={p.id} />}</Route>
           <Route path="/rotations/:id">{(p) => <RotationPage id={p.id} />}</Route>
+          <Route path="/users" component={UsersPage} />
+          <Route path="/users/:id">{(p) => <UserPage id={p.id} />}</Route>
           <Route path="/api-keys" component={ApiKeysPage} />
           <Route>
             <h1>Page not found</h1>

@@ -1,3 +1,5 @@
+import { requireWebhookUrl } from "../domain/directory/urls.ts";
+
 /**
  * Configuration, parsed once per process from the environment and validated. A bad or missing
  * variable fails the start with a ConfigError that names it, instead of a confusing error later.
@@ -21,6 +23,21 @@ export interface SharedConfig {
   ingestAlertLimitPerMinute: number;
   /** Open alerts not seen for this many days are resolved by housekeeping; undefined: never. */
   autoResolveAfterDays: number | undefined;
+  /** A remote kneutral-api directory; undefined: the embedded directory (our own tables). */
+  directory: RemoteDirectoryConfig | undefined;
+}
+
+/** ONCALL_DIRECTORY_URL and how to call it. */
+export interface RemoteDirectoryConfig {
+  url: string;
+  /** ONCALL_DIRECTORY_TOKEN: the bearer token (embedded; on AWS prefer the secret). */
+  token: string | undefined;
+  /** ONCALL_DIRECTORY_TOKEN_SECRET_ARN (AWS): the token in Secrets Manager. */
+  tokenSecretArn: string | undefined;
+  /** ONCALL_DIRECTORY_CACHE_TTL_SECONDS: how long an answer is served without asking again (60). */
+  cacheTtlSeconds: number;
+  /** ONCALL_DIRECTORY_TIMEOUT_MS: one call's deadline (2,000). */
+  timeoutMs: number;
 }
 
 export interface EmbeddedConfig extends SharedConfig {
@@ -31,6 +48,8 @@ export interface EmbeddedConfig extends SharedConfig {
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   demoIntegrationKey: string | undefined;
+  /** ONCALL_DEMO_WEBHOOK_URL: a local receiver the demo user Alice gets as a webhook contact method. */
+  demoWebhookUrl: string | undefined;
   /** DATABASE_URL only: opening a connection (ONCALL_DB_CONNECT_TIMEOUT_MS). */
   dbConnectTimeoutMs: number;
   /** DATABASE_URL only: one statement, server- and client-side (ONCALL_DB_STATEMENT_TIMEOUT_MS). */
@@ -57,6 +76,7 @@ export function readEmbeddedConfig(env: Env): EmbeddedConfig {
     databaseUrl: optional(env, "DATABASE_URL"),
     adminToken: minLength(env, "ONCALL_ADMIN_TOKEN", 16),
     demoIntegrationKey: minLength(env, "ONCALL_DEMO_INTEGRATION_KEY", 16),
+    demoWebhookUrl: demoWebhookUrl(env),
     dbConnectTimeoutMs: integer(env, "ONCALL_DB_CONNECT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
     dbStatementTimeoutMs: integer(env, "ONCALL_DB_STATEMENT_TIMEOUT_MS", 3_000, { min: 100, max: 600_000 }),
   };
@@ -96,6 +116,46 @@ function readShared(env: Env): SharedConfig {
       .split(",")
       .map((o) => o.trim())
       .filter(Boolean),
+    directory: readDirectoryConfig(env),
+  };
+}
+
+function demoWebhookUrl(env: Env): string | undefined {
+  const url = optional(env, "ONCALL_DEMO_WEBHOOK_URL");
+  if (url === undefined) return undefined;
+  try {
+    return requireWebhookUrl(url, "ONCALL_DEMO_WEBHOOK_URL", { allowLoopbackHttp: true });
+  } catch (err) {
+    throw new ConfigError("ONCALL_DEMO_WEBHOOK_URL", (err as Error).message.replace(/^[^:]+: /, ""));
+  }
+}
+
+function readDirectoryConfig(env: Env): RemoteDirectoryConfig | undefined {
+  const url = optional(env, "ONCALL_DIRECTORY_URL");
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError("ONCALL_DIRECTORY_URL", `is not a URL: "${url}"`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigError("ONCALL_DIRECTORY_URL", `must be an http(s) URL of kneutral-api, got "${url}"`);
+  }
+  const token = optional(env, "ONCALL_DIRECTORY_TOKEN");
+  const tokenSecretArn = optional(env, "ONCALL_DIRECTORY_TOKEN_SECRET_ARN");
+  if (token === undefined && tokenSecretArn === undefined) {
+    throw new ConfigError(
+      "ONCALL_DIRECTORY_TOKEN",
+      "is required when ONCALL_DIRECTORY_URL is set (or ONCALL_DIRECTORY_TOKEN_SECRET_ARN on AWS)",
+    );
+  }
+  return {
+    url: url.replace(/\/+$/, ""),
+    token,
+    tokenSecretArn,
+    cacheTtlSeconds: integer(env, "ONCALL_DIRECTORY_CACHE_TTL_SECONDS", 60, { min: 1, max: 3600 }),
+    timeoutMs: integer(env, "ONCALL_DIRECTORY_TIMEOUT_MS", 2_000, { min: 100, max: 30_000 }),
   };
 }
 

@@ -22,11 +22,13 @@ export interface AuthOptions {
   publicProcedures: ReadonlySet<string>;
   /** Services (type names, e.g. `oncall.v1.ApiKeyService`) that only the admin token may call. */
   adminOnlyServices?: ReadonlySet<string>;
+  /** Services whose reads any valid token may call but whose writes only the admin token may. */
+  adminWriteServices?: ReadonlySet<string>;
 }
 
 /**
  * Refuses every RPC without a valid `Authorization: Bearer <token>` with `unauthenticated`, then
- * authorizes: admin-only services need the admin token, and a method that is not declared
+ * authorizes: admin-only services need the admin token (admin-write services for their writes), and a method that is not declared
  * `idempotency_level = NO_SIDE_EFFECTS` in the proto needs the `write` scope (`permission_denied`
  * otherwise). The proto is thus the single list of which RPCs a read-only key may call.
  */
@@ -42,10 +44,14 @@ export function createAuthInterceptor(options: AuthOptions): Interceptor {
     if (principal.kind !== "admin" && options.adminOnlyServices?.has(req.service.typeName)) {
       throw new ConnectError(`only the admin token may call ${req.service.typeName}`, Code.PermissionDenied);
     }
-    if (
-      req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS &&
-      !principal.scopes.includes("write")
-    ) {
+    const writes = req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS;
+    if (principal.kind !== "admin" && writes && options.adminWriteServices?.has(req.service.typeName)) {
+      throw new ConnectError(
+        `only the admin token may call ${req.method.name}; API keys read ${req.service.typeName}`,
+        Code.PermissionDenied,
+      );
+    }
+    if (writes && !principal.scopes.includes("write")) {
       throw new ConnectError(
         `${req.method.name} changes state and needs the write scope; this key is read-only`,
         Code.PermissionDenied,

@@ -7,12 +7,14 @@ import {
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { authenticateApiKey } from "../app/api-keys.ts";
 import type { AppContext } from "../app/context.ts";
+import { UserDirectoryService } from "../gen/kneutral/directory/v1/user_directory_pb.ts";
 import { AlertService } from "../gen/oncall/v1/alerts_pb.ts";
 import { ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { ChannelService } from "../gen/oncall/v1/channels_pb.ts";
 import { EscalationPolicyService } from "../gen/oncall/v1/escalation_policies_pb.ts";
 import { LocalOutboxService } from "../gen/oncall/v1/local_outbox_pb.ts";
 import { MaintenanceService } from "../gen/oncall/v1/maintenance_pb.ts";
+import { NotificationService } from "../gen/oncall/v1/notifications_pb.ts";
 import { RoutingService } from "../gen/oncall/v1/routing_pb.ts";
 import { ScheduleService } from "../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../gen/oncall/v1/services_pb.ts";
@@ -27,17 +29,22 @@ import { createChannelService } from "./services/channel-service.ts";
 import { createEscalationPolicyService } from "./services/escalation-policy-service.ts";
 import { createLocalOutboxService } from "./services/local-outbox-service.ts";
 import { createMaintenanceService } from "./services/maintenance-service.ts";
+import { createNotificationService } from "./services/notification-service.ts";
 import { createRoutingService } from "./services/routing-service.ts";
 import { createScheduleService } from "./services/schedule-service.ts";
 import { createServiceService } from "./services/service-service.ts";
 import { createSystemService } from "./services/system-service.ts";
 import { createTemplateService } from "./services/template-service.ts";
+import { createUserDirectoryService } from "./services/user-directory-service.ts";
 
 /** Procedures callable without a token. */
 export const publicProcedures: ReadonlySet<string> = new Set([`/${SystemService.typeName}/GetVersion`]);
 
 /** Services only the admin token may call (API keys cannot mint API keys). */
 export const adminOnlyServices: ReadonlySet<string> = new Set([ApiKeyService.typeName]);
+
+/** Services that API keys may read but only the admin token may change (people and their phones). */
+export const adminWriteServices: ReadonlySet<string> = new Set([UserDirectoryService.typeName]);
 
 /** Registers every Connect service; the one list both runtimes and the in-memory tests use. */
 export function registerServices(ctx: AppContext) {
@@ -49,6 +56,8 @@ export function registerServices(ctx: AppContext) {
     router.service(ScheduleService, createScheduleService(ctx));
     router.service(EscalationPolicyService, createEscalationPolicyService(ctx));
     router.service(TemplateService, createTemplateService(ctx));
+    router.service(NotificationService, createNotificationService(ctx));
+    router.service(UserDirectoryService, createUserDirectoryService(ctx));
     router.service(ChannelService, createChannelService(ctx));
     router.service(LocalOutboxService, createLocalOutboxService(ctx));
     router.service(RoutingService, createRoutingService(ctx));
@@ -66,7 +75,10 @@ export function createRpcInterceptors(ctx: AppContext): Interceptor[] {
     adminToken: ctx.adminToken,
     findApiKey: (secret) => authenticateApiKey(ctx, secret),
   });
-  return [errorInterceptor, createAuthInterceptor({ authenticate, publicProcedures, adminOnlyServices })];
+  return [
+    errorInterceptor,
+    createAuthInterceptor({ authenticate, publicProcedures, adminOnlyServices, adminWriteServices }),
+  ];
 }
 
 /**

@@ -47,7 +47,13 @@ export interface NewAlert {
 export function createAlertUseCases(
   ctx: Pick<
     AppContext,
-    "database" | "clock" | "escalations" | "ingestRateLimitPerMinute" | "ingestAlertLimitPerMinute"
+    | "database"
+    | "clock"
+    | "escalations"
+    | "directory"
+    | "delivery"
+    | "ingestRateLimitPerMinute"
+    | "ingestAlertLimitPerMinute"
   >,
   effects: EffectDeps = effectDepsOf(ctx),
 ) {

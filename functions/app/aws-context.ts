@@ -2,14 +2,19 @@ import { lazily } from "../adapters/aws/lazy-client.ts";
 import { createSecretStringReader } from "../adapters/aws/secret-string.ts";
 import { createSecretsManagerResolver } from "../adapters/aws/secrets-manager-resolver.ts";
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
+import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
 import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
 import { ConfigError, readAwsConfig } from "../adapters/config.ts";
+import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import { openAwsDatabase } from "./aws-database.ts";
+import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
+import { channelLookupOver, type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
 import { createMaintenanceCheck } from "./maintenance.ts";
+import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
 const secretMaxAgeSeconds = 300;
@@ -20,7 +25,11 @@ const secretMaxAgeSeconds = 300;
 
 /** Builds the AppContext inside Lambda: Aurora through the Data API, the admin token from Secrets Manager. */
 export async function createAwsContext(
-  options: { adminToken: boolean },
+  options: {
+    adminToken: boolean;
+    /** Only the Lambdas that ask a remote directory pass it (it brings the Connect client along). */
+    connectRemoteDirectory?: RemoteDirectoryConnector;
+  },
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
   const config = readAwsConfig(env, options);
@@ -39,6 +48,35 @@ export async function createAwsContext(
           client: secretsManager,
         });
   const database = await openAwsDatabase(env);
+  const directoryTokenSecretArn = config.directory?.tokenSecretArn;
+  const directoryToken =
+    directoryTokenSecretArn === undefined
+      ? undefined
+      : createSecretStringReader({
+          secretId: directoryTokenSecretArn,
+          maxAgeSeconds: secretMaxAgeSeconds,
+          client: lazily(async () => {
+            const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+          }),
+        });
+  const outbound = createProviderRegistry(notifications, {
+    db: () => database.db,
+    clock: systemClock,
+    secrets: createSecretsManagerResolver({ client: secretsManager, maxAgeSeconds: secretMaxAgeSeconds }),
+    ses: lazily(async () => {
+      const { SESv2Client } = await import("@aws-sdk/client-sesv2");
+      return tracer.captureAWSv3Client(
+        new SESv2Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+      );
+    }),
+    sns: lazily(async () => {
+      const { SNSClient } = await import("@aws-sdk/client-sns");
+      return tracer.captureAWSv3Client(
+        new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
+      );
+    }),
+  });
   return {
     // Routing asks it per new alert: windows cached per warm Lambda, keyed by their version stamp.
     maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
@@ -58,24 +96,52 @@ export async function createAwsContext(
       }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
-    outbound: createProviderRegistry(notifications, {
-      db: () => database.db,
+    delivery: {
+      channels: channelLookupOver(() => database.db),
+      providers: outbound.providers,
+      queue: awsDeliveryQueue(env),
+      settings: {
+        ...defaultDeliverySettings,
+        slackBotTokenRef: notifications.slackBotTokenRef,
+        consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "",
+      },
+    },
+    ...createUserDirectoryBinding({
+      config: config.directory,
+      database,
       clock: systemClock,
-      secrets: createSecretsManagerResolver({ client: secretsManager, maxAgeSeconds: secretMaxAgeSeconds }),
-      ses: lazily(async () => {
-        const { SESv2Client } = await import("@aws-sdk/client-sesv2");
-        return tracer.captureAWSv3Client(
-          new SESv2Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
-        );
-      }),
-      sns: lazily(async () => {
-        const { SNSClient } = await import("@aws-sdk/client-sns");
-        return tracer.captureAWSv3Client(
-          new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
-        );
-      }),
+      token: directoryToken,
+      connectRemote: options.connectRemoteDirectory,
     }),
+    contactMessages: createProviderContactSender(outbound.providers, {
+      slackBotTokenRef: notifications.slackBotTokenRef,
+    }),
+    outbound,
   };
+}
+
+/**
+ * DELIVERY_QUEUE_URL: the SQS queue the sender Lambda reads. Read when a delivery is announced, not
+ * at start (a Lambda that never announces one needs no queue); unset, announcing fails and is logged
+ * (housekeeping announces overdue deliveries again).
+ */
+export function awsDeliveryQueue(env: Record<string, string | undefined>): DeliveryQueue {
+  const queueUrl = env.DELIVERY_QUEUE_URL?.trim();
+  if (!queueUrl) {
+    return {
+      announce: async () => {
+        throw new ConfigError("DELIVERY_QUEUE_URL", "is required to announce deliveries but not set");
+      },
+    };
+  }
+  return createSqsDeliveryQueue({
+    queueUrl,
+    clock: systemClock,
+    client: lazily(async () => {
+      const { SQSClient } = await import("@aws-sdk/client-sqs");
+      return tracer.captureAWSv3Client(new SQSClient({}));
+    }),
+  });
 }
 
 /** ESCALATION_STATE_MACHINE_ARN: the escalation workflow the API and ingest Lambdas start and stop. */

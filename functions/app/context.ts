@@ -1,8 +1,11 @@
 import type { OutboundPorts } from "../adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
 import type { Clock } from "../domain/clock.ts";
+import type { UserDirectory } from "../domain/directory/model.ts";
 import type { EscalationRunner } from "../domain/escalation/index.ts";
 import type { MaintenanceCheck } from "../domain/maintenance/model.ts";
+import type { DeliveryRuntime } from "./delivery-runtime.ts";
+import type { ContactMessageSender } from "./directory.ts";
 
 /**
  * Everything a handler needs, built once per process: by the Lambda entry from AWS config,
@@ -27,6 +30,17 @@ export interface AppContext {
    * embedded). Use it through app/escalations.ts, which keeps the database state first.
    */
   escalations: EscalationRunner;
+  /**
+   * Who people are and how to reach them: the embedded directory (our tables) unless
+   * ONCALL_DIRECTORY_URL names a remote kneutral-api (then a cached Connect client).
+   */
+  directory: UserDirectory;
+  /** Set when `directory` is remote: UserDirectoryService then reads through it and refuses changes. */
+  remoteDirectoryUrl?: string | undefined;
+  /** Sends the directory's own messages (verification codes, test messages) to a contact method. */
+  contactMessages: ContactMessageSender;
+  /** Channels, providers, the queue that announces due deliveries, and delivery settings (issue 12). */
+  delivery: DeliveryRuntime;
   /**
    * Outbound messages: one provider per destination kind, the SSRF guard for channel URLs, the
    * secret store (adapters/channels/registry.ts).

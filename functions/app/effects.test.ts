@@ -44,6 +44,8 @@ describeEachDatabase("effects outbox", (suite) => {
     route: handler("route", true),
     "escalation.start": handler("escalation.start", true),
     "escalation.stop": handler("escalation.stop", false),
+    "notifications.deliver": handler("notifications.deliver", false),
+    "notifications.status_update": handler("notifications.status_update", false),
   };
   const deps = (): EffectDeps => ({ db: suite.handle.db, clock, registry });
 

@@ -4,6 +4,7 @@ import {
   claimDueEffects,
   completeEffects,
   EFFECT_GRACE_MS,
+  pendingEffectsOfAlerts,
   purgeFinishedEffects,
   recordEffectFailure,
 } from "../adapters/db/stores/alert-effects.ts";
@@ -89,6 +90,27 @@ export async function sweepEffects(
   const failed = await runEffects(deps, claimed);
   const failedIds = new Set(failed.map((f) => f.id));
   return { ran: claimed.filter((c) => !failedIds.has(c.id)).length, failed: failed.length };
+}
+
+/**
+ * Runs the pending effects of `kind` owed for `alertIds` now (a task that wrote them runs them at once
+ * instead of leaving them to the sweep). Never throws: what fails stays pending for housekeeping.
+ */
+export async function runOwedEffectsOfAlerts(
+  deps: EffectDeps,
+  kind: EffectKind,
+  alertIds: readonly number[],
+): Promise<void> {
+  try {
+    const owed = await pendingEffectsOfAlerts(deps.db, { kind, alertIds, limit: 100 });
+    await runEffects(deps, owed);
+  } catch (error) {
+    logger.warn("owed effects could not run now; housekeeping runs them", {
+      kind,
+      alertIds,
+      error: error as Error,
+    });
+  }
 }
 
 /** Deletes effects that finished more than a day ago (bounded per call). */

@@ -25,10 +25,15 @@ import { onCallAt, rotationShiftAt } from "../domain/schedules/index.ts";
 export interface EscalationTaskDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
+  /**
+   * delivery (issue 12): called after a step recorded notifications for these alerts, to plan their
+   * deliveries at once (the `notifications.deliver` effect the step wrote); never throws.
+   */
+  readonly notified?: ((alertIds: readonly number[]) => Promise<void>) | undefined;
 }
 
 /** The ports of runEscalationStep over the database: a cohort's turn costs O(1) statements. */
-export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): EscalationStepPorts {
+export function createEscalationStepPorts({ db, clock, notified }: EscalationTaskDeps): EscalationStepPorts {
   return {
     clock,
     async load(executionName) {
@@ -42,7 +47,16 @@ export function createEscalationStepPorts({ db, clock }: EscalationTaskDeps): Es
       return { members, policies, truncated };
     },
     resolve: (targets, at) => resolveTargets(db, targets, at),
-    commit: (groups, now) => commitCohortStep(db, { groups, now }),
+    async commit(groups, now) {
+      const advanced = await commitCohortStep(db, { groups, now });
+      // delivery (issue 12): plan the turn's deliveries now rather than at housekeeping's sweep.
+      const notifiedIds = groups
+        .filter(({ plan }) => plan.notifications.length > 0)
+        .flatMap(({ members }) => members.map((m) => m.alertId))
+        .filter((id) => advanced.has(id));
+      if (notifiedIds.length > 0) await notified?.(notifiedIds);
+      return advanced;
+    },
     finish: (members, now) => finishCohortMembers(db, { members, now }),
   };
 }

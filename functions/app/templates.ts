@@ -407,6 +407,15 @@ export function createTemplateUseCases(ports: TemplatePorts) {
       };
     },
 
+    /** A saved or built-in template by id and version (0: the live one), compiled: SendNotification's. */
+    async templateById(
+      id: string,
+      version: number,
+    ): Promise<{ templateId: string; version: number; template: CompiledTemplate }> {
+      const found = await resolve({ kind: "saved", id, version });
+      return { templateId: found.id, version: found.version, template: found.template };
+    },
+
     /** Renders channels of a compiled template (missing channels from the kind's default). */
     render(
       template: CompiledTemplate,

@@ -42,6 +42,12 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/** Creating something that exists already (an id or a unique value taken). */
+export class AlreadyExistsError extends DomainError {
+  override readonly name = "AlreadyExistsError";
+  readonly code = "already_exists";
+}
+
 export class PreconditionError extends DomainError {
   override readonly name = "PreconditionError";
   readonly code = "failed_precondition";

@@ -1,6 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { checkDatabase } from "../adapters/db/health.ts";
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
 import { createConnectLambdaAdapter } from "../adapters/http/connect-lambda-adapter.ts";
 import { corsHeaders, preflightHeaders } from "../adapters/http/cors.ts";
@@ -73,5 +74,5 @@ async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV
 
 /** The Lambda entry point. The AWS context (Data API client, secrets) is built on first use. */
 export const handler: ApiHandler = lazyAwsHandler(async () =>
-  createApiHandler(await createAwsContext({ adminToken: true })),
+  createApiHandler(await createAwsContext({ adminToken: true, connectRemoteDirectory })),
 );

@@ -1,4 +1,6 @@
-import { openAwsDatabase } from "../app/aws-database.ts";
+import { createAwsContext } from "../app/aws-context.ts";
+import { effectDepsOf } from "../app/effect-registry.ts";
+import { runOwedEffectsOfAlerts } from "../app/effects.ts";
 import {
   createEscalationStepPorts,
   type EscalationTaskDeps,
@@ -32,6 +34,11 @@ export function createEscalationStepHandler(deps: EscalationTaskDeps): TaskHandl
 
 /** The Lambda entry point (Aurora through the Data API). */
 export const handler = taskLambda(async () => {
-  const database = await openAwsDatabase();
-  return createEscalationStepHandler({ db: database.db, clock: systemClock });
+  const ctx = await createAwsContext({ adminToken: false });
+  return createEscalationStepHandler({
+    db: ctx.database.db,
+    clock: systemClock,
+    // delivery (issue 12): the step's notifications are planned (and announced) before the task answers.
+    notified: (alertIds) => runOwedEffectsOfAlerts(effectDepsOf(ctx), "notifications.deliver", alertIds),
+  });
 });

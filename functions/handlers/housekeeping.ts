@@ -3,6 +3,7 @@ import { logger, metrics } from "../adapters/observability.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
+import { announceOverdue, deliveryPlanningDepsOf } from "../app/delivery-planning.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
 import { releaseEndedMaintenance } from "../app/maintenance.ts";
@@ -41,6 +42,9 @@ export function createHousekeeping(
     | "database"
     | "clock"
     | "escalations"
+    | "maintenance"
+    | "directory"
+    | "delivery"
     | "autoResolveAfterDays"
     | "ingestRateLimitPerMinute"
     | "ingestAlertLimitPerMinute"
@@ -60,11 +64,15 @@ export function createHousekeeping(
       if (resolved.length > 0) logger.info("alerts auto-resolved", { count: resolved.length });
     }
     await purgeEffects(effects, effectBatch);
+    // Deliveries whose queue message was lost (or whose sender died mid-send) are announced again.
+    const reannounced = await announceOverdue(deliveryPlanningDepsOf(ctx), effectBatch);
+    if (reannounced > 0) logger.warn("overdue deliveries announced again", { count: reannounced });
 
     metrics.addMetric("EffectsRunByHousekeeping", MetricUnit.Count, swept.ran);
     metrics.addMetric("EffectsFailed", MetricUnit.Count, swept.failed);
     metrics.addMetric("AlertsAutoResolved", MetricUnit.Count, resolved.length);
     metrics.addMetric("AlertsReleasedFromMaintenance", MetricUnit.Count, released);
+    metrics.addMetric("DeliveriesReannounced", MetricUnit.Count, reannounced);
     metrics.publishStoredMetrics();
     if (swept.failed > 0) {
       throw new UnavailableError(`${swept.failed} effect(s) failed again; the next run retries`);

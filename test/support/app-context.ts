@@ -5,10 +5,14 @@ import {
 } from "../../functions/adapters/channels/registry.ts";
 import type { DatabaseHandle } from "../../functions/adapters/db/database.ts";
 import type { Database } from "../../functions/adapters/db/schema.ts";
+import { createEmbeddedUserDirectory } from "../../functions/adapters/directory/embedded-directory.ts";
 import { createEnvSecretResolver } from "../../functions/adapters/secrets/env-secret-resolver.ts";
 import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
+import { channelLookupOver, defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
+import type { ContactMessage, ContactMessageSender } from "../../functions/app/directory.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
+import type { ContactMethod } from "../../functions/domain/directory/model.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
 
 export const testAdminToken = "test-admin-token-0123456789";
@@ -19,6 +23,12 @@ export function createTestAppContext(
   overrides: Partial<AppContext> = {},
 ): AppContext {
   const clock: Clock = overrides.clock ?? systemClock;
+  // Embedded defaults: local URLs allowed, email and SMS into the local outbox, no secrets set.
+  const outbound = createProviderRegistry(readNotificationConfig({}, "embedded"), {
+    db: () => database.db,
+    clock,
+    secrets: createEnvSecretResolver({}),
+  });
   return {
     runtime: "embedded",
     version,
@@ -29,12 +39,15 @@ export function createTestAppContext(
     ingestRateLimitPerMinute: 600,
     ingestAlertLimitPerMinute: 20_000,
     escalations: createRecordingEscalationRunner(),
-    // Embedded defaults: local URLs allowed, email and SMS into the local outbox, no secrets set.
-    outbound: createProviderRegistry(readNotificationConfig({}, "embedded"), {
-      db: () => database.db,
-      clock,
-      secrets: createEnvSecretResolver({}),
-    }),
+    delivery: {
+      channels: channelLookupOver(() => database.db),
+      providers: outbound.providers,
+      queue: { announce: async () => {} },
+      settings: defaultDeliverySettings,
+    },
+    directory: createEmbeddedUserDirectory(() => database.db),
+    contactMessages: createRecordingContactSender(),
+    outbound,
     ...overrides,
   };
 }
@@ -75,4 +88,21 @@ export async function startedAlertIds(
   return names.flatMap((name) =>
     rows.filter((r) => r.execution_name === name).map((r) => Number(r.alert_id)),
   );
+}
+
+/**
+ * A ContactMessageSender (our own port) that records what it was asked to send and answers `sent`,
+ * or what `answer` says; tests read the verification code from the recorded text.
+ */
+export function createRecordingContactSender(
+  answer: () => Awaited<ReturnType<ContactMessageSender["send"]>> = () => ({ status: "sent" }),
+): ContactMessageSender & { sent: { contactMethod: ContactMethod; message: ContactMessage }[] } {
+  const sent: { contactMethod: ContactMethod; message: ContactMessage }[] = [];
+  return {
+    sent,
+    async send(contactMethod, message) {
+      sent.push({ contactMethod, message });
+      return answer();
+    },
+  };
 }

@@ -30,6 +30,9 @@ export interface Database {
   template_versions: TemplateVersionsTable;
   template_pins: TemplatePinsTable;
   service_change_events: ServiceChangeEventsTable;
+  directory_users: DirectoryUsersTable;
+  directory_contact_methods: DirectoryContactMethodsTable;
+  directory_verification_codes: DirectoryVerificationCodesTable;
   notification_channels: NotificationChannelsTable;
   local_outbox: LocalOutboxTable;
   routing_rules: RoutingRulesTable;
@@ -309,6 +312,31 @@ export interface TemplatePinsTable {
   created_at: Generated<Date>;
 }
 
+/** The embedded user directory (used when no ONCALL_DIRECTORY_URL is set). */
+export interface DirectoryUsersTable {
+  id: string;
+  name: string;
+  email: string;
+  time_zone: string;
+  slack_user_id: Generated<string>;
+  teams_user_id: Generated<string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface DirectoryContactMethodsTable {
+  id: Generated<string>;
+  user_id: string;
+  type: string;
+  name: string;
+  value: string;
+  verified: boolean;
+  disabled: boolean;
+  last_test_at: Date | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 /** Named destinations (domain/notifications/channels.ts); `config` holds secret references, never values. */
 export interface NotificationChannelsTable {
   id: Generated<string>;
@@ -318,6 +346,15 @@ export interface NotificationChannelsTable {
   config: Json;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** One pending code per contact method, as a salted hash. */
+export interface DirectoryVerificationCodesTable {
+  contact_method_id: string;
+  code_hash: string;
+  expires_at: Date;
+  attempts: Generated<number>;
+  sent_at: Date;
 }
 
 /** Email and SMS the embedded runtime kept because no SMTP server or SNS is configured. */

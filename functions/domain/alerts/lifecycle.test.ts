@@ -20,12 +20,12 @@ describe("alert lifecycle", () => {
     expect(TRANSITIONS[transition].to).toBe(to);
   });
 
-  it("owes the routing of a new alert (which starts its escalation) and a stop for every way out of triggered", () => {
+  it("owes the routing of a new alert (which starts its escalation); a stop and status updates for every way out of triggered", () => {
     expect(TRANSITIONS.trigger.effects).toEqual(["route"]);
     expect(TRANSITIONS.aggregate.effects).toEqual([]);
     expect(TRANSITIONS.deduplicate.effects).toEqual([]);
     for (const t of ["acknowledge", "resolve", "auto_resolve"] as const) {
-      expect(TRANSITIONS[t].effects).toEqual(["escalation.stop"]);
+      expect(TRANSITIONS[t].effects).toEqual(["escalation.stop", "notifications.status_update"]);
     }
   });
 

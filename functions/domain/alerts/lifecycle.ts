@@ -37,6 +37,8 @@ export const ALERT_EVENT_TYPES = [
   "unrouted",
   // A maintenance window that suppressed the alert ended: it is routed again (domain/maintenance).
   "maintenance_ended",
+  "no_contact_method",
+  "notification_failed",
 ] as const;
 
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
@@ -54,7 +56,16 @@ export const ESCALATION_PROGRESS_EVENTS: readonly AlertEventType[] = [
  * the change and run right after the commit (or by housekeeping after a crash). Effect handlers are
  * idempotent: an effect may run more than once, its result happens once.
  */
-export const EFFECT_KINDS = ["route", "escalation.start", "escalation.stop"] as const;
+export const EFFECT_KINDS = [
+  /** A new alert is routed: rules and maintenance decide its policy (then `escalation.start`). */
+  "route",
+  "escalation.start",
+  "escalation.stop",
+  /** The notifications an escalation step recorded become deliveries (written by the step's statement). */
+  "notifications.deliver",
+  /** Those paged for the alert who opted in hear it was acknowledged or resolved; pending pages stop. */
+  "notifications.status_update",
+] as const;
 
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
@@ -105,10 +116,20 @@ export const TRANSITIONS = {
     from: ["triggered"],
     to: "acknowledged",
     event: "acknowledged",
-    effects: ["escalation.stop"],
+    effects: ["escalation.stop", "notifications.status_update"],
   },
-  resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
-  auto_resolve: { from: OPEN_STATUSES, to: "resolved", event: "resolved", effects: ["escalation.stop"] },
+  resolve: {
+    from: OPEN_STATUSES,
+    to: "resolved",
+    event: "resolved",
+    effects: ["escalation.stop", "notifications.status_update"],
+  },
+  auto_resolve: {
+    from: OPEN_STATUSES,
+    to: "resolved",
+    event: "resolved",
+    effects: ["escalation.stop", "notifications.status_update"],
+  },
   aggregate: { from: ["triggered"], to: "resolved", event: "aggregated", effects: [] },
 } as const satisfies Readonly<Record<AlertTransition, TransitionRule>>;
 

@@ -10,7 +10,9 @@ import * as serviceArchiveKeyOverlap from "./2026-11-29T1000-service-archive-key
 import * as serviceChangeEvents from "./2026-11-29T1100-service-change-events.ts";
 import * as keyAlertBudget from "./2026-11-29T1300-key-alert-budget.ts";
 import * as escalationCohorts from "./2026-11-29T1400-escalation-cohorts.ts";
+import * as directory from "./2026-11-29T1500-directory.ts";
 import * as notificationChannels from "./2026-11-29T1600-notification-channels.ts";
+import * as deliveries from "./2026-11-29T1700-deliveries.ts";
 import * as routingRules from "./2026-11-29T1800-routing-rules.ts";
 import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 
@@ -30,7 +32,9 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1100-service-change-events": serviceChangeEvents,
   "2026-11-29T1300-key-alert-budget": keyAlertBudget,
   "2026-11-29T1400-escalation-cohorts": escalationCohorts,
+  "2026-11-29T1500-directory": directory,
   "2026-11-29T1600-notification-channels": notificationChannels,
+  "2026-11-29T1700-deliveries": deliveries,
   "2026-11-29T1800-routing-rules": routingRules,
   "2026-11-29T1900-maintenance-windows": maintenanceWindows,
 };

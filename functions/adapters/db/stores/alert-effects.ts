@@ -209,3 +209,23 @@ export async function purgeFinishedEffects(db: Db, input: { before: Date; limit:
   `.execute(db);
   return rows[0]?.count ?? 0;
 }
+
+/**
+ * Pending effects of `kind` that name any of `alertIds` (at most `limit`, oldest first): what a task
+ * runs right after it wrote them (the escalation step its `notifications.deliver`), before the sweep.
+ */
+export async function pendingEffectsOfAlerts(
+  db: Db,
+  input: { kind: EffectKind; alertIds: readonly number[]; limit: number },
+): Promise<EffectRecord[]> {
+  if (input.alertIds.length === 0) return [];
+  const { rows } = await sql<{ effect: EffectTuple }>`
+    select ${effectTupleSql} as effect from alert_effects e
+    where e.status = 'pending' and e.kind = ${input.kind}
+      and exists (select 1 from jsonb_array_elements(${JSON.stringify(input.alertIds)}::jsonb) as i(id)
+        where e.alert_ids @> jsonb_build_array(i.id))
+    order by e.id
+    limit ${input.limit}::int
+  `.execute(db);
+  return rows.map((r) => effectOf(r.effect));
+}

@@ -174,8 +174,17 @@ describeEachDatabase("alerts store", (suite) => {
     expect(ack).toMatchObject({
       changed: true,
       alert: { status: "acknowledged", acknowledged_at: minutes(1), acknowledged_by: "user:u1" },
-      // The lifecycle table: an acknowledge owes the stop of the alert's escalation.
-      effects: [{ kind: "escalation.stop", serviceId: serviceA, alertIds: [id], payload: {}, attempts: 0 }],
+      // The lifecycle table: an acknowledge owes the stop of the alert's escalation and status updates.
+      effects: [
+        { kind: "escalation.stop", serviceId: serviceA, alertIds: [id], payload: {}, attempts: 0 },
+        {
+          kind: "notifications.status_update",
+          serviceId: serviceA,
+          alertIds: [id],
+          payload: {},
+          attempts: 0,
+        },
+      ],
     });
     const ackAgain = await acknowledgeAlert(db(), { id, actor: "user:u2", now: minutes(2) });
     expect(ackAgain).toEqual({ changed: false, alert: ack!.alert, effects: [] });
@@ -273,6 +282,12 @@ describeEachDatabase("alerts store", (suite) => {
     // Stopping their escalations is owed, in one effect for the service.
     expect(autoResolved.effects).toMatchObject([
       { kind: "escalation.stop", serviceId: serviceA, alertIds: [stale, staleAcked], attempts: 0 },
+      {
+        kind: "notifications.status_update",
+        serviceId: serviceA,
+        alertIds: [stale, staleAcked],
+        attempts: 0,
+      },
     ]);
     expect((await autoResolveOlderThan(db(), { days: 7, now, limit: 1000 })).ids).toEqual([]);
 

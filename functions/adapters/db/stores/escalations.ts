@@ -261,6 +261,9 @@ function planRows(groups: readonly CohortStepGroup[]) {
  * its escalation is still active at the member's `from` and its alert still triggered. Returns the
  * alerts that advanced (those that did not were written nothing).
  */
+/** delivery (issue 12): the effect a recorded step owes for its notifications. */
+const deliverEffect: EffectKind = "notifications.deliver";
+
 export async function commitCohortStep(
   db: Db,
   input: { groups: readonly CohortStepGroup[]; now: Date },
@@ -322,7 +325,16 @@ export async function commitCohortStep(
       from advanced a join plan p on p.g = a.g,
         jsonb_to_recordset(p.events) as x(ord int, type text, message text, data jsonb)
       order by a.alert_id, x.ord
-    )
+    ),
+    -- delivery (issue 12): the turn's notifications owe their deliveries, in this same statement: one
+    -- effect per service for the members that notified someone.
+    deliver as (${insertEffects(
+      sql`select ${deliverEffect}::text, al.service_id, jsonb_agg(al.id order by al.id), '{}'::jsonb
+        from advanced a join plan p on p.g = a.g join alerts al on al.id = a.alert_id
+        where jsonb_array_length(p.notifications) > 0
+        group by al.service_id`,
+      input.now,
+    )})
     select alert_id from advanced
   `.execute(db);
   return new Set(rows.map((r) => Number(r.alert_id)));

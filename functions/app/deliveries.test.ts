@@ -1,0 +1,331 @@
+import { sql } from "kysely";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { createTestAppContext } from "../../test/support/app-context.ts";
+import { describeEachDatabase } from "../../test/support/databases.ts";
+import {
+  contactMethod,
+  createHttpTestProviders,
+  createMemoryChannels,
+  createMemoryDirectory,
+  type Receiver,
+  startReceiver,
+  testDeliveryRuntime,
+  user,
+} from "../../test/support/delivery.ts";
+import { attachPolicy, seedPolicy } from "../../test/support/seed-oncall.ts";
+import { applySignals } from "../adapters/db/stores/alert-signals.ts";
+import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
+import { createRule, listDeliveries, setStatusUpdatesOptIn } from "../adapters/db/stores/deliveries.ts";
+import { openEscalations } from "../adapters/db/stores/escalations.ts";
+import { createService } from "../adapters/db/stores/services.ts";
+import { createFixedClock } from "../domain/clock.ts";
+import { runEscalationStep } from "../domain/escalation/index.ts";
+import type { AppContext } from "./context.ts";
+import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
+import { sendStatusUpdates } from "./delivery-planning.ts";
+import { effectDepsOf } from "./effect-registry.ts";
+import { runOwedEffectsOfAlerts } from "./effects.ts";
+import { createEscalationStepPorts } from "./escalation-ports.ts";
+
+describeEachDatabase("deliveries", (suite) => {
+  const clock = createFixedClock("2026-11-29T10:00:00Z");
+  const db = () => suite.handle.db;
+  let receiver: Receiver;
+  let ctx: AppContext;
+  let serviceId: string;
+  const directory = createMemoryDirectory();
+  const channels = createMemoryChannels();
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+  });
+  afterAll(() => receiver.close());
+
+  beforeEach(async () => {
+    clock.set("2026-11-29T10:00:00Z");
+    receiver.requests.length = 0;
+    await sql`delete from deliveries`.execute(db());
+    await sql`delete from notification_rules`.execute(db());
+    await sql`delete from notification_preferences`.execute(db());
+    directory.users.splice(0, Infinity, user("alice", "Alice"), user("bob", "Bob"), user("nobody"));
+    directory.methods.splice(
+      0,
+      Infinity,
+      contactMethod("alice", "alice-hook", "webhook", `${receiver.url}/alice`),
+      contactMethod("alice", "alice-sms", "sms", "+15550100001"),
+      contactMethod("alice", "alice-mail", "email", "alice@example.com", { verified: false }),
+      contactMethod("bob", "bob-hook", "webhook", `${receiver.url}/bob`),
+    );
+    channels.channels.splice(0, Infinity, {
+      id: "ops",
+      name: "ops",
+      config: { type: "slack", webhookUrl: `${receiver.url}/slack/ops` },
+    });
+    ctx = createTestAppContext(suite.handle, {
+      clock,
+      directory,
+      delivery: testDeliveryRuntime({
+        providers: createHttpTestProviders(receiver.url),
+        channels,
+        settings: {
+          sendTimeoutMs: 10_000,
+          maxAttempts: 3,
+          leaseMs: 60_000,
+          concurrency: 8,
+          consoleUrl: "https://oncall.example.com",
+        },
+      }),
+    });
+    serviceId = (await createService(db(), {
+      name: `payments-${Math.random().toString(36).slice(2, 8)}`,
+      description: "",
+      escalationPolicyId: null,
+      now: clock.now(),
+    }))!.id;
+  });
+
+  const deps = () => ({ ...deliveryDepsOf(ctx), random: () => 0.5 });
+
+  /** An alert whose first step notifies `targets`, run through the real step task and its hook. */
+  async function alertNotifying(
+    targets: { kind: "user" | "channel"; id: string }[],
+    dedupKey = `k-${Math.random()}`,
+  ): Promise<number> {
+    const policyId = await seedPolicy(db(), [
+      { delaySeconds: 60, targets },
+      { delaySeconds: 60, targets: [{ kind: "user", id: "bob" }] },
+    ]);
+    await attachPolicy(db(), serviceId, policyId);
+    const { results } = await applySignals(db(), {
+      serviceId,
+      actor: "test",
+      now: clock.now(),
+      signals: [
+        {
+          action: "trigger",
+          dedupKey,
+          summary: "Disk full on db-1",
+          details: "",
+          severity: "critical",
+          source: "generic",
+          labels: {},
+          annotations: {},
+        },
+      ],
+    });
+    const alertId = results[0]!.alertId!;
+    await openEscalations(db(), { alertIds: [alertId], policyId, now: clock.now() });
+    await runStep(alertId);
+    return alertId;
+  }
+
+  async function runStep(alertId: number) {
+    const ports = createEscalationStepPorts({
+      db: db(),
+      clock,
+      notified: (ids) => runOwedEffectsOfAlerts(effectDepsOf(ctx), "notifications.deliver", ids),
+    });
+    // A lone alert's cohort execution is named after it.
+    return runEscalationStep(ports, `alert-${alertId}`);
+  }
+
+  const deliveriesOf = async (alertId: number) =>
+    (await listDeliveries(db(), { alertId, limit: 100 })).items.sort((a, b) => a.id - b.id);
+
+  const eventsOf = async (alertId: number, type: string) =>
+    (
+      await sql<{
+        message: string;
+      }>`select message from alert_events where alert_id = ${alertId}::bigint and type = ${type}`.execute(
+        db(),
+      )
+    ).rows;
+
+  it("plans a user's rules (delays from the step) and a channel, and sends what is due, once", async () => {
+    await createRule(db(), {
+      userId: "alice",
+      contactMethodId: "alice-hook",
+      delayMinutes: 0,
+      maxRules: 50,
+      now: clock.now(),
+    });
+    await createRule(db(), {
+      userId: "alice",
+      contactMethodId: "alice-sms",
+      delayMinutes: 5,
+      maxRules: 50,
+      now: clock.now(),
+    });
+    const alertId = await alertNotifying([
+      { kind: "user", id: "alice" },
+      { kind: "channel", id: "ops" },
+    ]);
+    const planned = await deliveriesOf(alertId);
+    expect(planned.map((d) => [d.recipientId, d.destinationKind, d.nextAttemptAt.toISOString()])).toEqual([
+      ["alice", "webhook", "2026-11-29T10:00:00.000Z"],
+      ["ops", "slack_webhook", "2026-11-29T10:00:00.000Z"],
+      ["alice", "sms", "2026-11-29T10:05:00.000Z"],
+    ]);
+
+    const first = await sendDueDeliveries(deps(), { limit: 50 });
+    expect(first).toMatchObject({ claimed: 2, sent: 2 });
+    expect(receiver.requests.map((r) => r.path).sort()).toEqual(["/alice", "/slack/ops"]);
+    const slack = receiver.requests.find((r) => r.path === "/slack/ops")!.json as {
+      text: string;
+      blocks: string;
+    };
+    expect(slack.text).toContain("Disk full on db-1");
+    expect(JSON.parse(slack.blocks)).toHaveProperty("blocks");
+    const hook = receiver.requests.find((r) => r.path === "/alice")!;
+    expect(hook.headers["idempotency-key"]).toBe(planned[0]!.idempotencyKey);
+    expect(planned[0]!.idempotencyKey).toBe(
+      `alert:${alertId}/pass:0/step:0/user:alice/cm:alice-hook+0m/alert`,
+    );
+
+    // Running the step task again, and the planner again, owes nothing more.
+    await runStep(alertId);
+    await runOwedEffectsOfAlerts(effectDepsOf(ctx), "notifications.deliver", [alertId]);
+    expect(await deliveriesOf(alertId)).toHaveLength(3);
+    expect(await sendDueDeliveries(deps(), { limit: 50 })).toMatchObject({ claimed: 0 });
+
+    clock.advance(5 * 60_000);
+    expect(await sendDueDeliveries(deps(), { limit: 50 })).toMatchObject({ claimed: 1, sent: 1 });
+    expect(receiver.requests.map((r) => r.path)).toContain("/sms/%2B15550100001");
+    const sent = await deliveriesOf(alertId);
+    expect(sent.map((d) => d.status)).toEqual(["sent", "sent", "sent"]);
+    expect(sent[0]).toMatchObject({ templateId: "default-alert", templateVersion: 1, attempts: 1 });
+  });
+
+  it("records no_contact_method for a user with nothing usable, and for an unknown user", async () => {
+    await createRule(db(), {
+      userId: "alice",
+      contactMethodId: "alice-mail",
+      delayMinutes: 0,
+      maxRules: 50,
+      now: clock.now(),
+    });
+    const alertId = await alertNotifying([
+      { kind: "user", id: "alice" },
+      { kind: "user", id: "ghost" },
+      { kind: "user", id: "nobody" },
+    ]);
+    expect(await deliveriesOf(alertId)).toEqual([]);
+    const problems = await eventsOf(alertId, "no_contact_method");
+    expect(problems.map((p) => p.message).sort()).toEqual([
+      "alice has no usable notification rule: nobody was paged through them",
+      "ghost is not in the directory: nobody was paged through them",
+      "nobody has no contact method: nobody was paged through them",
+    ]);
+  });
+
+  it("a user without rules is paged on each usable contact method at once", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "alice" }]);
+    expect((await deliveriesOf(alertId)).map((d) => d.contactMethodId).sort()).toEqual([
+      "alice-hook",
+      "alice-sms",
+    ]);
+  });
+
+  it("500 then 200: one message after a retry with backoff", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script({ status: 500 });
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1, sent: 0 });
+    const [waiting] = await deliveriesOf(alertId);
+    expect(waiting).toMatchObject({ status: "pending", attempts: 1, lastError: "HTTP 500" });
+    // Half jitter at random 0.5 of a 2 s ceiling: 1.5 s.
+    expect(waiting!.nextAttemptAt.getTime() - clock.now().getTime()).toBe(1_500);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
+    clock.advance(1_500);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+    expect(receiver.requests.filter((r) => r.path === "/bob")).toHaveLength(2);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "sent", attempts: 2 });
+  });
+
+  it("429 with Retry-After: 2 is not tried again before 2 s", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script({ status: 429, headers: { "retry-after": "2" } });
+    await sendDueDeliveries(deps(), { limit: 10 });
+    const [waiting] = await deliveriesOf(alertId);
+    expect(waiting!.nextAttemptAt.getTime() - clock.now().getTime()).toBe(2_000);
+    clock.advance(1_999);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
+    clock.advance(1);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+  });
+
+  it("400 fails at once, is not retried, and is on the alert's log", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script({ status: 400 });
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ failed: 1 });
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "failed", attempts: 1 });
+    clock.advance(3_600_000);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
+    expect(receiver.requests).toHaveLength(1);
+    const [event] = await eventsOf(alertId, "notification_failed");
+    expect(event!.message).toContain("HTTP 400");
+  });
+
+  it("a provider that does not answer in time is retried; the last attempt fails", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script("hang", "hang", "hang");
+    // The receiver never answers, so the timeout's length does not matter: keep the test short.
+    const impatient = () => ({ ...deps(), settings: { ...deps().settings, sendTimeoutMs: 300 } });
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ retried: 1 });
+    expect((await deliveriesOf(alertId))[0]!.lastError).toBe("no answer within 300 ms");
+    clock.advance(60_000);
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ retried: 1 });
+    clock.advance(60_000);
+    expect(await sendDueDeliveries(impatient(), { limit: 10 })).toMatchObject({ failed: 1 });
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "failed", attempts: 3 });
+  });
+
+  it("one failing destination does not hold back another", async () => {
+    directory.methods.push(contactMethod("bob", "bob-slow", "webhook", `${receiver.url}/slow`));
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script("hang");
+    // Whichever goes first hangs (and times out); the other is sent in the same pass.
+    const result = await sendDueDeliveries(
+      { ...deps(), settings: { ...deps().settings, sendTimeoutMs: 1_000 } },
+      { limit: 10 },
+    );
+    expect(result).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
+    expect((await deliveriesOf(alertId)).map((d) => d.status).sort()).toEqual(["pending", "sent"]);
+  });
+
+  it("acknowledging suppresses rule-delayed pages and sends status updates to opted-in users", async () => {
+    await createRule(db(), {
+      userId: "alice",
+      contactMethodId: "alice-hook",
+      delayMinutes: 0,
+      maxRules: 50,
+      now: clock.now(),
+    });
+    await createRule(db(), {
+      userId: "alice",
+      contactMethodId: "alice-sms",
+      delayMinutes: 5,
+      maxRules: 50,
+      now: clock.now(),
+    });
+    await setStatusUpdatesOptIn(db(), { userId: "alice", enabled: true, now: clock.now() });
+    const alertId = await alertNotifying([{ kind: "user", id: "alice" }]);
+    await sendDueDeliveries(deps(), { limit: 10 });
+    clock.advance(60_000);
+    await acknowledgeAlert(db(), { id: alertId, actor: "alice", now: clock.now() });
+    await sendStatusUpdates(deps(), [alertId]);
+    const after = await deliveriesOf(alertId);
+    expect(after.map((d) => [d.messageKind, d.destinationKind, d.status])).toEqual([
+      ["alert", "webhook", "sent"],
+      ["alert", "sms", "suppressed"],
+      ["status_update", "webhook", "pending"],
+    ]);
+    clock.advance(5 * 60_000);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+    const update = receiver.requests.at(-1)!;
+    expect(update.headers["x-message-kind"]).toBe("status_update");
+    expect(update.body).toContain("acknowledged");
+    // Again (a repeated effect): nothing new.
+    await sendStatusUpdates(deps(), [alertId]);
+    expect(await deliveriesOf(alertId)).toHaveLength(3);
+  });
+});
