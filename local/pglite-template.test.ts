@@ -5,7 +5,7 @@ import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { migrations } from "../functions/adapters/db/migrations/index.ts";
-import { openEmbeddedPglite } from "./pglite-template.ts";
+import { openEmbeddedPglite, templateName } from "./pglite-template.ts";
 
 // Real PGlite data folders on disk: the first fresh one makes the template (initdb, migrations), then
 // every fresh one is a copy of it.
@@ -29,6 +29,16 @@ async function setting(handle: DatabaseHandle, key: string): Promise<unknown> {
     .executeTakeFirst();
   return row?.value;
 }
+
+describe("templateName", () => {
+  it("changes when a merge adds a migration that sorts before the newest one", () => {
+    const before = templateName("0.5.17", ["2026-11-29T1300-a", "2026-11-29T1900-c"]);
+    const merged = templateName("0.5.17", ["2026-11-29T1300-a", "2026-11-29T1500-b", "2026-11-29T1900-c"]);
+    expect(merged).not.toBe(before);
+    expect(merged).toMatch(/^pglite-0\.5\.17-2026-11-29T1900-c-[0-9a-f]{12}$/);
+    expect(templateName("0.5.18", ["2026-11-29T1300-a", "2026-11-29T1900-c"])).not.toBe(before);
+  });
+});
 
 describe("openEmbeddedPglite", () => {
   const allMigrations = Object.keys(migrations).sort();

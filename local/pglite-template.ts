@@ -1,10 +1,11 @@
+import { createHash } from "node:crypto";
 import { constants } from "node:fs";
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
-import { latestMigration } from "../functions/adapters/db/migrations/latest.ts";
+import { migrations } from "../functions/adapters/db/migrations/index.ts";
 
 /**
  * A fresh data folder starts from a template: an initialized, migrated PGlite data directory, shut
@@ -31,12 +32,24 @@ export function templateCacheDir(): string {
   return join(repoRoot, "node_modules", ".cache", "oncall");
 }
 
-/** The template's folder: by PGlite version (a data directory is tied to its Postgres) and schema. */
+/**
+ * The template's folder: by PGlite version (a data directory is tied to its Postgres) and schema.
+ * The schema is every migration's name, not only the newest: a merge can add migrations that sort
+ * before the newest one, and a template without them is one the migrator refuses ("corrupted
+ * migrations").
+ */
 export async function templateDir(cacheDir = templateCacheDir()): Promise<string> {
   const pkg = JSON.parse(
     await readFile(join(repoRoot, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8"),
   ) as { version: string };
-  return join(cacheDir, `pglite-${pkg.version}-${latestMigration}`);
+  return join(cacheDir, templateName(pkg.version, Object.keys(migrations)));
+}
+
+/** `pglite-<version>-<newest migration>-<hash of every migration's name>`. */
+export function templateName(pgliteVersion: string, migrationNames: readonly string[]): string {
+  const sorted = [...migrationNames].sort();
+  const schema = createHash("sha256").update(sorted.join("\n")).digest("hex");
+  return `pglite-${pgliteVersion}-${sorted.at(-1) ?? "empty"}-${schema.slice(0, 12)}`;
 }
 
 /**
