@@ -23,6 +23,8 @@ export const contextKeys = {
   noAlertsAlarmMinutes: "oncall:noAlertsAlarmMinutes",
   sesIdentity: "oncall:sesIdentity",
   sesConfigurationSet: "oncall:sesConfigurationSet",
+  directoryUrl: "oncall:directoryUrl",
+  directoryTokenSecretArn: "oncall:directoryTokenSecretArn",
 } as const;
 
 export interface StackSettings {
@@ -113,6 +115,11 @@ export function readStackSettings(node: Node): StackSettings {
       alarmEmails: emails,
       sesIdentity: text(get(contextKeys.sesIdentity), contextKeys.sesIdentity),
       sesConfigurationSet: text(get(contextKeys.sesConfigurationSet), contextKeys.sesConfigurationSet),
+      directoryUrl: text(get(contextKeys.directoryUrl), contextKeys.directoryUrl),
+      directoryTokenSecretArn: text(
+        get(contextKeys.directoryTokenSecretArn),
+        contextKeys.directoryTokenSecretArn,
+      ),
       noAlertsAlarmMinutes: num(
         get(contextKeys.noAlertsAlarmMinutes),
         contextKeys.noAlertsAlarmMinutes,

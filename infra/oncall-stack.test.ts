@@ -11,7 +11,15 @@ import { createTestApp } from "./testing.ts";
 
 // The app as infra/bin/app.ts composes it, bundled for real: built once for the whole file, because
 // each esbuild run costs about a second. The synth runs the cdk-nag plugin and throws on a finding.
-const app = createTestApp({ bundling: true });
+// A remote user directory is configured, so its wiring is checked too.
+const directoryTokenSecretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kneutral/token-AbCdEf";
+const app = createTestApp({
+  bundling: true,
+  context: {
+    "oncall:directoryUrl": "https://kneutral.example.com",
+    "oncall:directoryTokenSecretArn": directoryTokenSecretArn,
+  },
+});
 const { main: stack, edge } = addOncallStacks(app);
 
 // At module level, not in a hook: six esbuild runs and cdk-nag take a while on a busy machine, and
@@ -33,6 +41,38 @@ const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
   stack.getLogicalId(construct.node.defaultChild as Parameters<typeof stack.getLogicalId>[0]);
 
 describe("OncallStack", () => {
+  it("tells every function that plans or sends deliveries where the remote directory is, and lets it read the token", () => {
+    const asking = [
+      stack.api.apiFunction.function,
+      stack.api.ingestFunction.function,
+      stack.escalation.stepFunction.function,
+      stack.escalation.housekeepingFunction.function,
+      stack.delivery.senderFunction.function,
+    ];
+    const functions = template.findResources("AWS::Lambda::Function") as Record<string, Resource>;
+    for (const fn of asking) {
+      const variables = (
+        functions[logicalId(fn)]!.Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      expect(variables).toMatchObject({
+        ONCALL_DIRECTORY_URL: "https://kneutral.example.com",
+        ONCALL_DIRECTORY_TOKEN_SECRET_ARN: directoryTokenSecretArn,
+      });
+    }
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")) as {
+      Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+    }[];
+    const readers = policies.filter((p) =>
+      p.Properties.PolicyDocument.Statement.some(
+        // CDK merges statements of one action: the ARN may be one of several resources.
+        (s) =>
+          JSON.stringify(s.Action).includes("secretsmanager:GetSecretValue") &&
+          [s.Resource].flat().includes(directoryTokenSecretArn),
+      ),
+    );
+    expect(readers).toHaveLength(asking.length);
+  });
+
   it("has no unacknowledged cdk-nag (AwsSolutions) finding", () => {
     const report = new AwsSolutionsChecks().validateScope(app);
 

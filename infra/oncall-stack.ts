@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { ThrottleSettings } from "aws-cdk-lib/aws-apigatewayv2";
 import type { IAlarmAction } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { ingestRoutes } from "../functions/adapters/http/ingest-routes.ts";
 import { Api, webhookPathPrefixes } from "./constructs/api.ts";
@@ -36,6 +37,10 @@ export interface OncallStackProps extends StackProps {
   readonly sesIdentity?: string;
   /** The SES configuration set of outgoing email. @default none */
   readonly sesConfigurationSet?: string;
+  /** A remote kneutral-api user directory (Connect URL). @default the embedded directory (our tables) */
+  readonly directoryUrl?: string | undefined;
+  /** The Secrets Manager secret holding the remote directory's bearer token. @default none */
+  readonly directoryTokenSecretArn?: string | undefined;
 }
 
 /**
@@ -90,6 +95,29 @@ export class OncallStack extends Stack {
       this.escalation.housekeepingFunction.function,
     ]) {
       this.delivery.grantAnnounce(fn);
+    }
+    // The API sends test messages and verification codes through the providers itself.
+    this.delivery.grantSend(this.api.apiFunction);
+    // A remote user directory: every function that plans or sends deliveries asks it.
+    if (props.directoryUrl) {
+      for (const fn of [
+        this.api.apiFunction.function,
+        this.api.ingestFunction.function,
+        this.escalation.stepFunction.function,
+        this.escalation.housekeepingFunction.function,
+        this.delivery.senderFunction.function,
+      ]) {
+        fn.addEnvironment("ONCALL_DIRECTORY_URL", props.directoryUrl);
+        if (props.directoryTokenSecretArn) {
+          fn.addEnvironment("ONCALL_DIRECTORY_TOKEN_SECRET_ARN", props.directoryTokenSecretArn);
+          fn.addToRolePolicy(
+            new PolicyStatement({
+              actions: ["secretsmanager:GetSecretValue"],
+              resources: [props.directoryTokenSecretArn],
+            }),
+          );
+        }
+      }
     }
     this.console = new ConsoleHosting(this, "Console", {
       httpApi: this.api.httpApi,

@@ -279,6 +279,267 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(errors).toEqual([]);
   }, 180_000);
 
+  /** A Connect JSON call as the admin, for set-up the page under test does not own. */
+  async function api<T>(path: string, body: unknown): Promise<T> {
+    const r = await fetch(`${url}/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(body),
+    });
+    expect(r.status, `${path}: ${r.status}`).toBe(200);
+    return (await r.json()) as T;
+  }
+
+  /** The error shown under the field labelled `label` (its aria-describedby), once it is there. */
+  async function errorUnder(page: Page, label: string | RegExp): Promise<string> {
+    const input = page.getByLabel(label, { exact: typeof label === "string" });
+    await expect.poll(() => input.getAttribute("aria-invalid")).toBe("true");
+    const ids = ((await input.getAttribute("aria-describedby")) ?? "").split(" ");
+    const id = ids.find((x) => x.endsWith("-error")) ?? "";
+    return (await page.locator(`[id="${id}"]`).textContent()) ?? "";
+  }
+
+  it("channels: creates an email channel, sends a test into the local outbox, refuses a bad URL and a used channel's deletion", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Channels");
+    await page.getByRole("heading", { name: "Channels", level: 1 }).waitFor();
+    await page.getByText("No channels yet").waitFor();
+    await check(page, "channels-empty");
+
+    // Bad input: the server's invalid_argument under the field it names.
+    await page.getByRole("button", { name: "Create channel" }).click();
+    expect(await errorUnder(page, "Name")).toBe("Channel name is required.");
+    await page.getByLabel("Name", { exact: true }).fill("hooks");
+    await page.getByLabel("Type").selectOption({ label: "Webhook (signed JSON POST)" });
+    await page.getByLabel("Webhook URL").fill("ftp://example.com/hook");
+    await page.getByRole("button", { name: "Create channel" }).click();
+    expect(await errorUnder(page, "Webhook URL")).toMatch(/^Channel config webhook URL/);
+    await check(page, "channels-bad-input");
+
+    await page.getByLabel("Name", { exact: true }).fill("ops-mail");
+    await page.getByLabel("Type").selectOption({ label: "Email list" });
+    await page.getByLabel("Email addresses").fill("ops@example.com, db-team@example.com");
+    await page.getByRole("button", { name: "Create channel" }).click();
+    const row = page.locator('tr[data-channel="ops-mail"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain("ops@example.com, db-team@example.com");
+    // Edit: the form takes the channel's values; saving changes the row.
+    await page.getByRole("button", { name: "Edit ops-mail" }).click();
+    const edit = page.getByRole("form", { name: "Edit channel “ops-mail”" });
+    expect(await edit.getByLabel("Email addresses").inputValue()).toBe(
+      "ops@example.com\ndb-team@example.com",
+    );
+    await edit.getByLabel("Description").fill("the ops mailing list");
+    await edit.getByRole("button", { name: "Save channel" }).click();
+    await row.getByText("the ops mailing list").waitFor();
+    await page.getByRole("button", { name: "Send test to ops-mail" }).click();
+    await page.locator('[data-test-outcome="sent"]').waitFor();
+    expect(await page.locator('[data-test-outcome="sent"]').textContent()).toContain("ops-mail");
+    await check(page, "channels");
+
+    // An escalation step names the channel: deleting it says so (failed_precondition) and keeps it.
+    const channels = await api<{ channels: { id: string; name: string }[] }>(
+      "oncall.v1.ChannelService/ListChannels",
+      {},
+    );
+    const channelId = channels.channels.find((c) => c.name === "ops-mail")?.id;
+    await api("oncall.v1.EscalationPolicyService/CreateEscalationPolicy", {
+      name: "Mail the ops list",
+      steps: [{ delaySeconds: 0, targets: [{ channelId }] }],
+    });
+    await page.getByRole("button", { name: "Delete ops-mail" }).click();
+    await page.locator("p.error", { hasText: /escalation/i }).waitFor();
+    expect(await row.count()).toBe(1);
+
+    // The test mail is in the local outbox (no SMTP configured).
+    await nav(page, "Outbox");
+    await page.getByRole("heading", { name: "Local outbox", level: 1 }).waitFor();
+    const mail = page.locator('ul.outbox li[data-kind="email"]', { hasText: "ops@example.com" });
+    await mail.first().waitFor();
+    await check(page, "outbox");
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("routing: a rule with matchers, a CEL error at its position, reorder, simulate, the decision on the alert", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Routing");
+    await page.getByRole("heading", { name: "Routing rules", level: 1 }).waitFor();
+    await page.getByText("No routing rules yet").waitFor();
+
+    await page.getByRole("button", { name: "Create rule" }).click();
+    expect(await errorUnder(page, "Rule name")).toBe("Rule name is required.");
+
+    await page.getByLabel("Rule name").fill("staging is quiet");
+    await page.getByRole("button", { name: "Add matcher" }).click();
+    await page.getByLabel("Matcher 1 name").fill("env");
+    await page.getByLabel("Matcher 1 value").fill("staging");
+    await page.getByLabel("CEL expression").fill('alert.labels.env == "staging" &&');
+    await page
+      .getByLabel("Action 1", { exact: true })
+      .selectOption({ label: "Suppress (store, never escalate)" });
+    await page.getByLabel("Action 1 reason").fill("staging never pages");
+    await page.getByRole("button", { name: "Create rule" }).click();
+    const celError = await errorUnder(page, "CEL expression");
+    expect(celError).toMatch(/^Rule condition CEL/);
+    expect(celError).toMatch(/line 1, column \d+/);
+    await check(page, "routing-bad-input");
+
+    await page.getByLabel("CEL expression").fill("");
+    await page.getByLabel("Terminal").check();
+    await page.getByRole("button", { name: "Create rule" }).click();
+    const staging = page.locator('tr[data-rule="staging is quiet"]');
+    await staging.waitFor();
+    expect(await staging.textContent()).toContain("label env = staging");
+    expect(await staging.textContent()).toContain("suppress (staging never pages)");
+
+    // The form starts afresh once the rule is saved.
+    await page.getByText("Rule “staging is quiet” added as number 1.").waitFor();
+    await page.getByLabel("Rule name").fill("criticals to primary");
+    await page.getByRole("button", { name: "Add matcher" }).click();
+    await page.getByLabel("Matcher 1 field").selectOption({ label: "Severity" });
+    await page.getByLabel("Matcher 1 value").fill("critical");
+    await page.getByLabel("Action 1 escalation policy").selectOption({ label: "Primary policy" });
+    await page.getByRole("button", { name: "Create rule" }).click();
+    await page.locator('tr[data-rule="criticals to primary"]').waitFor();
+    const order = () =>
+      page
+        .locator("table.rules tbody tr")
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-rule")));
+    expect(await order()).toEqual(["staging is quiet", "criticals to primary"]);
+    await page.getByRole("button", { name: "Move criticals to primary up" }).click();
+    await expect.poll(order).toEqual(["criticals to primary", "staging is quiet"]);
+
+    // Simulate: bad labels are named; a staging alert is suppressed by the second rule.
+    await page.getByLabel("Sample labels").fill("env");
+    await page.getByRole("button", { name: "Simulate", exact: true }).click();
+    expect(await errorUnder(page, "Sample labels")).toMatch(/^Labels must be name=value pairs/);
+    await page.getByLabel("Sample severity").selectOption({ label: "Warning" });
+    await page.getByLabel("Sample labels").fill("env=staging, team=db");
+    await page.getByRole("button", { name: "Simulate", exact: true }).click();
+    const result = page.getByRole("status", { name: "Simulation result" });
+    await result.locator('[data-outcome="suppressed"]').waitFor();
+    expect(await result.locator('tr[data-result="matched"]').textContent()).toContain("staging is quiet");
+    expect(await result.locator('tr[data-result="not matched"]').textContent()).toContain(
+      "criticals to primary",
+    );
+    expect(await result.textContent()).toContain("suppress (staging never pages)");
+    await check(page, "routing");
+
+    // A real staging alert: suppressed, and the alert page says so.
+    const template = JSON.parse(fixture) as {
+      alerts: { labels: Record<string, string>; annotations: Record<string, string> }[];
+    };
+    const first = template.alerts[0] as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    const posted = await fetch(`${url}/v1/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alertmanagerKey}` },
+      body: JSON.stringify({
+        ...template,
+        alerts: [
+          {
+            ...first,
+            labels: { ...first.labels, env: "staging", severity: "warning", instance: "stg-1" },
+            annotations: { ...first.annotations, summary: "Staging disk full" },
+            fingerprint: "staging000000001",
+          },
+        ],
+      }),
+    });
+    expect(posted.status).toBe(200);
+    await page.locator("#decisions ~ table", { hasText: "suppressed" }).first().waitFor({ timeout: 30_000 });
+    await nav(page, "Alerts");
+    await page.getByRole("link", { name: /Staging disk full/ }).click();
+    await page.locator('dd[data-routing="suppressed"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('dd[data-routing="suppressed"]').textContent()).toContain("suppressed");
+    await check(page, "alert-suppressed");
+
+    // The stored alert through the simulator: the same verdict.
+    const storedId = new URL(page.url()).pathname.split("/").pop() ?? "";
+    await nav(page, "Routing");
+    await page.getByLabel("Or a stored alert number").fill(storedId);
+    await page.getByRole("button", { name: "Simulate", exact: true }).click();
+    await page
+      .getByRole("status", { name: "Simulation result" })
+      .locator('[data-outcome="suppressed"]')
+      .waitFor();
+
+    // Edit: disabling a rule shows on the list, and its matchers come back into the editor.
+    await page.getByRole("button", { name: "Edit staging is quiet" }).click();
+    const edit = page.getByRole("form", { name: "Edit rule “staging is quiet”" });
+    expect(await edit.getByLabel("Matcher 1 value").inputValue()).toBe("staging");
+    await edit.getByLabel("Enabled").uncheck();
+    await edit.getByRole("button", { name: "Save rule" }).click();
+    await page.locator('tr[data-rule="staging is quiet"]').getByText("disabled").waitFor();
+    await page
+      .locator('#rule-changes ~ ol li[data-change="updated"]', { hasText: "staging is quiet" })
+      .waitFor();
+    expect(await page.locator('#rule-changes ~ ol li[data-change="reordered"]').count()).toBe(1);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  it("maintenance: creates a window for staging, extends and cancels it", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Maintenance");
+    await page.getByRole("heading", { name: "Maintenance windows", level: 1 }).waitFor();
+    await page.getByText("No current or upcoming maintenance windows").waitFor();
+
+    await page.getByRole("button", { name: "Create window" }).click();
+    expect(await errorUnder(page, "Window name")).toBe("Window name is required.");
+    await page.getByLabel("Window name").fill("db upgrade");
+    await page.getByLabel("Reason").fill("postgres 17");
+    await page.getByLabel("Label matchers").fill('env=~"(staging"');
+    await page.getByRole("button", { name: "Create window" }).click();
+    expect(await errorUnder(page, "Label matchers")).toMatch(/^Window scope label matchers/);
+    await check(page, "maintenance-bad-input");
+
+    await page.getByLabel("Label matchers").fill('env="staging"');
+    await page.getByRole("button", { name: "Create window" }).click();
+    const row = page.locator('tr[data-window="db upgrade"]');
+    await row.waitFor();
+    await row.locator(".badge-mw-active").waitFor();
+    expect(await row.textContent()).toContain('env="staging"');
+    const endOf = async () => (await row.locator("td").nth(2).textContent()) ?? "";
+    const before = await endOf();
+    await page.getByRole("button", { name: "Extend 1 h: db upgrade" }).click();
+    await expect.poll(endOf).not.toBe(before);
+    await page.getByRole("button", { name: "History of db upgrade" }).click();
+    await page.locator('#window-history ~ ol li[data-change="extended"]').waitFor();
+    await page.locator('#window-history ~ ol li[data-change="created"]').waitFor();
+    await check(page, "maintenance");
+
+    // A weekly window in a named zone, scoped to a service: scheduled until its next Saturday.
+    await page.getByLabel("Window name").fill("Saturday backups");
+    await page.getByLabel("Label matchers").fill("");
+    await page.getByLabel("Repeats").selectOption({ label: "Weekly" });
+    await page.getByLabel("Sat").check();
+    await page.getByLabel("Sun").check();
+    await page.getByLabel("At", { exact: true }).fill("03:00");
+    await page.getByLabel("For (minutes)").fill("90");
+    await page.getByLabel("Time zone").fill("America/New_York");
+    await page.getByRole("group", { name: "Services" }).getByLabel("Demo service").check();
+    await page.getByRole("button", { name: "Create window" }).click();
+    const weekly = page.locator('tr[data-window="Saturday backups"]');
+    await weekly.waitFor();
+    expect(await weekly.textContent()).toContain("Weekly Sat, Sun at 03:00 for 90 min (America/New_York)");
+    expect(await weekly.textContent()).toContain("Demo service");
+    expect(await weekly.getByRole("button", { name: /Extend/ }).count()).toBe(0);
+
+    await page.getByRole("button", { name: "Cancel db upgrade" }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    await page.getByLabel("Show ended windows").check();
+    await row.locator(".badge-mw-ended").waitFor();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("hides what a read-only key cannot do", async () => {
     const { page, errors } = await openPage();
     await signIn(page);
@@ -317,6 +578,16 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.getByRole("link", { name: "payments" }).waitFor();
     expect(await page.getByRole("button", { name: "Create service" }).count()).toBe(0);
     await check(page, "services-read-only");
+    // The new pages show, but offer no writes.
+    await nav(page, "Channels");
+    await page.locator('tr[data-channel="ops-mail"]').waitFor();
+    expect(await page.getByRole("button", { name: /Create channel|Send test|Delete/ }).count()).toBe(0);
+    await nav(page, "Routing");
+    await page.locator('tr[data-rule="staging is quiet"]').waitFor();
+    expect(await page.getByRole("button", { name: /Create rule|Delete|Move/ }).count()).toBe(0);
+    await nav(page, "Maintenance");
+    await page.getByRole("heading", { name: "Maintenance windows", level: 1 }).waitFor();
+    expect(await page.getByRole("button", { name: "Create window" }).count()).toBe(0);
     expect(errors).toEqual([]);
   }, 120_000);
 
@@ -382,4 +653,70 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await check(page, "alerts-1000");
     expect(errors).toEqual([]);
   }, 180_000);
+  it("notification rules on a user's page page her by email; the alert shows its deliveries", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Users");
+    await page.getByRole("link", { name: "Alice Demo" }).click();
+    await page.getByRole("heading", { name: "Notification rules" }).waitFor();
+    await page.getByText("No notification rules").waitFor();
+
+    const rules = page.getByRole("form", { name: "New notification rule" });
+    await rules.getByLabel("Send to").selectOption({ label: "Email (Email)" });
+    await rules.getByLabel("Delay (minutes)").fill("-5");
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    expect(await errorUnder(page, "Delay (minutes)")).toMatch(/^Delay minutes/);
+    await rules.getByLabel("Delay (minutes)").fill("0");
+    await rules.getByRole("button", { name: "Add rule" }).click();
+    const rule = page.locator('ul.notification-rules li[data-delay="0"]');
+    await rule.waitFor();
+    expect(await rule.textContent()).toContain("alice@example.com");
+    await check(page, "user-notification-rules");
+
+    // payments escalates to Alice; a new warning alert (no routing rule matches) pages her by email.
+    const policy = await api<{ policy: { id: string } }>(
+      "oncall.v1.EscalationPolicyService/CreateEscalationPolicy",
+      { name: "Alice first", steps: [{ delaySeconds: 300, targets: [{ userId: "demo-alice" }] }] },
+    );
+    const services = await api<{ services: { id: string; name: string }[] }>(
+      "oncall.v1.ServiceService/ListServices",
+      { pageSize: 500 },
+    );
+    const payments = services.services.find((x) => x.name === "payments");
+    await api("oncall.v1.ServiceService/UpdateService", {
+      service: { id: payments?.id, escalationPolicyId: policy.policy.id },
+      updateMask: "escalationPolicyId",
+    });
+    const template = JSON.parse(fixture) as {
+      alerts: { labels: Record<string, string>; annotations: Record<string, string> }[];
+    };
+    const first = template.alerts[0] as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    const posted = await fetch(`${url}/v1/webhooks/alertmanager`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alertmanagerKey}` },
+      body: JSON.stringify({
+        ...template,
+        alerts: [
+          {
+            ...first,
+            labels: { ...first.labels, severity: "warning", instance: "mail-1" },
+            annotations: { ...first.annotations, summary: "Replica lag on mail-1" },
+            fingerprint: "mail000000000001",
+          },
+        ],
+      }),
+    });
+    expect(posted.status).toBe(200);
+    await nav(page, "Alerts");
+    await page.getByRole("link", { name: /Replica lag on mail-1/ }).click();
+    const sent = page.locator('table.deliveries tr[data-status="sent"]');
+    await sent.first().waitFor({ timeout: 30_000 });
+    await sent.first().getByText("Alice Demo").waitFor();
+    await check(page, "alert-deliveries");
+    expect(errors).toEqual([]);
+  }, 120_000);
 });

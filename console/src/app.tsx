@@ -5,8 +5,12 @@ import { type Session, SessionProvider, useAuth, useWhoAmI } from "./auth.tsx";
 import { AlertPage } from "./pages/alert.tsx";
 import { AlertsPage } from "./pages/alerts.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
+import { ChannelsPage } from "./pages/channels.tsx";
+import { MaintenancePage } from "./pages/maintenance.tsx";
 import { NowPage } from "./pages/now.tsx";
+import { OutboxPage } from "./pages/outbox.tsx";
 import { PoliciesPage, PolicyPage } from "./pages/policies.tsx";
+import { RoutingPage } from "./pages/routing.tsx";
 import { RotationPage, SchedulePage, SchedulesPage } from "./pages/schedules.tsx";
 import { ServicePage, ServicesPage } from "./pages/services.tsx";
 import { SignIn } from "./pages/sign-in.tsx";
@@ -64,6 +68,10 @@ const nav = [
   { href: "/policies", label: "Escalation policies" },
   { href: "/schedules", label: "Schedules" },
   { href: "/users", label: "Users" },
+  { href: "/routing", label: "Routing" },
+  { href: "/maintenance", label: "Maintenance" },
+  { href: "/channels", label: "Channels" },
+  { href: "/outbox", label: "Outbox" },
 ];
 
 function Shell({ session }: { session: Session }) {
@@ -112,6 +120,10 @@ function Shell({ session }: { session: Session }) {
           <Route path="/schedules" component={SchedulesPage} />
           <Route path="/schedules/:id">{(p) => <SchedulePage id={p.id} />}</Route>
           <Route path="/rotations/:id">{(p) => <RotationPage id={p.id} />}</Route>
+          <Route path="/routing" component={RoutingPage} />
+          <Route path="/maintenance" component={MaintenancePage} />
+          <Route path="/channels" component={ChannelsPage} />
+          <Route path="/outbox" component={OutboxPage} />
           <Route path="/users" component={UsersPage} />
           <Route path="/users/:id">{(p) => <UserPage id={p.id} />}</Route>
           <Route path="/api-keys" component={ApiKeysPage} />

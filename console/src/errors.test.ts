@@ -39,6 +39,13 @@ suite("error sentences", () => {
     expect(sameField("rules[1].end", "end")).toBe(true);
     expect(sameField("name", "description")).toBe(false);
     expect(sameField(undefined, "name")).toBe(false);
+    expect(sameField("rule.condition.matchers[1].value", "condition.matchers[1].value")).toBe(true);
+    expect(sameField("rule.condition.matchers[1].value", "condition.matchers[0].value")).toBe(false);
+    expect(sameField("rule.condition.cel", "condition.cel")).toBe(true);
+    expect(sameField("channel.config.email.addresses[2]", "config.email.addresses")).toBe(true);
+    expect(sameField("rule.xcondition.cel", "condition.cel")).toBe(false);
     expect(humanField("escalation_policy_id")).toBe("Escalation policy id");
+    expect(humanField("rule.condition.cel")).toBe("Rule condition CEL");
+    expect(humanField("channel.config.webhook.url")).toBe("Channel config webhook URL");
   });
 });

@@ -45,7 +45,8 @@ export function humanField(field: string): string {
   const words = field
     .replace(/([a-z])([A-Z])/g, "$1 $2")
     .replace(/[_.]/g, " ")
-    .toLowerCase();
+    .toLowerCase()
+    .replace(/\b(cel|url)\b/g, (w) => w.toUpperCase());
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -58,6 +59,14 @@ function sentenceCase(s: string): string {
 export function sameField(serverField: string | undefined, formField: string): boolean {
   if (!serverField) return false;
   const norm = (s: string) => s.replace(/_/g, "").toLowerCase();
+  // A path (`condition.matchers[0].value`) names one place: the server's field must end with it
+  // (`rule.condition.matchers[0].value`), index included, so row 2's error stays on row 2.
+  if (/[.[]/.test(formField)) {
+    // A list's element (`addresses[2]`) belongs to the list's field, unless the form names the element.
+    const server = /\[\d+\]$/.test(formField) ? norm(serverField) : norm(serverField).replace(/\[\d+\]$/, "");
+    const form = norm(formField);
+    return server === form || server.endsWith(`.${form}`);
+  }
   const last = serverField.split(".").pop() ?? serverField;
   return norm(last.replace(/\[\d+\]/g, "")) === norm(formField) || norm(serverField) === norm(formField);
 }

@@ -107,3 +107,198 @@ export function BackLink({ href, children }: { href: string; children: ReactNode
     </Link>
   );
 }
+
+interface InputFieldProps {
+  label: string;
+  /** The request field the server names in its errors (`name`, `condition.cel`, `config.email.addresses`). */
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: unknown;
+  hint?: string;
+  type?: "text" | "url" | "email" | "number" | "datetime-local" | "time" | "search";
+  placeholder?: string;
+  className?: string;
+}
+
+/** A text input in a Field: label, value, and the server's error for `name` under it. */
+export function TextField({
+  onChange,
+  value,
+  type = "text",
+  placeholder,
+  className,
+  ...field
+}: InputFieldProps) {
+  return (
+    <Field {...field}>
+      {(p) => (
+        <input
+          {...p}
+          type={type}
+          value={value}
+          placeholder={placeholder}
+          className={className}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A textarea in a Field. */
+export function TextAreaField({
+  onChange,
+  value,
+  rows = 3,
+  className,
+  placeholder,
+  ...field
+}: Omit<InputFieldProps, "type"> & { rows?: number }) {
+  return (
+    <Field {...field}>
+      {(p) => (
+        <textarea
+          {...p}
+          rows={rows}
+          value={value}
+          placeholder={placeholder}
+          className={className}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** A select in a Field; option values are strings (map enums with String/Number at the edge). */
+export function SelectField({
+  onChange,
+  value,
+  options,
+  ...field
+}: Omit<InputFieldProps, "type" | "placeholder" | "className"> & {
+  options: readonly { value: string; label: string }[];
+}) {
+  return (
+    <Field {...field}>
+      {(p) => (
+        <select {...p} value={value} onChange={(e) => onChange(e.target.value)}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** A checkbox with its label on the right. */
+export function CheckField({
+  label,
+  checked,
+  onChange,
+  hint,
+}: {
+  label: string;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  hint?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label className="check-label" htmlFor={id}>
+        <input
+          id={id}
+          type="checkbox"
+          checked={checked}
+          onChange={(e) => onChange(e.target.checked)}
+          {...(hint ? { "aria-describedby": `${id}-hint` } : {})}
+        />
+        {label}
+      </label>
+      {hint ? (
+        <small id={`${id}-hint`} className="muted">
+          {hint}
+        </small>
+      ) : null}
+    </div>
+  );
+}
+
+const weekdayNames = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** Weekday checkboxes, 1 = Monday … 7 = Sunday, with the server's error for `name`. */
+export function WeekdaysField({
+  legend,
+  name,
+  value,
+  onChange,
+  error,
+}: {
+  legend: string;
+  name: string;
+  value: readonly number[];
+  onChange: (days: number[]) => void;
+  error?: unknown;
+}) {
+  const id = useId();
+  const message = fieldError(error, name);
+  return (
+    <fieldset className="days" {...(message ? { "aria-describedby": `${id}-error` } : {})}>
+      <legend>{legend}</legend>
+      {weekdayNames.map((label, i) => {
+        const day = i + 1;
+        return (
+          <label key={day} className="check-label">
+            <input
+              type="checkbox"
+              checked={value.includes(day)}
+              onChange={(e) =>
+                onChange(e.target.checked ? [...value, day].sort() : value.filter((d) => d !== day))
+              }
+            />
+            {label}
+          </label>
+        );
+      })}
+      {message ? (
+        <small id={`${id}-error`} className="field-error">
+          {message}
+        </small>
+      ) : null}
+    </fieldset>
+  );
+}
+
+/** A button that asks first (window.confirm) and then acts. */
+export function ConfirmButton({
+  question,
+  onConfirm,
+  children,
+  className,
+  disabled,
+  label,
+}: {
+  question: string;
+  onConfirm: () => void;
+  children: ReactNode;
+  className?: string;
+  disabled?: boolean;
+  label?: string;
+}) {
+  return (
+    <button
+      type="button"
+      className={className}
+      disabled={disabled}
+      aria-label={label}
+      onClick={() => window.confirm(question) && onConfirm()}
+    >
+      {children}
+    </button>
+  );
+}

@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { DeliveryQueueMessage } from "../adapters/aws/sqs-delivery-queue.ts";
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
@@ -63,7 +64,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(traceWithoutContent<SQSEvent, SQSBatchResponse>())
   .use(injectLambdaContext(logger))
   .handler(async (event, context) => {
-    sender ??= createAwsContext({ adminToken: false })
+    sender ??= createAwsContext({ adminToken: false, connectRemoteDirectory })
       .then(createDeliverySender)
       .catch((error: unknown) => {
         sender = undefined;

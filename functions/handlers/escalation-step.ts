@@ -1,3 +1,4 @@
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "../app/effects.ts";
@@ -34,7 +35,7 @@ export function createEscalationStepHandler(deps: EscalationTaskDeps): TaskHandl
 
 /** The Lambda entry point (Aurora through the Data API). */
 export const handler = taskLambda(async () => {
-  const ctx = await createAwsContext({ adminToken: false });
+  const ctx = await createAwsContext({ adminToken: false, connectRemoteDirectory });
   return createEscalationStepHandler({
     db: ctx.database.db,
     clock: systemClock,

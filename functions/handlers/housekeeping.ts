@@ -1,4 +1,5 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
 import { createAwsContext } from "../app/aws-context.ts";
@@ -87,5 +88,5 @@ export function createHousekeeping(
 
 /** The Lambda entry point (scheduled). */
 export const handler = taskLambda(async () =>
-  createHousekeeping(await createAwsContext({ adminToken: false })),
+  createHousekeeping(await createAwsContext({ adminToken: false, connectRemoteDirectory })),
 );

@@ -1,5 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
 import { assertBodyWithinLimit } from "../adapters/http/body-limit.ts";
 import { changeEventsPath, ingestSourceOf } from "../adapters/http/ingest-routes.ts";
 import { decodeWebhookBody } from "../adapters/http/webhook-body.ts";
@@ -89,5 +90,5 @@ function json(
 
 /** The Lambda entry point. */
 export const handler: HttpHandler = lazyAwsHandler(async () =>
-  createIngestHandler(await createAwsContext({ adminToken: false })),
+  createIngestHandler(await createAwsContext({ adminToken: false, connectRemoteDirectory })),
 );

@@ -66,6 +66,26 @@ describe("Delivery construct", () => {
     expect(sns.map((s) => s.Resource)).toEqual(["*"]);
   });
 
+  it("lets the sender read the secrets channels name (under oncall/ only) and tells it the From address", () => {
+    const statements = (
+      Object.values(template.findResources("AWS::IAM::Policy")) as {
+        Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+      }[]
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const secrets = statements.filter((s) => s.Action === "secretsmanager:GetSecretValue");
+    expect(secrets.map((s) => JSON.stringify(s.Resource))).toEqual([
+      expect.stringMatching(/:secret:oncall\/\*"$/),
+    ]);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          ONCALL_EMAIL_FROM: "oncall@example.com",
+          ONCALL_SES_CONFIGURATION_SET: "oncall",
+        }),
+      },
+    });
+  });
+
   it("gives the queue URL and send rights to those who announce deliveries", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: { Variables: Match.objectLike({ [deliveryQueueUrlVariable]: Match.anyValue() }) },

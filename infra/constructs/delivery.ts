@@ -1,4 +1,4 @@
-import { Arn, Duration, Stack, Validations } from "aws-cdk-lib";
+import { Arn, ArnFormat, Duration, Stack, Token, Validations } from "aws-cdk-lib";
 import {
   Alarm,
   ComparisonOperator,
@@ -17,6 +17,9 @@ import { OncallFunction } from "./function.ts";
 
 /** The variable that tells a Lambda which queue announces due deliveries (functions/app/aws-context.ts). */
 export const deliveryQueueUrlVariable = "DELIVERY_QUEUE_URL";
+
+/** Secrets Manager names the outbound secret resolver may read (adapters/aws/secrets-manager-resolver.ts). */
+const outboundSecretPrefix = "oncall/";
 
 /** The database role of the sender (it reads alerts and templates, writes deliveries and alert events). */
 const tasksLogin = "oncall_tasks";
@@ -53,8 +56,11 @@ export class Delivery extends Construct {
   readonly senderFunction: OncallFunction;
   readonly alarms: Alarm[];
 
+  private readonly props: DeliveryProps;
+
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
+    this.props = props;
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -75,15 +81,6 @@ export class Delivery extends Construct {
       timeout: senderTimeout,
       environment: {
         ...props.database.environmentFor(tasksLogin),
-        ...(props.sesConfigurationSet ? { ONCALL_SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
-        // The provider registry sends email from ONCALL_EMAIL_FROM (an address of the SES identity).
-        ...(props.sesIdentity
-          ? {
-              ONCALL_EMAIL_FROM: props.sesIdentity.includes("@")
-                ? props.sesIdentity
-                : `oncall@${props.sesIdentity}`,
-            }
-          : {}),
         ...(props.consoleUrl ? { ONCALL_CONSOLE_URL: props.consoleUrl } : {}),
       },
     });
@@ -99,35 +96,7 @@ export class Delivery extends Construct {
     // Retries and throttled messages are announced again by the sender itself.
     this.grantAnnounce(sender);
 
-    if (props.sesIdentity) {
-      const stack = Stack.of(this);
-      sender.addToRolePolicy(
-        new PolicyStatement({
-          actions: ["ses:SendEmail"],
-          resources: [
-            Arn.format({ service: "ses", resource: "identity", resourceName: props.sesIdentity }, stack),
-            ...(props.sesConfigurationSet
-              ? [
-                  Arn.format(
-                    {
-                      service: "ses",
-                      resource: "configuration-set",
-                      resourceName: props.sesConfigurationSet,
-                    },
-                    stack,
-                  ),
-                ]
-              : []),
-          ],
-        }),
-      );
-    }
-    sender.addToRolePolicy(new PolicyStatement({ actions: ["sns:Publish"], resources: ["*"] }));
-    Validations.of(this.senderFunction.role).acknowledge({
-      id: "AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "SMS is sent with SNS Publish to a phone number (PhoneNumber), which has no ARN: the action cannot be scoped to a resource. X-Ray tracing (xray:PutTraceSegments) also needs *.",
-    });
+    this.grantSend(this.senderFunction);
 
     const period = Duration.minutes(5);
     const dlqDepth = new Alarm(this, "DeadLetters", {
@@ -161,9 +130,73 @@ export class Delivery extends Construct {
     this.alarms = [dlqDepth, failureRate];
   }
 
+  /**
+   * Lets `fn` send messages itself through the providers: the sender, and the API (TestChannel,
+   * TestContactMethod, verification codes). Email from ONCALL_EMAIL_FROM as the SES identity only,
+   * SMS by SNS Publish, and the secrets channels name (Slack bot tokens, webhook signing secrets:
+   * Secrets Manager secrets under `oncall/`, the only ones the resolver reads).
+   */
+  grantSend(target: OncallFunction): void {
+    const fn = target.function;
+    const { sesIdentity, sesConfigurationSet } = this.props;
+    const stack = Stack.of(this);
+    if (sesConfigurationSet) fn.addEnvironment("ONCALL_SES_CONFIGURATION_SET", sesConfigurationSet);
+    if (sesIdentity) {
+      // The provider registry sends email from ONCALL_EMAIL_FROM (an address of the SES identity).
+      fn.addEnvironment(
+        "ONCALL_EMAIL_FROM",
+        sesIdentity.includes("@") ? sesIdentity : `oncall@${sesIdentity}`,
+      );
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["ses:SendEmail"],
+          resources: [
+            Arn.format({ service: "ses", resource: "identity", resourceName: sesIdentity }, stack),
+            ...(sesConfigurationSet
+              ? [
+                  Arn.format(
+                    { service: "ses", resource: "configuration-set", resourceName: sesConfigurationSet },
+                    stack,
+                  ),
+                ]
+              : []),
+          ],
+        }),
+      );
+    }
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["sns:Publish"], resources: ["*"] }));
+    Validations.of(target.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "SMS is sent with SNS Publish to a phone number (PhoneNumber), which has no ARN: the action cannot be scoped to a resource. X-Ray tracing (xray:PutTraceSegments) also needs *.",
+    });
+    const secrets = Arn.format(
+      {
+        service: "secretsmanager",
+        resource: "secret",
+        resourceName: `${outboundSecretPrefix}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secrets] }),
+    );
+    Validations.of(target.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPart(stack.partition, "AWS::Partition")}:secretsmanager:${nagPart(stack.region, "AWS::Region")}:${nagPart(stack.account, "AWS::AccountId")}:secret:${outboundSecretPrefix}*]`,
+      reason:
+        "Channels name their secrets (Slack bot tokens, webhook signing secrets) by reference at run time; the resolver reads only secrets under oncall/, and the role may read nothing else.",
+    });
+  }
+
   /** Lets `fn` announce deliveries on the queue (whoever runs delivery effects: API, ingest, steps, housekeeping). */
   grantAnnounce(fn: LambdaFunction): void {
     this.queue.grantSendMessages(fn);
     fn.addEnvironment(deliveryQueueUrlVariable, this.queue.queueUrl);
   }
+}
+
+/** How cdk-nag writes a part of an ARN in a finding: the value, or `<AWS::Region>` for a pseudo parameter. */
+function nagPart(value: string, pseudo: string): string {
+  return Token.isUnresolved(value) ? `<${pseudo}>` : value;
 }

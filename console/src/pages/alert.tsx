@@ -2,7 +2,14 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "wouter";
+import { UserDirectoryService } from "../../../functions/gen/kneutral/directory/v1/user_directory_pb.ts";
 import { AlertService, AlertStatus } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
+import {
+  type Delivery,
+  DeliveryStatus,
+  NotificationService,
+} from "../../../functions/gen/oncall/v1/notifications_pb.ts";
+import { type RoutingDecision, RoutingService } from "../../../functions/gen/oncall/v1/routing_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
 import { useNames } from "../lookups.ts";
@@ -31,6 +38,11 @@ export function AlertPage({ id }: { id: string }) {
     AlertService.method.listAlertEvents,
     { alertId, pageSize: 500 },
     { enabled: valid, refetchInterval: 5_000 },
+  );
+  const routing = useQuery(
+    RoutingService.method.listRoutingDecisions,
+    { alertId, pageSize: 5 },
+    { enabled: valid, refetchInterval: 10_000 },
   );
   const ack = useMutation(AlertService.method.acknowledgeAlert);
   const resolve = useMutation(AlertService.method.resolveAlert);
@@ -134,6 +146,27 @@ export function AlertPage({ id }: { id: string }) {
             <dd>{formatTime(a.resolveTime)}</dd>
           </>
         ) : null}
+        <dt>Routing</dt>
+        <dd data-routing={a.routingState || routing.data?.decisions[0]?.type || ""}>
+          {a.routingState ? (
+            <>
+              <Badge kind="routing">{a.routingState.replace(/_/g, " ")}</Badge> {a.routingReason}
+            </>
+          ) : routing.data?.decisions[0] ? (
+            <RoutingLine decision={routing.data.decisions[0]} policyName={names.policy} />
+          ) : routing.isPending ? (
+            "…"
+          ) : (
+            "Not routed yet."
+          )}
+          {a.aggregatedInto ? (
+            <div>
+              Folded into <Link href={`/alerts/${a.aggregatedInto}`}>alert #{String(a.aggregatedInto)}</Link>.
+            </div>
+          ) : null}
+          {a.aggregateCount > 0n ? <div>{String(a.aggregateCount)} alerts folded into this one.</div> : null}
+          <ErrorNote error={routing.error} />
+        </dd>
         <dt>Escalation</dt>
         <dd>
           {lastEscalation ? (
@@ -160,6 +193,7 @@ export function AlertPage({ id }: { id: string }) {
       ) : null}
       <KeyValues title="Labels" values={a.labels} />
       <KeyValues title="Annotations" values={a.annotations} />
+      <Deliveries alertId={alertId} />
       <section aria-labelledby="timeline">
         <h2 id="timeline">Timeline</h2>
         <ErrorNote error={events.error} />
@@ -206,5 +240,136 @@ function KeyValues({ title, values }: { title: string; values: Record<string, st
         ))}
       </ul>
     </section>
+  );
+}
+
+const deliveryStatus: Record<number, { label: string; badge: string }> = {
+  [DeliveryStatus.PENDING]: { label: "pending", badge: "acknowledged" },
+  [DeliveryStatus.SENDING]: { label: "sending", badge: "acknowledged" },
+  [DeliveryStatus.SENT]: { label: "sent", badge: "resolved" },
+  [DeliveryStatus.FAILED]: { label: "failed", badge: "triggered" },
+  [DeliveryStatus.SUPPRESSED]: { label: "not sent (acknowledged or resolved first)", badge: "revoked" },
+};
+
+function recipientOf(d: Delivery, channelName: Map<string, string>, userName: Map<string, string>): string {
+  if (d.recipientKind === "channel") return `channel ${channelName.get(d.channelId) ?? d.channelId}`;
+  if (d.recipientKind === "user") return userName.get(d.recipientId) ?? `user ${d.recipientId}`;
+  return d.recipientId || d.recipientKind;
+}
+
+/** Every message sent (or owed) for this alert, and what the provider answered. */
+function Deliveries({ alertId }: { alertId: bigint }) {
+  const session = useSession();
+  const names = useNames();
+  const deliveries = useQuery(
+    NotificationService.method.listDeliveries,
+    { alertId, pageSize: 100 },
+    { refetchInterval: 5_000 },
+  );
+  const retry = useMutation(NotificationService.method.retryDelivery);
+  const list = deliveries.data?.deliveries ?? [];
+  // People by name from the directory (at most 100 ids a call; unknown ids keep their id).
+  const userIds = [...new Set(list.filter((d) => d.recipientKind === "user").map((d) => d.recipientId))]
+    .sort()
+    .slice(0, 100);
+  const users = useQuery(
+    UserDirectoryService.method.getUsers,
+    { ids: userIds },
+    { enabled: userIds.length > 0 },
+  );
+  const userName = new Map((users.data?.users ?? []).map((u) => [u.id, u.name]));
+  return (
+    <section aria-labelledby="deliveries">
+      <h2 id="deliveries">Deliveries</h2>
+      <ErrorNote error={deliveries.error ?? retry.error} />
+      {deliveries.isPending ? (
+        <Loading what="deliveries" />
+      ) : list.length === 0 ? (
+        <p className="muted">
+          No messages for this alert yet. They appear when an escalation step or a routing rule notifies
+          someone (check the service's escalation policy and the users' notification rules).
+        </p>
+      ) : (
+        <table className="list deliveries">
+          <thead>
+            <tr>
+              <th scope="col">To</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="wide">
+                Provider's answer
+              </th>
+              {session.canWrite ? <th scope="col">Actions</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((d) => {
+              const status = deliveryStatus[d.status] ?? { label: "unknown", badge: "revoked" };
+              return (
+                <tr key={String(d.id)} data-status={status.label}>
+                  <td>
+                    {recipientOf(d, names.channel, userName)}{" "}
+                    <span className="muted">
+                      by {d.destinationKind.replace(/_/g, " ")}, {d.messageKind.replace(/_/g, " ")}
+                      {d.ruleDelayMinutes ? `, after ${d.ruleDelayMinutes} min` : ""}
+                    </span>
+                    <div className="muted">
+                      step {d.stepIndex + 1}, {relative(d.createdAt)}
+                    </div>
+                  </td>
+                  <td>
+                    <Badge kind={status.badge}>{status.label}</Badge>
+                    <div className="muted">
+                      attempt {d.attempts} of {d.maxAttempts}
+                      {d.bundledInto ? `, bundled into #${String(d.bundledInto)}` : ""}
+                    </div>
+                  </td>
+                  <td className="wide">{d.providerAnswer || "—"}</td>
+                  {session.canWrite ? (
+                    <td>
+                      {d.status === DeliveryStatus.FAILED ? (
+                        <button
+                          type="button"
+                          aria-label={`Retry delivery ${String(d.id)}`}
+                          disabled={retry.isPending}
+                          onClick={() => retry.mutate({ id: d.id })}
+                        >
+                          Retry
+                        </button>
+                      ) : null}
+                    </td>
+                  ) : null}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** The latest routing decision, its policy by name (the stored message names it by id). */
+function RoutingLine({
+  decision: d,
+  policyName,
+}: {
+  decision: RoutingDecision;
+  policyName: Map<string, string>;
+}) {
+  const policyId = typeof d.decision?.policyId === "string" ? d.decision.policyId : "";
+  const source =
+    typeof d.decision?.policySource === "string" ? d.decision.policySource.replace(/_/g, " ") : "";
+  if (d.type === "routed" && policyId) {
+    return (
+      <>
+        routed to <Link href={`/policies/${policyId}`}>{policyName.get(policyId) ?? policyId}</Link>
+        {source ? <span className="muted"> ({source})</span> : null}
+      </>
+    );
+  }
+  return (
+    <>
+      {d.type}: {d.message}
+    </>
   );
 }

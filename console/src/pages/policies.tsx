@@ -30,7 +30,7 @@ export function describeTarget(t: EscalationTarget, names: ReturnType<typeof use
     case "rotationId":
       return `rotation ${names.rotation.get(t.kind.value) ?? t.kind.value}`;
     case "channelId":
-      return `channel ${t.kind.value}`;
+      return `channel ${names.channel.get(t.kind.value) ?? t.kind.value}`;
     default:
       return "nobody";
   }

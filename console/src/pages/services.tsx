@@ -9,7 +9,17 @@ import {
 import { useSession } from "../auth.tsx";
 import { formatTime, relative } from "../format.ts";
 import { usePolicies, useServices } from "../lookups.ts";
-import { BackLink, Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import {
+  BackLink,
+  Badge,
+  Empty,
+  ErrorNote,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+  TextField,
+} from "../ui.tsx";
 
 export function ServicesPage() {
   const session = useSession();
@@ -96,12 +106,14 @@ function ServiceForm({
   return (
     <form onSubmit={submit} className="card" noValidate aria-label={initial ? "Edit service" : "New service"}>
       <h2>{initial ? "Edit service" : "New service"}</h2>
-      <Field label="Name" name="name" error={m.error}>
-        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
-      <Field label="Description" name="description" error={m.error}>
-        {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
-      </Field>
+      <TextField label="Name" name="name" value={name} onChange={setName} error={m.error} />
+      <TextField
+        label="Description"
+        name="description"
+        value={description}
+        onChange={setDescription}
+        error={m.error}
+      />
       <Field
         label="Escalation policy"
         name="escalation_policy_id"
@@ -299,9 +311,7 @@ function IntegrationKeys({ serviceId }: { serviceId: string }) {
       {session.canWrite ? (
         <form onSubmit={submit} className="card" noValidate aria-label="New integration key">
           <h3>New integration key</h3>
-          <Field label="Key name" name="name" error={create.error}>
-            {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-          </Field>
+          <TextField label="Key name" name="name" value={name} onChange={setName} error={create.error} />
           <Field label="Sender" name="type" error={create.error}>
             {(p) => (
               <select

@@ -6,8 +6,22 @@ import {
   ContactMethodType,
   UserDirectoryService,
 } from "../../../functions/gen/kneutral/directory/v1/user_directory_pb.ts";
+import { NotificationService } from "../../../functions/gen/oncall/v1/notifications_pb.ts";
 import { useSession } from "../auth.tsx";
-import { BackLink, Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import {
+  BackLink,
+  Badge,
+  CheckField,
+  ConfirmButton,
+  Empty,
+  ErrorNote,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+  SelectField,
+  TextField,
+} from "../ui.tsx";
 
 // People and how they are paged, from the user directory (the embedded one, or kneutral-api when
 // ONCALL_DIRECTORY_URL is set: then the directory refuses changes and says where to make them).
@@ -94,18 +108,31 @@ function NewUserForm() {
   return (
     <form onSubmit={submit} className="card" noValidate aria-label="New user">
       <h2>New user</h2>
-      <Field label="Name" name="name" error={create.error}>
-        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
-      <Field label="Email" name="email" error={create.error}>
-        {(p) => <input {...p} type="email" value={email} onChange={(e) => setEmail(e.target.value)} />}
-      </Field>
-      <Field label="Time zone" name="time_zone" error={create.error} hint="IANA, e.g. Europe/Berlin">
-        {(p) => <input {...p} value={timeZone} onChange={(e) => setTimeZone(e.target.value)} />}
-      </Field>
-      <Field label="User id" name="user_id" error={create.error} hint="Optional; empty: a generated id">
-        {(p) => <input {...p} value={userId} onChange={(e) => setUserId(e.target.value)} />}
-      </Field>
+      <TextField label="Name" name="name" value={name} onChange={setName} error={create.error} />
+      <TextField
+        label="Email"
+        name="email"
+        type="email"
+        value={email}
+        onChange={setEmail}
+        error={create.error}
+      />
+      <TextField
+        label="Time zone"
+        name="time_zone"
+        hint="IANA, e.g. Europe/Berlin"
+        value={timeZone}
+        onChange={setTimeZone}
+        error={create.error}
+      />
+      <TextField
+        label="User id"
+        name="user_id"
+        hint="Optional; empty: a generated id"
+        value={userId}
+        onChange={setUserId}
+        error={create.error}
+      />
       <FormError error={create.error} fields={["name", "email", "time_zone", "user_id"]} />
       <button type="submit" className="primary" disabled={create.isPending}>
         Create user
@@ -194,7 +221,125 @@ export function UserPage({ id }: { id: string }) {
         </table>
       )}
       {session.isAdmin ? <NewContactMethodForm userId={user.id} /> : null}
+      <NotificationRules userId={user.id} userName={user.name} methods={list} canWrite={session.canWrite} />
     </>
+  );
+}
+
+/** How this user is paged: each rule sends to one contact method after a delay (GoAlert's model). */
+function NotificationRules({
+  userId,
+  userName,
+  methods,
+  canWrite,
+}: {
+  userId: string;
+  userName: string;
+  methods: ContactMethod[];
+  canWrite: boolean;
+}) {
+  const rules = useQuery(NotificationService.method.listNotificationRules, { userId });
+  const [methodId, setMethodId] = useState("");
+  const [delay, setDelay] = useState("0");
+  const createRule = useMutation(NotificationService.method.createNotificationRule, {
+    onSuccess: () => setDelay("0"),
+  });
+  const remove = useMutation(NotificationService.method.deleteNotificationRule);
+  const statusUpdates = useMutation(NotificationService.method.setStatusUpdates);
+  const method = new Map(methods.map((m) => [m.id, m]));
+  const list = [...(rules.data?.rules ?? [])].sort((a, b) => a.delayMinutes - b.delayMinutes);
+  const chosen = methodId || methods[0]?.id || "";
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    // An empty or partial number goes as NaN → 0 would hide the mistake; send what was typed, checked.
+    const minutes = delay.trim() === "" ? Number.NaN : Number(delay);
+    createRule.mutate({
+      userId,
+      contactMethodId: chosen,
+      delayMinutes: Number.isInteger(minutes) ? minutes : -1,
+    });
+  };
+  return (
+    <section aria-labelledby="notification-rules">
+      <h2 id="notification-rules">Notification rules</h2>
+      <ErrorNote error={rules.error ?? remove.error ?? statusUpdates.error} />
+      {rules.isPending ? (
+        <Loading what="notification rules" />
+      ) : list.length === 0 ? (
+        <Empty>
+          No notification rules: when an escalation step notifies {userName}, nothing is sent and the alert
+          records “no contact method”.{" "}
+          {canWrite ? "Add one below, e.g. SMS at once and email after 5 minutes." : ""}
+        </Empty>
+      ) : (
+        <ul className="plain notification-rules">
+          {list.map((r) => {
+            const cm = method.get(r.contactMethodId);
+            const what = cm ? `${cm.name} (${typeLabels[cm.type] ?? "?"} ${cm.value})` : r.contactMethodId;
+            return (
+              <li key={r.id} data-delay={r.delayMinutes}>
+                {r.delayMinutes === 0 ? "At once" : `After ${r.delayMinutes} min`}: {what}
+                {cm && !cm.enabled ? <Badge kind="revoked">contact method disabled</Badge> : null}{" "}
+                {canWrite ? (
+                  <ConfirmButton
+                    className="danger"
+                    label={`Delete rule: ${r.delayMinutes} min, ${cm?.name ?? r.contactMethodId}`}
+                    question="Delete this notification rule?"
+                    onConfirm={() => remove.mutate({ userId, id: r.id })}
+                  >
+                    Delete rule
+                  </ConfirmButton>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {rules.data && canWrite ? (
+        <CheckField
+          label="Tell them when an alert they were paged for is acknowledged or resolved"
+          checked={rules.data.statusUpdates}
+          onChange={(enabled) => statusUpdates.mutate({ userId, enabled })}
+        />
+      ) : rules.data?.statusUpdates ? (
+        <p className="muted">Status updates: on.</p>
+      ) : null}
+      {canWrite ? (
+        methods.length === 0 ? (
+          <p className="muted">Add a contact method first; then a rule can send to it.</p>
+        ) : (
+          <form onSubmit={submit} className="card" noValidate aria-label="New notification rule">
+            <h3>New notification rule</h3>
+            <div className="row">
+              <SelectField
+                label="Send to"
+                name="contact_method_id"
+                value={chosen}
+                onChange={setMethodId}
+                options={methods.map((m) => ({
+                  value: m.id,
+                  label: `${m.name} (${typeLabels[m.type] ?? "?"})${m.enabled ? "" : " — disabled"}`,
+                }))}
+                error={createRule.error}
+              />
+              <TextField
+                label="Delay (minutes)"
+                name="delay_minutes"
+                type="number"
+                hint="0: at once; at most 1440."
+                value={delay}
+                onChange={setDelay}
+                error={createRule.error}
+              />
+            </div>
+            <FormError error={createRule.error} fields={["contact_method_id", "delay_minutes"]} />
+            <button type="submit" className="primary" disabled={createRule.isPending}>
+              Add rule
+            </button>
+          </form>
+        )
+      ) : null}
+    </section>
   );
 }
 
