@@ -163,7 +163,8 @@ async function copyTree(from: string, to: string): Promise<void> {
   // Parents first (listTree puts them after their contents).
   for (const dir of [...dirs].reverse()) await mkdir(join(to, dir), { recursive: true });
   await eachAtMost(ioConcurrency, files, (file) =>
-    copyFile(join(from, file), join(to, file), constants.COPYFILE_EXCL),
+    // A copy-on-write clone where the file system has them (btrfs, XFS, APFS): no bytes copied.
+    copyFile(join(from, file), join(to, file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
   );
 }
 
