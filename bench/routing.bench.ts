@@ -4,7 +4,19 @@
 // and shared by the rules). Baselines in the same run: 1,000 hand-written JS predicates doing the same
 // kind of comparisons, and JSON.stringify of the alert. Goal (issue 13): ≤ 1 ms per alert.
 //
+// Then the whole rule set as the route path runs it per alert: 1,000 compiled rules (compileRules of
+// app/routing.ts, with a stored-calendar list), scoped (a fifth to other services), some disabled,
+// with actions (route, set labels, set severity, notify, ticket), none terminal; evaluateRules under
+// the route path's per-alert time budget, the maintenance verdict (10 compiled windows) and
+// decideRouting — everything routeOne does between the load and the write. Same baselines.
+//
 //   node bench/routing.bench.ts            (npm run bench runs every benchmark)
+import { compileRules, ROUTING_BUDGET_MS_PER_ALERT, timeBudget } from "../functions/app/routing.ts";
+import {
+  compileWindow,
+  type MaintenanceWindow,
+  maintenanceVerdict,
+} from "../functions/domain/maintenance/windows.ts";
 import { compileCondition } from "../functions/domain/routing/conditions.ts";
 import type {
   BusinessCalendar,
@@ -12,6 +24,12 @@ import type {
   Condition,
   RoutableAlert,
 } from "../functions/domain/routing/model.ts";
+import {
+  decideRouting,
+  evaluateRules,
+  type RuleAction,
+  type RuleDraft,
+} from "../functions/domain/routing/rules.ts";
 import { fmt, median } from "./support.ts";
 
 const RULES = 1_000;
@@ -136,6 +154,80 @@ for (let round = 0; round < rounds; round++) {
 }
 for (const c of compiled) if (c.evaluate(makeAlert(1), now).error) errors++;
 
+// ---- The rule set as the route path evaluates it --------------------------------------------------
+
+function actionsFor(i: number): RuleAction[] {
+  switch (i % 5) {
+    case 0:
+      return [{ kind: "route", policyId: `policy-${i % 7}` }];
+    case 1:
+      return [{ kind: "set_labels", labels: { routed_by: `rule-${i}` } }];
+    case 2:
+      return [{ kind: "set_severity", severity: "error" }];
+    case 3:
+      return [{ kind: "notify_channel", channelId: `channel-${i % 3}` }];
+    default:
+      return [{ kind: "create_ticket", system: "jira", project: "OPS" }];
+  }
+}
+const drafts: (RuleDraft & { id: string })[] = Array.from({ length: RULES }, (_, i) => ({
+  id: `rule-${i}`,
+  name: `rule ${i}`,
+  description: "",
+  enabled: i % 50 !== 0,
+  serviceIds: i % 5 === 4 ? [`svc-${i % 9}`] : undefined,
+  condition: conditionFor(i),
+  actions: actionsFor(i),
+  terminal: false,
+}));
+const ruleSet = compileRules(drafts, calendars);
+const problems = ruleSet.filter((r) => "problem" in r.condition).length;
+if (problems > 0) throw new Error(`${problems} rules do not compile`);
+const windows = Array.from({ length: 10 }, (_, i) =>
+  compileWindow({
+    id: `w-${i}`,
+    name: `window ${i}`,
+    reason: "bench",
+    owner: "u",
+    action: i % 2 ? "suppress" : "annotate",
+    schedule: {
+      kind: "once",
+      startAt: new Date("2026-07-16T00:00:00Z"),
+      endAt: new Date("2026-07-16T02:00:00Z"),
+    },
+    scope: { serviceIds: [`svc-${i}`], labelMatchers: [`env="maint-${i}"`], cel: "" },
+    cancelledAt: null,
+    createdBy: "u",
+    createdAt: now,
+    updatedBy: "u",
+    updatedAt: now,
+  } satisfies MaintenanceWindow),
+);
+let exhausted = 0;
+const routeOneAlert = (a: RoutableAlert) => {
+  const evaluation = evaluateRules(ruleSet, a, now, timeBudget(ROUTING_BUDGET_MS_PER_ALERT));
+  if (evaluation.budgetExhausted) exhausted++;
+  const decision = decideRouting(a, evaluation, maintenanceVerdict(windows, a, now), "policy-default");
+  sink += evaluation.evaluated + decision.notify.length;
+};
+for (let i = 0; i < 3; i++) perAlertMs(freshAlerts(), routeOneAlert);
+exhausted = 0;
+const ruleSetMs: number[] = [];
+const plainMs2: number[] = [];
+const engineMs2: number[] = [];
+const evaluateOnlyMs: number[] = [];
+// Interleaved with the condition engine and evaluateRules alone, so machine noise hits all alike.
+const evaluateOnly = (a: RoutableAlert) => {
+  sink += evaluateRules(ruleSet, a, now).evaluated;
+};
+for (let round = 0; round < rounds; round++) {
+  plainMs2.push(perAlertMs(freshAlerts(), plain));
+  engineMs2.push(perAlertMs(freshAlerts(), engine));
+  evaluateOnlyMs.push(perAlertMs(freshAlerts(), evaluateOnly));
+  ruleSetMs.push(perAlertMs(freshAlerts(), routeOneAlert));
+}
+const sample = evaluateRules(ruleSet, makeAlert(1), now);
+
 const e = median(engineMs);
 const p = median(plainMs);
 const s = median(stringifyMs);
@@ -150,3 +242,20 @@ console.log(
   `  baseline JSON.stringify(alert):     ${fmt(s * 1000, 2)} µs per alert  → engine ${fmt(e / s, 0)}×`,
 );
 console.log(`  (evaluation errors in the set: ${errors}; sink ${sink > 0 ? "ok" : "empty"})`);
+const r = median(ruleSetMs);
+const p2 = median(plainMs2);
+console.log(
+  `rule set as routed: ${fmt(RULES)} compiled rules (a fifth scoped to other services, 2% disabled, actions route/set_labels/set_severity/notify_channel/create_ticket, none terminal) + 10 maintenance windows + the decision, per alert`,
+);
+console.log(
+  `  rule set: ${fmt(r, 3)} ms per alert  goal ≤ 1 ms  (budget ${ROUTING_BUDGET_MS_PER_ALERT} ms: exhausted for ${exhausted} of ${rounds * ALERTS_PER_ROUND} alerts)`,
+);
+console.log(
+  `  baseline 1,000 plain JS predicates: ${fmt(p2, 3)} ms per alert  → rule set ${fmt(r / p2, 1)}×`,
+);
+console.log(
+  `  same rounds: condition engine alone ${fmt(median(engineMs2), 3)} ms, evaluateRules without budget or decision ${fmt(median(evaluateOnlyMs), 3)} ms  → rule set ${fmt(r / median(engineMs2), 2)}× the engine`,
+);
+console.log(
+  `  (one alert: ${sample.evaluated} rules evaluated, ${sample.results.filter((x) => x.outcome === "matched").length} matched, ${sample.actions.length} actions)`,
+);

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
+import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
 import { AlertService } from "../functions/gen/oncall/v1/alerts_pb.ts";
 import { MatchField, MatchOperator, RoutingService } from "../functions/gen/oncall/v1/routing_pb.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
@@ -18,15 +19,17 @@ import {
   testAdminToken,
 } from "./support/app-context.ts";
 import { openTestDatabase } from "./support/databases.ts";
+import { type Receiver, startReceiver } from "./support/delivery.ts";
 import { admin, createInMemoryTransport } from "./support/rpc.ts";
 import { type SeededService, seedService } from "./support/seed.ts";
-import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
+import { attachPolicy, seedChannel, seedPolicy } from "./support/seed-oncall.ts";
 
 // Routing on the embedded runtime: the README's `buf curl` of SimulateRouting with a draft rule
 // set, and the issue-13 scenario with a real Alertmanager (Debian's prometheus-alertmanager, as in
 // alertmanager-e2e.test.ts): critical alerts of team db go to policy A, staging alerts are
-// suppressed (stored, visible, not escalated), info alerts go straight to a channel (one pending
-// channel notification, no escalation), the rest follow the service's default policy.
+// suppressed (stored, visible, not escalated), info alerts go straight to a Slack channel (one
+// message at a local Slack webhook receiver, no escalation), the rest follow the service's default
+// policy.
 
 const binary = "/usr/bin/prometheus-alertmanager";
 const alertmanagerAvailable = (() => {
@@ -48,6 +51,9 @@ let server: LocalServer;
 let seeded: SeededService;
 let policyA: string;
 let defaultPolicy: string;
+let slackDb: string;
+let receiver: Receiver;
+let ctx: ReturnType<typeof createTestAppContext>;
 const runner = createRecordingEscalationRunner();
 let routing: ReturnType<typeof createClient<typeof RoutingService>>;
 let alerts: ReturnType<typeof createClient<typeof AlertService>>;
@@ -60,7 +66,9 @@ beforeAll(async () => {
     { delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] },
   ]);
   await attachPolicy(database.db, seeded.serviceId, defaultPolicy);
-  const ctx = createTestAppContext(database, { escalations: runner });
+  receiver = await startReceiver();
+  slackDb = await seedChannel(database.db, "slack-db", `${receiver.url}/slack/db`);
+  ctx = createTestAppContext(database, { escalations: runner });
   server = await startLocalServer(createLocalDispatch(ctx), { port: 0 });
   const transport = createInMemoryTransport(ctx);
   routing = createClient(RoutingService, transport);
@@ -69,6 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await receiver?.close();
   await database?.close();
 });
 
@@ -80,7 +89,7 @@ describe("README: buf curl SimulateRouting with a draft rule set", () => {
     );
     expect(block, "README shows buf curl … RoutingService/SimulateRouting <<EOF … EOF").toBeTruthy();
     const url = block![1]!.replace("http://127.0.0.1:8080", server.url);
-    const body = block![2]!.replaceAll("$SERVICE_ID", seeded.serviceId);
+    const body = block![2]!.replaceAll("$SERVICE_ID", seeded.serviceId).replaceAll("$CHANNEL_ID", slackDb);
     const child = execFileAsync(
       "node_modules/.bin/buf",
       [
@@ -104,7 +113,7 @@ describe("README: buf curl SimulateRouting with a draft rule set", () => {
         { ruleId: "draft-1", name: "staging is quiet", outcome: "RULE_OUTCOME_NOT_MATCHED" },
         { ruleId: "draft-2", name: "info to chat", outcome: "RULE_OUTCOME_MATCHED" },
       ],
-      actions: [{ ruleId: "draft-2", action: { notifyChannel: { channelId: "slack-db" } } }],
+      actions: [{ ruleId: "draft-2", action: { notifyChannel: { channelId: slackDb } } }],
       maintenance: { action: "none" },
       outcome: "notified",
     });
@@ -203,7 +212,7 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
           enabled: true,
           terminal: true,
           condition: { cel: 'alert.severity == "info"' },
-          actions: [{ kind: { case: "notifyChannel", value: { channelId: "slack-db" } } }],
+          actions: [{ kind: { case: "notifyChannel", value: { channelId: slackDb } } }],
         },
       },
       admin,
@@ -266,14 +275,22 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
       routingReason: "staging does not page",
     });
 
-    // Straight to the channel: one pending channel notification, for the info alert only.
+    // Straight to the channel: one notification, for the info alert only, and its delivery sent as
+    // the embedded worker sends it: one message at the Slack receiver, with the alert's summary.
     const notifications = await database.db
       .selectFrom("notifications")
-      .select(["alert_id", "target_kind", "target_id", "status"])
+      .select(["alert_id", "target_kind", "target_id"])
       .execute();
     expect(notifications).toEqual([
-      { alert_id: id("CacheInfo"), target_kind: "channel", target_id: "slack-db", status: "pending" },
+      { alert_id: id("CacheInfo"), target_kind: "channel", target_id: slackDb },
     ]);
+    const sent = await sendDueDeliveries(deliveryDepsOf(ctx), { limit: 50 });
+    expect(sent).toMatchObject({ sent: 1 });
+    expect(await sendDueDeliveries(deliveryDepsOf(ctx), { limit: 50 })).toMatchObject({ sent: 0 });
+    const slack = receiver.requests.filter((r) => r.path === "/slack/db");
+    expect(slack).toHaveLength(1);
+    expect(JSON.stringify(slack[0]!.json)).toContain("CacheInfo");
+    expect(receiver.requests).toHaveLength(1);
 
     // The audit trail says why, for each.
     const { decisions } = await routing.listRoutingDecisions({ serviceId: seeded.serviceId }, admin);

@@ -99,7 +99,7 @@ export async function deleteChannel(deps: ChannelDeps, id: string): Promise<void
   if (result.outcome === "not_found") throw new NotFoundError("channel", id);
   if (result.outcome === "in_use") {
     throw new PreconditionError(
-      `channel ${id} is a target of ${result.usedBy.join(", ")}; remove it from those steps first`,
+      `channel ${id} is a target of ${result.usedBy.join(", ")}; remove it from those steps and rules first`,
     );
   }
 }

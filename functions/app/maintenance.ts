@@ -17,7 +17,8 @@ import {
   type WindowTiming,
   windowTiming,
 } from "../domain/maintenance/windows.ts";
-import type { RoutableAlert } from "../domain/routing/model.ts";
+import type { BusinessCalendar, RoutableAlert } from "../domain/routing/model.ts";
+import { storedCalendars } from "./business-calendars.ts";
 import type { AppContext } from "./context.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import { MAINTENANCE_ENDED_EVENT } from "./routing.ts";
@@ -52,7 +53,7 @@ export async function createMaintenanceWindow(
   input: MaintenanceWindowSpec,
   actor: string,
 ): Promise<WindowView> {
-  const spec = validateWindowSpec(input);
+  const spec = validateWindowSpec(input, await storedCalendars(deps.database.db));
   await checkServices(deps, spec);
   const now = deps.clock.now();
   if ((await store.countLiveWindows(deps.database.db, now)) >= store.MAX_LIVE_WINDOWS) {
@@ -133,7 +134,7 @@ export async function updateMaintenanceWindow(
   const before = await load(deps, id);
   const now = deps.clock.now();
   refuseEnded(before, now, "changing");
-  const spec = validateWindowSpec({ ...specOf(before), ...patch });
+  const spec = validateWindowSpec({ ...specOf(before), ...patch }, await storedCalendars(deps.database.db));
   await checkServices(deps, spec);
   return write(deps, before, { spec, cancelledAt: before.cancelledAt, kind: "updated" }, actor, now);
 }
@@ -169,7 +170,10 @@ export async function extendMaintenanceWindow(
   if (endAt.getTime() <= schedule.endAt.getTime()) {
     throw new ValidationError("end_time", `must be after the current end ${schedule.endAt.toISOString()}`);
   }
-  const spec = validateWindowSpec({ ...specOf(before), schedule: { ...schedule, endAt } });
+  const spec = validateWindowSpec(
+    { ...specOf(before), schedule: { ...schedule, endAt } },
+    await storedCalendars(deps.database.db),
+  );
   return write(deps, before, { spec, cancelledAt: before.cancelledAt, kind: "extended" }, actor, now);
 }
 
@@ -181,11 +185,14 @@ export async function listMaintenanceWindowChanges(
   return store.listWindowChanges(deps.database.db, input);
 }
 
-function compileAll(windows: readonly MaintenanceWindow[]): CompiledWindow[] {
+function compileAll(
+  windows: readonly MaintenanceWindow[],
+  calendars: readonly BusinessCalendar[],
+): CompiledWindow[] {
   const compiled: CompiledWindow[] = [];
   for (const window of windows) {
     try {
-      compiled.push(compileWindow(window));
+      compiled.push(compileWindow(window, calendars));
     } catch (error) {
       // Saved windows were validated; one that no longer compiles (a library change) is skipped, loudly.
       logger.error("maintenance window does not compile; it is ignored", {
@@ -218,7 +225,7 @@ export async function checkAlertMaintenance(
   if (!alert) throw new ValidationError("alert", "an alert id or a sample alert is required");
   const at = input.at ?? deps.clock.now();
   const { windows } = await store.loadLiveWindows(deps.database.db, at);
-  const compiled = compileAll(windows);
+  const compiled = compileAll(windows, await storedCalendars(deps.database.db));
   const verdict = maintenanceVerdict(compiled, alert, at);
   if (verdict.action === "none") return { verdict };
   const window = compiled.find((c) => c.window.id === verdict.windowId)!.window;
@@ -254,7 +261,7 @@ export function createMaintenanceCheck(deps: {
     const current = await store.readMaintenanceVersion(deps.db());
     if (current !== version) {
       const loaded = await store.loadLiveWindows(deps.db(), now);
-      compiled = compileAll(loaded.windows);
+      compiled = compileAll(loaded.windows, await storedCalendars(deps.db()));
       version = loaded.version;
       loadedAt = now.getTime();
       loads++;
@@ -285,7 +292,7 @@ export function createMaintenanceCheck(deps: {
         // Asked about a time before the copy was made (a simulation of the past): windows that ended
         // since are not in it, so read those live then. Ingest asks about now and never gets here.
         const { windows } = await store.loadLiveWindows(deps.db(), now);
-        return maintenanceVerdict(compileAll(windows), alert, now);
+        return maintenanceVerdict(compileAll(windows, await storedCalendars(deps.db())), alert, now);
       }
       return maintenanceVerdict(compiled, alert, now);
     },
@@ -320,9 +327,10 @@ export async function releaseEndedMaintenance(
   });
   if (candidates.length === 0) return { released: 0 };
   const windows = new Map<string, CompiledWindow | undefined>();
+  const calendars = await storedCalendars(db);
   for (const id of new Set(candidates.map((c) => c.windowId))) {
     const window = await store.getWindow(db, id);
-    windows.set(id, window && compileAll([window])[0]);
+    windows.set(id, window && compileAll([window], calendars)[0]);
   }
   const releases: Parameters<typeof store.releaseSuppressedAlerts>[1]["releases"][number][] = [];
   for (const c of candidates) {

@@ -45,6 +45,7 @@ import {
   type RuleSetEvaluation,
   referencesOf,
 } from "../domain/routing/rules.ts";
+import { storedCalendars } from "./business-calendars.ts";
 import type { AppContext } from "./context.ts";
 import type { EffectHandler } from "./effects.ts";
 import { getOnCall } from "./on-call.ts";
@@ -62,10 +63,10 @@ export interface RoutingDeps {
   readonly clock: Clock;
   /** Asked for every routed alert; answers from its own cache (no round trip per alert). */
   readonly maintenance: MaintenanceCheck;
-  /** Business calendars for the CEL business-hours function. */
-  readonly calendars?: readonly BusinessCalendar[];
   /** Who is on call for a schedule at `at` (user ids), for `notify_schedule`. */
   onCallUsers(scheduleId: string, at: Date): Promise<string[]>;
+  /** Which of these user ids the directory knows (a `notify_user` action is checked at save). */
+  knownUsers(ids: readonly string[]): Promise<Set<string>>;
 }
 
 /**
@@ -94,10 +95,13 @@ interface CachedRuleSet {
 }
 const compiledSets = new WeakMap<object, CachedRuleSet>();
 
-/** Compiles stored rules; one that no longer compiles evaluates as an error (recorded, never thrown). */
+/**
+ * Compiles stored rules; one that no longer compiles evaluates as an error (recorded, never thrown).
+ * `calendars`: the stored business calendars (one list object for the whole set: one CEL environment).
+ */
 export function compileRules(
   rules: readonly (RuleDraft & { id: string })[],
-  calendars: readonly BusinessCalendar[] = [],
+  calendars: readonly BusinessCalendar[],
 ): CompiledRule[] {
   return rules.map((rule) => {
     const compiled = compileCondition(rule.condition, { calendars });
@@ -115,19 +119,22 @@ export function compileRules(
   });
 }
 
-/** The live rule set compiled, at `version` (from cache when it has not moved). */
+/**
+ * The live rule set compiled, at `version` (from cache when it has not moved). Business calendars
+ * are compile inputs: a calendar change bumps the same version, so the cache is rebuilt with it.
+ */
 async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedRuleSet> {
   const cached = compiledSets.get(deps.db);
   const current = version ?? (await ruleSetVersion(deps.db));
   if (cached && cached.version === current) return cached;
-  const loaded = await loadRuleSet(deps.db, MAX_RULES);
-  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, deps.calendars) };
+  const [loaded, calendars] = await Promise.all([loadRuleSet(deps.db, MAX_RULES), storedCalendars(deps.db)]);
+  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, calendars) };
   compiledSets.set(deps.db, fresh);
   return fresh;
 }
 
 /** A per-alert budget on a monotonic clock (the only wall-clock reading of routing; tests pass their own). */
-function timeBudget(ms: number): EvaluationBudget {
+export function timeBudget(ms: number): EvaluationBudget {
   const started = performance.now();
   return { maxRules: MAX_RULES, overTime: () => performance.now() - started > ms };
 }
@@ -319,7 +326,8 @@ function freshInputs(
  * The `route` effect's handler: loads the new alerts and the rule set's version in one read,
  * evaluates the (cached) rule set and asks maintenance for each alert, writes every decision in one
  * statement, and returns the `escalation.start` effects that statement wrote (one per chosen
- * policy): the outbox runs them next, as effects of their own, so a failed start is retried alone.
+ * policy) and the `notifications.deliver` ones of direct notifications (one per service): the outbox
+ * runs them next, as effects of their own, so a failed start is retried alone.
  * An effect that runs twice routes its alerts once (the load skips alerts already routed).
  */
 export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
@@ -443,7 +451,8 @@ function countOutcomes(writes: readonly RoutingWrite[]): void {
 /** Checks a rule for saving: shape and lengths, its condition compiles, its references exist. */
 async function checkRuleForSave(deps: RoutingDeps, rule: RuleDraft, prefix: string): Promise<void> {
   checkRuleShape(rule, prefix);
-  const compiled = compileCondition(rule.condition, { calendars: deps.calendars ?? [] });
+  // A rule naming an unknown business calendar does not compile (condition.cel names it).
+  const compiled = compileCondition(rule.condition, { calendars: await storedCalendars(deps.db) });
   if (!compiled.ok) throw conditionError(compiled.problems, prefix);
   await checkReferences(deps, [rule], [prefix]);
 }
@@ -453,13 +462,15 @@ async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], p
   const builtin = [...refs.templateIds].filter((id) => id.startsWith("default-"));
   const existing = await existingReferences(deps.db, {
     policyIds: [...refs.policyIds],
+    channelIds: [...refs.channelIds],
     scheduleIds: [...refs.scheduleIds],
     templateIds: [...refs.templateIds],
     serviceIds: [...refs.serviceIds],
   });
   for (const id of builtin) existing.templateIds.add(id);
+  const userIds = refs.userIds.size > 0 ? await deps.knownUsers([...refs.userIds]) : new Set<string>();
   for (const [i, rule] of rules.entries()) {
-    const missing = firstMissingReference(rule, existing, prefixes[i] ?? "");
+    const missing = firstMissingReference(rule, { ...existing, userIds }, prefixes[i] ?? "");
     if (missing) throw missing;
   }
 }
@@ -609,17 +620,18 @@ export async function testRoutingRule(
   },
 ): Promise<{ result: RuleResult; actions: RuleAction[] }> {
   let rule: RuleDraft & { id: string };
+  const calendars = await storedCalendars(deps.db);
   if (input.rule.kind === "stored") {
     rule = (await getRoutingRule(deps, input.rule.id)).rule;
   } else {
     checkRuleShape(input.rule.draft, "rule.");
-    const compiled = compileCondition(input.rule.draft.condition, { calendars: deps.calendars ?? [] });
+    const compiled = compileCondition(input.rule.draft.condition, { calendars });
     if (!compiled.ok) throw conditionError(compiled.problems, "rule.");
     rule = { ...input.rule.draft, id: "" };
   }
   const { alert } = await alertOf(deps, input.source, "alert.sample");
   // A disabled or out-of-scope rule is still tested for its condition: that is what the user asks.
-  const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], deps.calendars);
+  const [compiled] = compileRules([{ ...rule, enabled: true, serviceIds: undefined }], calendars);
   const evaluation = evaluateRules(compiled ? [compiled] : [], alert, input.at);
   const result = evaluation.results[0] ?? {
     ruleId: rule.id,
@@ -659,7 +671,7 @@ export async function simulateRouting(
     // A draft rule that does not compile is reported as that rule's error, like a stored one.
     rules = compileRules(
       input.draft.map((rule, i) => ({ ...rule, id: `draft-${i + 1}` })),
-      deps.calendars,
+      await storedCalendars(deps.db),
     );
   } else {
     const live = await liveRuleSet(deps);
@@ -681,11 +693,14 @@ export async function simulateRouting(
 }
 
 /** The routing dependencies from an AppContext. */
-export function routingDepsOf(ctx: Pick<AppContext, "database" | "clock" | "maintenance">): RoutingDeps {
+export function routingDepsOf(
+  ctx: Pick<AppContext, "database" | "clock" | "maintenance" | "directory">,
+): RoutingDeps {
   return {
     db: ctx.database.db,
     clock: ctx.clock,
     maintenance: ctx.maintenance ?? noMaintenanceWindows,
     onCallUsers: async (scheduleId, at) => (await getOnCall(ctx, scheduleId, at)).users.map((u) => u.userId),
+    knownUsers: async (ids) => new Set((await ctx.directory.getUsers(ids)).map((u) => u.id)),
   };
 }

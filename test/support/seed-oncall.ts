@@ -72,3 +72,18 @@ export async function attachPolicy(
     db,
   );
 }
+
+/** A Slack channel (incoming webhook at `webhookUrl`) named `name`; returns its id. */
+export async function seedChannel(
+  db: Kysely<Database>,
+  name: string,
+  webhookUrl = "https://hooks.slack.com/services/T0/B0/seed",
+): Promise<string> {
+  const config = JSON.stringify({ type: "slack", webhookUrl });
+  const { rows } = await sql<{ id: string }>`
+    insert into notification_channels (name, description, type, config, created_at, updated_at)
+    values (${name}::text, '', 'slack', ${config}::jsonb, now(), now())
+    returning id
+  `.execute(db);
+  return rows[0]!.id;
+}

@@ -43,6 +43,8 @@ export interface Database {
   maintenance_windows: MaintenanceWindowsTable;
   maintenance_window_changes: MaintenanceWindowChangesTable;
   maintenance_state: MaintenanceStateTable;
+  business_calendars: BusinessCalendarsTable;
+  routing_decisions: RoutingDecisionsTable;
   maintenance_releases: MaintenanceReleasesTable;
 }
 
@@ -469,4 +471,26 @@ export interface MaintenanceReleasesTable {
   alert_id: number;
   window_id: string;
   released_at: Date;
+}
+
+/** Named business calendars for CEL's inBusinessHours() (domain/routing/model.ts BusinessCalendar). */
+export interface BusinessCalendarsTable {
+  name: string;
+  description: Generated<string>;
+  zone: string;
+  /** Domain TimeWindow[]. */
+  windows: Json;
+  /** "YYYY-MM-DD"[]. */
+  holidays: Json;
+  created_by: string;
+  created_at: Date;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** The routing entries of alert logs (kept by a trigger on alert_events), for ListRoutingDecisions. */
+export interface RoutingDecisionsTable {
+  event_id: number;
+  alert_id: number;
+  service_id: string;
 }

@@ -1,7 +1,8 @@
 import { create, type MessageInitShape, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
-import { beforeAll, beforeEach, expect, it } from "vitest";
+import { sql } from "kysely";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
@@ -9,10 +10,12 @@ import {
 } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
-import { attachPolicy, seedPolicy, seedSchedule } from "../../../test/support/seed-oncall.ts";
+import { attachPolicy, seedChannel, seedPolicy, seedSchedule } from "../../../test/support/seed-oncall.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService, Severity } from "../../gen/oncall/v1/alerts_pb.ts";
+import { ChannelService } from "../../gen/oncall/v1/channels_pb.ts";
 import { EscalationPolicyService } from "../../gen/oncall/v1/escalation_policies_pb.ts";
+import { MaintenanceAction, MaintenanceService } from "../../gen/oncall/v1/maintenance_pb.ts";
 import {
   MatchField,
   MatchOperator,
@@ -21,6 +24,7 @@ import {
   RoutingService,
   RuleOutcome,
 } from "../../gen/oncall/v1/routing_pb.ts";
+import { ScheduleService } from "../../gen/oncall/v1/schedules_pb.ts";
 import { ServiceService } from "../../gen/oncall/v1/services_pb.ts";
 
 // RoutingService in memory (the real interceptors and stores) on every database path, and routing
@@ -38,6 +42,7 @@ describeEachDatabase("RoutingService", (suite) => {
   let serviceId: string;
   let bareService: string;
   let scheduleId: string;
+  let slackDb: string;
 
   beforeAll(() => {
     const transport = createInMemoryTransport(
@@ -59,6 +64,9 @@ describeEachDatabase("RoutingService", (suite) => {
       .execute();
     await db.deleteFrom("services").execute();
     await db.deleteFrom("escalation_policies").execute();
+    await sql`delete from deliveries`.execute(db);
+    await db.deleteFrom("notification_channels").execute();
+    await db.deleteFrom("business_calendars").execute();
     runner.calls.length = 0;
     clock.set("2026-11-30T14:00:00Z");
     policyA = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "dba" }] }]);
@@ -67,6 +75,10 @@ describeEachDatabase("RoutingService", (suite) => {
     await attachPolicy(db, serviceId, defaultPolicy);
     bareService = (await services.createService({ name: "bare" }, admin)).service!.id;
     scheduleId = await seedSchedule(db, { userId: "carol" });
+    slackDb = await seedChannel(db, "slack-db");
+    await sql`insert into directory_users (id, name, email, time_zone, slack_user_id, teams_user_id, created_at, updated_at)
+      values ('dave', 'Dave', 'dave@example.com', 'Europe/Berlin', '', '', now(), now())
+      on conflict (id) do nothing`.execute(db);
   });
 
   const action = (kind: RoutingAction["kind"]) => ({ kind }) as RoutingAction;
@@ -96,7 +108,7 @@ describeEachDatabase("RoutingService", (suite) => {
     await createRule({
       name: "info to chat",
       condition: { matchers: [], cel: 'alert.severity == "info"' },
-      actions: [action({ case: "notifyChannel", value: { channelId: "slack-db", templateId: "" } } as never)],
+      actions: [action({ case: "notifyChannel", value: { channelId: slackDb, templateId: "" } } as never)],
       terminal: true,
     });
   }
@@ -180,6 +192,29 @@ describeEachDatabase("RoutingService", (suite) => {
       ),
     );
     expect(noService.rawMessage).toMatch(/^rule\.service_ids\[0\]: /);
+    const noChannel = await failure(
+      routing.createRoutingRule(
+        {
+          rule: ruleOf({
+            actions: [action({ case: "notifyChannel", value: { channelId: missing } } as never)],
+          }),
+        },
+        admin,
+      ),
+    );
+    expect(noChannel.code).toBe(Code.InvalidArgument);
+    const noUser = await failure(
+      routing.createRoutingRule(
+        { rule: ruleOf({ actions: [action({ case: "notifyUser", value: { userId: "nobody" } } as never)] }) },
+        admin,
+      ),
+    );
+    expect(noUser.rawMessage).toMatch(
+      /^rule\.actions\[0\]\.notify_user\.user_id: user nobody is not in the directory/,
+    );
+    expect(noChannel.rawMessage).toMatch(
+      /^rule\.actions\[0\]\.notify_channel\.channel_id: notification channel .* does not exist/,
+    );
     const noName = await failure(routing.createRoutingRule({ rule: ruleOf({ name: "" }) }, admin));
     expect(noName.rawMessage).toMatch(/^rule\.name: /);
     expect(await suite.handle.db.selectFrom("routing_rules").selectAll().execute()).toEqual([]);
@@ -265,8 +300,21 @@ describeEachDatabase("RoutingService", (suite) => {
       .select(["alert_id", "target_kind", "target_id", "status"])
       .execute();
     expect(notifications.map((n) => [BigInt(n.alert_id), n.target_kind, n.target_id, n.status])).toEqual([
-      [info.id, "channel", "slack-db", "pending"],
+      [info.id, "channel", slackDb, "pending"],
     ]);
+    // The direct notification owes its delivery (the route statement wrote `notifications.deliver`):
+    // one message for the channel, none for anyone else.
+    const { rows: deliveries } = await sql<{
+      alert_id: number;
+      recipient_kind: string;
+      channel_id: string;
+      destination_kind: string;
+    }>`select alert_id, recipient_kind, channel_id, destination_kind from deliveries`.execute(
+      suite.handle.db,
+    );
+    expect(
+      deliveries.map((d) => [BigInt(d.alert_id), d.recipient_kind, d.channel_id, d.destination_kind]),
+    ).toEqual([[info.id, "channel", slackDb, "slack_webhook"]]);
 
     const [, routed] = await eventsOf(critical.id);
     expect(routed).toMatchObject({ type: "routed", data: { outcome: "routed", policyId: policyA } });
@@ -288,6 +336,212 @@ describeEachDatabase("RoutingService", (suite) => {
     expect(rest.decisions.map((d) => d.type)).toEqual(["suppressed", "routed"]);
     const ofOne = await routing.listRoutingDecisions({ alertId: critical.id }, admin);
     expect(ofOne.decisions[0]?.decision?.ruleSetVersion).toBeGreaterThan(0);
+  });
+
+  it("keeps a channel a rule notifies from being deleted, naming the rule", async () => {
+    await scenarioRules();
+    const channels = createClient(
+      ChannelService,
+      createInMemoryTransport(createTestAppContext(suite.handle, { clock })),
+    );
+    const refused = await failure(channels.deleteChannel({ id: slackDb }, admin));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toMatch(/routing rule "info to chat" \(/);
+    const rules = (await routing.listRoutingRules({}, admin)).rules;
+    await routing.deleteRoutingRule({ id: rules.find((r) => r.name === "info to chat")!.id }, admin);
+    await channels.deleteChannel({ id: slackDb }, admin);
+  });
+
+  it("keeps a schedule a rule notifies from being deleted, naming the rule", async () => {
+    const rule = await createRule({
+      name: "page the db on-call",
+      condition: { matchers: [] },
+      actions: [action({ case: "notifySchedule", value: { scheduleId } } as never)],
+    });
+    const schedules = createClient(
+      ScheduleService,
+      createInMemoryTransport(createTestAppContext(suite.handle, { clock })),
+    );
+    const refused = await failure(schedules.deleteSchedule({ id: scheduleId }, admin));
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(refused.rawMessage).toMatch(/routing rule "page the db on-call" \(/);
+    await routing.deleteRoutingRule({ id: rule.id }, admin);
+    await schedules.deleteSchedule({ id: scheduleId }, admin);
+  });
+
+  describe("business calendars", () => {
+    // Europe/Berlin, every day 09:00–17:00, Christmas Eve off. Europe springs forward on Sunday
+    // 2026-03-29 (UTC+1 → UTC+2): the same UTC instant is an hour later on the wall clock after it.
+    const euOffice = {
+      name: "eu-office",
+      description: "Berlin office",
+      zone: "Europe/Berlin",
+      windows: [{ weekdays: [1, 2, 3, 4, 5, 6, 7], start: "09:00", end: "17:00" }],
+      holidays: ["2026-12-24"],
+    };
+    const officeRule = () =>
+      createRule({
+        name: "office hours to A",
+        condition: { matchers: [], cel: 'inBusinessHours("eu-office")' },
+        actions: [action({ case: "route", value: { escalationPolicyId: policyA } } as never)],
+        terminal: true,
+      });
+    const simulateAt = async (iso: string) =>
+      (
+        await routing.simulateRouting(
+          {
+            alert: { source: { case: "sample", value: { serviceId, severity: Severity.ERROR } } },
+            time: timestampFromDate(new Date(iso)),
+          },
+          admin,
+        )
+      ).escalationPolicyId;
+
+    it("routes by a stored calendar across the DST day and a holiday, on the live route path too", async () => {
+      const before = (await routing.listRoutingRules({}, admin)).ruleSetVersion;
+      const created = await routing.createBusinessCalendar({ calendar: euOffice }, admin);
+      expect(created.calendar).toMatchObject({
+        name: "eu-office",
+        zone: "Europe/Berlin",
+        createdBy: "admin",
+      });
+      expect(created.ruleSetVersion).toBeGreaterThan(before);
+      await officeRule();
+
+      // Saturday 15:30Z = 16:30 CET (in); Sunday, the DST day, 15:30Z = 17:30 CEST (out).
+      expect(await simulateAt("2026-03-28T15:30:00Z")).toBe(policyA);
+      expect(await simulateAt("2026-03-29T15:30:00Z")).toBe(defaultPolicy);
+      // 07:30Z: 08:30 CET on Saturday (out), 09:30 CEST on Sunday (in).
+      expect(await simulateAt("2026-03-28T07:30:00Z")).toBe(defaultPolicy);
+      expect(await simulateAt("2026-03-29T07:30:00Z")).toBe(policyA);
+      // The holiday is out all day; the day before is in.
+      expect(await simulateAt("2026-12-23T10:00:00Z")).toBe(policyA);
+      expect(await simulateAt("2026-12-24T10:00:00Z")).toBe(defaultPolicy);
+
+      // The route path: an alert on the holiday follows the default policy ...
+      clock.set("2026-12-24T10:00:00Z");
+      const onHoliday = await raise(Severity.ERROR, {});
+      // ... and after the holiday is removed (a calendar change bumps the version: recompiled), policy A.
+      const updated = await routing.updateBusinessCalendar(
+        { calendar: { name: "eu-office", holidays: [] }, updateMask: { paths: ["holidays"] } },
+        admin,
+      );
+      expect(updated.calendar).toMatchObject({ description: "Berlin office", holidays: [] });
+      const afterUpdate = await raise(Severity.ERROR, {});
+      const decisionOf = async (id: bigint) =>
+        (await routing.listRoutingDecisions({ alertId: id }, admin)).decisions[0]?.decision;
+      expect(await decisionOf(onHoliday.id)).toMatchObject({ policyId: defaultPolicy });
+      expect(await decisionOf(afterUpdate.id)).toMatchObject({
+        policyId: policyA,
+        ruleSetVersion: Number(updated.ruleSetVersion),
+      });
+
+      const changes = (await routing.listRoutingRuleChanges({}, admin)).changes;
+      expect(changes.map((c) => c.change)).toContain("calendar_updated");
+    });
+
+    it("validates calendars: zone, windows, holidays, unique names", async () => {
+      const refuse = async (calendar: Record<string, unknown>, field: RegExp) => {
+        const error = await failure(
+          routing.createBusinessCalendar({ calendar: { ...euOffice, ...calendar } }, admin),
+        );
+        expect(error.code).toBe(Code.InvalidArgument);
+        expect(error.rawMessage).toMatch(field);
+      };
+      await refuse({ zone: "Europe/Atlantis" }, /^calendar\.zone: /);
+      await refuse({ windows: [] }, /^calendar\.windows: /);
+      await refuse(
+        { windows: [{ weekdays: [8], start: "09:00", end: "17:00" }] },
+        /^calendar\.windows\[0\]\.weekdays\[0\]: /,
+      );
+      await refuse(
+        { windows: [{ weekdays: [1], start: "9am", end: "17:00" }] },
+        /^calendar\.windows\[0\]\.start: /,
+      );
+      await refuse({ holidays: ["2026-12-24", "24.12.2026"] }, /^calendar\.holidays\[1\]: /);
+      await refuse({ holidays: ["2026-02-30"] }, /^calendar\.holidays\[0\]: /);
+      await refuse({ name: "eu office" }, /^calendar\.name: /);
+      await routing.createBusinessCalendar({ calendar: euOffice }, admin);
+      await refuse({}, /^calendar\.name: .*exists already/);
+      expect((await routing.listBusinessCalendars({}, admin)).calendars.map((c) => c.name)).toEqual([
+        "eu-office",
+      ]);
+    });
+
+    it("refuses a rule naming an unknown calendar, and deleting a calendar a rule or window names", async () => {
+      const unknown = await failure(officeRule());
+      expect(unknown.code).toBe(Code.InvalidArgument);
+      expect(unknown.rawMessage).toMatch(/^rule\.condition\.cel: unknown business calendar "eu-office"/);
+
+      await routing.createBusinessCalendar({ calendar: euOffice }, admin);
+      const rule = await officeRule();
+      const refused = await failure(routing.deleteBusinessCalendar({ name: "eu-office" }, admin));
+      expect(refused.code).toBe(Code.FailedPrecondition);
+      expect(refused.rawMessage).toMatch(/routing rule "office hours to A" \(/);
+      await routing.deleteRoutingRule({ id: rule.id }, admin);
+
+      // A maintenance scope may name it too (compiled with the stored calendars) and then keeps it.
+      const maintenance = createClient(
+        MaintenanceService,
+        createInMemoryTransport(createTestAppContext(suite.handle, { clock })),
+      );
+      const { window } = await maintenance.createMaintenanceWindow(
+        {
+          window: {
+            name: "after hours",
+            owner: "u-alice",
+            action: MaintenanceAction.ANNOTATE,
+            schedule: {
+              kind: {
+                case: "oneTime",
+                value: {
+                  startTime: timestampFromDate(new Date("2026-12-01T00:00:00Z")),
+                  endTime: timestampFromDate(new Date("2026-12-31T00:00:00Z")),
+                },
+              },
+            },
+            scope: { serviceIds: [serviceId], labelMatchers: [], cel: '!inBusinessHours("eu-office")' },
+          },
+        },
+        admin,
+      );
+      const byWindow = await failure(routing.deleteBusinessCalendar({ name: "eu-office" }, admin));
+      expect(byWindow.code).toBe(Code.FailedPrecondition);
+      expect(byWindow.rawMessage).toMatch(/maintenance window "after hours"/);
+      await maintenance.cancelMaintenanceWindow({ id: window!.id }, admin);
+
+      const deleted = await routing.deleteBusinessCalendar({ name: "eu-office" }, admin);
+      expect(deleted.ruleSetVersion).toBeGreaterThan(0n);
+      expect((await routing.listBusinessCalendars({}, admin)).calendars).toEqual([]);
+      const gone = await failure(routing.deleteBusinessCalendar({ name: "eu-office" }, admin));
+      expect(gone.code).toBe(Code.NotFound);
+    });
+  });
+
+  it("pages the unscoped audit trail of decisions newest first, by service too", async () => {
+    await scenarioRules();
+    const raised: bigint[] = [];
+    for (let i = 0; i < 5; i++) raised.push((await raise(Severity.CRITICAL, { team: "db" })).id);
+    // No rule matches and the service has no default: unrouted, an entry of the other service.
+    const bare = (await raise(Severity.ERROR, {}, bareService)).id;
+    const seen: bigint[] = [];
+    let pageToken = "";
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await routing.listRoutingDecisions({ pageSize: 2, pageToken }, admin);
+      expect(page.decisions.length).toBeLessThanOrEqual(2);
+      seen.push(...page.decisions.map((d) => d.alertId));
+      pageToken = page.nextPageToken;
+      if (!pageToken) break;
+    }
+    expect(seen).toEqual([bare, ...[...raised].reverse()]);
+    const ofService = await routing.listRoutingDecisions({ serviceId: bareService, pageSize: 10 }, admin);
+    expect(ofService.decisions.map((d) => [d.alertId, d.type])).toEqual([[bare, "unrouted"]]);
+    const ofDb = await routing.listRoutingDecisions({ serviceId, pageSize: 3 }, admin);
+    expect(ofDb.decisions.map((d) => d.alertId)).toEqual([...raised].reverse().slice(0, 3));
+    const wrongFilter = await failure(
+      routing.listRoutingDecisions({ serviceId: bareService, pageToken: ofDb.nextPageToken }, admin),
+    );
+    expect(wrongFilter.code).toBe(Code.InvalidArgument);
   });
 
   it("keeps today's behaviour without rules: the service's policy, or unrouted and visible", async () => {

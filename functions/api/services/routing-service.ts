@@ -1,11 +1,13 @@
 import { create, fromJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
+import * as calendars from "../../app/business-calendars.ts";
 import type { AppContext } from "../../app/context.ts";
 import type { RoutingRule, RuleAction, RuleDraft, RuleResult } from "../../app/routing.ts";
 import * as routing from "../../app/routing.ts";
 import { SEVERITIES, type Severity as SeverityName } from "../../domain/alerts/severity.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { MAX_CALENDAR_NAME_LENGTH } from "../../domain/routing/calendars.ts";
 import type {
   MatchField as DomainField,
   Matcher as DomainMatcher,
@@ -20,6 +22,8 @@ import {
 import { Severity } from "../../gen/oncall/v1/alerts_pb.ts";
 import {
   type AlertUnderTest,
+  BusinessCalendarSchema,
+  type BusinessCalendar as CalendarMessage,
   type Matcher,
   MatchField,
   MatchOperator,
@@ -55,6 +59,8 @@ const updatable = [
   "actions",
   "terminal",
 ] as const;
+
+const calendarUpdatable = ["description", "zone", "windows", "holidays"] as const;
 
 const fieldOf: Record<number, DomainField["kind"]> = {
   [MatchField.LABEL]: "label",
@@ -109,6 +115,7 @@ const outcomeEnum: Record<RuleResult["outcome"], RuleOutcome> = {
 /** oncall.v1.RoutingService: rules, their order, tests and simulations, and the audit trails. */
 export function createRoutingService(ctx: AppContext): ServiceImpl<typeof RoutingService> {
   const deps = () => routing.routingDepsOf(ctx);
+  const calendarDeps = () => ({ db: ctx.database.db, clock: ctx.clock });
   return {
     async createRoutingRule(req, context) {
       if (!req.rule) throw new ValidationError("rule", "is required");
@@ -246,6 +253,45 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
       };
     },
 
+    async createBusinessCalendar(req, context) {
+      if (!req.calendar) throw new ValidationError("calendar", "is required");
+      const { calendar, version } = await calendars.createBusinessCalendar(calendarDeps(), {
+        draft: calendarDraftOf(req.calendar),
+        actor: principalOf(context).id,
+      });
+      return { calendar: toCalendar(calendar), ruleSetVersion: BigInt(version) };
+    },
+
+    async listBusinessCalendars() {
+      return { calendars: (await calendars.listBusinessCalendars(calendarDeps())).map(toCalendar) };
+    },
+
+    async updateBusinessCalendar(req, context) {
+      if (!req.calendar) throw new ValidationError("calendar", "is required");
+      const name = requireText(req.calendar.name, "calendar.name", MAX_CALENDAR_NAME_LENGTH);
+      const mask = readUpdateMask(req.updateMask, calendarUpdatable);
+      const given = calendarDraftOf(req.calendar);
+      const { calendar, version } = await calendars.updateBusinessCalendar(calendarDeps(), {
+        name,
+        patch: {
+          ...(mask.has("description") ? { description: given.description } : {}),
+          ...(mask.has("zone") ? { zone: given.zone } : {}),
+          ...(mask.has("windows") ? { windows: given.windows } : {}),
+          ...(mask.has("holidays") ? { holidays: given.holidays } : {}),
+        },
+        actor: principalOf(context).id,
+      });
+      return { calendar: toCalendar(calendar), ruleSetVersion: BigInt(version) };
+    },
+
+    async deleteBusinessCalendar(req, context) {
+      const { version } = await calendars.deleteBusinessCalendar(calendarDeps(), {
+        name: requireText(req.name, "name", MAX_CALENDAR_NAME_LENGTH),
+        actor: principalOf(context).id,
+      });
+      return { ruleSetVersion: BigInt(version) };
+    },
+
     async listRoutingRuleChanges(req) {
       const ruleId = req.ruleId ? requireUuid(req.ruleId, "rule_id") : undefined;
       const filters = { ruleId: ruleId ?? "" };
@@ -278,6 +324,30 @@ export function createRoutingService(ctx: AppContext): ServiceImpl<typeof Routin
       };
     },
   };
+}
+
+function calendarDraftOf(c: CalendarMessage): calendars.CalendarDraft {
+  return {
+    name: c.name,
+    description: c.description,
+    zone: c.zone,
+    windows: c.windows.map((w) => ({ weekdays: [...w.weekdays], start: w.start, end: w.end })),
+    holidays: [...c.holidays],
+  };
+}
+
+function toCalendar(c: calendars.StoredCalendar): CalendarMessage {
+  return create(BusinessCalendarSchema, {
+    name: c.name,
+    description: c.description,
+    zone: c.zone,
+    windows: c.windows.map((w) => ({ weekdays: [...w.weekdays], start: w.start, end: w.end })),
+    holidays: [...c.holidays],
+    createdBy: c.createdBy,
+    createTime: timestampFromDate(c.createdAt),
+    updatedBy: c.updatedBy,
+    updateTime: timestampFromDate(c.updatedAt),
+  });
 }
 
 function isPositionCursor(value: unknown): value is { position: number } {

@@ -209,7 +209,7 @@ describe("label matchers, Prometheus style", () => {
 
 describe("verdicts", () => {
   const at = new Date("2026-07-15T10:30:00Z");
-  const compiled = (...windows: MaintenanceWindow[]) => windows.map(compileWindow);
+  const compiled = (...windows: MaintenanceWindow[]) => windows.map((w) => compileWindow(w));
 
   it.each<[string, Partial<MaintenanceWindow>["scope"], Partial<RoutableAlert>, boolean]>([
     ["service in scope", { serviceIds: [SERVICE_A], labelMatchers: [], cel: "" }, {}, true],

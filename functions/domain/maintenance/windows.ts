@@ -146,7 +146,10 @@ function requireText(value: string, field: string, max: number): string {
  * `scope.label_matchers[1]`, `scope.cel`) and compiles its scope. Service existence is the use case's
  * check (it needs the database).
  */
-export function validateWindowSpec(spec: MaintenanceWindowSpec): MaintenanceWindowSpec {
+export function validateWindowSpec(
+  spec: MaintenanceWindowSpec,
+  calendars: readonly BusinessCalendar[] = NO_CALENDARS,
+): MaintenanceWindowSpec {
   const name = requireText(spec.name, "name", MAX_WINDOW_NAME_LENGTH);
   if ((spec.reason ?? "").length > MAX_REASON_LENGTH) {
     throw new ValidationError("reason", `at most ${MAX_REASON_LENGTH} characters`);
@@ -156,7 +159,7 @@ export function validateWindowSpec(spec: MaintenanceWindowSpec): MaintenanceWind
     throw new ValidationError("action", "must be suppress or annotate");
   }
   validateSchedule(spec.schedule);
-  compileScope(spec.scope);
+  compileScope(spec.scope, calendars);
   return { ...spec, name, owner, reason: (spec.reason ?? "").trim() };
 }
 
@@ -201,16 +204,24 @@ export function validateSchedule(schedule: MaintenanceSchedule): void {
   }
 }
 
-/** Windows name no business calendar; one shared list, so every scope shares one CEL environment. */
+/** For scopes compiled without the stored calendars (one shared list: one CEL environment). */
 const NO_CALENDARS: readonly BusinessCalendar[] = [];
 
 export interface CompiledScope {
   readonly serviceIds: ReadonlySet<string> | null;
   readonly condition: CompiledCondition;
+  /** The business calendars its CEL names. */
+  readonly calendars: readonly string[];
 }
 
-/** Compiles a scope, or a ValidationError naming `scope.…`. */
-export function compileScope(scope: MaintenanceScope): CompiledScope {
+/**
+ * Compiles a scope, or a ValidationError naming `scope.…`. `calendars`: the stored business calendars
+ * its CEL may name (pass one list object per load: the CEL environment is cached per list).
+ */
+export function compileScope(
+  scope: MaintenanceScope,
+  calendars: readonly BusinessCalendar[] = NO_CALENDARS,
+): CompiledScope {
   const serviceIds = scope.serviceIds ?? [];
   const labelMatchers = scope.labelMatchers ?? [];
   const cel = (scope.cel ?? "").trim();
@@ -224,7 +235,7 @@ export function compileScope(scope: MaintenanceScope): CompiledScope {
     throw new ValidationError("scope.label_matchers", `at most ${MAX_SCOPE_MATCHERS} matchers`);
   }
   const matchers = labelMatchers.map((text, i) => parseLabelMatcher(text, `scope.label_matchers[${i}]`));
-  const result = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars: NO_CALENDARS });
+  const result = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars });
   if (!result.ok) {
     const problem = result.problems[0]!;
     const matcherIndex = /^matchers\[(\d+)\]/.exec(problem.field)?.[1];
@@ -233,7 +244,11 @@ export function compileScope(scope: MaintenanceScope): CompiledScope {
     const at = problem.line !== undefined ? ` (line ${problem.line}, column ${problem.column})` : "";
     throw new ValidationError(field, `${problem.message}${at}`);
   }
-  return { serviceIds: serviceIds.length > 0 ? new Set(serviceIds) : null, condition: result.condition };
+  return {
+    serviceIds: serviceIds.length > 0 ? new Set(serviceIds) : null,
+    condition: result.condition,
+    calendars: result.calendars,
+  };
 }
 
 // ── timing ────────────────────────────────────────────────────────────────────────────────────────
@@ -318,8 +333,11 @@ export interface CompiledWindow {
   readonly scope: CompiledScope;
 }
 
-export function compileWindow(window: MaintenanceWindow): CompiledWindow {
-  return { window, scope: compileScope(window.scope) };
+export function compileWindow(
+  window: MaintenanceWindow,
+  calendars: readonly BusinessCalendar[] = NO_CALENDARS,
+): CompiledWindow {
+  return { window, scope: compileScope(window.scope, calendars) };
 }
 
 /** Whether the window's scope covers the alert (its time aside). A scope whose CEL errors does not. */

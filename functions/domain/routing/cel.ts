@@ -265,14 +265,15 @@ export function errorMessage(error: unknown): string {
 
 /**
  * Walks the checked AST: counts comprehension nesting, swaps `matches()` onto RE2, checks literal regexes,
- * zones and calendar names. Returns the problems found.
+ * zones and calendar names. Returns the problems found and the calendars named by a literal.
  */
 function inspect(
   root: CelNode,
   expression: string,
   calendars: ReadonlyMap<string, CompiledCalendar>,
-): ConditionProblem[] {
+): { problems: ConditionProblem[]; named: Set<string> } {
   const problems: ConditionProblem[] = [];
+  const named = new Set<string>();
   const literal = (node: unknown): string | undefined =>
     isNode(node) && node.op === "value" && typeof node.args === "string" ? node.args : undefined;
 
@@ -339,6 +340,7 @@ function inspect(
       }
       if (name === "inBusinessHours") {
         const calendar = literal(callArgs[0]);
+        if (calendar !== undefined) named.add(calendar);
         if (calendar !== undefined && !calendars.has(calendar)) {
           const names = [...calendars.keys()].map((n) => JSON.stringify(n)).join(", ") || "none defined";
           problems.push(
@@ -350,13 +352,14 @@ function inspect(
     visit(node.args, depth);
   };
   visit(root, 0);
-  return problems;
+  return { problems, named };
 }
 
 export type CelProgram = (alert: RoutableAlert, now: Date) => unknown;
 
 export type CelCompileResult =
-  | { readonly ok: true; readonly program: CelProgram }
+  /** `calendars`: the business calendars the expression names (literally), for "which rules use it?". */
+  | { readonly ok: true; readonly program: CelProgram; readonly calendars: readonly string[] }
   | { readonly ok: false; readonly problems: readonly ConditionProblem[] };
 
 /** Parses, type-checks and inspects `expression`; problems carry field "cel" and a 1-based position. */
@@ -391,7 +394,11 @@ export function compileCel(expression: string, calendarList: readonly BusinessCa
       ],
     };
   }
-  const problems = inspect(parsed.ast as CelNode, expression, calendars);
+  const { problems, named } = inspect(parsed.ast as CelNode, expression, calendars);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, program: (alert, now) => parsed({ alert: celAlertOf(alert), now }) };
+  return {
+    ok: true,
+    program: (alert, now) => parsed({ alert: celAlertOf(alert), now }),
+    calendars: [...named],
+  };
 }

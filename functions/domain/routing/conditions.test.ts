@@ -265,6 +265,17 @@ describe("CEL: on-call functions", () => {
     expect(compile({ cel }).evaluate(alertWith(), at(iso))).toEqual({ matched: expected });
   });
 
+  it("reports the calendars an expression names (a delete must not strand the rule)", () => {
+    const named = (cel: string) => {
+      const result = compileCondition({ matchers: [], cel }, { calendars });
+      return result.ok ? result.calendars : result.problems;
+    };
+    expect(named('inBusinessHours("eu-support") || alert.severity == "critical"')).toEqual(["eu-support"]);
+    expect(named('alert.labels.all(k, inBusinessHours("eu-support", now))')).toEqual(["eu-support"]);
+    expect(named('alert.severity == "critical"')).toEqual([]);
+    expect(compileCondition({ matchers: [] }, { calendars })).toMatchObject({ ok: true, calendars: [] });
+  });
+
   it("matches() uses RE2: a hostile pattern does not backtrack", () => {
     const condition = compile({ cel: 'alert.summary.matches("(a+)+$")' });
     expect(condition.evaluate(alertWith({ summary: `${"a".repeat(50_000)}b` }), NOW)).toEqual({

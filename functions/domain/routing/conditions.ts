@@ -71,10 +71,13 @@ export function compileCondition(condition: Condition, options: CompileOptions):
   }
 
   let cel: ((alert: Parameters<AlertPredicate>[0], now: Date) => unknown) | undefined;
+  let calendars: readonly string[] = [];
   if (condition.cel !== undefined && condition.cel !== "") {
     const compiled = compileCel(condition.cel, options.calendars);
-    if (compiled.ok) cel = compiled.program;
-    else problems.push(...compiled.problems);
+    if (compiled.ok) {
+      cel = compiled.program;
+      calendars = compiled.calendars;
+    } else problems.push(...compiled.problems);
   }
 
   if (problems.length > 0) return { ok: false, problems };
@@ -94,5 +97,5 @@ export function compileCondition(condition: Condition, options: CompileOptions):
     if (result === false) return NOT_MATCHED;
     return { matched: false, error: `the expression gave ${typeof result}, not a bool` };
   };
-  return { ok: true, condition: { evaluate } };
+  return { ok: true, condition: { evaluate }, calendars };
 }

@@ -104,5 +104,6 @@ export interface CompiledCondition {
 }
 
 export type CompileResult =
-  | { readonly ok: true; readonly condition: CompiledCondition }
+  /** `calendars`: the business calendars the CEL expression names (a delete must not strand it). */
+  | { readonly ok: true; readonly condition: CompiledCondition; readonly calendars: readonly string[] }
   | { readonly ok: false; readonly problems: readonly ConditionProblem[] };

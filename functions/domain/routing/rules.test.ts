@@ -258,6 +258,8 @@ describe("rule checks at save", () => {
     expect([...refs.policyIds]).toEqual(["P1"]);
     const existing = {
       policyIds: new Set(["P1"]),
+      channelIds: new Set<string>(),
+      userIds: new Set<string>(),
       scheduleIds: new Set<string>(),
       templateIds: new Set<string>(),
       serviceIds: new Set<string>(),
@@ -266,6 +268,25 @@ describe("rule checks at save", () => {
       "rule.actions[1].notify_schedule.schedule_id",
     );
     existing.scheduleIds.add("S1");
+    expect(firstMissingReference(rule, existing, "rule.")).toBeUndefined();
+  });
+
+  it("needs the channel a notify_channel action names", () => {
+    const rule = draft({ actions: [{ kind: "notify_channel", channelId: "C1" }] });
+    const refs = referencesOf([rule]);
+    expect([...refs.channelIds]).toEqual(["C1"]);
+    const existing = {
+      policyIds: new Set<string>(),
+      channelIds: new Set<string>(),
+      userIds: new Set<string>(),
+      scheduleIds: new Set<string>(),
+      templateIds: new Set<string>(),
+      serviceIds: new Set<string>(),
+    };
+    const missing = firstMissingReference(rule, existing, "rule.");
+    expect(missing?.field).toBe("rule.actions[0].notify_channel.channel_id");
+    expect(missing?.message).toMatch(/channel C1 does not exist/);
+    existing.channelIds.add("C1");
     expect(firstMissingReference(rule, existing, "rule.")).toBeUndefined();
   });
 });

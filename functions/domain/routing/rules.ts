@@ -212,6 +212,9 @@ export function conditionError(problems: readonly ConditionProblem[], prefix: st
 /** The things a rule points at, to check that they exist. */
 export interface RuleReferences {
   readonly policyIds: ReadonlySet<string>;
+  readonly channelIds: ReadonlySet<string>;
+  /** Users live in the directory (kneutral-api): the app asks it. */
+  readonly userIds: ReadonlySet<string>;
   readonly scheduleIds: ReadonlySet<string>;
   readonly templateIds: ReadonlySet<string>;
   readonly serviceIds: ReadonlySet<string>;
@@ -235,10 +238,22 @@ export function firstMissingReference(
         `escalation policy ${action.policyId} does not exist`,
       );
     }
+    if (action.kind === "notify_user" && !existing.userIds.has(action.userId)) {
+      return new ValidationError(
+        `${at}.notify_user.user_id`,
+        `user ${action.userId} is not in the directory`,
+      );
+    }
     if (action.kind === "notify_schedule" && !existing.scheduleIds.has(action.scheduleId)) {
       return new ValidationError(
         `${at}.notify_schedule.schedule_id`,
         `schedule ${action.scheduleId} does not exist`,
+      );
+    }
+    if (action.kind === "notify_channel" && !existing.channelIds.has(action.channelId)) {
+      return new ValidationError(
+        `${at}.notify_channel.channel_id`,
+        `notification channel ${action.channelId} does not exist`,
       );
     }
     if (
@@ -258,6 +273,8 @@ export function firstMissingReference(
 /** Every id a set of rules refers to, by kind. */
 export function referencesOf(rules: readonly RuleDraft[]): RuleReferences {
   const policyIds = new Set<string>();
+  const channelIds = new Set<string>();
+  const userIds = new Set<string>();
   const scheduleIds = new Set<string>();
   const templateIds = new Set<string>();
   const serviceIds = new Set<string>();
@@ -266,10 +283,12 @@ export function referencesOf(rules: readonly RuleDraft[]): RuleReferences {
     for (const a of rule.actions) {
       if (a.kind === "route") policyIds.add(a.policyId);
       if (a.kind === "notify_schedule") scheduleIds.add(a.scheduleId);
+      if (a.kind === "notify_channel") channelIds.add(a.channelId);
+      if (a.kind === "notify_user") userIds.add(a.userId);
       if (a.kind === "notify_channel" && a.templateId) templateIds.add(a.templateId);
     }
   }
-  return { policyIds, scheduleIds, templateIds, serviceIds };
+  return { policyIds, channelIds, userIds, scheduleIds, templateIds, serviceIds };
 }
 
 /** A rule ready to evaluate: its condition compiled (or the compile problem, for a draft). */

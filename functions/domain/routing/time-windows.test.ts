@@ -336,4 +336,15 @@ describe("business calendars", () => {
       ),
     ).toThrow("c.holidays[0]");
   });
+
+  it("rejects a date that does not exist (no roll-over into the next month)", () => {
+    const calendar = (holidays: string[]) => ({
+      name: "x",
+      zone: "UTC",
+      windows: [{ weekdays: [1], start: "09:00", end: "10:00" }],
+      holidays,
+    });
+    expect(() => compileCalendar(calendar(["2026-01-01", "2026-02-30"]), "c")).toThrow("c.holidays[1]");
+    expect(() => compileCalendar(calendar(["2028-02-29"]), "c")).not.toThrow();
+  });
 });

@@ -98,17 +98,16 @@ export function compileCalendar(calendar: BusinessCalendar, field: string): Comp
   }
   const holidays = new Set<number>();
   calendar.holidays.forEach((date, i) => {
-    if (
-      typeof date !== "string" ||
-      !DATE_PATTERN.test(date) ||
-      Number.isNaN(Date.parse(`${date}T00:00:00Z`))
-    ) {
+    // Date.parse rolls "2026-02-30" over into March: a real date reads back the same.
+    const ms =
+      typeof date === "string" && DATE_PATTERN.test(date) ? Date.parse(`${date}T00:00:00Z`) : Number.NaN;
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {
       throw new ValidationError(
         `${field}.holidays[${i}]`,
         `must be a date "YYYY-MM-DD", got ${JSON.stringify(date)}`,
       );
     }
-    holidays.add(Date.parse(`${date}T00:00:00Z`) / DAY_MS);
+    holidays.add(ms / DAY_MS);
   });
   return { ...base, name: calendar.name, holidays };
 }

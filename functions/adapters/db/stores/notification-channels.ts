@@ -140,21 +140,38 @@ async function updateChannelOnce(
 export type ChannelDeleteOutcome =
   | { outcome: "deleted" }
   | { outcome: "not_found" }
-  /** Still named by escalation steps: `escalation policy "<name>" (<id>)`, at most 10. */
+  /**
+   * Still named by escalation steps or routing rules: `escalation policy "<name>" (<id>)`,
+   * `routing rule "<name>" (<id>)`, at most 10 of each.
+   */
   | { outcome: "in_use"; usedBy: string[] };
 
-/** Deletes the channel unless an escalation step still names it. */
+/** Deletes the channel unless an escalation step or a routing rule's notify_channel action names it. */
 export async function deleteChannel(db: Db, id: string): Promise<ChannelDeleteOutcome> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ id: string }>`
       select id from notification_channels where id = ${id}::uuid for update
     `.execute(trx);
     if (rows.length === 0) return { outcome: "not_found" };
-    const usedBy = await policiesTargeting(trx, { kind: "channel", id });
+    const usedBy = [
+      ...(await policiesTargeting(trx, { kind: "channel", id })),
+      ...(await routingRulesNotifying(trx, id)),
+    ];
     if (usedBy.length > 0) return { outcome: "in_use", usedBy };
     await sql`delete from notification_channels where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };
   });
+}
+
+/** The routing rules with a notify_channel action naming the channel (at most 10). */
+async function routingRulesNotifying(db: Db, channelId: string): Promise<string[]> {
+  const { rows } = await sql<{ id: string; name: string }>`
+    select id, name from routing_rules
+    where actions @> ${JSON.stringify([{ kind: "notify_channel", channelId }])}::jsonb
+    order by position, id
+    limit 10
+  `.execute(db);
+  return rows.map((r) => `routing rule ${JSON.stringify(r.name)} (${r.id})`);
 }
 
 /** Most ids one lookup reads (the planner asks per notification batch). */

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import {
   type AlertEventType,
+  type EffectKind,
   OPEN_STATUSES,
   type OwedEffect,
   TRANSITIONS,
@@ -300,9 +301,16 @@ export async function listRuleChanges(
 /** Which of these ids exist, by kind (ids that are not uuids simply do not). */
 export async function existingReferences(
   db: Db,
-  refs: { policyIds: string[]; scheduleIds: string[]; templateIds: string[]; serviceIds: string[] },
+  refs: {
+    policyIds: string[];
+    channelIds: string[];
+    scheduleIds: string[];
+    templateIds: string[];
+    serviceIds: string[];
+  },
 ): Promise<{
   policyIds: Set<string>;
+  channelIds: Set<string>;
   scheduleIds: Set<string>;
   templateIds: Set<string>;
   serviceIds: Set<string>;
@@ -311,6 +319,7 @@ export async function existingReferences(
     sql`(select value from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
   const { rows } = await sql<{ kind: string; id: string }>`
     select 'policy' as kind, id::text as id from escalation_policies where id::text in ${list(refs.policyIds)}
+    union all select 'channel', id::text from notification_channels where id::text in ${list(refs.channelIds)}
     union all select 'schedule', id::text from schedules where id::text in ${list(refs.scheduleIds)}
     union all select 'template', id::text from templates where id::text in ${list(refs.templateIds)}
     union all select 'service', id::text from services where id::text in ${list(refs.serviceIds)} and deleted_at is null
@@ -318,6 +327,7 @@ export async function existingReferences(
   const of = (kind: string) => new Set(rows.filter((r) => r.kind === kind).map((r) => r.id));
   return {
     policyIds: of("policy"),
+    channelIds: of("channel"),
     scheduleIds: of("schedule"),
     templateIds: of("template"),
     serviceIds: of("service"),
@@ -446,14 +456,18 @@ export interface RoutingWrite {
   readonly tickets: readonly { readonly ruleId: string; readonly spec: Json }[];
 }
 
+const startEffect: EffectKind = "escalation.start";
+/** delivery (issue 12): what a routing rule's direct notifications owe. */
+const deliverEffect: EffectKind = "notifications.deliver";
+
 /** Notifications a rule records directly sit apart from escalation steps (those count from 0). */
 export const ROUTING_NOTIFICATION_STEP = -1;
 
 /**
  * Writes what routing decided for a batch of alerts in ONE statement: alert changes (labels,
  * severity, visible state, aggregation), one log entry each with the decision, the direct
- * notifications, the pending tickets, and the `escalation.start` effects grouped by chosen policy
- * (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
+ * notifications, the pending tickets, the `escalation.start` effects grouped by chosen policy and the
+ * `notifications.deliver` effects of the direct notifications (returned, for the caller to run). An alert with an aggregation key folds into the oldest open
  * alert of its service with that key inside the window (one in the same batch included): it is
  * closed (`aggregate` transition) and counted there; its other actions are dropped.
  */
@@ -609,16 +623,25 @@ export async function applyRouting(
       from routed r cross join jsonb_to_recordset(r.tickets) as t(rule_id uuid, spec jsonb)
     )`);
   }
-  const starts = input.writes.some((w) => w.policyId !== null);
+  const escalates = input.writes.some((w) => w.policyId !== null);
+  const notifies = input.writes.some((w) => w.notify.length > 0);
+  const starts = escalates || notifies;
   if (starts) {
-    parts.push(sql`
-    effects as (${insertEffects(
-      sql`select 'escalation.start'::text, service_id, jsonb_agg(alert_id order by alert_id),
+    // The chosen policies' escalation starts, and (delivery, issue 12) the direct notifications'
+    // deliveries: one `notifications.deliver` per service, as an escalation step owes for its own.
+    const rows = [
+      escalates &&
+        sql`select ${startEffect}::text, service_id, jsonb_agg(alert_id order by alert_id),
           jsonb_build_object('policyId', policy_id)
         from routed where head_id is null and policy_id is not null
         group by service_id, policy_id`,
-      input.now,
-    )})`);
+      notifies &&
+        sql`select ${deliverEffect}::text, service_id, jsonb_agg(alert_id order by alert_id), '{}'::jsonb
+        from routed where head_id is null and notify is not null
+        group by service_id`,
+    ].filter((r): r is RawBuilder<unknown> => r !== false);
+    parts.push(sql`
+    effects as (${insertEffects(sql.join(rows, sql` union all `), input.now)})`);
   }
   parts.push(sql`
     completed as (
@@ -633,6 +656,16 @@ export async function applyRouting(
   return (rows[0]?.effects ?? []).map(effectOf);
 }
 
+interface DecisionRow {
+  id: number | string;
+  alert_id: number | string;
+  service_id: string;
+  type: string;
+  message: string;
+  data: Json;
+  created_at: Date | string;
+}
+
 export interface DecisionRecord {
   readonly eventId: number;
   readonly alertId: number;
@@ -643,7 +676,11 @@ export interface DecisionRecord {
   readonly createdAt: Date;
 }
 
-/** The routing entries of alert logs, newest first, optionally of one alert or one service. */
+/**
+ * The routing entries of alert logs, newest first, of one alert (its log, by alert_events_alert_idx)
+ * or of one service or all (by routing_decisions, which lists only routing entries: a page reads
+ * `limit` entries however rare they are in the log).
+ */
 export async function listDecisions(
   db: Db,
   input: {
@@ -654,18 +691,24 @@ export async function listDecisions(
     beforeId?: number | undefined;
   },
 ): Promise<DecisionRecord[]> {
-  let query = db
-    .selectFrom("alert_events as e")
-    .innerJoin("alerts as a", "a.id", "e.alert_id")
-    .select(["e.id", "e.alert_id", "a.service_id", "e.type", "e.message", "e.data", "e.created_at"])
-    .where("e.type", "in", [...input.routingEvents])
-    .orderBy("e.id", "desc")
-    .limit(input.limit);
-  if (input.alertId !== undefined) query = query.where("e.alert_id", "=", input.alertId);
-  if (input.serviceId !== undefined)
-    query = query.where("a.service_id", "=", sql<string>`${input.serviceId}::uuid`);
-  if (input.beforeId !== undefined) query = query.where("e.id", "<", input.beforeId);
-  const rows = await query.execute();
+  const byService = input.serviceId === undefined ? sql`true` : sql`a.service_id = ${input.serviceId}::uuid`;
+  const before = input.beforeId === undefined ? sql`true` : sql`e.id < ${input.beforeId}::bigint`;
+  const { rows } =
+    input.alertId !== undefined
+      ? await sql<DecisionRow>`
+          select e.id, e.alert_id, a.service_id, e.type, e.message, e.data, e.created_at
+          from alert_events e join alerts a on a.id = e.alert_id
+          where e.alert_id = ${input.alertId}::bigint and e.type in (${statusList(input.routingEvents)})
+            and ${byService} and ${before}
+          order by e.id desc limit ${input.limit}::int
+        `.execute(db)
+      : await sql<DecisionRow>`
+          select e.id, e.alert_id, d.service_id, e.type, e.message, e.data, e.created_at
+          from routing_decisions d join alert_events e on e.id = d.event_id
+          where ${input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`}
+            and ${input.beforeId === undefined ? sql`true` : sql`d.event_id < ${input.beforeId}::bigint`}
+          order by d.event_id desc limit ${input.limit}::int
+        `.execute(db);
   return rows.map((r) => ({
     eventId: Number(r.id),
     alertId: Number(r.alert_id),
@@ -673,7 +716,7 @@ export async function listDecisions(
     type: r.type,
     message: r.message,
     decision: r.data,
-    createdAt: r.created_at,
+    createdAt: new Date(r.created_at),
   }));
 }
 

@@ -238,6 +238,13 @@ export async function deleteSchedule(db: Db, id: string): Promise<DeleteOutcome>
     }>`select id from schedules where id = ${id}::uuid for update`.execute(trx);
     if (rows.length === 0) return { outcome: "not_found" };
     const usedBy = await policiesTargeting(trx, { kind: "schedule", id });
+    // A routing rule that notifies its on-call would notify no one.
+    const { rows: rules } = await sql<{ id: string; name: string }>`
+      select id, name from routing_rules
+      where actions @> jsonb_build_array(jsonb_build_object('kind', 'notify_schedule', 'scheduleId', ${id}::text))
+      order by position, id limit 10
+    `.execute(trx);
+    usedBy.push(...rules.map((r) => `routing rule ${JSON.stringify(r.name)} (${r.id})`));
     if (usedBy.length > 0) return { outcome: "in_use", usedBy };
     await sql`delete from schedules where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };

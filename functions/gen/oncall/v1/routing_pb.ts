@@ -14,7 +14,228 @@ import type { JsonObject, Message, UnknownEnum } from "@bufbuild/protobuf";
  * Describes the file oncall/v1/routing.proto.
  */
 export const file_oncall_v1_routing: GenFile = /*@__PURE__*/
-  fileDesc("ChdvbmNhbGwvdjEvcm91dGluZy5wcm90bxIJb25jYWxsLnYxIogBCgdNYXRjaGVyEiQKBWZpZWxkGAEgASgOMhUub25jYWxsLnYxLk1hdGNoRmllbGQSDAoEbmFtZRgCIAEoCRIqCghvcGVyYXRvchgDIAEoDjIYLm9uY2FsbC52MS5NYXRjaE9wZXJhdG9yEg0KBXZhbHVlGAQgASgJEg4KBnZhbHVlcxgFIAMoCSI6CgpUaW1lV2luZG93EhAKCHdlZWtkYXlzGAEgAygFEg0KBXN0YXJ0GAIgASgJEgsKA2VuZBgDIAEoCSJFCg1UaW1lQ29uZGl0aW9uEgwKBHpvbmUYASABKAkSJgoHd2luZG93cxgCIAMoCzIVLm9uY2FsbC52MS5UaW1lV2luZG93Im0KEFJvdXRpbmdDb25kaXRpb24SJAoIbWF0Y2hlcnMYASADKAsyEi5vbmNhbGwudjEuTWF0Y2hlchILCgNjZWwYAiABKAkSJgoEdGltZRgDIAEoCzIYLm9uY2FsbC52MS5UaW1lQ29uZGl0aW9uIi0KDVJvdXRlVG9Qb2xpY3kSHAoUZXNjYWxhdGlvbl9wb2xpY3lfaWQYASABKAkiOAoNTm90aWZ5Q2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJIh0KCk5vdGlmeVVzZXISDwoHdXNlcl9pZBgBIAEoCSIlCg5Ob3RpZnlTY2hlZHVsZRITCgtzY2hlZHVsZV9pZBgBIAEoCSJsCglTZXRMYWJlbHMSMAoGbGFiZWxzGAEgAygLMiAub25jYWxsLnYxLlNldExhYmVscy5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjQKC1NldFNldmVyaXR5EiUKCHNldmVyaXR5GAEgASgOMhMub25jYWxsLnYxLlNldmVyaXR5IhoKCFN1cHByZXNzEg4KBnJlYXNvbhgBIAEoCSI3CglBZ2dyZWdhdGUSEgoKa2V5X2xhYmVscxgBIAMoCRIWCg53aW5kb3dfc2Vjb25kcxgCIAEoBSIvCgxDcmVhdGVUaWNrZXQSDgoGc3lzdGVtGAEgASgJEg8KB3Byb2plY3QYAiABKAkivAMKDVJvdXRpbmdBY3Rpb24SKQoFcm91dGUYASABKAsyGC5vbmNhbGwudjEuUm91dGVUb1BvbGljeUgAEjIKDm5vdGlmeV9jaGFubmVsGAIgASgLMhgub25jYWxsLnYxLk5vdGlmeUNoYW5uZWxIABIsCgtub3RpZnlfdXNlchgDIAEoCzIVLm9uY2FsbC52MS5Ob3RpZnlVc2VySAASNAoPbm90aWZ5X3NjaGVkdWxlGAQgASgLMhkub25jYWxsLnYxLk5vdGlmeVNjaGVkdWxlSAASKgoKc2V0X2xhYmVscxgFIAEoCzIULm9uY2FsbC52MS5TZXRMYWJlbHNIABIuCgxzZXRfc2V2ZXJpdHkYBiABKAsyFi5vbmNhbGwudjEuU2V0U2V2ZXJpdHlIABInCghzdXBwcmVzcxgHIAEoCzITLm9uY2FsbC52MS5TdXBwcmVzc0gAEikKCWFnZ3JlZ2F0ZRgIIAEoCzIULm9uY2FsbC52MS5BZ2dyZWdhdGVIABIwCg1jcmVhdGVfdGlja2V0GAkgASgLMhcub25jYWxsLnYxLkNyZWF0ZVRpY2tldEgAQgYKBGtpbmQi6wIKC1JvdXRpbmdSdWxlEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDwoHZW5hYmxlZBgEIAEoCBIQCghwcmlvcml0eRgFIAEoBRITCgtzZXJ2aWNlX2lkcxgGIAMoCRIuCgljb25kaXRpb24YByABKAsyGy5vbmNhbGwudjEuUm91dGluZ0NvbmRpdGlvbhIpCgdhY3Rpb25zGAggAygLMhgub25jYWxsLnYxLlJvdXRpbmdBY3Rpb24SEAoIdGVybWluYWwYCSABKAgSEgoKY3JlYXRlZF9ieRgKIAEoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgMIAEoCRIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQAoYQ3JlYXRlUm91dGluZ1J1bGVSZXF1ZXN0EiQKBHJ1bGUYASABKAsyFi5vbmNhbGwudjEuUm91dGluZ1J1bGUiWwoZQ3JlYXRlUm91dGluZ1J1bGVSZXNwb25zZRIkCgRydWxlGAEgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YAiABKAMiIwoVR2V0Um91dGluZ1J1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIlgKFkdldFJvdXRpbmdSdWxlUmVzcG9uc2USJAoEcnVsZRgBIAEoCzIWLm9uY2FsbC52MS5Sb3V0aW5nUnVsZRIYChBydWxlX3NldF92ZXJzaW9uGAIgASgDIlQKF0xpc3RSb3V0aW5nUnVsZXNSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkidAoYTGlzdFJvdXRpbmdSdWxlc1Jlc3BvbnNlEiUKBXJ1bGVzGAEgAygLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIYChBydWxlX3NldF92ZXJzaW9uGAMgASgDInEKGFVwZGF0ZVJvdXRpbmdSdWxlUmVxdWVzdBIkCgRydWxlGAEgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJbChlVcGRhdGVSb3V0aW5nUnVsZVJlc3BvbnNlEiQKBHJ1bGUYASABKAsyFi5vbmNhbGwudjEuUm91dGluZ1J1bGUSGAoQcnVsZV9zZXRfdmVyc2lvbhgCIAEoAyImChhEZWxldGVSb3V0aW5nUnVsZVJlcXVlc3QSCgoCaWQYASABKAkiNQoZRGVsZXRlUm91dGluZ1J1bGVSZXNwb25zZRIYChBydWxlX3NldF92ZXJzaW9uGAEgASgDIkgKGlJlb3JkZXJSb3V0aW5nUnVsZXNSZXF1ZXN0EhAKCHJ1bGVfaWRzGAEgAygJEhgKEGV4cGVjdGVkX3ZlcnNpb24YAiABKAMiNwobUmVvcmRlclJvdXRpbmdSdWxlc1Jlc3BvbnNlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YASABKAMi4gIKC1NhbXBsZUFsZXJ0EhIKCnNlcnZpY2VfaWQYASABKAkSDwoHc3VtbWFyeRgCIAEoCRIPCgdkZXRhaWxzGAMgASgJEiUKCHNldmVyaXR5GAQgASgOMhMub25jYWxsLnYxLlNldmVyaXR5Eg4KBnNvdXJjZRgFIAEoCRIRCglkZWR1cF9rZXkYBiABKAkSMgoGbGFiZWxzGAcgAygLMiIub25jYWxsLnYxLlNhbXBsZUFsZXJ0LkxhYmVsc0VudHJ5EjwKC2Fubm90YXRpb25zGAggAygLMicub25jYWxsLnYxLlNhbXBsZUFsZXJ0LkFubm90YXRpb25zRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWAoOQWxlcnRVbmRlclRlc3QSKAoGc2FtcGxlGAEgASgLMhYub25jYWxsLnYxLlNhbXBsZUFsZXJ0SAASEgoIYWxlcnRfaWQYAiABKANIAEIICgZzb3VyY2UiZQoKUnVsZVJlc3VsdBIPCgdydWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSJwoHb3V0Y29tZRgDIAEoDjIWLm9uY2FsbC52MS5SdWxlT3V0Y29tZRIPCgdtZXNzYWdlGAQgASgJIrYBChZUZXN0Um91dGluZ1J1bGVSZXF1ZXN0EhEKB3J1bGVfaWQYASABKAlIABImCgRydWxlGAIgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlSAASKAoFYWxlcnQYAyABKAsyGS5vbmNhbGwudjEuQWxlcnRVbmRlclRlc3QSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDQoLcnVsZV9zb3VyY2UiawoXVGVzdFJvdXRpbmdSdWxlUmVzcG9uc2USJQoGcmVzdWx0GAEgASgLMhUub25jYWxsLnYxLlJ1bGVSZXN1bHQSKQoHYWN0aW9ucxgCIAMoCzIYLm9uY2FsbC52MS5Sb3V0aW5nQWN0aW9uIjUKDERyYWZ0UnVsZVNldBIlCgVydWxlcxgBIAMoCzIWLm9uY2FsbC52MS5Sb3V0aW5nUnVsZSKUAQoWU2ltdWxhdGVSb3V0aW5nUmVxdWVzdBIoCgVhbGVydBgBIAEoCzIZLm9uY2FsbC52MS5BbGVydFVuZGVyVGVzdBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVkcmFmdBgDIAEoCzIXLm9uY2FsbC52MS5EcmFmdFJ1bGVTZXQiSgoNUGxhbm5lZEFjdGlvbhIPCgdydWxlX2lkGAEgASgJEigKBmFjdGlvbhgCIAEoCzIYLm9uY2FsbC52MS5Sb3V0aW5nQWN0aW9uIlwKEk1haW50ZW5hbmNlVmVyZGljdBIOCgZhY3Rpb24YASABKAkSEQoJd2luZG93X2lkGAIgASgJEhMKC3dpbmRvd19uYW1lGAMgASgJEg4KBnJlYXNvbhgEIAEoCSL5AQoXU2ltdWxhdGVSb3V0aW5nUmVzcG9uc2USJgoHcmVzdWx0cxgBIAMoCzIVLm9uY2FsbC52MS5SdWxlUmVzdWx0EikKB2FjdGlvbnMYAiADKAsyGC5vbmNhbGwudjEuUGxhbm5lZEFjdGlvbhIyCgttYWludGVuYW5jZRgDIAEoCzIdLm9uY2FsbC52MS5NYWludGVuYW5jZVZlcmRpY3QSDwoHb3V0Y29tZRgEIAEoCRIcChRlc2NhbGF0aW9uX3BvbGljeV9pZBgFIAEoCRIOCgZyZWFzb24YBiABKAkSGAoQcnVsZV9zZXRfdmVyc2lvbhgHIAEoAyKyAQoPUm91dGluZ0RlY2lzaW9uEhAKCGFsZXJ0X2lkGAEgASgDEhIKCnNlcnZpY2VfaWQYAiABKAkSDAoEdHlwZRgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEikKCGRlY2lzaW9uGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagobTGlzdFJvdXRpbmdEZWNpc2lvbnNSZXF1ZXN0EhAKCGFsZXJ0X2lkGAEgASgDEhIKCnNlcnZpY2VfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZgocTGlzdFJvdXRpbmdEZWNpc2lvbnNSZXNwb25zZRItCglkZWNpc2lvbnMYASADKAsyGi5vbmNhbGwudjEuUm91dGluZ0RlY2lzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLpAQoRUm91dGluZ1J1bGVDaGFuZ2USCgoCaWQYASABKAMSDwoHcnVsZV9pZBgCIAEoCRIOCgZjaGFuZ2UYAyABKAkSDQoFYWN0b3IYBCABKAkSJgoGYmVmb3JlGAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiUKBWFmdGVyGAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlcKHUxpc3RSb3V0aW5nUnVsZUNoYW5nZXNSZXF1ZXN0Eg8KB3J1bGVfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiaAoeTGlzdFJvdXRpbmdSdWxlQ2hhbmdlc1Jlc3BvbnNlEi0KB2NoYW5nZXMYASADKAsyHC5vbmNhbGwudjEuUm91dGluZ1J1bGVDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKsABCgpNYXRjaEZpZWxkEhsKF01BVENIX0ZJRUxEX1VOU1BFQ0lGSUVEEAASFQoRTUFUQ0hfRklFTERfTEFCRUwQARIaChZNQVRDSF9GSUVMRF9BTk5PVEFUSU9OEAISGAoUTUFUQ0hfRklFTERfU0VWRVJJVFkQAxIWChJNQVRDSF9GSUVMRF9TT1VSQ0UQBBIXChNNQVRDSF9GSUVMRF9TRVJWSUNFEAUSFwoTTUFUQ0hfRklFTERfU1VNTUFSWRAGKqcDCg1NYXRjaE9wZXJhdG9yEh4KGk1BVENIX09QRVJBVE9SX1VOU1BFQ0lGSUVEEAASGQoVTUFUQ0hfT1BFUkFUT1JfRVFVQUxTEAESHQoZTUFUQ0hfT1BFUkFUT1JfTk9UX0VRVUFMUxACEhsKF01BVENIX09QRVJBVE9SX0NPTlRBSU5TEAMSHgoaTUFUQ0hfT1BFUkFUT1JfU1RBUlRTX1dJVEgQBBIcChhNQVRDSF9PUEVSQVRPUl9FTkRTX1dJVEgQBRIYChRNQVRDSF9PUEVSQVRPUl9SRUdFWBAGEhUKEU1BVENIX09QRVJBVE9SX0lOEAcSGQoVTUFUQ0hfT1BFUkFUT1JfTk9UX0lOEAgSGQoVTUFUQ0hfT1BFUkFUT1JfRVhJU1RTEAkSHQoZTUFUQ0hfT1BFUkFUT1JfTk9UX0VYSVNUUxAKEh8KG01BVENIX09QRVJBVE9SX0dSRUFURVJfVEhBThALEhwKGE1BVENIX09QRVJBVE9SX0xFU1NfVEhBThAMEhwKGE1BVENIX09QRVJBVE9SX05PVF9SRUdFWBANKtMBCgtSdWxlT3V0Y29tZRIcChhSVUxFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRSVUxFX09VVENPTUVfTUFUQ0hFRBABEhwKGFJVTEVfT1VUQ09NRV9OT1RfTUFUQ0hFRBACEhYKElJVTEVfT1VUQ09NRV9FUlJPUhADEhkKFVJVTEVfT1VUQ09NRV9ESVNBQkxFRBAEEh0KGVJVTEVfT1VUQ09NRV9PVVRfT0ZfU0NPUEUQBRIcChhSVUxFX09VVENPTUVfTk9UX1JFQUNIRUQQBjL8BwoOUm91dGluZ1NlcnZpY2USYAoRQ3JlYXRlUm91dGluZ1J1bGUSIy5vbmNhbGwudjEuQ3JlYXRlUm91dGluZ1J1bGVSZXF1ZXN0GiQub25jYWxsLnYxLkNyZWF0ZVJvdXRpbmdSdWxlUmVzcG9uc2UiABJaCg5HZXRSb3V0aW5nUnVsZRIgLm9uY2FsbC52MS5HZXRSb3V0aW5nUnVsZVJlcXVlc3QaIS5vbmNhbGwudjEuR2V0Um91dGluZ1J1bGVSZXNwb25zZSIDkAIBEmAKEExpc3RSb3V0aW5nUnVsZXMSIi5vbmNhbGwudjEuTGlzdFJvdXRpbmdSdWxlc1JlcXVlc3QaIy5vbmNhbGwudjEuTGlzdFJvdXRpbmdSdWxlc1Jlc3BvbnNlIgOQAgESYAoRVXBkYXRlUm91dGluZ1J1bGUSIy5vbmNhbGwudjEuVXBkYXRlUm91dGluZ1J1bGVSZXF1ZXN0GiQub25jYWxsLnYxLlVwZGF0ZVJvdXRpbmdSdWxlUmVzcG9uc2UiABJgChFEZWxldGVSb3V0aW5nUnVsZRIjLm9uY2FsbC52MS5EZWxldGVSb3V0aW5nUnVsZVJlcXVlc3QaJC5vbmNhbGwudjEuRGVsZXRlUm91dGluZ1J1bGVSZXNwb25zZSIAEmYKE1Jlb3JkZXJSb3V0aW5nUnVsZXMSJS5vbmNhbGwudjEuUmVvcmRlclJvdXRpbmdSdWxlc1JlcXVlc3QaJi5vbmNhbGwudjEuUmVvcmRlclJvdXRpbmdSdWxlc1Jlc3BvbnNlIgASXQoPVGVzdFJvdXRpbmdSdWxlEiEub25jYWxsLnYxLlRlc3RSb3V0aW5nUnVsZVJlcXVlc3QaIi5vbmNhbGwudjEuVGVzdFJvdXRpbmdSdWxlUmVzcG9uc2UiA5ACARJdCg9TaW11bGF0ZVJvdXRpbmcSIS5vbmNhbGwudjEuU2ltdWxhdGVSb3V0aW5nUmVxdWVzdBoiLm9uY2FsbC52MS5TaW11bGF0ZVJvdXRpbmdSZXNwb25zZSIDkAIBEmwKFExpc3RSb3V0aW5nRGVjaXNpb25zEiYub25jYWxsLnYxLkxpc3RSb3V0aW5nRGVjaXNpb25zUmVxdWVzdBonLm9uY2FsbC52MS5MaXN0Um91dGluZ0RlY2lzaW9uc1Jlc3BvbnNlIgOQAgEScgoWTGlzdFJvdXRpbmdSdWxlQ2hhbmdlcxIoLm9uY2FsbC52MS5MaXN0Um91dGluZ1J1bGVDaGFuZ2VzUmVxdWVzdBopLm9uY2FsbC52MS5MaXN0Um91dGluZ1J1bGVDaGFuZ2VzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oncall_v1_alerts]);
+  fileDesc("ChdvbmNhbGwvdjEvcm91dGluZy5wcm90bxIJb25jYWxsLnYxIocCChBCdXNpbmVzc0NhbGVuZGFyEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSDAoEem9uZRgDIAEoCRImCgd3aW5kb3dzGAQgAygLMhUub25jYWxsLnYxLlRpbWVXaW5kb3cSEAoIaG9saWRheXMYBSADKAkSEgoKY3JlYXRlZF9ieRgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgIIAEoCRIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTgodQ3JlYXRlQnVzaW5lc3NDYWxlbmRhclJlcXVlc3QSLQoIY2FsZW5kYXIYASABKAsyGy5vbmNhbGwudjEuQnVzaW5lc3NDYWxlbmRhciJpCh5DcmVhdGVCdXNpbmVzc0NhbGVuZGFyUmVzcG9uc2USLQoIY2FsZW5kYXIYASABKAsyGy5vbmNhbGwudjEuQnVzaW5lc3NDYWxlbmRhchIYChBydWxlX3NldF92ZXJzaW9uGAIgASgDIh4KHExpc3RCdXNpbmVzc0NhbGVuZGFyc1JlcXVlc3QiTwodTGlzdEJ1c2luZXNzQ2FsZW5kYXJzUmVzcG9uc2USLgoJY2FsZW5kYXJzGAEgAygLMhsub25jYWxsLnYxLkJ1c2luZXNzQ2FsZW5kYXIifwodVXBkYXRlQnVzaW5lc3NDYWxlbmRhclJlcXVlc3QSLQoIY2FsZW5kYXIYASABKAsyGy5vbmNhbGwudjEuQnVzaW5lc3NDYWxlbmRhchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siaQoeVXBkYXRlQnVzaW5lc3NDYWxlbmRhclJlc3BvbnNlEi0KCGNhbGVuZGFyGAEgASgLMhsub25jYWxsLnYxLkJ1c2luZXNzQ2FsZW5kYXISGAoQcnVsZV9zZXRfdmVyc2lvbhgCIAEoAyItCh1EZWxldGVCdXNpbmVzc0NhbGVuZGFyUmVxdWVzdBIMCgRuYW1lGAEgASgJIjoKHkRlbGV0ZUJ1c2luZXNzQ2FsZW5kYXJSZXNwb25zZRIYChBydWxlX3NldF92ZXJzaW9uGAEgASgDIogBCgdNYXRjaGVyEiQKBWZpZWxkGAEgASgOMhUub25jYWxsLnYxLk1hdGNoRmllbGQSDAoEbmFtZRgCIAEoCRIqCghvcGVyYXRvchgDIAEoDjIYLm9uY2FsbC52MS5NYXRjaE9wZXJhdG9yEg0KBXZhbHVlGAQgASgJEg4KBnZhbHVlcxgFIAMoCSI6CgpUaW1lV2luZG93EhAKCHdlZWtkYXlzGAEgAygFEg0KBXN0YXJ0GAIgASgJEgsKA2VuZBgDIAEoCSJFCg1UaW1lQ29uZGl0aW9uEgwKBHpvbmUYASABKAkSJgoHd2luZG93cxgCIAMoCzIVLm9uY2FsbC52MS5UaW1lV2luZG93Im0KEFJvdXRpbmdDb25kaXRpb24SJAoIbWF0Y2hlcnMYASADKAsyEi5vbmNhbGwudjEuTWF0Y2hlchILCgNjZWwYAiABKAkSJgoEdGltZRgDIAEoCzIYLm9uY2FsbC52MS5UaW1lQ29uZGl0aW9uIi0KDVJvdXRlVG9Qb2xpY3kSHAoUZXNjYWxhdGlvbl9wb2xpY3lfaWQYASABKAkiOAoNTm90aWZ5Q2hhbm5lbBISCgpjaGFubmVsX2lkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJIh0KCk5vdGlmeVVzZXISDwoHdXNlcl9pZBgBIAEoCSIlCg5Ob3RpZnlTY2hlZHVsZRITCgtzY2hlZHVsZV9pZBgBIAEoCSJsCglTZXRMYWJlbHMSMAoGbGFiZWxzGAEgAygLMiAub25jYWxsLnYxLlNldExhYmVscy5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjQKC1NldFNldmVyaXR5EiUKCHNldmVyaXR5GAEgASgOMhMub25jYWxsLnYxLlNldmVyaXR5IhoKCFN1cHByZXNzEg4KBnJlYXNvbhgBIAEoCSI3CglBZ2dyZWdhdGUSEgoKa2V5X2xhYmVscxgBIAMoCRIWCg53aW5kb3dfc2Vjb25kcxgCIAEoBSIvCgxDcmVhdGVUaWNrZXQSDgoGc3lzdGVtGAEgASgJEg8KB3Byb2plY3QYAiABKAkivAMKDVJvdXRpbmdBY3Rpb24SKQoFcm91dGUYASABKAsyGC5vbmNhbGwudjEuUm91dGVUb1BvbGljeUgAEjIKDm5vdGlmeV9jaGFubmVsGAIgASgLMhgub25jYWxsLnYxLk5vdGlmeUNoYW5uZWxIABIsCgtub3RpZnlfdXNlchgDIAEoCzIVLm9uY2FsbC52MS5Ob3RpZnlVc2VySAASNAoPbm90aWZ5X3NjaGVkdWxlGAQgASgLMhkub25jYWxsLnYxLk5vdGlmeVNjaGVkdWxlSAASKgoKc2V0X2xhYmVscxgFIAEoCzIULm9uY2FsbC52MS5TZXRMYWJlbHNIABIuCgxzZXRfc2V2ZXJpdHkYBiABKAsyFi5vbmNhbGwudjEuU2V0U2V2ZXJpdHlIABInCghzdXBwcmVzcxgHIAEoCzITLm9uY2FsbC52MS5TdXBwcmVzc0gAEikKCWFnZ3JlZ2F0ZRgIIAEoCzIULm9uY2FsbC52MS5BZ2dyZWdhdGVIABIwCg1jcmVhdGVfdGlja2V0GAkgASgLMhcub25jYWxsLnYxLkNyZWF0ZVRpY2tldEgAQgYKBGtpbmQi6wIKC1JvdXRpbmdSdWxlEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDwoHZW5hYmxlZBgEIAEoCBIQCghwcmlvcml0eRgFIAEoBRITCgtzZXJ2aWNlX2lkcxgGIAMoCRIuCgljb25kaXRpb24YByABKAsyGy5vbmNhbGwudjEuUm91dGluZ0NvbmRpdGlvbhIpCgdhY3Rpb25zGAggAygLMhgub25jYWxsLnYxLlJvdXRpbmdBY3Rpb24SEAoIdGVybWluYWwYCSABKAgSEgoKY3JlYXRlZF9ieRgKIAEoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKdXBkYXRlZF9ieRgMIAEoCRIvCgt1cGRhdGVfdGltZRgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiQAoYQ3JlYXRlUm91dGluZ1J1bGVSZXF1ZXN0EiQKBHJ1bGUYASABKAsyFi5vbmNhbGwudjEuUm91dGluZ1J1bGUiWwoZQ3JlYXRlUm91dGluZ1J1bGVSZXNwb25zZRIkCgRydWxlGAEgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YAiABKAMiIwoVR2V0Um91dGluZ1J1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIlgKFkdldFJvdXRpbmdSdWxlUmVzcG9uc2USJAoEcnVsZRgBIAEoCzIWLm9uY2FsbC52MS5Sb3V0aW5nUnVsZRIYChBydWxlX3NldF92ZXJzaW9uGAIgASgDIlQKF0xpc3RSb3V0aW5nUnVsZXNSZXF1ZXN0EhIKCnNlcnZpY2VfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkidAoYTGlzdFJvdXRpbmdSdWxlc1Jlc3BvbnNlEiUKBXJ1bGVzGAEgAygLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIYChBydWxlX3NldF92ZXJzaW9uGAMgASgDInEKGFVwZGF0ZVJvdXRpbmdSdWxlUmVxdWVzdBIkCgRydWxlGAEgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJbChlVcGRhdGVSb3V0aW5nUnVsZVJlc3BvbnNlEiQKBHJ1bGUYASABKAsyFi5vbmNhbGwudjEuUm91dGluZ1J1bGUSGAoQcnVsZV9zZXRfdmVyc2lvbhgCIAEoAyImChhEZWxldGVSb3V0aW5nUnVsZVJlcXVlc3QSCgoCaWQYASABKAkiNQoZRGVsZXRlUm91dGluZ1J1bGVSZXNwb25zZRIYChBydWxlX3NldF92ZXJzaW9uGAEgASgDIkgKGlJlb3JkZXJSb3V0aW5nUnVsZXNSZXF1ZXN0EhAKCHJ1bGVfaWRzGAEgAygJEhgKEGV4cGVjdGVkX3ZlcnNpb24YAiABKAMiNwobUmVvcmRlclJvdXRpbmdSdWxlc1Jlc3BvbnNlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YASABKAMi4gIKC1NhbXBsZUFsZXJ0EhIKCnNlcnZpY2VfaWQYASABKAkSDwoHc3VtbWFyeRgCIAEoCRIPCgdkZXRhaWxzGAMgASgJEiUKCHNldmVyaXR5GAQgASgOMhMub25jYWxsLnYxLlNldmVyaXR5Eg4KBnNvdXJjZRgFIAEoCRIRCglkZWR1cF9rZXkYBiABKAkSMgoGbGFiZWxzGAcgAygLMiIub25jYWxsLnYxLlNhbXBsZUFsZXJ0LkxhYmVsc0VudHJ5EjwKC2Fubm90YXRpb25zGAggAygLMicub25jYWxsLnYxLlNhbXBsZUFsZXJ0LkFubm90YXRpb25zRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoyChBBbm5vdGF0aW9uc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWAoOQWxlcnRVbmRlclRlc3QSKAoGc2FtcGxlGAEgASgLMhYub25jYWxsLnYxLlNhbXBsZUFsZXJ0SAASEgoIYWxlcnRfaWQYAiABKANIAEIICgZzb3VyY2UiZQoKUnVsZVJlc3VsdBIPCgdydWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSJwoHb3V0Y29tZRgDIAEoDjIWLm9uY2FsbC52MS5SdWxlT3V0Y29tZRIPCgdtZXNzYWdlGAQgASgJIrYBChZUZXN0Um91dGluZ1J1bGVSZXF1ZXN0EhEKB3J1bGVfaWQYASABKAlIABImCgRydWxlGAIgASgLMhYub25jYWxsLnYxLlJvdXRpbmdSdWxlSAASKAoFYWxlcnQYAyABKAsyGS5vbmNhbGwudjEuQWxlcnRVbmRlclRlc3QSKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDQoLcnVsZV9zb3VyY2UiawoXVGVzdFJvdXRpbmdSdWxlUmVzcG9uc2USJQoGcmVzdWx0GAEgASgLMhUub25jYWxsLnYxLlJ1bGVSZXN1bHQSKQoHYWN0aW9ucxgCIAMoCzIYLm9uY2FsbC52MS5Sb3V0aW5nQWN0aW9uIjUKDERyYWZ0UnVsZVNldBIlCgVydWxlcxgBIAMoCzIWLm9uY2FsbC52MS5Sb3V0aW5nUnVsZSKUAQoWU2ltdWxhdGVSb3V0aW5nUmVxdWVzdBIoCgVhbGVydBgBIAEoCzIZLm9uY2FsbC52MS5BbGVydFVuZGVyVGVzdBIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgVkcmFmdBgDIAEoCzIXLm9uY2FsbC52MS5EcmFmdFJ1bGVTZXQiSgoNUGxhbm5lZEFjdGlvbhIPCgdydWxlX2lkGAEgASgJEigKBmFjdGlvbhgCIAEoCzIYLm9uY2FsbC52MS5Sb3V0aW5nQWN0aW9uIlwKEk1haW50ZW5hbmNlVmVyZGljdBIOCgZhY3Rpb24YASABKAkSEQoJd2luZG93X2lkGAIgASgJEhMKC3dpbmRvd19uYW1lGAMgASgJEg4KBnJlYXNvbhgEIAEoCSL5AQoXU2ltdWxhdGVSb3V0aW5nUmVzcG9uc2USJgoHcmVzdWx0cxgBIAMoCzIVLm9uY2FsbC52MS5SdWxlUmVzdWx0EikKB2FjdGlvbnMYAiADKAsyGC5vbmNhbGwudjEuUGxhbm5lZEFjdGlvbhIyCgttYWludGVuYW5jZRgDIAEoCzIdLm9uY2FsbC52MS5NYWludGVuYW5jZVZlcmRpY3QSDwoHb3V0Y29tZRgEIAEoCRIcChRlc2NhbGF0aW9uX3BvbGljeV9pZBgFIAEoCRIOCgZyZWFzb24YBiABKAkSGAoQcnVsZV9zZXRfdmVyc2lvbhgHIAEoAyKyAQoPUm91dGluZ0RlY2lzaW9uEhAKCGFsZXJ0X2lkGAEgASgDEhIKCnNlcnZpY2VfaWQYAiABKAkSDAoEdHlwZRgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEikKCGRlY2lzaW9uGAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiagobTGlzdFJvdXRpbmdEZWNpc2lvbnNSZXF1ZXN0EhAKCGFsZXJ0X2lkGAEgASgDEhIKCnNlcnZpY2VfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZgocTGlzdFJvdXRpbmdEZWNpc2lvbnNSZXNwb25zZRItCglkZWNpc2lvbnMYASADKAsyGi5vbmNhbGwudjEuUm91dGluZ0RlY2lzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLpAQoRUm91dGluZ1J1bGVDaGFuZ2USCgoCaWQYASABKAMSDwoHcnVsZV9pZBgCIAEoCRIOCgZjaGFuZ2UYAyABKAkSDQoFYWN0b3IYBCABKAkSJgoGYmVmb3JlGAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiUKBWFmdGVyGAYgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhgKEHJ1bGVfc2V0X3ZlcnNpb24YByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlcKHUxpc3RSb3V0aW5nUnVsZUNoYW5nZXNSZXF1ZXN0Eg8KB3J1bGVfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiaAoeTGlzdFJvdXRpbmdSdWxlQ2hhbmdlc1Jlc3BvbnNlEi0KB2NoYW5nZXMYASADKAsyHC5vbmNhbGwudjEuUm91dGluZ1J1bGVDaGFuZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKsABCgpNYXRjaEZpZWxkEhsKF01BVENIX0ZJRUxEX1VOU1BFQ0lGSUVEEAASFQoRTUFUQ0hfRklFTERfTEFCRUwQARIaChZNQVRDSF9GSUVMRF9BTk5PVEFUSU9OEAISGAoUTUFUQ0hfRklFTERfU0VWRVJJVFkQAxIWChJNQVRDSF9GSUVMRF9TT1VSQ0UQBBIXChNNQVRDSF9GSUVMRF9TRVJWSUNFEAUSFwoTTUFUQ0hfRklFTERfU1VNTUFSWRAGKqcDCg1NYXRjaE9wZXJhdG9yEh4KGk1BVENIX09QRVJBVE9SX1VOU1BFQ0lGSUVEEAASGQoVTUFUQ0hfT1BFUkFUT1JfRVFVQUxTEAESHQoZTUFUQ0hfT1BFUkFUT1JfTk9UX0VRVUFMUxACEhsKF01BVENIX09QRVJBVE9SX0NPTlRBSU5TEAMSHgoaTUFUQ0hfT1BFUkFUT1JfU1RBUlRTX1dJVEgQBBIcChhNQVRDSF9PUEVSQVRPUl9FTkRTX1dJVEgQBRIYChRNQVRDSF9PUEVSQVRPUl9SRUdFWBAGEhUKEU1BVENIX09QRVJBVE9SX0lOEAcSGQoVTUFUQ0hfT1BFUkFUT1JfTk9UX0lOEAgSGQoVTUFUQ0hfT1BFUkFUT1JfRVhJU1RTEAkSHQoZTUFUQ0hfT1BFUkFUT1JfTk9UX0VYSVNUUxAKEh8KG01BVENIX09QRVJBVE9SX0dSRUFURVJfVEhBThALEhwKGE1BVENIX09QRVJBVE9SX0xFU1NfVEhBThAMEhwKGE1BVENIX09QRVJBVE9SX05PVF9SRUdFWBANKtMBCgtSdWxlT3V0Y29tZRIcChhSVUxFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRSVUxFX09VVENPTUVfTUFUQ0hFRBABEhwKGFJVTEVfT1VUQ09NRV9OT1RfTUFUQ0hFRBACEhYKElJVTEVfT1VUQ09NRV9FUlJPUhADEhkKFVJVTEVfT1VUQ09NRV9ESVNBQkxFRBAEEh0KGVJVTEVfT1VUQ09NRV9PVVRfT0ZfU0NPUEUQBRIcChhSVUxFX09VVENPTUVfTk9UX1JFQUNIRUQQBjLACwoOUm91dGluZ1NlcnZpY2USYAoRQ3JlYXRlUm91dGluZ1J1bGUSIy5vbmNhbGwudjEuQ3JlYXRlUm91dGluZ1J1bGVSZXF1ZXN0GiQub25jYWxsLnYxLkNyZWF0ZVJvdXRpbmdSdWxlUmVzcG9uc2UiABJaCg5HZXRSb3V0aW5nUnVsZRIgLm9uY2FsbC52MS5HZXRSb3V0aW5nUnVsZVJlcXVlc3QaIS5vbmNhbGwudjEuR2V0Um91dGluZ1J1bGVSZXNwb25zZSIDkAIBEmAKEExpc3RSb3V0aW5nUnVsZXMSIi5vbmNhbGwudjEuTGlzdFJvdXRpbmdSdWxlc1JlcXVlc3QaIy5vbmNhbGwudjEuTGlzdFJvdXRpbmdSdWxlc1Jlc3BvbnNlIgOQAgESYAoRVXBkYXRlUm91dGluZ1J1bGUSIy5vbmNhbGwudjEuVXBkYXRlUm91dGluZ1J1bGVSZXF1ZXN0GiQub25jYWxsLnYxLlVwZGF0ZVJvdXRpbmdSdWxlUmVzcG9uc2UiABJgChFEZWxldGVSb3V0aW5nUnVsZRIjLm9uY2FsbC52MS5EZWxldGVSb3V0aW5nUnVsZVJlcXVlc3QaJC5vbmNhbGwudjEuRGVsZXRlUm91dGluZ1J1bGVSZXNwb25zZSIAEmYKE1Jlb3JkZXJSb3V0aW5nUnVsZXMSJS5vbmNhbGwudjEuUmVvcmRlclJvdXRpbmdSdWxlc1JlcXVlc3QaJi5vbmNhbGwudjEuUmVvcmRlclJvdXRpbmdSdWxlc1Jlc3BvbnNlIgASXQoPVGVzdFJvdXRpbmdSdWxlEiEub25jYWxsLnYxLlRlc3RSb3V0aW5nUnVsZVJlcXVlc3QaIi5vbmNhbGwudjEuVGVzdFJvdXRpbmdSdWxlUmVzcG9uc2UiA5ACARJdCg9TaW11bGF0ZVJvdXRpbmcSIS5vbmNhbGwudjEuU2ltdWxhdGVSb3V0aW5nUmVxdWVzdBoiLm9uY2FsbC52MS5TaW11bGF0ZVJvdXRpbmdSZXNwb25zZSIDkAIBEmwKFExpc3RSb3V0aW5nRGVjaXNpb25zEiYub25jYWxsLnYxLkxpc3RSb3V0aW5nRGVjaXNpb25zUmVxdWVzdBonLm9uY2FsbC52MS5MaXN0Um91dGluZ0RlY2lzaW9uc1Jlc3BvbnNlIgOQAgEScgoWTGlzdFJvdXRpbmdSdWxlQ2hhbmdlcxIoLm9uY2FsbC52MS5MaXN0Um91dGluZ1J1bGVDaGFuZ2VzUmVxdWVzdBopLm9uY2FsbC52MS5MaXN0Um91dGluZ1J1bGVDaGFuZ2VzUmVzcG9uc2UiA5ACARJvChZDcmVhdGVCdXNpbmVzc0NhbGVuZGFyEigub25jYWxsLnYxLkNyZWF0ZUJ1c2luZXNzQ2FsZW5kYXJSZXF1ZXN0Gikub25jYWxsLnYxLkNyZWF0ZUJ1c2luZXNzQ2FsZW5kYXJSZXNwb25zZSIAEm8KFUxpc3RCdXNpbmVzc0NhbGVuZGFycxInLm9uY2FsbC52MS5MaXN0QnVzaW5lc3NDYWxlbmRhcnNSZXF1ZXN0Gigub25jYWxsLnYxLkxpc3RCdXNpbmVzc0NhbGVuZGFyc1Jlc3BvbnNlIgOQAgESbwoWVXBkYXRlQnVzaW5lc3NDYWxlbmRhchIoLm9uY2FsbC52MS5VcGRhdGVCdXNpbmVzc0NhbGVuZGFyUmVxdWVzdBopLm9uY2FsbC52MS5VcGRhdGVCdXNpbmVzc0NhbGVuZGFyUmVzcG9uc2UiABJvChZEZWxldGVCdXNpbmVzc0NhbGVuZGFyEigub25jYWxsLnYxLkRlbGV0ZUJ1c2luZXNzQ2FsZW5kYXJSZXF1ZXN0Gikub25jYWxsLnYxLkRlbGV0ZUJ1c2luZXNzQ2FsZW5kYXJSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp, file_oncall_v1_alerts]);
+
+/**
+ * A named business calendar: in business hours when the local time in `zone` is inside a window
+ * and the window started on a day that is not a holiday.
+ *
+ * @generated from message oncall.v1.BusinessCalendar
+ */
+export type BusinessCalendar = Message<"oncall.v1.BusinessCalendar"> & {
+  /**
+   * 1 to 64 letters, digits, ".", "_", "-", starting with a letter or digit; unique.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * IANA zone, e.g. "Europe/Berlin".
+   *
+   * @generated from field: string zone = 3;
+   */
+  zone: string;
+
+  /**
+   * 1 to 32 weekly windows.
+   *
+   * @generated from field: repeated oncall.v1.TimeWindow windows = 4;
+   */
+  windows: TimeWindow[];
+
+  /**
+   * Local dates "YYYY-MM-DD" that are not business days (at most 400).
+   *
+   * @generated from field: repeated string holidays = 5;
+   */
+  holidays: string[];
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string created_by = 6;
+   */
+  createdBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string updated_by = 8;
+   */
+  updatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message oncall.v1.BusinessCalendar.
+ * Use `create(BusinessCalendarSchema)` to create a new message.
+ */
+export const BusinessCalendarSchema: GenMessage<BusinessCalendar> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 0);
+
+/**
+ * @generated from message oncall.v1.CreateBusinessCalendarRequest
+ */
+export type CreateBusinessCalendarRequest = Message<"oncall.v1.CreateBusinessCalendarRequest"> & {
+  /**
+   * @generated from field: oncall.v1.BusinessCalendar calendar = 1;
+   */
+  calendar?: BusinessCalendar | undefined;
+};
+
+/**
+ * Describes the message oncall.v1.CreateBusinessCalendarRequest.
+ * Use `create(CreateBusinessCalendarRequestSchema)` to create a new message.
+ */
+export const CreateBusinessCalendarRequestSchema: GenMessage<CreateBusinessCalendarRequest> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 1);
+
+/**
+ * @generated from message oncall.v1.CreateBusinessCalendarResponse
+ */
+export type CreateBusinessCalendarResponse = Message<"oncall.v1.CreateBusinessCalendarResponse"> & {
+  /**
+   * @generated from field: oncall.v1.BusinessCalendar calendar = 1;
+   */
+  calendar?: BusinessCalendar | undefined;
+
+  /**
+   * @generated from field: int64 rule_set_version = 2;
+   */
+  ruleSetVersion: bigint;
+};
+
+/**
+ * Describes the message oncall.v1.CreateBusinessCalendarResponse.
+ * Use `create(CreateBusinessCalendarResponseSchema)` to create a new message.
+ */
+export const CreateBusinessCalendarResponseSchema: GenMessage<CreateBusinessCalendarResponse> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 2);
+
+/**
+ * @generated from message oncall.v1.ListBusinessCalendarsRequest
+ */
+export type ListBusinessCalendarsRequest = Message<"oncall.v1.ListBusinessCalendarsRequest"> & {
+};
+
+/**
+ * Describes the message oncall.v1.ListBusinessCalendarsRequest.
+ * Use `create(ListBusinessCalendarsRequestSchema)` to create a new message.
+ */
+export const ListBusinessCalendarsRequestSchema: GenMessage<ListBusinessCalendarsRequest> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 3);
+
+/**
+ * @generated from message oncall.v1.ListBusinessCalendarsResponse
+ */
+export type ListBusinessCalendarsResponse = Message<"oncall.v1.ListBusinessCalendarsResponse"> & {
+  /**
+   * @generated from field: repeated oncall.v1.BusinessCalendar calendars = 1;
+   */
+  calendars: BusinessCalendar[];
+};
+
+/**
+ * Describes the message oncall.v1.ListBusinessCalendarsResponse.
+ * Use `create(ListBusinessCalendarsResponseSchema)` to create a new message.
+ */
+export const ListBusinessCalendarsResponseSchema: GenMessage<ListBusinessCalendarsResponse> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 4);
+
+/**
+ * @generated from message oncall.v1.UpdateBusinessCalendarRequest
+ */
+export type UpdateBusinessCalendarRequest = Message<"oncall.v1.UpdateBusinessCalendarRequest"> & {
+  /**
+   * calendar.name names it.
+   *
+   * @generated from field: oncall.v1.BusinessCalendar calendar = 1;
+   */
+  calendar?: BusinessCalendar | undefined;
+
+  /**
+   * description, zone, windows, holidays.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message oncall.v1.UpdateBusinessCalendarRequest.
+ * Use `create(UpdateBusinessCalendarRequestSchema)` to create a new message.
+ */
+export const UpdateBusinessCalendarRequestSchema: GenMessage<UpdateBusinessCalendarRequest> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 5);
+
+/**
+ * @generated from message oncall.v1.UpdateBusinessCalendarResponse
+ */
+export type UpdateBusinessCalendarResponse = Message<"oncall.v1.UpdateBusinessCalendarResponse"> & {
+  /**
+   * @generated from field: oncall.v1.BusinessCalendar calendar = 1;
+   */
+  calendar?: BusinessCalendar | undefined;
+
+  /**
+   * @generated from field: int64 rule_set_version = 2;
+   */
+  ruleSetVersion: bigint;
+};
+
+/**
+ * Describes the message oncall.v1.UpdateBusinessCalendarResponse.
+ * Use `create(UpdateBusinessCalendarResponseSchema)` to create a new message.
+ */
+export const UpdateBusinessCalendarResponseSchema: GenMessage<UpdateBusinessCalendarResponse> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 6);
+
+/**
+ * @generated from message oncall.v1.DeleteBusinessCalendarRequest
+ */
+export type DeleteBusinessCalendarRequest = Message<"oncall.v1.DeleteBusinessCalendarRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message oncall.v1.DeleteBusinessCalendarRequest.
+ * Use `create(DeleteBusinessCalendarRequestSchema)` to create a new message.
+ */
+export const DeleteBusinessCalendarRequestSchema: GenMessage<DeleteBusinessCalendarRequest> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 7);
+
+/**
+ * @generated from message oncall.v1.DeleteBusinessCalendarResponse
+ */
+export type DeleteBusinessCalendarResponse = Message<"oncall.v1.DeleteBusinessCalendarResponse"> & {
+  /**
+   * @generated from field: int64 rule_set_version = 1;
+   */
+  ruleSetVersion: bigint;
+};
+
+/**
+ * Describes the message oncall.v1.DeleteBusinessCalendarResponse.
+ * Use `create(DeleteBusinessCalendarResponseSchema)` to create a new message.
+ */
+export const DeleteBusinessCalendarResponseSchema: GenMessage<DeleteBusinessCalendarResponse> = /*@__PURE__*/
+  messageDesc(file_oncall_v1_routing, 8);
 
 /**
  * @generated from message oncall.v1.Matcher
@@ -53,7 +274,7 @@ export type Matcher = Message<"oncall.v1.Matcher"> & {
  * Use `create(MatcherSchema)` to create a new message.
  */
 export const MatcherSchema: GenMessage<Matcher> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 0);
+  messageDesc(file_oncall_v1_routing, 9);
 
 /**
  * Weekdays 1 = Monday … 7 = Sunday; start and end "HH:MM" local to the zone; end before start spans
@@ -83,7 +304,7 @@ export type TimeWindow = Message<"oncall.v1.TimeWindow"> & {
  * Use `create(TimeWindowSchema)` to create a new message.
  */
 export const TimeWindowSchema: GenMessage<TimeWindow> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 1);
+  messageDesc(file_oncall_v1_routing, 10);
 
 /**
  * @generated from message oncall.v1.TimeCondition
@@ -109,7 +330,7 @@ export type TimeCondition = Message<"oncall.v1.TimeCondition"> & {
  * Use `create(TimeConditionSchema)` to create a new message.
  */
 export const TimeConditionSchema: GenMessage<TimeCondition> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 2);
+  messageDesc(file_oncall_v1_routing, 11);
 
 /**
  * @generated from message oncall.v1.RoutingCondition
@@ -143,7 +364,7 @@ export type RoutingCondition = Message<"oncall.v1.RoutingCondition"> & {
  * Use `create(RoutingConditionSchema)` to create a new message.
  */
 export const RoutingConditionSchema: GenMessage<RoutingCondition> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 3);
+  messageDesc(file_oncall_v1_routing, 12);
 
 /**
  * @generated from message oncall.v1.RouteToPolicy
@@ -160,7 +381,7 @@ export type RouteToPolicy = Message<"oncall.v1.RouteToPolicy"> & {
  * Use `create(RouteToPolicySchema)` to create a new message.
  */
 export const RouteToPolicySchema: GenMessage<RouteToPolicy> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 4);
+  messageDesc(file_oncall_v1_routing, 13);
 
 /**
  * @generated from message oncall.v1.NotifyChannel
@@ -184,7 +405,7 @@ export type NotifyChannel = Message<"oncall.v1.NotifyChannel"> & {
  * Use `create(NotifyChannelSchema)` to create a new message.
  */
 export const NotifyChannelSchema: GenMessage<NotifyChannel> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 5);
+  messageDesc(file_oncall_v1_routing, 14);
 
 /**
  * @generated from message oncall.v1.NotifyUser
@@ -201,7 +422,7 @@ export type NotifyUser = Message<"oncall.v1.NotifyUser"> & {
  * Use `create(NotifyUserSchema)` to create a new message.
  */
 export const NotifyUserSchema: GenMessage<NotifyUser> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 6);
+  messageDesc(file_oncall_v1_routing, 15);
 
 /**
  * @generated from message oncall.v1.NotifySchedule
@@ -218,7 +439,7 @@ export type NotifySchedule = Message<"oncall.v1.NotifySchedule"> & {
  * Use `create(NotifyScheduleSchema)` to create a new message.
  */
 export const NotifyScheduleSchema: GenMessage<NotifySchedule> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 7);
+  messageDesc(file_oncall_v1_routing, 16);
 
 /**
  * @generated from message oncall.v1.SetLabels
@@ -237,7 +458,7 @@ export type SetLabels = Message<"oncall.v1.SetLabels"> & {
  * Use `create(SetLabelsSchema)` to create a new message.
  */
 export const SetLabelsSchema: GenMessage<SetLabels> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 8);
+  messageDesc(file_oncall_v1_routing, 17);
 
 /**
  * @generated from message oncall.v1.SetSeverity
@@ -254,7 +475,7 @@ export type SetSeverity = Message<"oncall.v1.SetSeverity"> & {
  * Use `create(SetSeveritySchema)` to create a new message.
  */
 export const SetSeveritySchema: GenMessage<SetSeverity> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 9);
+  messageDesc(file_oncall_v1_routing, 18);
 
 /**
  * @generated from message oncall.v1.Suppress
@@ -271,7 +492,7 @@ export type Suppress = Message<"oncall.v1.Suppress"> & {
  * Use `create(SuppressSchema)` to create a new message.
  */
 export const SuppressSchema: GenMessage<Suppress> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 10);
+  messageDesc(file_oncall_v1_routing, 19);
 
 /**
  * @generated from message oncall.v1.Aggregate
@@ -297,7 +518,7 @@ export type Aggregate = Message<"oncall.v1.Aggregate"> & {
  * Use `create(AggregateSchema)` to create a new message.
  */
 export const AggregateSchema: GenMessage<Aggregate> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 11);
+  messageDesc(file_oncall_v1_routing, 20);
 
 /**
  * @generated from message oncall.v1.CreateTicket
@@ -321,7 +542,7 @@ export type CreateTicket = Message<"oncall.v1.CreateTicket"> & {
  * Use `create(CreateTicketSchema)` to create a new message.
  */
 export const CreateTicketSchema: GenMessage<CreateTicket> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 12);
+  messageDesc(file_oncall_v1_routing, 21);
 
 /**
  * @generated from message oncall.v1.RoutingAction
@@ -392,7 +613,7 @@ export type RoutingAction = Message<"oncall.v1.RoutingAction"> & {
  * Use `create(RoutingActionSchema)` to create a new message.
  */
 export const RoutingActionSchema: GenMessage<RoutingAction> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 13);
+  messageDesc(file_oncall_v1_routing, 22);
 
 /**
  * @generated from message oncall.v1.RoutingRule
@@ -481,7 +702,7 @@ export type RoutingRule = Message<"oncall.v1.RoutingRule"> & {
  * Use `create(RoutingRuleSchema)` to create a new message.
  */
 export const RoutingRuleSchema: GenMessage<RoutingRule> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 14);
+  messageDesc(file_oncall_v1_routing, 23);
 
 /**
  * @generated from message oncall.v1.CreateRoutingRuleRequest
@@ -500,7 +721,7 @@ export type CreateRoutingRuleRequest = Message<"oncall.v1.CreateRoutingRuleReque
  * Use `create(CreateRoutingRuleRequestSchema)` to create a new message.
  */
 export const CreateRoutingRuleRequestSchema: GenMessage<CreateRoutingRuleRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 15);
+  messageDesc(file_oncall_v1_routing, 24);
 
 /**
  * @generated from message oncall.v1.CreateRoutingRuleResponse
@@ -522,7 +743,7 @@ export type CreateRoutingRuleResponse = Message<"oncall.v1.CreateRoutingRuleResp
  * Use `create(CreateRoutingRuleResponseSchema)` to create a new message.
  */
 export const CreateRoutingRuleResponseSchema: GenMessage<CreateRoutingRuleResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 16);
+  messageDesc(file_oncall_v1_routing, 25);
 
 /**
  * @generated from message oncall.v1.GetRoutingRuleRequest
@@ -539,7 +760,7 @@ export type GetRoutingRuleRequest = Message<"oncall.v1.GetRoutingRuleRequest"> &
  * Use `create(GetRoutingRuleRequestSchema)` to create a new message.
  */
 export const GetRoutingRuleRequestSchema: GenMessage<GetRoutingRuleRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 17);
+  messageDesc(file_oncall_v1_routing, 26);
 
 /**
  * @generated from message oncall.v1.GetRoutingRuleResponse
@@ -561,7 +782,7 @@ export type GetRoutingRuleResponse = Message<"oncall.v1.GetRoutingRuleResponse">
  * Use `create(GetRoutingRuleResponseSchema)` to create a new message.
  */
 export const GetRoutingRuleResponseSchema: GenMessage<GetRoutingRuleResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 18);
+  messageDesc(file_oncall_v1_routing, 27);
 
 /**
  * @generated from message oncall.v1.ListRoutingRulesRequest
@@ -590,7 +811,7 @@ export type ListRoutingRulesRequest = Message<"oncall.v1.ListRoutingRulesRequest
  * Use `create(ListRoutingRulesRequestSchema)` to create a new message.
  */
 export const ListRoutingRulesRequestSchema: GenMessage<ListRoutingRulesRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 19);
+  messageDesc(file_oncall_v1_routing, 28);
 
 /**
  * @generated from message oncall.v1.ListRoutingRulesResponse
@@ -617,7 +838,7 @@ export type ListRoutingRulesResponse = Message<"oncall.v1.ListRoutingRulesRespon
  * Use `create(ListRoutingRulesResponseSchema)` to create a new message.
  */
 export const ListRoutingRulesResponseSchema: GenMessage<ListRoutingRulesResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 20);
+  messageDesc(file_oncall_v1_routing, 29);
 
 /**
  * @generated from message oncall.v1.UpdateRoutingRuleRequest
@@ -643,7 +864,7 @@ export type UpdateRoutingRuleRequest = Message<"oncall.v1.UpdateRoutingRuleReque
  * Use `create(UpdateRoutingRuleRequestSchema)` to create a new message.
  */
 export const UpdateRoutingRuleRequestSchema: GenMessage<UpdateRoutingRuleRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 21);
+  messageDesc(file_oncall_v1_routing, 30);
 
 /**
  * @generated from message oncall.v1.UpdateRoutingRuleResponse
@@ -665,7 +886,7 @@ export type UpdateRoutingRuleResponse = Message<"oncall.v1.UpdateRoutingRuleResp
  * Use `create(UpdateRoutingRuleResponseSchema)` to create a new message.
  */
 export const UpdateRoutingRuleResponseSchema: GenMessage<UpdateRoutingRuleResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 22);
+  messageDesc(file_oncall_v1_routing, 31);
 
 /**
  * @generated from message oncall.v1.DeleteRoutingRuleRequest
@@ -682,7 +903,7 @@ export type DeleteRoutingRuleRequest = Message<"oncall.v1.DeleteRoutingRuleReque
  * Use `create(DeleteRoutingRuleRequestSchema)` to create a new message.
  */
 export const DeleteRoutingRuleRequestSchema: GenMessage<DeleteRoutingRuleRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 23);
+  messageDesc(file_oncall_v1_routing, 32);
 
 /**
  * @generated from message oncall.v1.DeleteRoutingRuleResponse
@@ -699,7 +920,7 @@ export type DeleteRoutingRuleResponse = Message<"oncall.v1.DeleteRoutingRuleResp
  * Use `create(DeleteRoutingRuleResponseSchema)` to create a new message.
  */
 export const DeleteRoutingRuleResponseSchema: GenMessage<DeleteRoutingRuleResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 24);
+  messageDesc(file_oncall_v1_routing, 33);
 
 /**
  * @generated from message oncall.v1.ReorderRoutingRulesRequest
@@ -723,7 +944,7 @@ export type ReorderRoutingRulesRequest = Message<"oncall.v1.ReorderRoutingRulesR
  * Use `create(ReorderRoutingRulesRequestSchema)` to create a new message.
  */
 export const ReorderRoutingRulesRequestSchema: GenMessage<ReorderRoutingRulesRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 25);
+  messageDesc(file_oncall_v1_routing, 34);
 
 /**
  * @generated from message oncall.v1.ReorderRoutingRulesResponse
@@ -740,7 +961,7 @@ export type ReorderRoutingRulesResponse = Message<"oncall.v1.ReorderRoutingRules
  * Use `create(ReorderRoutingRulesResponseSchema)` to create a new message.
  */
 export const ReorderRoutingRulesResponseSchema: GenMessage<ReorderRoutingRulesResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 26);
+  messageDesc(file_oncall_v1_routing, 35);
 
 /**
  * An alert made up for a test or simulation.
@@ -794,7 +1015,7 @@ export type SampleAlert = Message<"oncall.v1.SampleAlert"> & {
  * Use `create(SampleAlertSchema)` to create a new message.
  */
 export const SampleAlertSchema: GenMessage<SampleAlert> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 27);
+  messageDesc(file_oncall_v1_routing, 36);
 
 /**
  * @generated from message oncall.v1.AlertUnderTest
@@ -823,7 +1044,7 @@ export type AlertUnderTest = Message<"oncall.v1.AlertUnderTest"> & {
  * Use `create(AlertUnderTestSchema)` to create a new message.
  */
 export const AlertUnderTestSchema: GenMessage<AlertUnderTest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 28);
+  messageDesc(file_oncall_v1_routing, 37);
 
 /**
  * @generated from message oncall.v1.RuleResult
@@ -857,7 +1078,7 @@ export type RuleResult = Message<"oncall.v1.RuleResult"> & {
  * Use `create(RuleResultSchema)` to create a new message.
  */
 export const RuleResultSchema: GenMessage<RuleResult> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 29);
+  messageDesc(file_oncall_v1_routing, 38);
 
 /**
  * @generated from message oncall.v1.TestRoutingRuleRequest
@@ -898,7 +1119,7 @@ export type TestRoutingRuleRequest = Message<"oncall.v1.TestRoutingRuleRequest">
  * Use `create(TestRoutingRuleRequestSchema)` to create a new message.
  */
 export const TestRoutingRuleRequestSchema: GenMessage<TestRoutingRuleRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 30);
+  messageDesc(file_oncall_v1_routing, 39);
 
 /**
  * @generated from message oncall.v1.TestRoutingRuleResponse
@@ -922,7 +1143,7 @@ export type TestRoutingRuleResponse = Message<"oncall.v1.TestRoutingRuleResponse
  * Use `create(TestRoutingRuleResponseSchema)` to create a new message.
  */
 export const TestRoutingRuleResponseSchema: GenMessage<TestRoutingRuleResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 31);
+  messageDesc(file_oncall_v1_routing, 40);
 
 /**
  * @generated from message oncall.v1.DraftRuleSet
@@ -941,7 +1162,7 @@ export type DraftRuleSet = Message<"oncall.v1.DraftRuleSet"> & {
  * Use `create(DraftRuleSetSchema)` to create a new message.
  */
 export const DraftRuleSetSchema: GenMessage<DraftRuleSet> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 32);
+  messageDesc(file_oncall_v1_routing, 41);
 
 /**
  * @generated from message oncall.v1.SimulateRoutingRequest
@@ -972,7 +1193,7 @@ export type SimulateRoutingRequest = Message<"oncall.v1.SimulateRoutingRequest">
  * Use `create(SimulateRoutingRequestSchema)` to create a new message.
  */
 export const SimulateRoutingRequestSchema: GenMessage<SimulateRoutingRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 33);
+  messageDesc(file_oncall_v1_routing, 42);
 
 /**
  * @generated from message oncall.v1.PlannedAction
@@ -994,7 +1215,7 @@ export type PlannedAction = Message<"oncall.v1.PlannedAction"> & {
  * Use `create(PlannedActionSchema)` to create a new message.
  */
 export const PlannedActionSchema: GenMessage<PlannedAction> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 34);
+  messageDesc(file_oncall_v1_routing, 43);
 
 /**
  * @generated from message oncall.v1.MaintenanceVerdict
@@ -1028,7 +1249,7 @@ export type MaintenanceVerdict = Message<"oncall.v1.MaintenanceVerdict"> & {
  * Use `create(MaintenanceVerdictSchema)` to create a new message.
  */
 export const MaintenanceVerdictSchema: GenMessage<MaintenanceVerdict> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 35);
+  messageDesc(file_oncall_v1_routing, 44);
 
 /**
  * @generated from message oncall.v1.SimulateRoutingResponse
@@ -1086,7 +1307,7 @@ export type SimulateRoutingResponse = Message<"oncall.v1.SimulateRoutingResponse
  * Use `create(SimulateRoutingResponseSchema)` to create a new message.
  */
 export const SimulateRoutingResponseSchema: GenMessage<SimulateRoutingResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 36);
+  messageDesc(file_oncall_v1_routing, 45);
 
 /**
  * @generated from message oncall.v1.RoutingDecision
@@ -1133,7 +1354,7 @@ export type RoutingDecision = Message<"oncall.v1.RoutingDecision"> & {
  * Use `create(RoutingDecisionSchema)` to create a new message.
  */
 export const RoutingDecisionSchema: GenMessage<RoutingDecision> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 37);
+  messageDesc(file_oncall_v1_routing, 46);
 
 /**
  * @generated from message oncall.v1.ListRoutingDecisionsRequest
@@ -1165,7 +1386,7 @@ export type ListRoutingDecisionsRequest = Message<"oncall.v1.ListRoutingDecision
  * Use `create(ListRoutingDecisionsRequestSchema)` to create a new message.
  */
 export const ListRoutingDecisionsRequestSchema: GenMessage<ListRoutingDecisionsRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 38);
+  messageDesc(file_oncall_v1_routing, 47);
 
 /**
  * @generated from message oncall.v1.ListRoutingDecisionsResponse
@@ -1187,7 +1408,7 @@ export type ListRoutingDecisionsResponse = Message<"oncall.v1.ListRoutingDecisio
  * Use `create(ListRoutingDecisionsResponseSchema)` to create a new message.
  */
 export const ListRoutingDecisionsResponseSchema: GenMessage<ListRoutingDecisionsResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 39);
+  messageDesc(file_oncall_v1_routing, 48);
 
 /**
  * @generated from message oncall.v1.RoutingRuleChange
@@ -1206,7 +1427,8 @@ export type RoutingRuleChange = Message<"oncall.v1.RoutingRuleChange"> & {
   ruleId: string;
 
   /**
-   * created, updated, deleted or reordered.
+   * created, updated, deleted or reordered; calendar_created, calendar_updated or calendar_deleted
+   * (before/after: the calendar).
    *
    * @generated from field: string change = 3;
    */
@@ -1243,7 +1465,7 @@ export type RoutingRuleChange = Message<"oncall.v1.RoutingRuleChange"> & {
  * Use `create(RoutingRuleChangeSchema)` to create a new message.
  */
 export const RoutingRuleChangeSchema: GenMessage<RoutingRuleChange> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 40);
+  messageDesc(file_oncall_v1_routing, 49);
 
 /**
  * @generated from message oncall.v1.ListRoutingRuleChangesRequest
@@ -1270,7 +1492,7 @@ export type ListRoutingRuleChangesRequest = Message<"oncall.v1.ListRoutingRuleCh
  * Use `create(ListRoutingRuleChangesRequestSchema)` to create a new message.
  */
 export const ListRoutingRuleChangesRequestSchema: GenMessage<ListRoutingRuleChangesRequest> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 41);
+  messageDesc(file_oncall_v1_routing, 50);
 
 /**
  * @generated from message oncall.v1.ListRoutingRuleChangesResponse
@@ -1292,7 +1514,7 @@ export type ListRoutingRuleChangesResponse = Message<"oncall.v1.ListRoutingRuleC
  * Use `create(ListRoutingRuleChangesResponseSchema)` to create a new message.
  */
 export const ListRoutingRuleChangesResponseSchema: GenMessage<ListRoutingRuleChangesResponse> = /*@__PURE__*/
-  messageDesc(file_oncall_v1_routing, 42);
+  messageDesc(file_oncall_v1_routing, 51);
 
 /**
  * @generated from enum oncall.v1.MatchField
@@ -1516,7 +1738,7 @@ export const RuleOutcomeSchema: GenEnum<RuleOutcome> = /*@__PURE__*/
  *
  * Every change bumps the rule set's version (returned by every call) and is recorded with who,
  * when, before and after (ListRoutingRuleChanges). A rule whose condition does not compile, that is
- * too long, or whose action names a policy, schedule, template or service that does not exist is
+ * too long, or whose action names a policy, channel, schedule, template or service that does not exist is
  * refused with invalid_argument naming the field (e.g. condition.cel, with line and column, or
  * actions[1].route.escalation_policy_id).
  *
@@ -1615,6 +1837,7 @@ export const RoutingService: GenService<{
   },
   /**
    * ListRoutingRuleChanges is the audit trail of rule changes: newest first, of one rule or all.
+   * Business calendar changes are in it too (empty rule_id, change "calendar_created" etc.).
    *
    * @generated from rpc oncall.v1.RoutingService.ListRoutingRuleChanges
    */
@@ -1622,6 +1845,51 @@ export const RoutingService: GenService<{
     methodKind: "unary";
     input: typeof ListRoutingRuleChangesRequestSchema;
     output: typeof ListRoutingRuleChangesResponseSchema;
+  },
+  /**
+   * Business calendars are what CEL's inBusinessHours("name") reads, in routing rules and in
+   * maintenance window scopes. A change bumps the rule set's version (rules and windows are
+   * recompiled with it). A rule or window naming an unknown calendar is refused at save
+   * (invalid_argument on condition.cel / scope.cel). At most 100 calendars.
+   *
+   * @generated from rpc oncall.v1.RoutingService.CreateBusinessCalendar
+   */
+  createBusinessCalendar: {
+    methodKind: "unary";
+    input: typeof CreateBusinessCalendarRequestSchema;
+    output: typeof CreateBusinessCalendarResponseSchema;
+  },
+  /**
+   * ListBusinessCalendars lists every calendar (at most 100) by name.
+   *
+   * @generated from rpc oncall.v1.RoutingService.ListBusinessCalendars
+   */
+  listBusinessCalendars: {
+    methodKind: "unary";
+    input: typeof ListBusinessCalendarsRequestSchema;
+    output: typeof ListBusinessCalendarsResponseSchema;
+  },
+  /**
+   * UpdateBusinessCalendar changes the fields named in update_mask; calendar.name names it (a name
+   * cannot change: rules name it).
+   *
+   * @generated from rpc oncall.v1.RoutingService.UpdateBusinessCalendar
+   */
+  updateBusinessCalendar: {
+    methodKind: "unary";
+    input: typeof UpdateBusinessCalendarRequestSchema;
+    output: typeof UpdateBusinessCalendarResponseSchema;
+  },
+  /**
+   * DeleteBusinessCalendar fails with failed_precondition, naming them, while routing rules or live
+   * maintenance windows name the calendar.
+   *
+   * @generated from rpc oncall.v1.RoutingService.DeleteBusinessCalendar
+   */
+  deleteBusinessCalendar: {
+    methodKind: "unary";
+    input: typeof DeleteBusinessCalendarRequestSchema;
+    output: typeof DeleteBusinessCalendarResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_oncall_v1_routing, 0);
