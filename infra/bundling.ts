@@ -28,8 +28,14 @@ export const lambdaBundle = {
   // in branches a Lambda (always on the Data API) never takes. nodemailer likewise: SMTP is the
   // embedded runtime's mail path (AWS sends through SES), imported where first used (~240 KB).
   externalModules: ["@aws-sdk/*", "@electric-sql/pglite", "@electric-sql/pglite/*", "pg", "nodemailer"],
-  /** node:http through `require`, not an ESM import (see shims/node-http.ts: ~30–90 ms less init). */
-  alias: { "node:http": path.join(repoRoot, "infra", "shims", "node-http.ts") },
+  alias: {
+    /** node:http through `require`, not an ESM import (see shims/node-http.ts: ~30–90 ms less init). */
+    "node:http": path.join(repoRoot, "infra", "shims", "node-http.ts"),
+    /** Handlebars' optional source maps, which we never ask for (see shims/no-source-map.ts). */
+    "source-map": path.join(repoRoot, "infra", "shims", "no-source-map.ts"),
+    /** Only the X-Ray SDK's AWS SDK v2 patcher, which we never call (see shims/xray-semver.ts). */
+    semver: path.join(repoRoot, "infra", "shims", "xray-semver.ts"),
+  },
 } as const;
 
 /** The bundling props of NodejsFunction (local esbuild, no Docker). */

@@ -23,6 +23,9 @@ export async function createEmbeddedEscalations(deps: EscalationTaskDeps): Promi
 }> {
   const runner = createLocalEscalationRunner({
     definition: await readEscalationDefinition(),
+    // The committed state-machines/escalation.asl.json, validated by local-escalation-runner.test.ts:
+    // validating it again at every start would cost ~0.7 s (see `validate`).
+    validate: false,
     tasks: {
       [escalationTaskPlaceholders.runStep]: createEscalationStepHandler(deps),
       [escalationTaskPlaceholders.recordFailure]: createEscalationFailureHandler(deps),

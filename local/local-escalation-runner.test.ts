@@ -171,6 +171,24 @@ describe("escalation.asl.json on the local runner", () => {
     await expect(r.start("alert-1")).rejects.toThrow(/closed/);
   });
 
+  // The embedded runtime skips validation at start (validate: false) for the committed definition:
+  // this is where it is validated, with the resources the embedded runtime gives it.
+  it("validates the committed definition, and refuses an invalid one", () => {
+    const tasks = {
+      RunEscalationStepFunctionArn: scripted(done).task,
+      RecordEscalationFailureFunctionArn: scripted(done).task,
+    };
+    expect(() => createLocalEscalationRunner({ definition, tasks }).close()).not.toThrow();
+    const broken = JSON.parse(definition) as { StartAt: string };
+    broken.StartAt = "NoSuchState";
+    expect(() => createLocalEscalationRunner({ definition: JSON.stringify(broken), tasks })).toThrow(
+      /definition is invalid/,
+    );
+    expect(() =>
+      createLocalEscalationRunner({ definition: JSON.stringify(broken), tasks, validate: false }).close(),
+    ).not.toThrow();
+  });
+
   it("refuses a definition whose task resource has no local handler", () => {
     expect(() =>
       createLocalEscalationRunner({

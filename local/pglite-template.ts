@@ -1,27 +1,31 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { PGlite } from "@electric-sql/pglite";
 import { type DatabaseHandle, openDatabase } from "../functions/adapters/db/database.ts";
 import { migrateToLatest } from "../functions/adapters/db/migrate.ts";
 import { migrations } from "../functions/adapters/db/migrations/index.ts";
-import { latestMigration } from "../functions/adapters/db/migrations/latest.ts";
-import { logger } from "../functions/adapters/observability.ts";
 
 /**
- * A fresh data folder starts from a template: an initialized, migrated PGlite data directory kept as
- * a tarball (PGlite `dumpDataDir`) in a cache outside every data folder. Loading it takes a fraction
- * of initdb plus the migrations (the 5–50 s of a first start). The template is made at install
- * (`postinstall`: local/build-pglite-template.ts) or, failing that, by the first start that needs
- * one, from the database it has just created and migrated.
+ * A fresh data folder starts from a template: an initialized, migrated PGlite data directory, shut
+ * down cleanly, kept in a cache outside every data folder. A fresh start copies it (files copied in
+ * parallel by the OS, then fsynced) and opens the copy like any restart: a fraction of initdb plus the
+ * migrations (the 5–50 s of a first start), and 2–5× faster than PGlite's `loadDataDir` of a tarball,
+ * which unpacks through the WebAssembly file system. The template is made at install (`postinstall`:
+ * local/build-pglite-template.ts) or, failing that, by the first start that needs one.
  *
- * The migrations still run after a load (a no-op when the template is current), so a stale template
+ * The migrations still run after a copy (a no-op when the template is current), so a stale template
  * costs time, never correctness. Durability is Postgres's own (no fsync setting is touched); the
- * files a load writes are fsynced before the folder counts as a database, and a marker file makes a
- * load that a crash interrupted start over instead of opening half a directory.
+ * copied files and folders are fsynced before the folder counts as a database, and a marker file
+ * makes a copy that a crash interrupted start over instead of opening half a directory. The template
+ * itself is only ever read: it is made under another name and renamed into place when complete.
  */
 
 const repoRoot = join(import.meta.dirname, "..");
+
+/** Files copied or fsynced at once: enough to keep the disk's queue busy, few enough for any ulimit. */
+const ioConcurrency = 16;
 
 /** Where templates are kept: `node_modules/.cache/oncall/` (survives data folders, not `npm ci`). */
 export function templateCacheDir(): string {
@@ -29,80 +33,97 @@ export function templateCacheDir(): string {
 }
 
 /**
- * The template's file: by PGlite version (a data directory is tied to its Postgres) and schema — the
- * whole list of migrations, not only the newest: a branch merged with an older-named migration keeps
- * the same newest name, and a template without that migration fails Kysely's order check at start.
+ * The template's folder: by PGlite version (a data directory is tied to its Postgres) and schema.
+ * The schema is every migration's name, not only the newest: a merge can add migrations that sort
+ * before the newest one, and a template without them is one the migrator refuses ("corrupted
+ * migrations").
  */
-export async function templateFile(cacheDir = templateCacheDir()): Promise<string> {
+export async function templateDir(cacheDir = templateCacheDir()): Promise<string> {
   const pkg = JSON.parse(
     await readFile(join(repoRoot, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8"),
   ) as { version: string };
-  const schema = createHash("sha256").update(Object.keys(migrations).join("\n")).digest("hex").slice(0, 12);
-  return join(cacheDir, `pglite-${pkg.version}-${latestMigration}-${schema}.tar.gz`);
+  return join(cacheDir, templateName(pkg.version, Object.keys(migrations)));
 }
 
-/** Builds the template from scratch (in memory: initdb, migrations) and writes it. */
-export async function buildTemplate(file?: string): Promise<string> {
-  const target = file ?? (await templateFile());
+/** `pglite-<version>-<newest migration>-<hash of every migration's name>`. */
+export function templateName(pgliteVersion: string, migrationNames: readonly string[]): string {
+  const sorted = [...migrationNames].sort();
+  const schema = createHash("sha256").update(sorted.join("\n")).digest("hex");
+  return `pglite-${pgliteVersion}-${sorted.at(-1) ?? "empty"}-${schema.slice(0, 12)}`;
+}
+
+/**
+ * Builds the template (initdb, migrations, a clean shutdown) unless it is there; returns its folder.
+ * Two processes may build at once: each in its own folder, the first rename wins.
+ */
+export async function buildTemplate(dir?: string): Promise<string> {
+  const target = dir ?? (await templateDir());
+  if (await exists(join(target, "PG_VERSION"))) return target;
   const { PGlite } = await import("@electric-sql/pglite");
-  const instance = await PGlite.create("memory://");
+  await mkdir(dirname(target), { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  await rm(partial, { recursive: true, force: true });
   try {
-    const handle = await openDatabase({ kind: "pglite-instance", instance });
-    await migrateToLatest(handle.db);
-    await writeTemplate(instance, target);
-    await handle.close();
+    const instance = await PGlite.create(partial);
+    try {
+      const handle = await openDatabase({ kind: "pglite-instance", instance });
+      await migrateToLatest(handle.db);
+      await handle.close();
+    } finally {
+      await instance.close();
+    }
+    await fsyncTree(partial);
+    await rename(partial, target).catch(async (error: NodeJS.ErrnoException) => {
+      // Another process renamed its template first: same schema, same PGlite; keep theirs.
+      if (!(await exists(join(target, "PG_VERSION")))) throw error;
+    });
   } finally {
-    await instance.close();
+    await rm(partial, { recursive: true, force: true });
   }
   return target;
 }
 
 /**
+ * Removes the templates of other PGlite versions or schemas from the cache (each is ~40 MB), and the
+ * tarballs of the former format. For the install script, when no start can be copying one.
+ */
+export async function pruneTemplates(keep: string, cacheDir = templateCacheDir()): Promise<string[]> {
+  const stale = (await readdir(cacheDir).catch(() => [] as string[]))
+    .filter((name) => name.startsWith("pglite-") && !name.endsWith(".partial"))
+    .map((name) => join(cacheDir, name))
+    .filter((path) => path !== keep);
+  for (const path of stale) await rm(path, { recursive: true, force: true });
+  return stale;
+}
+
+/**
  * Opens (creating when needed) the PGlite database of `pgdataDir`: an existing database as it is; a
- * missing one from the template, or by initdb and migrations (then saved as the template).
+ * missing one as a copy of the template (made first if there is none).
  */
 export async function openEmbeddedPglite(
   pgdataDir: string,
-  options: { templateFile?: string } = {},
+  options: { templateDir?: string } = {},
 ): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const marker = `${pgdataDir}.loading`;
-  if ((await exists(join(pgdataDir, "PG_VERSION"))) && !(await exists(marker))) {
-    return handleOf(await PGlite.create(pgdataDir));
-  }
-
-  // A new database (or one whose creation was interrupted: it holds no data yet, start over).
-  await mkdir(dirname(pgdataDir), { recursive: true });
-  await writeFile(marker, "a database is being created here; if this file stays, the next start redoes it\n");
-  await fsyncPath(dirname(pgdataDir));
-  await rm(pgdataDir, { recursive: true, force: true });
-
-  const file = options.templateFile ?? (await templateFile());
-  const template = await readFile(file).catch(() => undefined);
-  let instance: PGlite;
-  if (template) {
-    instance = await PGlite.create(pgdataDir, { loadDataDir: new Blob([template]) });
-  } else {
-    instance = await PGlite.create(pgdataDir);
-    const handle = await openDatabase({ kind: "pglite-instance", instance });
-    await migrateToLatest(handle.db);
-    await writeTemplate(instance, file).catch((error: unknown) =>
-      logger.warn("could not save the PGlite template; the next fresh start runs initdb again", {
-        error: error as Error,
-      }),
+  if (!(await exists(join(pgdataDir, "PG_VERSION"))) || (await exists(marker))) {
+    // A new database (or one whose creation was interrupted: it holds no data yet, start over).
+    const template = await buildTemplate(options.templateDir);
+    await mkdir(dirname(pgdataDir), { recursive: true });
+    await writeFile(
+      marker,
+      "a database is being created here; if this file stays, the next start redoes it\n",
     );
-  }
-  try {
-    // The loaded (or initdb'd) files reach the disk before the marker goes: after a crash, either
-    // the marker is there (start over) or the whole directory is.
+    await fsyncPath(dirname(pgdataDir));
+    await rm(pgdataDir, { recursive: true, force: true });
+    // The copied files and folders reach the disk before the marker goes: after a crash, either the
+    // marker is there (start over) or the whole directory is.
+    await copyTree(template, pgdataDir);
     await fsyncTree(pgdataDir);
     await rm(marker);
     await fsyncPath(dirname(pgdataDir));
-  } catch (err) {
-    await instance.close().catch(() => {});
-    throw err;
   }
-  return handleOf(instance);
+  return handleOf(await PGlite.create(pgdataDir));
 }
 
 /** A DatabaseHandle that owns its PGlite instance (closes it). */
@@ -118,13 +139,54 @@ async function handleOf(instance: PGlite): Promise<DatabaseHandle> {
   };
 }
 
-async function writeTemplate(instance: PGlite, file: string): Promise<void> {
-  const tarball = await instance.dumpDataDir("gzip");
-  await mkdir(dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, new Uint8Array(await tarball.arrayBuffer()));
-  await fsyncPath(partial);
-  await rename(partial, file);
+/** Every file and folder under `dir` (folders after their contents), relative to `dir`. */
+async function listTree(dir: string, relative = ""): Promise<{ files: string[]; dirs: string[] }> {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  for (const entry of await readdir(join(dir, relative), { withFileTypes: true })) {
+    const path = join(relative, entry.name);
+    if (entry.isDirectory()) {
+      const inner = await listTree(dir, path);
+      files.push(...inner.files);
+      dirs.push(...inner.dirs, path);
+    } else if (entry.isFile()) {
+      files.push(path);
+    }
+  }
+  return { files, dirs };
+}
+
+/** Copies the files of `from` into a new folder `to`, several at a time (the OS copies the bytes). */
+async function copyTree(from: string, to: string): Promise<void> {
+  const { files, dirs } = await listTree(from);
+  await mkdir(to, { recursive: true });
+  // Parents first (listTree puts them after their contents).
+  for (const dir of [...dirs].reverse()) await mkdir(join(to, dir), { recursive: true });
+  await eachAtMost(ioConcurrency, files, (file) =>
+    // A copy-on-write clone where the file system has them (btrfs, XFS, APFS): no bytes copied.
+    copyFile(join(from, file), join(to, file), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
+  );
+}
+
+/** fsyncs every file under `dir`, then every folder (each after its contents), then `dir` itself. */
+async function fsyncTree(dir: string): Promise<void> {
+  const { files, dirs } = await listTree(dir);
+  await eachAtMost(ioConcurrency, files, (file) => fsyncPath(join(dir, file)));
+  // A folder's entries are durable once it is fsynced; its files' contents already are.
+  await eachAtMost(ioConcurrency, dirs, (sub) => fsyncPath(join(dir, sub)));
+  await fsyncPath(dir);
+}
+
+async function eachAtMost<T>(
+  limit: number,
+  items: readonly T[],
+  run: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await run(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -141,15 +203,4 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** fsyncs every file and folder under `dir`, then `dir` itself. */
-async function fsyncTree(dir: string): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await fsyncTree(path);
-    else if (entry.isFile()) await fsyncPath(path);
-  }
-  await fsyncPath(dir);
 }

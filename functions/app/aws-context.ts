@@ -4,12 +4,12 @@ import { createSecretsManagerResolver } from "../adapters/aws/secrets-manager-re
 import { createSfnEscalationRunner } from "../adapters/aws/sfn-escalation-runner.ts";
 import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
 import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
-import { ConfigError, readAwsConfig, readAwsDatabaseConfig } from "../adapters/config.ts";
-import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
+import { ConfigError, readAwsConfig } from "../adapters/config.ts";
 import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
 import { tracer } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
+import { openAwsDatabase } from "./aws-database.ts";
 import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
 import { channelLookupOver, type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
@@ -152,21 +152,4 @@ function escalationStateMachineArn(env: Record<string, string | undefined>): str
     throw new ConfigError("ESCALATION_STATE_MACHINE_ARN", `is not a state machine ARN: ${arn}`);
   }
   return arn;
-}
-
-/** Aurora through the RDS Data API, from DATABASE_RESOURCE_ARN / DATABASE_SECRET_ARN / DATABASE_NAME. */
-export function openAwsDatabase(
-  env: Record<string, string | undefined> = process.env,
-): Promise<DatabaseHandle> {
-  const config = readAwsDatabaseConfig(env);
-  return openDatabase({
-    kind: "data-api",
-    client: lazily(async () => {
-      const { RDSDataClient } = await import("@aws-sdk/client-rds-data");
-      return tracer.captureAWSv3Client(new RDSDataClient({}));
-    }),
-    resourceArn: config.databaseResourceArn,
-    secretArn: config.databaseSecretArn,
-    database: config.databaseName,
-  });
 }

@@ -1,4 +1,4 @@
-import { openAwsDatabase } from "../app/aws-context.ts";
+import { openAwsDatabase } from "../app/aws-database.ts";
 import {
   createEscalationFailurePorts,
   type EscalationTaskDeps,

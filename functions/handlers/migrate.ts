@@ -6,7 +6,7 @@ import { ConfigError } from "../adapters/config.ts";
 import { latestSchemaVersion, migrateToLatest } from "../adapters/db/migrate.ts";
 import { type DatabaseRoleName, databaseRoleNames, provisionDatabaseRoles } from "../adapters/db/roles.ts";
 import { logger } from "../adapters/observability.ts";
-import { openAwsDatabase } from "../app/aws-context.ts";
+import { openAwsDatabase } from "../app/aws-database.ts";
 
 /**
  * The migration Lambda, run by a CDK Trigger on every deploy before the API serves traffic.
