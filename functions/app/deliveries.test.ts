@@ -18,14 +18,16 @@ import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
 import { createRule, listDeliveries, setStatusUpdatesOptIn } from "../adapters/db/stores/deliveries.ts";
 import { openEscalations } from "../adapters/db/stores/escalations.ts";
 import { createService } from "../adapters/db/stores/services.ts";
+import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import type { AppContext } from "./context.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
-import { sendStatusUpdates } from "./delivery-planning.ts";
+import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
 import { createEscalationStepPorts } from "./escalation-ports.ts";
+import { createTemplateUseCases } from "./templates.ts";
 
 describeEachDatabase("deliveries", (suite) => {
   const clock = createFixedClock("2026-11-29T10:00:00Z");
@@ -194,6 +196,35 @@ describeEachDatabase("deliveries", (suite) => {
     const sent = await deliveriesOf(alertId);
     expect(sent.map((d) => d.status)).toEqual(["sent", "sent", "sent"]);
     expect(sent[0]).toMatchObject({ templateId: "default-alert", templateVersion: 1, attempts: 1 });
+  });
+
+  it("renders a channel message from the template a routing rule pinned", async () => {
+    const templates = createTemplateUseCases({ db, clock, defaults: loadDefaultTemplates });
+    const pinned = await templates.create({
+      name: `pinned-${Math.random().toString(36).slice(2, 8)}`,
+      description: "",
+      kind: "alert",
+      variants: { slack: { blocks: '{"blocks": []}', text: "PINNED {{alert.summary}}" } },
+      changeNote: "",
+      author: "test",
+    });
+    const alertId = await alertNotifying([{ kind: "user", id: "nobody" }]);
+    // A routing rule's direct notification, as the route effect records it (app/routing.ts).
+    await sql`
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
+      values (${alertId}::bigint, 0, -1, 'channel', 'ops',
+        ${JSON.stringify({ via: "routing", ruleId: "r1", templateId: pinned.template.id })}::jsonb)
+    `.execute(db());
+    await planNotifications(deliveryPlanningDepsOf(ctx), [alertId]);
+    const planned = (await deliveriesOf(alertId)).filter((d) => d.recipientId === "ops");
+    expect(planned.map((d) => d.templateId)).toEqual([pinned.template.id]);
+
+    await sendDueDeliveries(deps(), { limit: 50 });
+    const slack = receiver.requests.filter((r) => r.path === "/slack/ops");
+    expect(slack).toHaveLength(1);
+    expect((slack[0]!.json as { text: string }).text).toBe("PINNED Disk full on db-1");
+    const [sent] = (await deliveriesOf(alertId)).filter((d) => d.recipientId === "ops");
+    expect(sent).toMatchObject({ status: "sent", templateId: pinned.template.id, templateVersion: 1 });
   });
 
   it("records no_contact_method for a user with nothing usable, and for an unknown user", async () => {

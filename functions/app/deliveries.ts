@@ -12,6 +12,7 @@ import { loadAlertView } from "../adapters/db/stores/templates.ts";
 import { logger, metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { type AlertEventType, TRIGGERED } from "../domain/alerts/lifecycle.ts";
+import { NotFoundError } from "../domain/errors.ts";
 import type { OutboundMessage, ProviderOutcome } from "../domain/notifications/model.ts";
 import { TEMPLATE_CHANNEL_OF } from "../domain/notifications/model.ts";
 import { retryDecision } from "../domain/notifications/retry.ts";
@@ -262,6 +263,26 @@ async function sendWithTimeout(deps: DeliveryDeps, message: OutboundMessage): Pr
 }
 
 /** The one message of a group: the delivery's own kind when alone, a bundle of the alerts otherwise. */
+/**
+ * The template a routing rule pinned for this message (`notify_channel` with a template), if it is of
+ * the message's kind and still exists; else undefined: the service's template for the kind. A bundle
+ * is never pinned (its template lists several alerts).
+ */
+async function pinnedTemplate(
+  deps: DeliveryDeps,
+  record: DeliveryRecord,
+  kind: MessageKind,
+): Promise<Awaited<ReturnType<TemplateUseCases["templateById"]>> | undefined> {
+  if (!record.templateId || kind === "bundle") return undefined;
+  try {
+    const pinned = await deps.templates.templateById(record.templateId, record.templateVersion ?? 0);
+    return pinned.template.kind === kind ? pinned : undefined;
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 async function renderGroup(
   deps: DeliveryDeps,
   live: readonly DeliveryRecord[],
@@ -296,7 +317,8 @@ async function renderGroup(
     kind = live.length > 1 ? "bundle" : (first.messageKind as MessageKind);
     const services = new Set(alerts.map((a) => a.service.id));
     const service = services.size === 1 ? alerts[0]!.service : null;
-    source = await deps.templates.templateFor(service?.id, kind);
+    source =
+      (await pinnedTemplate(deps, first, kind)) ?? (await deps.templates.templateFor(service?.id, kind));
     const open = deps.settings.consoleUrl
       ? `${deps.settings.consoleUrl.replace(/\/$/, "")}/alerts/${alerts[0]!.alert.id}`
       : "";

@@ -541,7 +541,9 @@ async function checkRuleForSave(deps: RoutingDeps, rule: RuleDraft, prefix: stri
 
 async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], prefixes: readonly string[]) {
   const refs = referencesOf(rules);
-  const builtin = [...refs.templateIds].filter((id) => id.startsWith("default-"));
+  // A pinned template renders an alert message: of the built-in ones, the default alert template
+  // (app/templates.ts builtinTemplateId("alert"); not imported: it would bring the template compiler).
+  const builtin = [...refs.templateIds].filter((id) => id === "default-alert");
   const existing = await existingReferences(deps.db, {
     policyIds: [...refs.policyIds],
     channelIds: [...refs.channelIds],

@@ -21,6 +21,8 @@ export interface NotifiedRecipient {
   readonly recipient: { readonly kind: "user" | "channel"; readonly id: string };
   /** When the step notified them: rule delays count from here. */
   readonly notifiedAt: Date;
+  /** A routing rule's `notify_channel` may pin the template its message is rendered from. */
+  readonly templateId?: string | undefined;
 }
 
 /** What the planner knows of a user (undefined when the directory does not know them). */
@@ -244,6 +246,8 @@ export function planChannelNotification(
         destinationKey: destinationKey(destination),
         messageKind: "alert",
         ruleDelayMinutes: 0,
+        // Version 0: the template's live version when the message is rendered.
+        ...(notified.templateId ? { template: { id: notified.templateId, version: 0 } } : {}),
         context: {
           recipient: { name: channel.name, timeZone: "UTC" },
           escalation: { step: notified.stepIndex + 1, pass: notified.repeatCycle + 1 },

@@ -263,7 +263,7 @@ export function firstMissingReference(
     ) {
       return new ValidationError(
         `${at}.notify_channel.template_id`,
-        `template ${action.templateId} does not exist`,
+        `template ${action.templateId} does not exist or is not an alert template`,
       );
     }
   }

@@ -129,8 +129,10 @@ export async function unplannedNotifications(
     target_id: string;
     created_at: Date;
     service_id: string;
+    template_id: string | null;
   }>`
-    select n.id, n.alert_id, n.repeat_cycle, n.step_index, n.target_kind, n.target_id, n.created_at, a.service_id
+    select n.id, n.alert_id, n.repeat_cycle, n.step_index, n.target_kind, n.target_id, n.created_at, a.service_id,
+      n.reason->>'templateId' as template_id
     from notifications n join alerts a on a.id = n.alert_id
     where n.alert_id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
       and n.planned_at is null
@@ -145,6 +147,7 @@ export async function unplannedNotifications(
     recipient: { kind: r.target_kind, id: r.target_id },
     notifiedAt: r.created_at,
     serviceId: r.service_id,
+    ...(r.template_id ? { templateId: r.template_id } : {}),
   }));
 }
 

@@ -322,7 +322,8 @@ export async function existingReferences(
     select 'policy' as kind, id::text as id from escalation_policies where id::text in ${list(refs.policyIds)}
     union all select 'channel', id::text from notification_channels where id::text in ${list(refs.channelIds)}
     union all select 'schedule', id::text from schedules where id::text in ${list(refs.scheduleIds)}
-    union all select 'template', id::text from templates where id::text in ${list(refs.templateIds)}
+    -- A rule's notify_channel pins a template for an alert message: only alert templates qualify.
+    union all select 'template', id::text from templates where id::text in ${list(refs.templateIds)} and kind = 'alert'
     union all select 'service', id::text from services where id::text in ${list(refs.serviceIds)} and deleted_at is null
   `.execute(db);
   const of = (kind: string) => new Set(rows.filter((r) => r.kind === kind).map((r) => r.id));
