@@ -533,7 +533,9 @@ describeEachDatabase("escalations store", (suite) => {
       ]);
     });
 
-    it.runIf(suite.kind === "postgres")(
+    // Two connections at once: only a real server has them (PGlite and the Data API emulator serve one
+    // statement at a time), so the case exists only there rather than showing as skipped elsewhere.
+    (suite.kind === "postgres" ? it : () => {})(
       "leaves an alert that a change in progress holds for the next read, without waiting on it",
       async () => {
         const [a, b] = [await trigger("a"), await trigger("b")];
