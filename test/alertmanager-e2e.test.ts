@@ -1,92 +1,45 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
+import {
+  alertmanagerAvailable,
+  type RunningAlertmanager,
+  startAlertmanager,
+  waitFor,
+} from "./support/alertmanager.ts";
 import { createTestAppContext, testAdminToken } from "./support/app-context.ts";
 import { openTestDatabase } from "./support/databases.ts";
 import { type SeededService, seedService } from "./support/seed.ts";
 
 // Debian's prometheus-alertmanager, configured with a webhook receiver pointing at the embedded
 // server, creates alerts; its `resolved` notifications resolve them. `.ci/run` installs it.
-const binary = "/usr/bin/prometheus-alertmanager";
-const available = (() => {
-  try {
-    execFileSync(binary, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!available) {
-  console.warn(`SKIPPED alertmanager e2e: ${binary} is missing (apt-get install prometheus-alertmanager)`);
-}
 
-describe.skipIf(!available)("real Alertmanager → oncall", () => {
+describe.skipIf(!alertmanagerAvailable)("real Alertmanager → oncall", () => {
   let database: DatabaseHandle;
   let server: LocalServer;
   let seeded: SeededService;
-  let alertmanager: ChildProcess;
+  let alertmanager: RunningAlertmanager | undefined;
   let alertmanagerUrl: string;
-  let workDir: string;
-  let output = "";
 
   beforeAll(async () => {
     database = await openTestDatabase("pglite");
     seeded = await seedService(database.db);
     server = await startLocalServer(createLocalDispatch(createTestAppContext(database)), { port: 0 });
-    workDir = mkdtempSync(join(tmpdir(), "oncall-am-"));
-    writeFileSync(
-      join(workDir, "alertmanager.yml"),
-      [
-        "route:",
-        "  receiver: oncall",
-        "  group_by: [alertname]",
-        "  group_wait: 0s",
-        "  group_interval: 1s",
-        "  repeat_interval: 1h",
-        "receivers:",
-        "  - name: oncall",
-        "    webhook_configs:",
-        `      - url: ${server.url}/v1/webhooks/alertmanager`,
-        "        send_resolved: true",
-        "        http_config:",
-        "          authorization:",
-        `            credentials: ${seeded.secrets.alertmanager}`,
-        "",
-      ].join("\n"),
-    );
-    const port = await freePort();
-    alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      binary,
-      [
-        `--config.file=${join(workDir, "alertmanager.yml")}`,
-        `--storage.path=${join(workDir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--cluster.listen-address=",
-        "--log.level=debug",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    alertmanager.stdout?.on("data", (d) => (output += d));
-    alertmanager.stderr?.on("data", (d) => (output += d));
-    await waitFor(
-      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
-      20_000,
-    );
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+      credentials: seeded.secrets.alertmanager,
+      args: ["--log.level=debug"],
+    });
+    alertmanagerUrl = alertmanager.url;
   });
 
   afterAll(async () => {
-    alertmanager?.kill("SIGTERM");
+    alertmanager?.stop();
     await server?.close();
     await database?.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it("creates alerts from firing notifications and resolves them from resolved ones", async () => {
@@ -120,7 +73,7 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
     await waitFor(
       async () => (await rows()).length === 2,
       20_000,
-      () => output,
+      () => alertmanager?.output() ?? "",
     );
     expect(await rows()).toEqual([
       {
@@ -156,7 +109,7 @@ describe.skipIf(!available)("real Alertmanager → oncall", () => {
     await waitFor(
       async () => (await rows())[0]?.status === "resolved",
       20_000,
-      () => output,
+      () => alertmanager?.output() ?? "",
     );
     expect((await rows()).map((r) => r.status)).toEqual(["resolved", "triggered"]);
     const open = JSON.parse(
@@ -184,28 +137,4 @@ async function bufCurlGrpcWeb(baseUrl: string, method: string, body: unknown): P
     { timeout: 20_000 },
   );
   return stdout;
-}
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  context?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms${context ? `\n${context().slice(-3000)}` : ""}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

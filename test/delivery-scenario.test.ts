@@ -1,6 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -17,6 +15,13 @@ import { NotificationService } from "../functions/gen/oncall/v1/notifications_pb
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { createEmbeddedRuntime, type EmbeddedRuntime } from "../local/embedded-context.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
+import {
+  alertmanagerAvailable,
+  freePort,
+  type RunningAlertmanager,
+  startAlertmanager,
+  waitFor,
+} from "./support/alertmanager.ts";
 import { testAdminToken } from "./support/app-context.ts";
 import { type Receiver, startReceiver } from "./support/delivery.ts";
 import { admin, createInMemoryTransport } from "./support/rpc.ts";
@@ -31,28 +36,17 @@ import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
 // HTML and text).
 // Acknowledging through the API sends the user a status update and stops step 2.
 
-const binary = "/usr/bin/prometheus-alertmanager";
 const hookSecret = "whsec-scenario-0123456789abcdef";
-const available = (() => {
-  try {
-    execFileSync(binary, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!available) console.warn(`SKIPPED delivery scenario: ${binary} is missing`);
 
-describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real messages", () => {
+describe.skipIf(!alertmanagerAvailable)("scenario: a real Alertmanager alert ends in real messages", () => {
   let runtime: EmbeddedRuntime;
   let server: LocalServer;
   let receiver: Receiver;
   let smtp: SMTPServer;
   const mails: ParsedMail[] = [];
-  let alertmanager: ChildProcess;
+  let alertmanager: RunningAlertmanager | undefined;
   let alertmanagerUrl: string;
   let workDir: string;
-  let output = "";
   let serviceId: string;
 
   beforeAll(async () => {
@@ -165,45 +159,17 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
     ]);
     await attachPolicy(db, serviceId, policyId);
 
-    writeFileSync(
-      join(workDir, "alertmanager.yml"),
-      [
-        "route:",
-        "  receiver: oncall",
-        "  group_wait: 0s",
-        "  group_interval: 1s",
-        "  repeat_interval: 1h",
-        "receivers:",
-        "  - name: oncall",
-        "    webhook_configs:",
-        `      - url: ${server.url}/v1/webhooks/alertmanager`,
-        "        http_config:",
-        "          authorization:",
-        `            credentials: ${seeded.secrets.alertmanager}`,
-        "",
-      ].join("\n"),
-    );
-    const port = await freePort();
-    alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      binary,
-      [
-        `--config.file=${join(workDir, "alertmanager.yml")}`,
-        `--storage.path=${join(workDir, "am")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--cluster.listen-address=",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    alertmanager.stdout?.on("data", (d) => (output += d));
-    alertmanager.stderr?.on("data", (d) => (output += d));
-    await waitFor(
-      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
-    );
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+      credentials: seeded.secrets.alertmanager,
+      groupBy: null,
+      sendResolved: false,
+    });
+    alertmanagerUrl = alertmanager.url;
   }, 120_000);
 
   afterAll(async () => {
-    alertmanager?.kill("SIGTERM");
+    alertmanager?.stop();
     await server?.close();
     await runtime?.close();
     await receiver?.close();
@@ -230,7 +196,8 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
       async () =>
         ["/alice", "/slack/ops", "/teams/ops", "/incident-bot"].every((p) => paths().includes(p)) &&
         mails.length >= 1,
-      () => output,
+      60_000,
+      () => alertmanager?.output() ?? "",
     );
     const [alert] = (
       await sql<{ id: number }>`select id from alerts where service_id = ${serviceId}::uuid`.execute(
@@ -282,7 +249,8 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
     await alerts.acknowledgeAlert({ id: BigInt(alert!.id) }, admin);
     await waitFor(
       async () => receiver.requests.filter((r) => r.path === "/alice").length >= 2,
-      () => output,
+      60_000,
+      () => alertmanager?.output() ?? "",
     );
     const update = receiver.requests.filter((r) => r.path === "/alice")[1]!;
     expect(update.body).toContain("acknowledged");
@@ -314,27 +282,3 @@ describe.skipIf(!available)("scenario: a real Alertmanager alert ends in real me
     expect(mails).toHaveLength(1);
   }, 120_000);
 });
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  context?: () => string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms${context ? `\n${context().slice(-3000)}` : ""}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

@@ -1,8 +1,3 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +9,12 @@ import { MaintenanceAction, MaintenanceService } from "../functions/gen/oncall/v
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
+import {
+  alertmanagerAvailable,
+  type RunningAlertmanager,
+  startAlertmanager,
+  waitFor,
+} from "./support/alertmanager.ts";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
@@ -29,18 +30,6 @@ import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
 // staging and a production alert; the staging one is suppressed (stored, visible, not escalated), the
 // other escalates; the app's clock is moved past the window's end and housekeeping runs: the still-open
 // staging alert escalates then. The oncall side runs on a fixed clock; Alertmanager on its own.
-
-const binary = "/usr/bin/prometheus-alertmanager";
-const alertmanagerAvailable = (() => {
-  try {
-    execFileSync(binary, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!alertmanagerAvailable)
-  console.warn(`SKIPPED maintenance scenario with Alertmanager: ${binary} is missing`);
 
 const clock = createFixedClock("2026-07-15T10:30:00Z");
 const runner = createRecordingEscalationRunner();
@@ -71,56 +60,19 @@ afterAll(async () => {
 });
 
 describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager → oncall", () => {
-  let alertmanager: ChildProcess;
+  let alertmanager: RunningAlertmanager | undefined;
   let alertmanagerUrl: string;
-  let workDir: string;
-  let output = "";
 
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), "oncall-maintenance-am-"));
-    writeFileSync(
-      join(workDir, "alertmanager.yml"),
-      [
-        "route:",
-        "  receiver: oncall",
-        "  group_by: [alertname]",
-        "  group_wait: 0s",
-        "  group_interval: 1s",
-        "  repeat_interval: 1h",
-        "receivers:",
-        "  - name: oncall",
-        "    webhook_configs:",
-        `      - url: ${server.url}/v1/webhooks/alertmanager`,
-        "        send_resolved: true",
-        "        http_config:",
-        "          authorization:",
-        `            credentials: ${seeded.secrets.alertmanager}`,
-        "",
-      ].join("\n"),
-    );
-    const port = await freePort();
-    alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      binary,
-      [
-        `--config.file=${join(workDir, "alertmanager.yml")}`,
-        `--storage.path=${join(workDir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--cluster.listen-address=",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    alertmanager.stdout?.on("data", (d) => (output += d));
-    alertmanager.stderr?.on("data", (d) => (output += d));
-    await waitFor(
-      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
-      20_000,
-    );
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+      credentials: seeded.secrets.alertmanager,
+    });
+    alertmanagerUrl = alertmanager.url;
   });
 
   afterAll(() => {
-    alertmanager?.kill("SIGTERM");
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    alertmanager?.stop();
   });
 
   it("suppresses the window's alerts; when it ends, the still-open ones escalate", async () => {
@@ -175,7 +127,7 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
     await waitFor(
       async () => (await rows()).length === 2 && (await rows()).some((r) => r.routing_state === "suppressed"),
       30_000,
-      () => output,
+      () => alertmanager?.output() ?? "",
     );
     const id = async (summary: string) => Number((await rows()).find((r) => r.summary === summary)!.id);
     const staging = await id("StagingDiskFull");
@@ -202,27 +154,3 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
     );
   });
 });
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  context?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms${context ? `\n${context().slice(-3000)}` : ""}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

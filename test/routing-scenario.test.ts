@@ -1,7 +1,5 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
@@ -12,6 +10,12 @@ import { AlertService } from "../functions/gen/oncall/v1/alerts_pb.ts";
 import { MatchField, MatchOperator, RoutingService } from "../functions/gen/oncall/v1/routing_pb.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
+import {
+  alertmanagerAvailable,
+  type RunningAlertmanager,
+  startAlertmanager,
+  waitFor,
+} from "./support/alertmanager.ts";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
@@ -30,19 +34,6 @@ import { attachPolicy, seedChannel, seedPolicy } from "./support/seed-oncall.ts"
 // suppressed (stored, visible, not escalated), info alerts go straight to a Slack channel (one
 // message at a local Slack webhook receiver, no escalation), the rest follow the service's default
 // policy.
-
-const binary = "/usr/bin/prometheus-alertmanager";
-const alertmanagerAvailable = (() => {
-  try {
-    execFileSync(binary, ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!alertmanagerAvailable) {
-  console.warn(`SKIPPED routing scenario with Alertmanager: ${binary} is missing`);
-}
 
 const execFileAsync = promisify(execFile);
 
@@ -123,56 +114,19 @@ describe("README: buf curl SimulateRouting with a draft rule set", () => {
 });
 
 describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager → oncall", () => {
-  let alertmanager: ChildProcess;
+  let alertmanager: RunningAlertmanager | undefined;
   let alertmanagerUrl: string;
-  let workDir: string;
-  let output = "";
 
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), "oncall-routing-am-"));
-    writeFileSync(
-      join(workDir, "alertmanager.yml"),
-      [
-        "route:",
-        "  receiver: oncall",
-        "  group_by: [alertname]",
-        "  group_wait: 0s",
-        "  group_interval: 1s",
-        "  repeat_interval: 1h",
-        "receivers:",
-        "  - name: oncall",
-        "    webhook_configs:",
-        `      - url: ${server.url}/v1/webhooks/alertmanager`,
-        "        send_resolved: true",
-        "        http_config:",
-        "          authorization:",
-        `            credentials: ${seeded.secrets.alertmanager}`,
-        "",
-      ].join("\n"),
-    );
-    const port = await freePort();
-    alertmanagerUrl = `http://127.0.0.1:${port}`;
-    alertmanager = spawn(
-      binary,
-      [
-        `--config.file=${join(workDir, "alertmanager.yml")}`,
-        `--storage.path=${join(workDir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--cluster.listen-address=",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    alertmanager.stdout?.on("data", (d) => (output += d));
-    alertmanager.stderr?.on("data", (d) => (output += d));
-    await waitFor(
-      async () => (await fetch(`${alertmanagerUrl}/-/ready`).catch(() => undefined))?.ok === true,
-      20_000,
-    );
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+      credentials: seeded.secrets.alertmanager,
+    });
+    alertmanagerUrl = alertmanager.url;
   });
 
   afterAll(() => {
-    alertmanager?.kill("SIGTERM");
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    alertmanager?.stop();
   });
 
   it("routes each alert by the rules: policy A, suppressed, straight to a channel, the default", async () => {
@@ -246,7 +200,7 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
     await waitFor(
       async () => (await routed()).length === 4,
       30_000,
-      () => output,
+      () => alertmanager?.output() ?? "",
     );
     const byName = Object.fromEntries((await routed()).map((r) => [r.summary, r]));
     const id = (name: string) => Number(byName[name]!.id);
@@ -304,27 +258,3 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
     ]).toEqual(["routed", "suppressed", "notified", "routed"]);
   });
 });
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  context?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms${context ? `\n${context().slice(-3000)}` : ""}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
