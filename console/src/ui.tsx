@@ -302,3 +302,34 @@ export function ConfirmButton({
     </button>
   );
 }
+
+/**
+ * A detail page's title actions for someone who may write: Edit, and Delete after a confirm naming
+ * the thing. Nothing while the page is being edited or for a read-only key.
+ */
+export function EditDeleteActions({
+  canWrite,
+  editing,
+  onEdit,
+  what,
+  onDelete,
+}: {
+  canWrite: boolean;
+  editing: boolean;
+  onEdit: () => void;
+  /** e.g. `schedule “Primary”`, for the confirm question. */
+  what: string;
+  onDelete: () => void;
+}) {
+  if (!canWrite || editing) return null;
+  return (
+    <>
+      <button type="button" onClick={onEdit}>
+        Edit
+      </button>
+      <ConfirmButton className="danger" question={`Delete ${what}?`} onConfirm={onDelete}>
+        Delete
+      </ConfirmButton>
+    </>
+  );
+}

@@ -11,7 +11,16 @@ import {
 } from "../../../functions/gen/oncall/v1/escalation_policies_pb.ts";
 import { useSession } from "../auth.tsx";
 import { useNames, usePolicies, useRotations, useSchedules, useServices } from "../lookups.ts";
-import { BackLink, Empty, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import {
+  BackLink,
+  EditDeleteActions,
+  Empty,
+  ErrorNote,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+} from "../ui.tsx";
 
 type TargetKind = "userId" | "scheduleId" | "rotationId" | "channelId";
 const targetKinds: { value: TargetKind; label: string }[] = [
@@ -111,20 +120,13 @@ export function PolicyPage({ id }: { id: string }) {
       <BackLink href="/policies">Escalation policies</BackLink>
       <PageTitle
         actions={
-          session.canWrite && !editing ? (
-            <>
-              <button type="button" onClick={() => setEditing(true)}>
-                Edit
-              </button>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => window.confirm(`Delete policy “${p.name}”?`) && remove.mutate({ id })}
-              >
-                Delete
-              </button>
-            </>
-          ) : null
+          <EditDeleteActions
+            canWrite={session.canWrite}
+            editing={editing}
+            onEdit={() => setEditing(true)}
+            what={`policy “${p.name}”`}
+            onDelete={() => remove.mutate({ id })}
+          />
         }
       >
         {p.name}

@@ -15,7 +15,17 @@ import {
 import { useSession } from "../auth.tsx";
 import { formatClock, formatTime, relative, toLocalInput, viewerZone } from "../format.ts";
 import { useNames, useRotations, useSchedules } from "../lookups.ts";
-import { BackLink, Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import {
+  BackLink,
+  Badge,
+  EditDeleteActions,
+  Empty,
+  ErrorNote,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+} from "../ui.tsx";
 
 const dayMs = 86_400_000;
 const weekdays: { value: Weekday; label: string }[] = [
@@ -480,20 +490,13 @@ export function SchedulePage({ id }: { id: string }) {
       <BackLink href="/schedules">Schedules</BackLink>
       <PageTitle
         actions={
-          session.canWrite && !editing ? (
-            <>
-              <button type="button" onClick={() => setEditing(true)}>
-                Edit
-              </button>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => window.confirm(`Delete schedule “${s.name}”?`) && remove.mutate({ id })}
-              >
-                Delete
-              </button>
-            </>
-          ) : null
+          <EditDeleteActions
+            canWrite={session.canWrite}
+            editing={editing}
+            onEdit={() => setEditing(true)}
+            what={`schedule “${s.name}”`}
+            onDelete={() => remove.mutate({ id })}
+          />
         }
       >
         {s.name}
@@ -799,20 +802,13 @@ export function RotationPage({ id }: { id: string }) {
       <BackLink href="/schedules">Schedules</BackLink>
       <PageTitle
         actions={
-          session.canWrite && !editing ? (
-            <>
-              <button type="button" onClick={() => setEditing(true)}>
-                Edit
-              </button>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => window.confirm(`Delete rotation “${r.name}”?`) && remove.mutate({ id })}
-              >
-                Delete
-              </button>
-            </>
-          ) : null
+          <EditDeleteActions
+            canWrite={session.canWrite}
+            editing={editing}
+            onEdit={() => setEditing(true)}
+            what={`rotation “${r.name}”`}
+            onDelete={() => remove.mutate({ id })}
+          />
         }
       >
         {r.name}

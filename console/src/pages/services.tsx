@@ -12,6 +12,7 @@ import { usePolicies, useServices } from "../lookups.ts";
 import {
   BackLink,
   Badge,
+  EditDeleteActions,
   Empty,
   ErrorNote,
   Field,
@@ -168,20 +169,13 @@ export function ServicePage({ id }: { id: string }) {
       <BackLink href="/services">Services</BackLink>
       <PageTitle
         actions={
-          session.canWrite && !editing ? (
-            <>
-              <button type="button" onClick={() => setEditing(true)}>
-                Edit
-              </button>
-              <button
-                type="button"
-                className="danger"
-                onClick={() => window.confirm(`Delete service “${s.name}”?`) && remove.mutate({ id })}
-              >
-                Delete
-              </button>
-            </>
-          ) : null
+          <EditDeleteActions
+            canWrite={session.canWrite}
+            editing={editing}
+            onEdit={() => setEditing(true)}
+            what={`service “${s.name}”`}
+            onDelete={() => remove.mutate({ id })}
+          />
         }
       >
         {s.name}
