@@ -211,9 +211,10 @@ describeEachDatabase("deliveries", (suite) => {
     const alertId = await alertNotifying([{ kind: "user", id: "nobody" }]);
     // A routing rule's direct notification, as the route effect records it (app/routing.ts).
     await sql`
-      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at)
       values (${alertId}::bigint, 0, -1, 'channel', 'ops',
-        ${JSON.stringify({ via: "routing", ruleId: "r1", templateId: pinned.template.id })}::jsonb)
+        ${JSON.stringify({ via: "routing", ruleId: "r1", templateId: pinned.template.id })}::jsonb,
+        ${clock.now().toISOString()}::timestamptz)
     `.execute(db());
     await planNotifications(deliveryPlanningDepsOf(ctx), [alertId]);
     const planned = (await deliveriesOf(alertId)).filter((d) => d.recipientId === "ops");

@@ -623,8 +623,8 @@ export async function applyRouting(
   if (input.writes.some((w) => w.notify.length > 0)) {
     parts.push(sql`
     notified as (
-      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
-      select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at)
+      select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason, ${now}::timestamptz
       from routed r cross join jsonb_to_recordset(r.notify) as t(kind text, id text, reason jsonb)
       where r.head_id is null
       on conflict do nothing
@@ -724,8 +724,8 @@ export function ingestRoutingParts(
   if (writes.some((w) => w.notify.length > 0)) {
     after.push(sql`
     notified as (
-      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason)
-      select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at)
+      select r.alert_id, 0, ${ROUTING_NOTIFICATION_STEP}::int, t.kind, t.id, t.reason, ${now}::timestamptz
       from routed_new r cross join jsonb_to_recordset(r.notify) as t(kind text, id text, reason jsonb)
       on conflict do nothing
     )`);
