@@ -5,6 +5,7 @@ import { gzipSync } from "node:zlib";
 import axe from "axe-core";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Severity } from "../functions/gen/oncall/v1/alerts_pb.ts";
 import { type EmbeddedProcess, startEmbeddedProcess, waitHealthy } from "./support/embedded-process.ts";
 
 // The web console in a real browser: Debian's Chromium driven by playwright-core against `npm start`
@@ -484,6 +485,102 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(errors).toEqual([]);
   }, 180_000);
 
+  it("routing: tests an unsaved rule (a CEL error at its position, a pasted alert), simulates the draft set", async () => {
+    const { page, errors } = await openPage();
+    await signIn(page);
+    await nav(page, "Routing");
+    await page.locator('tr[data-rule="criticals to primary"]').waitFor();
+    const saved = () => page.locator("table.rules tbody tr").count();
+    expect(await saved()).toBe(2);
+
+    // Test this rule: the form's rule, unsaved; a CEL error shows under the expression.
+    const form = page.getByRole("form", { name: "New routing rule" });
+    await form.getByLabel("Rule name").fill("db is noisy");
+    await form.getByLabel("CEL expression").fill('alert.labels.team == "db" &&');
+    await form
+      .getByLabel("Action 1", { exact: true })
+      .selectOption({ label: "Suppress (store, never escalate)" });
+    await form.getByLabel("Action 1 reason").fill("db noise");
+    await form.getByLabel("Test alert labels").fill("team");
+    await form.getByRole("button", { name: "Test this rule" }).click();
+    expect(await errorUnder(page, "Test alert labels")).toMatch(/^Labels must be name=value pairs/);
+    await form.getByLabel("Test alert labels").fill("team=db");
+    await form.getByRole("button", { name: "Test this rule" }).click();
+    const celError = await errorUnder(page, "CEL expression");
+    expect(celError).toMatch(/^Rule condition CEL/);
+    expect(celError).toMatch(/line 1, column \d+/);
+    await form.getByLabel("CEL expression").fill('alert.labels.team == "db"');
+
+    // A pasted Alertmanager body fills the test alert; the rule matches it and would suppress it.
+    await form.getByText("Test alert: paste an alert as JSON").click();
+    await form.getByLabel("Test alert as JSON").fill("{not json");
+    await form.getByRole("button", { name: "Fill test alert from JSON" }).click();
+    expect(await errorUnder(page, "Test alert as JSON")).toMatch(/^Pasted alert is not JSON/);
+    const pasted = {
+      alerts: [
+        {
+          labels: { alertname: "SlowQueries", team: "db", severity: "warning" },
+          annotations: { summary: "Slow queries on db-1" },
+        },
+      ],
+    };
+    await form.getByLabel("Test alert as JSON").fill(JSON.stringify(pasted));
+    await form.getByRole("button", { name: "Fill test alert from JSON" }).click();
+    expect(await form.getByLabel("Test alert labels").inputValue()).toBe(
+      "alertname=SlowQueries, team=db, severity=warning",
+    );
+    expect(await form.getByLabel("Test alert summary").inputValue()).toBe("Slow queries on db-1");
+    expect(await form.getByLabel("Test alert severity").inputValue()).toBe(String(Severity.WARNING));
+    await form.getByRole("button", { name: "Test this rule" }).click();
+    const tested = page.getByRole("status", { name: "Rule test result" });
+    await tested.and(page.locator('[data-result="matched"]')).waitFor();
+    expect(await tested.textContent()).toContain("suppress (db noise)");
+    await form.getByLabel("Test alert labels").fill("team=web");
+    await form.getByRole("button", { name: "Test this rule" }).click();
+    await tested.and(page.locator('[data-result="not matched"]')).waitFor();
+    expect(await saved()).toBe(2);
+    await check(page, "routing-test-rule");
+
+    // The simulator on the draft: the saved rules, then the form's new rule; nothing is saved.
+    const sim = page.getByRole("form", { name: "Simulate routing" });
+    await sim
+      .getByLabel("Rules", { exact: true })
+      .selectOption({ label: "Draft: the rules as edited on this page (unsaved)" });
+    await sim.getByText("then the new rule “db is noisy” from the form (last)").waitFor();
+    await sim.getByLabel("Sample severity").selectOption({ label: "Warning" });
+    await sim.getByLabel("Sample labels").fill("team=db");
+    await sim.getByRole("button", { name: "Simulate", exact: true }).click();
+    const result = page.getByRole("status", { name: "Simulation result" });
+    await result.locator('[data-outcome="suppressed"]').waitFor();
+    expect(await result.textContent()).toContain("Draft rules (unsaved)");
+    expect(await result.locator('tr[data-result="matched"]').textContent()).toContain("db is noisy");
+    expect(await result.locator('tr[data-result="disabled"]').textContent()).toContain("staging is quiet");
+    expect(await result.textContent()).toContain("suppress (db noise) — rule db is noisy");
+    expect(await result.textContent()).toContain("No maintenance window covers it.");
+
+    // The live rules do not have it.
+    await sim.getByLabel("Rules", { exact: true }).selectOption({ label: "The live rules" });
+    await sim.getByRole("button", { name: "Simulate", exact: true }).click();
+    await result.getByText(/^Live rules, version \d+\.$/).waitFor();
+    expect(await result.locator('[data-outcome="suppressed"]').count()).toBe(0);
+    expect(await result.textContent()).not.toContain("db is noisy");
+
+    // A draft rule that does not compile is that rule's error, with its message; the others still run.
+    await form.getByLabel("CEL expression").fill("alert.labels.team ==");
+    await sim
+      .getByLabel("Rules", { exact: true })
+      .selectOption({ label: "Draft: the rules as edited on this page (unsaved)" });
+    await sim.getByRole("button", { name: "Simulate", exact: true }).click();
+    const failed = result.locator('tr[data-result="error"]');
+    await failed.waitFor();
+    expect(await failed.textContent()).toContain("db is noisy");
+    // (A draft's compile error has no position in SimulateRouting's message, unlike a save's.)
+    expect(await failed.textContent()).toMatch(/Unexpected token/);
+    await check(page, "routing-simulate-draft");
+    expect(await saved()).toBe(2);
+    expect(errors).toEqual([]);
+  }, 180_000);
+
   it("maintenance: creates a window for staging, extends and cancels it", async () => {
     const { page, errors } = await openPage();
     page.on("dialog", (d) => d.accept());
@@ -540,6 +637,74 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(errors).toEqual([]);
   }, 120_000);
 
+  it("maintenance: edits a scheduled window and an active one; the simulator gives its verdict", async () => {
+    const { page, errors } = await openPage();
+    page.on("dialog", (d) => d.accept());
+    await signIn(page);
+    await nav(page, "Maintenance");
+    const weekly = page.locator('tr[data-window="Saturday backups"]');
+    await weekly.locator(".badge-mw-scheduled").waitFor();
+
+    await page.getByRole("button", { name: "Edit Saturday backups" }).click();
+    const edit = page.getByRole("form", { name: "Edit window “Saturday backups”" });
+    expect(await edit.getByLabel("For (minutes)").inputValue()).toBe("90");
+    expect(await edit.getByLabel("Time zone").inputValue()).toBe("America/New_York");
+    expect(await edit.getByLabel("Sat").isChecked()).toBe(true);
+    expect(await edit.getByLabel("Mon").isChecked()).toBe(false);
+    expect(await edit.getByRole("group", { name: "Services" }).getByLabel("Demo service").isChecked()).toBe(
+      true,
+    );
+    await edit.getByLabel("Window name").fill("");
+    await edit.getByRole("button", { name: "Save window" }).click();
+    expect(await errorUnder(page, "Window name")).toBe("Window name is required.");
+    await edit.getByLabel("Window name").fill("Saturday backups");
+    await edit.getByLabel("For (minutes)").fill("120");
+    await edit.getByLabel("Reason").fill("nightly dump");
+    await check(page, "maintenance-edit");
+    await edit.getByRole("button", { name: "Save window" }).click();
+    await page.getByRole("form", { name: "New maintenance window" }).waitFor();
+    await expect
+      .poll(() => weekly.textContent())
+      .toContain("Weekly Sat, Sun at 03:00 for 120 min (America/New_York)");
+    expect(await weekly.textContent()).toContain("nightly dump");
+    await page.getByRole("button", { name: "History of Saturday backups" }).click();
+    await page.locator('#window-history ~ ol li[data-change="updated"]').waitFor();
+
+    // An active window: from suppress to annotate; the routing simulator says so for a staging alert.
+    const create = page.getByRole("form", { name: "New maintenance window" });
+    await create.getByLabel("Window name").fill("api deploy");
+    await create.getByLabel("Label matchers").fill('env="staging"');
+    await create.getByRole("button", { name: "Create window" }).click();
+    const active = page.locator('tr[data-window="api deploy"]');
+    await active.locator(".badge-mw-active").waitFor();
+    const endBefore = (await active.locator("td").nth(2).textContent()) ?? "";
+    await page.getByRole("button", { name: "Edit api deploy" }).click();
+    const editActive = page.getByRole("form", { name: "Edit window “api deploy”" });
+    await editActive
+      .getByLabel("During the window")
+      .selectOption({ label: "Annotate alerts (still escalate)" });
+    await editActive.getByRole("button", { name: "Save window" }).click();
+    await active.getByText("annotate", { exact: true }).waitFor();
+    // Untouched times stay as they were.
+    expect(await active.locator("td").nth(2).textContent()).toBe(endBefore);
+    await active.locator(".badge-mw-active").waitFor();
+
+    await nav(page, "Routing");
+    const sim = page.getByRole("form", { name: "Simulate routing" });
+    await sim.getByLabel("Sample labels").fill("env=prod");
+    await sim.getByRole("button", { name: "Simulate", exact: true }).click();
+    const result = page.getByRole("status", { name: "Simulation result" });
+    await result.getByText("No maintenance window covers it.").waitFor();
+    await sim.getByLabel("Sample labels").fill("env=staging");
+    await sim.getByRole("button", { name: "Simulate", exact: true }).click();
+    await result.getByText("Maintenance: annotate by “api deploy”").waitFor();
+
+    await nav(page, "Maintenance");
+    await page.getByRole("button", { name: "Cancel api deploy" }).click();
+    await expect.poll(() => active.count()).toBe(0);
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("hides what a read-only key cannot do", async () => {
     const { page, errors } = await openPage();
     await signIn(page);
@@ -584,10 +749,14 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(await page.getByRole("button", { name: /Create channel|Send test|Delete/ }).count()).toBe(0);
     await nav(page, "Routing");
     await page.locator('tr[data-rule="staging is quiet"]').waitFor();
-    expect(await page.getByRole("button", { name: /Create rule|Delete|Move/ }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: /Create rule|Delete|Move|Test this rule/ }).count()).toBe(
+      0,
+    );
     await nav(page, "Maintenance");
     await page.getByRole("heading", { name: "Maintenance windows", level: 1 }).waitFor();
     expect(await page.getByRole("button", { name: "Create window" }).count()).toBe(0);
+    await page.locator('tr[data-window="Saturday backups"]').waitFor();
+    expect(await page.getByRole("button", { name: /Edit|Cancel|Extend/ }).count()).toBe(0);
     expect(errors).toEqual([]);
   }, 120_000);
 

@@ -27,6 +27,27 @@ suite("error sentences", () => {
       undefined,
     ],
     [new TypeError("x is undefined"), "Something went wrong; try again.", undefined],
+    [
+      new ConnectError(
+        'channel 0b7e0a52-5f7c-4f5e-9d1a-2a7c1f0e9b11 is a target of escalation policy "Mail ops" (5d0c7e2a-1b2c-4d3e-8f9a-0b1c2d3e4f50), routing rule "db" (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d); remove it from those steps and rules first',
+        Code.FailedPrecondition,
+      ),
+      "This channel is a target of escalation policy “Mail ops”, routing rule “db”; remove it from those steps and rules first.",
+      undefined,
+    ],
+    [
+      new ConnectError(
+        'id: escalation policy is used by routing rule "criticals" (9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d)',
+        Code.FailedPrecondition,
+      ),
+      "Escalation policy is used by routing rule “criticals”.",
+      "id",
+    ],
+    [
+      new ConnectError('schedule "Primary" (0b7e0a52-5f7c-4f5e-9d1a-2a7c1f0e9b11) not found', Code.NotFound),
+      "Schedule “Primary” not found.",
+      undefined,
+    ],
   ])("%s → %s", (err, sentence, field) => {
     const d = describe(err);
     expect(d.sentence).toBe(sentence);

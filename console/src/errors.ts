@@ -19,7 +19,7 @@ const codeSentences: Partial<Record<Code, string>> = {
 /** Turns any error into a sentence for people; never a stack trace. */
 export function describe(err: unknown): ErrorSentence {
   const e = ConnectError.from(err);
-  const raw = e.rawMessage.trim();
+  const raw = withoutIds(e.rawMessage.trim(), e.code === Code.FailedPrecondition);
   const named = raw.match(/^([a-zA-Z_][\w.[\]]*): (.+)$/s);
   if (
     named &&
@@ -31,7 +31,13 @@ export function describe(err: unknown): ErrorSentence {
     const verb = /^(is|are|must|cannot|can't|should|has|have|needs?|may|exceeds?|contains?|does)\b/.test(
       detail,
     );
-    const sentence = verb ? `${humanField(field)} ${detail}` : `${humanField(field)}: ${detail}`;
+    // A refused delete names its `id`: the detail says what is wrong on its own.
+    const sentence =
+      field === "id" && e.code === Code.FailedPrecondition
+        ? sentenceCase(detail)
+        : verb
+          ? `${humanField(field)} ${detail}`
+          : `${humanField(field)}: ${detail}`;
     return { sentence: /[.!?]$/.test(sentence) ? sentence : `${sentence}.`, field };
   }
   if (e.code === Code.Unknown && /fetch|network/i.test(raw)) {
@@ -39,6 +45,18 @@ export function describe(err: unknown): ErrorSentence {
   }
   if (raw && e.code !== Code.Internal && e.code !== Code.Unknown) return { sentence: sentenceCase(raw) };
   return { sentence: codeSentences[e.code] ?? "Something went wrong; try again." };
+}
+
+const uuid = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/**
+ * Ids mean little to people: `routing rule "db" (3f2…)` reads as `routing rule “db”`, and a
+ * refusal about the thing at hand (`channel 3f2… is a target of …`: a delete the server refused
+ * because rules or steps name it) as "this channel". An id with no name beside it stays.
+ */
+export function withoutIds(raw: string, refusal: boolean): string {
+  const named = raw.replace(new RegExp(`"([^"]+)" \\(${uuid}\\)`, "gi"), "“$1”");
+  return refusal ? named.replace(new RegExp(`^([a-z][a-z ]*?) ${uuid}\\b`, "i"), "this $1") : named;
 }
 
 export function humanField(field: string): string {

@@ -229,9 +229,57 @@ export function CheckField({
   );
 }
 
-const weekdayNames = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/**
+ * A group of checkboxes that picks some of `options` (ticked order), with the server's error for
+ * `name` under it.
+ */
+export function CheckListField<T extends string | number>({
+  legend,
+  name,
+  options,
+  value,
+  onChange,
+  error,
+}: {
+  legend: string;
+  name?: string;
+  options: readonly { value: T; label: string }[];
+  value: readonly T[];
+  onChange: (picked: T[]) => void;
+  error?: unknown;
+}) {
+  const id = useId();
+  const message = name ? fieldError(error, name) : undefined;
+  return (
+    <fieldset className="days" {...(message ? { "aria-describedby": `${id}-error` } : {})}>
+      <legend>{legend}</legend>
+      {options.map((o) => (
+        <label key={o.value} className="check-label">
+          <input
+            type="checkbox"
+            checked={value.includes(o.value)}
+            onChange={(e) =>
+              onChange(e.target.checked ? [...value, o.value] : value.filter((x) => x !== o.value))
+            }
+          />
+          {o.label}
+        </label>
+      ))}
+      {message ? (
+        <small id={`${id}-error`} className="field-error">
+          {message}
+        </small>
+      ) : null}
+    </fieldset>
+  );
+}
 
-/** Weekday checkboxes, 1 = Monday … 7 = Sunday, with the server's error for `name`. */
+const weekdayOptions = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map((label, i) => ({
+  value: i + 1,
+  label,
+}));
+
+/** Weekday checkboxes, 1 = Monday … 7 = Sunday (kept in order), with the server's error for `name`. */
 export function WeekdaysField({
   legend,
   name,
@@ -245,32 +293,105 @@ export function WeekdaysField({
   onChange: (days: number[]) => void;
   error?: unknown;
 }) {
-  const id = useId();
-  const message = fieldError(error, name);
   return (
-    <fieldset className="days" {...(message ? { "aria-describedby": `${id}-error` } : {})}>
-      <legend>{legend}</legend>
-      {weekdayNames.map((label, i) => {
-        const day = i + 1;
-        return (
-          <label key={day} className="check-label">
-            <input
-              type="checkbox"
-              checked={value.includes(day)}
-              onChange={(e) =>
-                onChange(e.target.checked ? [...value, day].sort() : value.filter((d) => d !== day))
-              }
-            />
-            {label}
-          </label>
-        );
-      })}
-      {message ? (
-        <small id={`${id}-error`} className="field-error">
-          {message}
-        </small>
-      ) : null}
-    </fieldset>
+    <CheckListField
+      legend={legend}
+      name={name}
+      options={weekdayOptions}
+      value={value}
+      onChange={(days) => onChange(days.sort())}
+      error={error}
+    />
+  );
+}
+
+/** A list row's Edit and Delete (after a confirm naming it), labelled with the row's name. */
+export function RowEditDelete({
+  name,
+  what,
+  onEdit,
+  onDelete,
+}: {
+  name: string;
+  /** e.g. "channel", for the confirm question. */
+  what: string;
+  onEdit: () => void;
+  onDelete: () => void;
+}) {
+  return (
+    <>
+      <button type="button" aria-label={`Edit ${name}`} onClick={onEdit}>
+        Edit
+      </button>
+      <ConfirmButton
+        className="danger"
+        label={`Delete ${name}`}
+        question={`Delete ${what} “${name}”?`}
+        onConfirm={onDelete}
+      >
+        Delete
+      </ConfirmButton>
+    </>
+  );
+}
+
+/**
+ * A form's foot: its error (unless a field shows it), the submit button, and Cancel when editing
+ * can be abandoned.
+ */
+export function FormActions({
+  error,
+  fields,
+  pending,
+  submit,
+  onCancel,
+}: {
+  error: unknown;
+  /** The fields that show their own errors. */
+  fields: string[];
+  pending: boolean;
+  submit: string;
+  onCancel?: (() => void) | undefined;
+}) {
+  return (
+    <>
+      <FormError error={error} fields={fields} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={pending}>
+          {submit}
+        </button>
+        {onCancel ? (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : null}
+      </div>
+    </>
+  );
+}
+
+/** A list table's header: plain columns, or `{ label, wide }` for those hidden on a phone. */
+export function TableHead({
+  columns,
+}: {
+  columns: readonly (string | { label: string; wide: true } | null)[];
+}) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) =>
+          c === null ? null : typeof c === "string" ? (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ) : (
+            <th key={c.label} scope="col" className="wide">
+              {c.label}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
   );
 }
 

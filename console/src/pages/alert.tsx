@@ -13,7 +13,7 @@ import { type RoutingDecision, RoutingService } from "../../../functions/gen/onc
 import { useSession } from "../auth.tsx";
 import { formatTime, relative, severityLabel, statusLabel } from "../format.ts";
 import { useNames } from "../lookups.ts";
-import { BackLink, Badge, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import { BackLink, Badge, ErrorNote, Field, FormError, Loading, PageTitle, TableHead } from "../ui.tsx";
 
 const escalationTypes = new Set([
   "escalation_started",
@@ -291,16 +291,14 @@ function Deliveries({ alertId }: { alertId: bigint }) {
         </p>
       ) : (
         <table className="list deliveries">
-          <thead>
-            <tr>
-              <th scope="col">To</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="wide">
-                Provider's answer
-              </th>
-              {session.canWrite ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              "To",
+              "Status",
+              { label: "Provider's answer", wide: true },
+              session.canWrite ? "Actions" : null,
+            ]}
+          />
           <tbody>
             {list.map((d) => {
               const status = deliveryStatus[d.status] ?? { label: "unknown", badge: "revoked" };

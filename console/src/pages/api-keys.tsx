@@ -3,7 +3,7 @@ import { type FormEvent, useState } from "react";
 import { ApiKeyScope, ApiKeyService } from "../../../functions/gen/oncall/v1/api_keys_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative } from "../format.ts";
-import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle } from "../ui.tsx";
+import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle, TableHead } from "../ui.tsx";
 
 export function ApiKeysPage() {
   const session = useSession();
@@ -66,17 +66,7 @@ function ApiKeys() {
         </Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Scope</th>
-              <th scope="col" className="wide">
-                Created
-              </th>
-              <th scope="col">Last used</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Scope", { label: "Created", wide: true }, "Last used", "Actions"]} />
           <tbody>
             {list.map((k) => (
               <tr key={k.id}>

@@ -13,13 +13,14 @@ import { useSession } from "../auth.tsx";
 import { formatTime } from "../format.ts";
 import { useChannels } from "../lookups.ts";
 import {
-  ConfirmButton,
   Empty,
   ErrorNote,
-  FormError,
+  FormActions,
   Loading,
   PageTitle,
+  RowEditDelete,
   SelectField,
+  TableHead,
   TextAreaField,
   TextField,
 } from "../ui.tsx";
@@ -94,19 +95,15 @@ export function ChannelsPage() {
         </Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Channel</th>
-              <th scope="col">Type</th>
-              <th scope="col" className="wide">
-                Destination
-              </th>
-              <th scope="col" className="wide">
-                Updated
-              </th>
-              {session.canWrite ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              "Channel",
+              "Type",
+              { label: "Destination", wide: true },
+              { label: "Updated", wide: true },
+              session.canWrite ? "Actions" : null,
+            ]}
+          />
           <tbody>
             {list.map((c) => (
               <tr key={c.id} data-channel={c.name}>
@@ -135,17 +132,12 @@ export function ChannelsPage() {
                     >
                       Send test
                     </button>
-                    <button type="button" aria-label={`Edit ${c.name}`} onClick={() => setEditing(c)}>
-                      Edit
-                    </button>
-                    <ConfirmButton
-                      className="danger"
-                      label={`Delete ${c.name}`}
-                      question={`Delete channel “${c.name}”?`}
-                      onConfirm={() => remove.mutate({ id: c.id })}
-                    >
-                      Delete
-                    </ConfirmButton>
+                    <RowEditDelete
+                      name={c.name}
+                      what="channel"
+                      onEdit={() => setEditing(c)}
+                      onDelete={() => remove.mutate({ id: c.id })}
+                    />
                   </td>
                 ) : null}
               </tr>
@@ -403,17 +395,13 @@ function ChannelForm({ initial, onDone }: { initial?: NotificationChannel; onDon
           />
         </div>
       ) : null}
-      <FormError error={m.error} fields={formFields} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save channel" : "Create channel"}
-        </button>
-        {initial ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions
+        error={m.error}
+        fields={formFields}
+        pending={m.isPending}
+        submit={initial ? "Save channel" : "Create channel"}
+        onCancel={initial ? onDone : undefined}
+      />
     </form>
   );
 }

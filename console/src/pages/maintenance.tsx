@@ -1,4 +1,4 @@
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
 import { type FormEvent, useState } from "react";
 import {
@@ -13,13 +13,15 @@ import { useNames, useServices } from "../lookups.ts";
 import {
   Badge,
   CheckField,
+  CheckListField,
   ConfirmButton,
   Empty,
   ErrorNote,
-  FormError,
+  FormActions,
   Loading,
   PageTitle,
   SelectField,
+  TableHead,
   TextAreaField,
   TextField,
   WeekdaysField,
@@ -56,6 +58,7 @@ export function MaintenancePage() {
   const names = useNames();
   const [includeEnded, setIncludeEnded] = useState(false);
   const [history, setHistory] = useState<MaintenanceWindow | null>(null);
+  const [editing, setEditing] = useState<MaintenanceWindow | null>(null);
   const windows = useQuery(
     MaintenanceService.method.listMaintenanceWindows,
     { includeEnded, pageSize: 200 },
@@ -90,19 +93,15 @@ export function MaintenancePage() {
         </Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Window</th>
-              <th scope="col">State</th>
-              <th scope="col" className="wide">
-                When
-              </th>
-              <th scope="col" className="wide">
-                Scope
-              </th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              "Window",
+              "State",
+              { label: "When", wide: true },
+              { label: "Scope", wide: true },
+              "Actions",
+            ]}
+          />
           <tbody>
             {list.map((w) => {
               const state = stateLabel[w.state] ?? "unknown";
@@ -140,6 +139,11 @@ export function MaintenancePage() {
                     </button>
                     {session.canWrite ? (
                       <>
+                        {w.state !== MaintenanceState.ENDED ? (
+                          <button type="button" aria-label={`Edit ${w.name}`} onClick={() => setEditing(w)}>
+                            Edit
+                          </button>
+                        ) : null}
                         {w.state !== MaintenanceState.ENDED && oneTime ? (
                           <button
                             type="button"
@@ -170,7 +174,14 @@ export function MaintenancePage() {
         </table>
       )}
       {history ? <WindowHistory window={history} onClose={() => setHistory(null)} /> : null}
-      {session.canWrite ? <WindowForm owner={session.principal} /> : null}
+      {session.canWrite ? (
+        <WindowForm
+          key={editing?.id ?? "new"}
+          owner={session.principal}
+          initial={editing ?? undefined}
+          onDone={editing ? () => setEditing(null) : undefined}
+        />
+      ) : null}
     </>
   );
 }
@@ -192,65 +203,102 @@ const windowFields = [
   "scope.cel",
 ];
 
-function WindowForm({ owner: defaultOwner }: { owner: string }) {
+const allWindowFields = ["name", "reason", "owner", "action", "schedule", "scope"];
+
+/** Creates a window, or edits `initial` (a scheduled or active one; an ended window is history). */
+function WindowForm({
+  owner: defaultOwner,
+  initial,
+  onDone,
+}: {
+  owner: string;
+  initial?: MaintenanceWindow;
+  onDone?: () => void;
+}) {
   const services = useServices();
   const now = new Date();
-  const [name, setName] = useState("");
-  const [reason, setReason] = useState("");
-  const [owner, setOwner] = useState(defaultOwner);
-  const [action, setAction] = useState(String(MaintenanceAction.SUPPRESS));
-  const [kind, setKind] = useState<"oneTime" | "weekly">("oneTime");
-  const [start, setStart] = useState(toLocalInput(now));
-  const [end, setEnd] = useState(toLocalInput(new Date(now.getTime() + 2 * 3_600_000)));
-  const [zone, setZone] = useState(viewerZone);
-  const [weekdays, setWeekdays] = useState<number[]>([6]);
-  const [startTime, setStartTime] = useState("02:00");
-  const [duration, setDuration] = useState("120");
-  const [serviceIds, setServiceIds] = useState<string[]>([]);
-  const [matchers, setMatchers] = useState("");
-  const [cel, setCel] = useState("");
+  const once = initial?.schedule?.kind.case === "oneTime" ? initial.schedule.kind.value : undefined;
+  const weekly = initial?.schedule?.kind.case === "weekly" ? initial.schedule.kind.value : undefined;
+  const localOf = (ts: Timestamp | undefined, fallback: Date) =>
+    toLocalInput(ts ? timestampDate(ts) : fallback);
+  const initialStart = localOf(once?.startTime, now);
+  const initialEnd = localOf(once?.endTime, new Date(now.getTime() + 2 * 3_600_000));
+  const [name, setName] = useState(initial?.name ?? "");
+  const [reason, setReason] = useState(initial?.reason ?? "");
+  const [owner, setOwner] = useState(initial?.owner ?? defaultOwner);
+  const [action, setAction] = useState(String(initial?.action ?? MaintenanceAction.SUPPRESS));
+  const [kind, setKind] = useState<"oneTime" | "weekly">(weekly ? "weekly" : "oneTime");
+  const [start, setStart] = useState(initialStart);
+  const [end, setEnd] = useState(initialEnd);
+  const [zone, setZone] = useState(weekly?.timeZone ?? viewerZone);
+  const [weekdays, setWeekdays] = useState<number[]>(weekly ? [...weekly.weekdays] : [6]);
+  const [startTime, setStartTime] = useState(weekly?.startTime ?? "02:00");
+  const [duration, setDuration] = useState(String(weekly?.durationMinutes ?? 120));
+  const [serviceIds, setServiceIds] = useState<string[]>(initial?.scope?.serviceIds ?? []);
+  const [matchers, setMatchers] = useState(initial?.scope?.labelMatchers.join("\n") ?? "");
+  const [cel, setCel] = useState(initial?.scope?.cel ?? "");
   const createWindow = useMutation(MaintenanceService.method.createMaintenanceWindow, {
     onSuccess: () => {
       setName("");
       setReason("");
     },
   });
-  const stamp = (local: string) => {
+  const update = useMutation(MaintenanceService.method.updateMaintenanceWindow, { onSuccess: onDone });
+  const m = initial ? update : createWindow;
+  // An untouched time keeps the stored instant (the input holds minutes, the window may hold seconds).
+  const stamp = (local: string, unchanged: string, stored: Timestamp | undefined) => {
+    if (stored && local === unchanged) return stored;
     const d = new Date(local);
     return Number.isNaN(d.getTime()) ? undefined : timestampFromDate(d);
   };
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    createWindow.mutate({
-      window: {
-        name,
-        reason,
-        owner,
-        action: Number(action) as MaintenanceAction,
-        schedule: {
-          kind:
-            kind === "oneTime"
-              ? { case: "oneTime", value: { startTime: stamp(start), endTime: stamp(end) } }
-              : {
-                  case: "weekly",
-                  value: { timeZone: zone, weekdays, startTime, durationMinutes: Number(duration) || 0 },
+    const window = {
+      id: initial?.id ?? "",
+      name,
+      reason,
+      owner,
+      action: Number(action) as MaintenanceAction,
+      schedule: {
+        kind:
+          kind === "oneTime"
+            ? {
+                case: "oneTime" as const,
+                value: {
+                  startTime: stamp(start, initialStart, once?.startTime),
+                  endTime: stamp(end, initialEnd, once?.endTime),
                 },
-        },
-        scope: {
-          serviceIds,
-          labelMatchers: matchers
-            .split("\n")
-            .map((m) => m.trim())
-            .filter(Boolean),
-          cel,
-        },
+              }
+            : {
+                case: "weekly" as const,
+                value: {
+                  timeZone: zone,
+                  weekdays,
+                  startTime,
+                  durationMinutes: Number(duration) || 0,
+                  // An edit keeps the recurrence's bounds.
+                  fromTime: weekly?.fromTime,
+                  untilTime: weekly?.untilTime,
+                },
+              },
       },
-    });
+      scope: {
+        serviceIds,
+        labelMatchers: matchers
+          .split("\n")
+          .map((x) => x.trim())
+          .filter(Boolean),
+        cel,
+      },
+    };
+    if (initial) update.mutate({ window, updateMask: { paths: allWindowFields } });
+    else createWindow.mutate({ window });
   };
-  const e = createWindow.error;
+  const title = initial ? `Edit window “${initial.name}”` : "New maintenance window";
+  const e = m.error;
   return (
-    <form onSubmit={submit} className="card" noValidate aria-label="New maintenance window">
-      <h2>New maintenance window</h2>
+    <form onSubmit={submit} className="card" noValidate aria-label={title}>
+      <h2>{title}</h2>
       {createWindow.data?.window ? (
         <p className="notice" role="status">
           Window “{createWindow.data.window.name}” created ({stateLabel[createWindow.data.window.state]}).
@@ -343,21 +391,14 @@ function WindowForm({ owner: defaultOwner }: { owner: string }) {
       </fieldset>
       <fieldset>
         <legend>Scope (every part given must hold; give at least one)</legend>
-        <fieldset className="days">
-          <legend>Services</legend>
-          {(services.data?.services ?? []).map((s) => (
-            <label key={s.id} className="check-label">
-              <input
-                type="checkbox"
-                checked={serviceIds.includes(s.id)}
-                onChange={(ev) =>
-                  setServiceIds((ids) => (ev.target.checked ? [...ids, s.id] : ids.filter((x) => x !== s.id)))
-                }
-              />
-              {s.name}
-            </label>
-          ))}
-        </fieldset>
+        <CheckListField
+          legend="Services"
+          name="scope.service_ids"
+          options={(services.data?.services ?? []).map((s) => ({ value: s.id, label: s.name }))}
+          value={serviceIds}
+          onChange={setServiceIds}
+          error={e}
+        />
         <TextAreaField
           label="Label matchers"
           name="scope.label_matchers"
@@ -380,10 +421,13 @@ function WindowForm({ owner: defaultOwner }: { owner: string }) {
           error={e}
         />
       </fieldset>
-      <FormError error={e} fields={windowFields} />
-      <button type="submit" className="primary" disabled={createWindow.isPending}>
-        Create window
-      </button>
+      <FormActions
+        error={e}
+        fields={windowFields}
+        pending={m.isPending}
+        submit={initial ? "Save window" : "Create window"}
+        onCancel={onDone}
+      />
     </form>
   );
 }

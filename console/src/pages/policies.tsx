@@ -17,7 +17,7 @@ import {
   Empty,
   ErrorNote,
   Field,
-  FormError,
+  FormActions,
   Loading,
   PageTitle,
 } from "../ui.tsx";
@@ -337,17 +337,13 @@ function PolicyForm({ initial, onDone }: { initial?: EscalationPolicy; onDone?: 
           <input {...p} type="number" min={0} value={repeat} onChange={(e) => setRepeat(e.target.value)} />
         )}
       </Field>
-      <FormError error={m.error} fields={["name", "description", "repeat_count", "delay_seconds"]} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save" : "Create policy"}
-        </button>
-        {onDone ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions
+        error={m.error}
+        fields={["name", "description", "repeat_count", "delay_seconds"]}
+        pending={m.isPending}
+        submit={initial ? "Save" : "Create policy"}
+        onCancel={onDone}
+      />
     </form>
   );
 }

@@ -1,8 +1,8 @@
-import { type JsonObject, toJson } from "@bufbuild/protobuf";
-import { timestampFromDate, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { type JsonObject, type MessageInitShape, toJson } from "@bufbuild/protobuf";
+import { type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import type { ConnectError } from "@connectrpc/connect";
 import { useMutation, useQuery } from "@connectrpc/connect-query";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { Link } from "wouter";
 import { Severity } from "../../../functions/gen/oncall/v1/alerts_pb.ts";
 import {
@@ -11,27 +11,34 @@ import {
   MatchOperator,
   type RoutingAction,
   type RoutingRule,
+  type RoutingRuleSchema,
   RoutingService,
   RuleOutcome,
   type SimulateRoutingResponse,
+  type TestRoutingRuleResponse,
 } from "../../../functions/gen/oncall/v1/routing_pb.ts";
 import { useSession } from "../auth.tsx";
-import { formatTime, parseLabels, relative, severityLabel, toLocalInput, viewerZone } from "../format.ts";
+import { formatTime, parseLabels, relative, severityLabel, viewerZone } from "../format.ts";
 import { useChannels, useNames, usePolicies, useSchedules, useServices, useTemplates } from "../lookups.ts";
+import { alertRequestOf, newSample, type SampleDraft } from "../sample.ts";
 import {
   Badge,
   CheckField,
-  ConfirmButton,
+  CheckListField,
   Empty,
   ErrorNote,
+  FormActions,
   FormError,
   Loading,
   PageTitle,
+  RowEditDelete,
   SelectField,
+  TableHead,
   TextAreaField,
   TextField,
   WeekdaysField,
 } from "../ui.tsx";
+import { SampleAlertFields, sampleFields, severities } from "./sample-alert.tsx";
 
 type Names = ReturnType<typeof useNames>;
 
@@ -61,12 +68,6 @@ const operators = [
 const operatorSymbol = new Map(operators.map((o) => [Number(o.value), o.symbol]));
 const listOperators = new Set<number>([MatchOperator.IN, MatchOperator.NOT_IN]);
 const valueless = new Set<number>([MatchOperator.EXISTS, MatchOperator.NOT_EXISTS]);
-const severities = [
-  { value: String(Severity.CRITICAL), label: "Critical" },
-  { value: String(Severity.ERROR), label: "Error" },
-  { value: String(Severity.WARNING), label: "Warning" },
-  { value: String(Severity.INFO), label: "Info" },
-];
 const dayNames = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 type ActionKind = NonNullable<RoutingAction["kind"]["case"]>;
@@ -138,6 +139,30 @@ export function actionSummary(a: RoutingAction, names: Names): string {
   }
 }
 
+/**
+ * The page's draft rule set: the saved rules in order with the one being edited as the form holds
+ * it, or with the new rule from the form appended once it has a name.
+ */
+export function draftOf(
+  saved: readonly RoutingRule[],
+  editing: RoutingRule | null,
+  form: DraftRule | undefined,
+): { draft: DraftRule[]; draftNote: string } {
+  if (form && editing) {
+    return {
+      draft: saved.map((r) => (r.id === editing.id ? form : r)),
+      draftNote: `The ${saved.length} saved rules, with your unsaved edits to “${editing.name}”.`,
+    };
+  }
+  if (form?.name?.trim()) {
+    return {
+      draft: [...saved, form],
+      draftNote: `The ${saved.length} saved rules, then the new rule “${form.name.trim()}” from the form (last).`,
+    };
+  }
+  return { draft: [...saved], draftNote: `The ${saved.length} saved rules (the form is empty).` };
+}
+
 export function RoutingPage() {
   const session = useSession();
   const names = useNames();
@@ -145,6 +170,8 @@ export function RoutingPage() {
   const [editing, setEditing] = useState<RoutingRule | null>(null);
   // A new, empty form after each creation (every field back to its default).
   const [created, setCreated] = useState<{ count: number; rule?: RoutingRule }>({ count: 0 });
+  // The rule in the form as edited (unsaved): with the saved rules, the simulator's draft set.
+  const [formRule, setFormRule] = useState<DraftRule | undefined>();
   const reorder = useMutation(RoutingService.method.reorderRoutingRules);
   const remove = useMutation(RoutingService.method.deleteRoutingRule);
   const list = rules.data?.rules ?? [];
@@ -178,17 +205,15 @@ export function RoutingPage() {
         </Empty>
       ) : (
         <table className="list rules">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Rule</th>
-              <th scope="col" className="wide">
-                When
-              </th>
-              <th scope="col">Then</th>
-              {session.canWrite ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
+          <TableHead
+            columns={[
+              "#",
+              "Rule",
+              { label: "When", wide: true },
+              "Then",
+              session.canWrite ? "Actions" : null,
+            ]}
+          />
           <tbody>
             {list.map((r, i) => (
               <tr key={r.id} data-rule={r.name}>
@@ -239,17 +264,12 @@ export function RoutingPage() {
                         </button>
                       </>
                     ) : null}
-                    <button type="button" aria-label={`Edit ${r.name}`} onClick={() => setEditing(r)}>
-                      Edit
-                    </button>
-                    <ConfirmButton
-                      className="danger"
-                      label={`Delete ${r.name}`}
-                      question={`Delete routing rule “${r.name}”?`}
-                      onConfirm={() => remove.mutate({ id: r.id })}
-                    >
-                      Delete
-                    </ConfirmButton>
+                    <RowEditDelete
+                      name={r.name}
+                      what="routing rule"
+                      onEdit={() => setEditing(r)}
+                      onDelete={() => remove.mutate({ id: r.id })}
+                    />
                   </td>
                 ) : null}
               </tr>
@@ -272,10 +292,11 @@ export function RoutingPage() {
             initial={editing ?? undefined}
             onDone={() => setEditing(null)}
             onCreated={(rule) => setCreated((c) => ({ count: c.count + 1, rule }))}
+            onDraft={setFormRule}
           />
         </>
       ) : null}
-      <SimulatePanel />
+      <SimulatePanel {...draftOf(list, editing, session.canWrite ? formRule : undefined)} />
       <Decisions ruleName={new Map(list.map((r) => [r.id, r.name]))} />
       <RuleChanges />
     </>
@@ -401,10 +422,13 @@ function RuleForm({
   initial,
   onDone,
   onCreated,
+  onDraft,
 }: {
   initial?: RoutingRule;
   onDone: () => void;
   onCreated: (rule: RoutingRule | undefined) => void;
+  /** Called with the rule as edited, unsaved, whenever a field changes. */
+  onDraft: (rule: DraftRule) => void;
 }) {
   const services = useServices();
   const [name, setName] = useState(initial?.name ?? "");
@@ -439,9 +463,9 @@ function RuleForm({
   const update = useMutation(RoutingService.method.updateRoutingRule, { onSuccess: onDone });
   const m = initial ? update : createRule;
 
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    const rule = {
+  // The rule as the form holds it: what Save sends, what "Test this rule" tests, and the page's draft.
+  const rule = useMemo(
+    () => ({
       id: initial?.id ?? "",
       name,
       description,
@@ -463,7 +487,27 @@ function RuleForm({
         ...(timed ? { time: { zone, windows } } : {}),
       },
       actions: actions.map(actionOf),
-    };
+    }),
+    [
+      initial?.id,
+      name,
+      description,
+      enabled,
+      terminal,
+      serviceIds,
+      matchers,
+      cel,
+      timed,
+      zone,
+      windows,
+      actions,
+    ],
+  );
+  useEffect(() => onDraft(rule), [rule, onDraft]);
+  const test = useMutation(RoutingService.method.testRoutingRule);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    test.reset();
     if (initial)
       update.mutate({
         rule,
@@ -473,6 +517,8 @@ function RuleForm({
       });
     else createRule.mutate({ rule });
   };
+  // The last of saving and testing says what is wrong with the rule's fields.
+  const ruleError = m.error ?? test.error;
   const title = initial ? `Edit rule “${initial.name}”` : "New routing rule";
   const setMatcher = (i: number, patch: Partial<MatcherDraft>) =>
     setMatchers((xs) => xs.map((x, j) => (j === i ? { ...x, ...patch } : x)));
@@ -485,13 +531,13 @@ function RuleForm({
     <form onSubmit={submit} className="card" noValidate aria-label={title}>
       <h2>{title}</h2>
       <div className="row">
-        <TextField label="Rule name" name="name" value={name} onChange={setName} error={m.error} />
+        <TextField label="Rule name" name="name" value={name} onChange={setName} error={ruleError} />
         <TextField
           label="Description"
           name="description"
           value={description}
           onChange={setDescription}
-          error={m.error}
+          error={ruleError}
         />
       </div>
       <div className="row">
@@ -503,21 +549,12 @@ function RuleForm({
           onChange={setTerminal}
         />
       </div>
-      <fieldset className="days">
-        <legend>Services (none ticked: every service)</legend>
-        {(services.data?.services ?? []).map((s) => (
-          <label key={s.id} className="check-label">
-            <input
-              type="checkbox"
-              checked={serviceIds.includes(s.id)}
-              onChange={(e) =>
-                setServiceIds((ids) => (e.target.checked ? [...ids, s.id] : ids.filter((x) => x !== s.id)))
-              }
-            />
-            {s.name}
-          </label>
-        ))}
-      </fieldset>
+      <CheckListField
+        legend="Services (none ticked: every service)"
+        options={(services.data?.services ?? []).map((s) => ({ value: s.id, label: s.name }))}
+        value={serviceIds}
+        onChange={setServiceIds}
+      />
       <fieldset>
         <legend>Conditions (all must hold; none: every alert)</legend>
         {matchers.length === 0 ? <p className="muted">No matchers.</p> : null}
@@ -534,7 +571,7 @@ function RuleForm({
                 value={x.field}
                 onChange={(v) => setMatcher(i, { field: v })}
                 options={matchFields}
-                error={m.error}
+                error={ruleError}
               />
               {named ? (
                 <TextField
@@ -542,7 +579,7 @@ function RuleForm({
                   name={`${at}.name`}
                   value={x.name}
                   onChange={(v) => setMatcher(i, { name: v })}
-                  error={m.error}
+                  error={ruleError}
                 />
               ) : null}
               <SelectField
@@ -551,7 +588,7 @@ function RuleForm({
                 value={x.operator}
                 onChange={(v) => setMatcher(i, { operator: v })}
                 options={operators}
-                error={m.error}
+                error={ruleError}
               />
               {valueless.has(op) ? null : (
                 <TextField
@@ -559,7 +596,7 @@ function RuleForm({
                   name={listOperators.has(op) ? `${at}.values` : `${at}.value`}
                   value={x.value}
                   onChange={(v) => setMatcher(i, { value: v })}
-                  error={m.error}
+                  error={ruleError}
                 />
               )}
               <button type="button" onClick={() => setMatchers((xs) => xs.filter((_, j) => j !== i))}>
@@ -593,7 +630,7 @@ function RuleForm({
           hint="Optional. Variables: alert (summary, severity, source, service, labels, annotations…) and now."
           value={cel}
           onChange={setCel}
-          error={m.error}
+          error={ruleError}
         />
         <CheckField label="Only at certain times" checked={timed} onChange={setTimed} />
         {timed ? (
@@ -603,7 +640,7 @@ function RuleForm({
               name="condition.time.zone"
               value={zone}
               onChange={setZone}
-              error={m.error}
+              error={ruleError}
             />
             {windows.map((w, i) => {
               const at = `condition.time.windows[${i}]`;
@@ -615,7 +652,7 @@ function RuleForm({
                     name={`${at}.weekdays`}
                     value={w.weekdays}
                     onChange={(days) => setWindow(i, { weekdays: days })}
-                    error={m.error}
+                    error={ruleError}
                   />
                   <div className="row">
                     <TextField
@@ -624,7 +661,7 @@ function RuleForm({
                       type="time"
                       value={w.start}
                       onChange={(v) => setWindow(i, { start: v })}
-                      error={m.error}
+                      error={ruleError}
                     />
                     <TextField
                       label={`Window ${i + 1} until`}
@@ -632,7 +669,7 @@ function RuleForm({
                       type="time"
                       value={w.end}
                       onChange={(v) => setWindow(i, { end: v })}
-                      error={m.error}
+                      error={ruleError}
                     />
                     {windows.length > 1 ? (
                       <button type="button" onClick={() => setWindows((xs) => xs.filter((_, j) => j !== i))}>
@@ -660,7 +697,7 @@ function RuleForm({
             key={i}
             index={i}
             action={a}
-            error={m.error}
+            error={ruleError}
             onChange={(patch) => setAction(i, patch)}
             onRemove={actions.length > 1 ? () => setActions((xs) => xs.filter((_, j) => j !== i)) : undefined}
           />
@@ -669,17 +706,22 @@ function RuleForm({
           Add action
         </button>
       </fieldset>
-      <FormError error={m.error} fields={ruleFields} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save rule" : "Create rule"}
-        </button>
-        {initial ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <RuleTest
+        run={(alert) => {
+          m.reset();
+          test.mutate({ ruleSource: { case: "rule", value: rule }, ...alert });
+        }}
+        result={test.data}
+        error={test.error}
+        pending={test.isPending}
+      />
+      <FormActions
+        error={m.error}
+        fields={ruleFields}
+        pending={m.isPending}
+        submit={initial ? "Save rule" : "Create rule"}
+        onCancel={initial ? onDone : undefined}
+      />
     </form>
   );
 }
@@ -854,140 +896,166 @@ const outcomeLabel: Record<number, string> = {
   [RuleOutcome.NOT_REACHED]: "not reached",
 };
 
-const simulateFields = [
-  "alert.sample.service_id",
-  "alert.sample.summary",
-  "alert.sample.severity",
-  "alert.alert_id",
-  "time",
-  "labels",
-];
+type DraftRule = MessageInitShape<typeof RoutingRuleSchema>;
+type AlertRequest = Exclude<ReturnType<typeof alertRequestOf>, { error: unknown }>;
 
-/** A sample alert at a chosen time against the live rules: nothing is written. */
-function SimulatePanel() {
+/** A sample alert's form and its run button; `run` gets the request's alert and time. */
+function useSampleRequest(run: (req: AlertRequest) => void) {
   const services = useServices();
-  const names = useNames();
-  const [serviceId, setServiceId] = useState("");
-  const [summary, setSummary] = useState("Sample alert");
-  const [severity, setSeverity] = useState(String(Severity.CRITICAL));
-  const [labels, setLabels] = useState("");
+  const [sample, setSample] = useState(() => newSample());
   const [localError, setLocalError] = useState<ConnectError | undefined>();
-  const [at, setAt] = useState(() => toLocalInput(new Date()));
-  const [storedId, setStoredId] = useState("");
-  const simulate = useMutation(RoutingService.method.simulateRouting);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    const parsed = parseLabels(labels);
-    const when = at ? new Date(at) : new Date();
-    const time = Number.isNaN(when.getTime()) ? {} : { time: timestampFromDate(when) };
-    if (storedId.trim()) {
-      setLocalError(undefined);
-      if (!/^\d+$/.test(storedId.trim())) {
-        setLocalError(
-          new ConnectError("alert.alert_id: must be an alert number, e.g. 42", Code.InvalidArgument),
-        );
-        return;
-      }
-      simulate.mutate({ alert: { source: { case: "alertId", value: BigInt(storedId.trim()) } }, ...time });
-      return;
-    }
-    if (!parsed) {
-      // Checked here (the API takes a map): shown under the field like the server's errors.
-      setLocalError(
-        new ConnectError(
-          "labels: must be name=value pairs separated by commas, e.g. team=db",
-          Code.InvalidArgument,
-        ),
-      );
+  const patch = (p: Partial<SampleDraft>) => setSample((d) => ({ ...d, ...p }));
+  const submit = () => {
+    const req = alertRequestOf(sample, services.data?.services[0]?.id ?? "");
+    if ("error" in req) {
+      setLocalError(req.error);
       return;
     }
     setLocalError(undefined);
-    simulate.mutate({
-      alert: {
-        source: {
-          case: "sample",
-          value: {
-            serviceId: serviceId || services.data?.services[0]?.id || "",
-            summary,
-            severity: Number(severity) as Severity,
-            source: "console",
-            labels: parsed,
-          },
-        },
-      },
-      ...time,
-    });
+    run(req);
   };
+  return { sample, patch, submit, localError };
+}
+
+/** "Test this rule" in a rule's form: the rule as edited, unsaved, against one alert (TestRoutingRule). */
+function RuleTest({
+  run,
+  result,
+  error,
+  pending,
+}: {
+  run: (req: AlertRequest) => void;
+  result: TestRoutingRuleResponse | undefined;
+  error: unknown;
+  pending: boolean;
+}) {
+  const names = useNames();
+  const { sample, patch, submit, localError } = useSampleRequest(run);
+  const shown = localError ?? error;
+  const r = result?.result;
+  return (
+    <fieldset className="rule-test">
+      <legend>Test this rule</legend>
+      <p className="muted">
+        The rule as it stands in this form (not saved) against one alert: whether its condition matches, and
+        what it would do. Nothing is written.
+      </p>
+      <SampleAlertFields
+        prefix="Test alert"
+        storedLabel="Test with a stored alert number"
+        value={sample}
+        onChange={patch}
+        error={shown}
+      />
+      <FormError error={shown} fields={[...ruleFields, ...sampleFields, "rule"]} />
+      <button type="button" onClick={submit} disabled={pending}>
+        Test this rule
+      </button>
+      {r && !shown ? (
+        <div
+          className="card simulation"
+          role="status"
+          aria-label="Rule test result"
+          data-result={outcomeLabel[r.outcome]}
+        >
+          <p>
+            <OutcomeBadge outcome={r.outcome} /> {r.message}
+          </p>
+          {r.outcome === RuleOutcome.MATCHED ? (
+            <>
+              <p>It would:</p>
+              <ol>
+                {(result?.actions ?? []).map((a, i) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: actions are positional
+                  <li key={i}>{actionSummary(a, names)}</li>
+                ))}
+              </ol>
+            </>
+          ) : null}
+        </div>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function OutcomeBadge({ outcome }: { outcome: RuleOutcome }) {
+  return (
+    <Badge
+      kind={
+        outcome === RuleOutcome.MATCHED ? "resolved" : outcome === RuleOutcome.ERROR ? "triggered" : "revoked"
+      }
+    >
+      {outcomeLabel[outcome] ?? "?"}
+    </Badge>
+  );
+}
+
+/**
+ * A sample or stored alert at a chosen time against the live rules, or the draft (the rules as
+ * edited on this page, unsaved): every rule's result, the actions, the maintenance verdict.
+ * Nothing is written.
+ */
+function SimulatePanel({ draft, draftNote }: { draft: DraftRule[]; draftNote: string }) {
+  const names = useNames();
+  const [ruleSet, setRuleSet] = useState<"live" | "draft">("live");
+  const simulate = useMutation(RoutingService.method.simulateRouting);
+  const { sample, patch, submit, localError } = useSampleRequest((req) =>
+    simulate.mutate({ ...req, ...(ruleSet === "draft" ? { draft: { rules: draft } } : {}) }),
+  );
+  const shown = localError ?? simulate.error;
   const r = simulate.data;
   return (
     <section aria-labelledby="simulate">
       <h2 id="simulate">Simulate</h2>
-      <form onSubmit={submit} className="card" noValidate aria-label="Simulate routing">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+        className="card"
+        noValidate
+        aria-label="Simulate routing"
+      >
         <p className="muted">
-          A made-up (or stored) alert against the live rules at a chosen time. Nothing is written.
+          A made-up (or stored) alert at a chosen time against the live rules or your unsaved draft. Nothing
+          is written.
         </p>
-        <div className="row">
-          <SelectField
-            label="Sample service"
-            name="alert.sample.service_id"
-            value={serviceId || services.data?.services[0]?.id || ""}
-            onChange={setServiceId}
-            options={(services.data?.services ?? []).map((s) => ({ value: s.id, label: s.name }))}
-            error={simulate.error}
-          />
-          <SelectField
-            label="Sample severity"
-            name="alert.sample.severity"
-            value={severity}
-            onChange={setSeverity}
-            options={severities}
-            error={simulate.error}
-          />
-          <TextField
-            label="Sample time"
-            name="time"
-            type="datetime-local"
-            value={at}
-            onChange={setAt}
-            error={simulate.error}
-          />
-        </div>
-        <TextField
-          label="Sample summary"
-          name="alert.sample.summary"
-          value={summary}
-          onChange={setSummary}
-          error={simulate.error}
+        <SelectField
+          label="Rules"
+          name="draft"
+          value={ruleSet}
+          onChange={(v) => setRuleSet(v as "live" | "draft")}
+          options={[
+            { value: "live", label: "The live rules" },
+            { value: "draft", label: "Draft: the rules as edited on this page (unsaved)" },
+          ]}
+          hint={ruleSet === "draft" ? draftNote : undefined}
+          error={shown}
         />
-        <TextField
-          label="Sample labels"
-          name="labels"
-          placeholder="team=db, env=staging"
-          value={labels}
-          onChange={setLabels}
-          error={localError ?? simulate.error}
+        <SampleAlertFields
+          prefix="Sample"
+          storedLabel="Or a stored alert number"
+          value={sample}
+          onChange={patch}
+          error={shown}
         />
-        <TextField
-          label="Or a stored alert number"
-          name="alert.alert_id"
-          hint="Given: that alert (its labels, service, severity) instead of the sample."
-          value={storedId}
-          onChange={setStoredId}
-          error={localError ?? simulate.error}
-        />
-        <FormError error={localError ?? simulate.error} fields={simulateFields} />
+        <FormError error={shown} fields={[...sampleFields, "draft"]} />
         <button type="submit" className="primary" disabled={simulate.isPending}>
           Simulate
         </button>
       </form>
-      {r ? <SimulationResult result={r} names={names} /> : null}
+      {r && !shown ? <SimulationResult result={r} names={names} /> : null}
     </section>
   );
 }
 
 function SimulationResult({ result: r, names }: { result: SimulateRoutingResponse; names: Names }) {
+  const ruleName = new Map(r.results.map((x) => [x.ruleId, x.name]));
   return (
     <div className="card simulation" role="status" aria-label="Simulation result">
+      <p className="muted">
+        {r.ruleSetVersion ? `Live rules, version ${String(r.ruleSetVersion)}.` : "Draft rules (unsaved)."}
+      </p>
       <p>
         <strong data-outcome={r.outcome}>Outcome: {r.outcome}</strong>
         {r.escalationPolicyId
@@ -1008,29 +1076,13 @@ function SimulationResult({ result: r, names }: { result: SimulateRoutingRespons
       ) : (
         <table className="list">
           <caption>Every rule, in order</caption>
-          <thead>
-            <tr>
-              <th scope="col">Rule</th>
-              <th scope="col">Result</th>
-              <th scope="col">Why</th>
-            </tr>
-          </thead>
+          <TableHead columns={["Rule", "Result", "Why"]} />
           <tbody>
             {r.results.map((x) => (
               <tr key={x.ruleId} data-result={outcomeLabel[x.outcome]}>
                 <td>{x.name}</td>
                 <td>
-                  <Badge
-                    kind={
-                      x.outcome === RuleOutcome.MATCHED
-                        ? "resolved"
-                        : x.outcome === RuleOutcome.ERROR
-                          ? "triggered"
-                          : "revoked"
-                    }
-                  >
-                    {outcomeLabel[x.outcome] ?? "?"}
-                  </Badge>
+                  <OutcomeBadge outcome={x.outcome} />
                 </td>
                 <td>{x.message || "—"}</td>
               </tr>
@@ -1045,7 +1097,10 @@ function SimulationResult({ result: r, names }: { result: SimulateRoutingRespons
         <ol>
           {r.actions.map((a, i) => (
             // biome-ignore lint/suspicious/noArrayIndexKey: actions are positional
-            <li key={i}>{a.action ? actionSummary(a.action, names) : "?"}</li>
+            <li key={i}>
+              {a.action ? actionSummary(a.action, names) : "?"}
+              <span className="muted"> — rule {ruleName.get(a.ruleId) ?? a.ruleId}</span>
+            </li>
           ))}
         </ol>
       )}
@@ -1075,16 +1130,7 @@ function Decisions({ ruleName }: { ruleName: Map<string, string> }) {
         </Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Alert</th>
-              <th scope="col">Decision</th>
-              <th scope="col" className="wide">
-                Rules matched
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["When", "Alert", "Decision", { label: "Rules matched", wide: true }]} />
           <tbody>
             {list.map((d) => (
               <tr key={`${d.alertId}-${d.createTime?.seconds}`}>

@@ -18,13 +18,16 @@ import { useNames, useRotations, useSchedules } from "../lookups.ts";
 import {
   BackLink,
   Badge,
+  CheckListField,
   EditDeleteActions,
   Empty,
   ErrorNote,
   Field,
+  FormActions,
   FormError,
   Loading,
   PageTitle,
+  TableHead,
 } from "../ui.tsx";
 
 const dayMs = 86_400_000;
@@ -242,20 +245,13 @@ function RotationForm({ initial, onDone }: { initial?: Rotation; onDone?: () => 
           )}
         </Field>
       )}
-      <FormError
+      <FormActions
         error={m.error}
         fields={["name", "time_zone", "count", "unit", "start_time", "participants"]}
+        pending={m.isPending}
+        submit={initial ? "Save" : "Create rotation"}
+        onCancel={onDone}
       />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save" : "Create rotation"}
-        </button>
-        {onDone ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
     </form>
   );
 }
@@ -372,26 +368,12 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone?: () => 
                 </label>
               )}
             </div>
-            <fieldset className="days">
-              <legend>Rule {i + 1} weekdays</legend>
-              {weekdays.map((d) => (
-                <label key={d.value} className="check-label">
-                  <input
-                    type="checkbox"
-                    checked={r.weekdays.includes(d.value)}
-                    onChange={(e) =>
-                      setRule(i, {
-                        ...r,
-                        weekdays: e.target.checked
-                          ? [...r.weekdays, d.value]
-                          : r.weekdays.filter((x) => x !== d.value),
-                      })
-                    }
-                  />
-                  {d.label}
-                </label>
-              ))}
-            </fieldset>
+            <CheckListField
+              legend={`Rule ${i + 1} weekdays`}
+              options={weekdays}
+              value={r.weekdays}
+              onChange={(days) => setRule(i, { ...r, weekdays: days })}
+            />
             <div className="row">
               <Field label={`Rule ${i + 1} from`} name="start" error={m.error}>
                 {(p) => (
@@ -431,17 +413,13 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone?: () => 
           Add rule
         </button>
       </fieldset>
-      <FormError error={m.error} fields={["name", "time_zone", "start", "end"]} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save" : "Create schedule"}
-        </button>
-        {onDone ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions
+        error={m.error}
+        fields={["name", "time_zone", "start", "end"]}
+        pending={m.isPending}
+        submit={initial ? "Save" : "Create schedule"}
+        onCancel={onDone}
+      />
     </form>
   );
 }
@@ -655,14 +633,7 @@ function Timeline({
       </div>
       <table className="list shifts">
         <caption className="muted">Shifts in your time zone ({viewerZone})</caption>
-        <thead>
-          <tr>
-            <th scope="col">Who</th>
-            <th scope="col">From</th>
-            <th scope="col">Until</th>
-            {onPick ? <th scope="col">Override</th> : null}
-          </tr>
-        </thead>
+        <TableHead columns={["Who", "From", "Until", onPick ? "Override" : null]} />
         <tbody>
           {shifts.map((s) => {
             const override = s.source?.kind.case === "override";

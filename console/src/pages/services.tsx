@@ -16,9 +16,11 @@ import {
   Empty,
   ErrorNote,
   Field,
+  FormActions,
   FormError,
   Loading,
   PageTitle,
+  TableHead,
   TextField,
 } from "../ui.tsx";
 
@@ -41,15 +43,7 @@ export function ServicesPage() {
         </Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Service</th>
-              <th scope="col">Escalation policy</th>
-              <th scope="col" className="wide">
-                Created
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Service", "Escalation policy", { label: "Created", wide: true }]} />
           <tbody>
             {list.map((s) => (
               <tr key={s.id}>
@@ -132,17 +126,13 @@ function ServiceForm({
           </select>
         )}
       </Field>
-      <FormError error={m.error} fields={["name", "description", "escalation_policy_id"]} />
-      <div className="actions">
-        <button type="submit" className="primary" disabled={m.isPending}>
-          {initial ? "Save" : "Create service"}
-        </button>
-        {onDone ? (
-          <button type="button" onClick={onDone}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions
+        error={m.error}
+        fields={["name", "description", "escalation_policy_id"]}
+        pending={m.isPending}
+        submit={initial ? "Save" : "Create service"}
+        onCancel={onDone}
+      />
     </form>
   );
 }
@@ -254,16 +244,9 @@ function IntegrationKeys({ serviceId }: { serviceId: string }) {
         <Empty>No integration keys yet — create one and point Alertmanager or Grafana at this service.</Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col" className="wide">
-                Type
-              </th>
-              <th scope="col">Last used</th>
-              {session.canWrite ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
+          <TableHead
+            columns={["Key", { label: "Type", wide: true }, "Last used", session.canWrite ? "Actions" : null]}
+          />
           <tbody>
             {list.map((k) => (
               <tr key={k.id}>

@@ -20,6 +20,7 @@ import {
   Loading,
   PageTitle,
   SelectField,
+  TableHead,
   TextField,
 } from "../ui.tsx";
 
@@ -63,15 +64,7 @@ export function UsersPage() {
         <Empty>{query ? "Nobody matches." : "No users yet — create one below."}</Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col" className="wide">
-                Time zone
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={["Name", "Email", { label: "Time zone", wide: true }]} />
           <tbody>
             {list.map((u) => (
               <tr key={u.id}>
@@ -205,14 +198,7 @@ export function UserPage({ id }: { id: string }) {
         <Empty>No contact methods: {user.name} cannot be paged yet.</Empty>
       ) : (
         <table className="list">
-          <thead>
-            <tr>
-              <th scope="col">Contact method</th>
-              <th scope="col">Value</th>
-              <th scope="col">Status</th>
-              {session.isAdmin ? <th scope="col">Actions</th> : null}
-            </tr>
-          </thead>
+          <TableHead columns={["Contact method", "Value", "Status", session.isAdmin ? "Actions" : null]} />
           <tbody>
             {list.map((cm) => (
               <ContactMethodRow key={cm.id} cm={cm} admin={session.isAdmin} />
