@@ -567,6 +567,8 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
 
     // A draft rule that does not compile is that rule's error, with its message; the others still run.
     await form.getByLabel("CEL expression").fill("alert.labels.team ==");
+    // The test's result spoke of the rule before this edit: it is gone.
+    await expect.poll(() => tested.count()).toBe(0);
     await sim
       .getByLabel("Rules", { exact: true })
       .selectOption({ label: "Draft: the rules as edited on this page (unsaved)" });

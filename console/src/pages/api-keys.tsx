@@ -3,7 +3,17 @@ import { type FormEvent, useState } from "react";
 import { ApiKeyScope, ApiKeyService } from "../../../functions/gen/oncall/v1/api_keys_pb.ts";
 import { useSession } from "../auth.tsx";
 import { formatTime, relative } from "../format.ts";
-import { Badge, Empty, ErrorNote, Field, FormError, Loading, PageTitle, TableHead } from "../ui.tsx";
+import {
+  Badge,
+  Empty,
+  ErrorNote,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+  TableHead,
+  TextField,
+} from "../ui.tsx";
 
 export function ApiKeysPage() {
   const session = useSession();
@@ -95,9 +105,7 @@ function ApiKeys() {
       )}
       <form onSubmit={submit} className="card" noValidate aria-label="New API key">
         <h2>New API key</h2>
-        <Field label="Name" name="name" error={create.error}>
-          {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-        </Field>
+        <TextField label="Name" name="name" value={name} onChange={setName} error={create.error} />
         <Field label="Scope" name="scope" error={create.error}>
           {(p) => (
             <select {...p} value={scope} onChange={(e) => setScope(Number(e.target.value) as ApiKeyScope)}>

@@ -20,6 +20,7 @@ import {
   FormActions,
   Loading,
   PageTitle,
+  TextField,
 } from "../ui.tsx";
 
 type TargetKind = "userId" | "scheduleId" | "rotationId" | "channelId";
@@ -200,12 +201,14 @@ function PolicyForm({ initial, onDone }: { initial?: EscalationPolicy; onDone?: 
   return (
     <form onSubmit={submit} className="card" noValidate aria-label={initial ? "Edit policy" : "New policy"}>
       <h2>{initial ? "Edit policy" : "New escalation policy"}</h2>
-      <Field label="Name" name="name" error={m.error}>
-        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
-      <Field label="Description" name="description" error={m.error}>
-        {(p) => <input {...p} value={description} onChange={(e) => setDescription(e.target.value)} />}
-      </Field>
+      <TextField label="Name" name="name" value={name} onChange={setName} error={m.error} />
+      <TextField
+        label="Description"
+        name="description"
+        value={description}
+        onChange={setDescription}
+        error={m.error}
+      />
       <fieldset>
         <legend>Steps</legend>
         {steps.map((s, i) => (

@@ -505,6 +505,11 @@ function RuleForm({
   );
   useEffect(() => onDraft(rule), [rule, onDraft]);
   const test = useMutation(RoutingService.method.testRoutingRule);
+  // A test's result (or error) speaks of the rule as it was: an edit clears it.
+  const resetTest = test.reset;
+  useEffect(() => {
+    if (rule) resetTest();
+  }, [rule, resetTest]);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     test.reset();

@@ -28,6 +28,7 @@ import {
   Loading,
   PageTitle,
   TableHead,
+  TextField,
 } from "../ui.tsx";
 
 const dayMs = 86_400_000;
@@ -196,9 +197,7 @@ function RotationForm({ initial, onDone }: { initial?: Rotation; onDone?: () => 
       aria-label={initial ? "Edit rotation" : "New rotation"}
     >
       <h3>{initial ? "Edit rotation" : "New rotation"}</h3>
-      <Field label="Rotation name" name="name" error={m.error}>
-        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
+      <TextField label="Rotation name" name="name" value={name} onChange={setName} error={m.error} />
       <Field label="Time zone" name="time_zone" error={m.error}>
         {(p) => <ZoneSelect {...p} value={zone} onChange={setZone} />}
       </Field>
@@ -218,32 +217,25 @@ function RotationForm({ initial, onDone }: { initial?: Rotation; onDone?: () => 
           )}
         </Field>
       </div>
-      <Field
+      <TextField
         label="First handoff"
         name="start_time"
         error={m.error}
         hint={`In your time zone (${viewerZone}).`}
-      >
-        {(p) => (
-          <input {...p} type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} />
-        )}
-      </Field>
+        type="datetime-local"
+        value={start}
+        onChange={setStart}
+      />
       {initial ? null : (
-        <Field
+        <TextField
           label="Participants"
           name="participants"
           error={m.error}
           hint="User ids in turn order, separated by commas."
-        >
-          {(p) => (
-            <input
-              {...p}
-              value={participants}
-              placeholder="alice, bob"
-              onChange={(e) => setParticipants(e.target.value)}
-            />
-          )}
-        </Field>
+          value={participants}
+          placeholder="alice, bob"
+          onChange={setParticipants}
+        />
       )}
       <FormActions
         error={m.error}
@@ -318,9 +310,7 @@ function ScheduleForm({ initial, onDone }: { initial?: Schedule; onDone?: () => 
       aria-label={initial ? "Edit schedule" : "New schedule"}
     >
       <h3>{initial ? "Edit schedule" : "New schedule"}</h3>
-      <Field label="Schedule name" name="name" error={m.error}>
-        {(p) => <input {...p} value={name} onChange={(e) => setName(e.target.value)} />}
-      </Field>
+      <TextField label="Schedule name" name="name" value={name} onChange={setName} error={m.error} />
       <Field label="Schedule time zone" name="time_zone" error={m.error}>
         {(p) => <ZoneSelect {...p} value={zone} onChange={setZone} />}
       </Field>
@@ -718,16 +708,23 @@ function OverrideForm({ scheduleId, from }: { scheduleId: string; from: Shift | 
         )}
       </Field>
       {kind === OverrideKind.REPLACE ? (
-        <Field label="Instead of" name="replaces_user_id" error={m.error}>
-          {(p) => <input {...p} value={replaces} onChange={(e) => setReplaces(e.target.value)} />}
-        </Field>
+        <TextField
+          label="Instead of"
+          name="replaces_user_id"
+          value={replaces}
+          onChange={setReplaces}
+          error={m.error}
+        />
       ) : null}
       <div className="row">
-        <Field label="From" name="start_time" error={m.error}>
-          {(p) => (
-            <input {...p} type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} />
-          )}
-        </Field>
+        <TextField
+          label="From"
+          name="start_time"
+          error={m.error}
+          type="datetime-local"
+          value={start}
+          onChange={setStart}
+        />
         <Field label="Until" name="end_time" error={m.error}>
           {(p) => <input {...p} type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} />}
         </Field>

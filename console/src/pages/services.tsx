@@ -20,6 +20,7 @@ import {
   FormError,
   Loading,
   PageTitle,
+  SelectField,
   TableHead,
   TextField,
 } from "../ui.tsx";
@@ -109,23 +110,18 @@ function ServiceForm({
         onChange={setDescription}
         error={m.error}
       />
-      <Field
+      <SelectField
         label="Escalation policy"
         name="escalation_policy_id"
         error={m.error}
         hint="Who is paged for this service's alerts."
-      >
-        {(p) => (
-          <select {...p} value={policyId} onChange={(e) => setPolicyId(e.target.value)}>
-            <option value="">None</option>
-            {policies.data?.policies.map((x) => (
-              <option key={x.id} value={x.id}>
-                {x.name}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+        value={policyId}
+        onChange={setPolicyId}
+        options={[
+          { value: "", label: "None" },
+          ...(policies.data?.policies ?? []).map((x) => ({ value: x.id, label: x.name })),
+        ]}
+      />
       <FormActions
         error={m.error}
         fields={["name", "description", "escalation_policy_id"]}
