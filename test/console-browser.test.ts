@@ -576,8 +576,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     const failed = result.locator('tr[data-result="error"]');
     await failed.waitFor();
     expect(await failed.textContent()).toContain("db is noisy");
-    // (A draft's compile error has no position in SimulateRouting's message, unlike a save's.)
-    expect(await failed.textContent()).toMatch(/Unexpected token/);
+    expect(await failed.textContent()).toMatch(/Unexpected token.*line 1, column \d+/);
     await check(page, "routing-simulate-draft");
     expect(await saved()).toBe(2);
     expect(errors).toEqual([]);

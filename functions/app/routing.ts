@@ -115,7 +115,15 @@ export function compileRules(
       actions: rule.actions,
       condition: compiled.ok
         ? compiled.condition
-        : { problem: compiled.problems.map((p) => `${p.field}: ${p.message}`).join("; ") },
+        : // With its place, as a save reports it: a draft's rule shows where its expression breaks.
+          {
+            problem: compiled.problems
+              .map((p) => {
+                const at = p.line !== undefined ? ` (line ${p.line}, column ${p.column ?? 1})` : "";
+                return `${p.field}: ${p.message}${at}`;
+              })
+              .join("; "),
+          },
     };
   });
 }

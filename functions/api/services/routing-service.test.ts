@@ -631,6 +631,26 @@ describeEachDatabase("RoutingService", (suite) => {
     expect((await alerts.getAlert({ id: staging.id }, admin)).alert!.routingState).toBe("suppressed");
   });
 
+  it("simulates a draft rule that does not compile as that rule's error, with the place in its expression", async () => {
+    const sim = await routing.simulateRouting(
+      {
+        alert: { source: { case: "sample", value: { serviceId, severity: Severity.WARNING } } },
+        draft: {
+          rules: [
+            ruleOf({
+              name: "half-written",
+              condition: { matchers: [], cel: 'alert.severity == "warning" &&' },
+              actions: [action({ case: "suppress", value: { reason: "x" } } as never)],
+            }),
+          ],
+        },
+      },
+      admin,
+    );
+    expect(sim.results.map((r) => [r.ruleId, r.outcome])).toEqual([["draft-1", RuleOutcome.ERROR]]);
+    expect(sim.results[0]!.message).toMatch(/^cel: .*\(line 1, column \d+\)$/);
+  });
+
   it("simulates a sample alert against a draft rule set: every rule's result, the actions, no side effects", async () => {
     await scenarioRules();
     const version = (await routing.listRoutingRules({}, admin)).ruleSetVersion;
