@@ -305,6 +305,46 @@ export function WeekdaysField({
   );
 }
 
+/**
+ * A detail page's head: the link back to its list, its name as the title, and Edit/Delete for
+ * someone who may write (EditDeleteActions).
+ */
+export function DetailHeader({
+  back,
+  backLabel,
+  title,
+  ...actions
+}: {
+  back: string;
+  backLabel: string;
+  title: string;
+} & Parameters<typeof EditDeleteActions>[0]) {
+  return (
+    <>
+      <BackLink href={back}>{backLabel}</BackLink>
+      <PageTitle actions={<EditDeleteActions {...actions} />}>{title}</PageTitle>
+    </>
+  );
+}
+
+/** A detail page whose thing could not be read: the link back and why. */
+export function DetailMissing({
+  back,
+  backLabel,
+  error,
+}: {
+  back: string;
+  backLabel: string;
+  error: unknown;
+}) {
+  return (
+    <>
+      <BackLink href={back}>{backLabel}</BackLink>
+      <ErrorNote error={error ?? new Error("not found")} />
+    </>
+  );
+}
+
 /** A list row's Edit and Delete (after a confirm naming it), labelled with the row's name. */
 export function RowEditDelete({
   name,

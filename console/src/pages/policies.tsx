@@ -12,8 +12,8 @@ import {
 import { useSession } from "../auth.tsx";
 import { useNames, usePolicies, useRotations, useSchedules, useServices } from "../lookups.ts";
 import {
-  BackLink,
-  EditDeleteActions,
+  DetailHeader,
+  DetailMissing,
   Empty,
   ErrorNote,
   Field,
@@ -108,30 +108,20 @@ export function PolicyPage({ id }: { id: string }) {
   });
   if (policy.isPending) return <Loading what="the policy" />;
   const p = policy.data?.policy;
-  if (!p)
-    return (
-      <>
-        <BackLink href="/policies">Escalation policies</BackLink>
-        <ErrorNote error={policy.error ?? new Error("not found")} />
-      </>
-    );
+  if (!p) return <DetailMissing back="/policies" backLabel="Escalation policies" error={policy.error} />;
   const usedBy = (services.data?.services ?? []).filter((s) => s.escalationPolicyId === p.id);
   return (
     <>
-      <BackLink href="/policies">Escalation policies</BackLink>
-      <PageTitle
-        actions={
-          <EditDeleteActions
-            canWrite={session.canWrite}
-            editing={editing}
-            onEdit={() => setEditing(true)}
-            what={`policy “${p.name}”`}
-            onDelete={() => remove.mutate({ id })}
-          />
-        }
-      >
-        {p.name}
-      </PageTitle>
+      <DetailHeader
+        back="/policies"
+        backLabel="Escalation policies"
+        title={p.name}
+        canWrite={session.canWrite}
+        editing={editing}
+        onEdit={() => setEditing(true)}
+        what={`policy “${p.name}”`}
+        onDelete={() => remove.mutate({ id })}
+      />
       <ErrorNote error={remove.error} />
       {p.description ? <p>{p.description}</p> : null}
       {editing ? (

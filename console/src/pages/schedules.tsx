@@ -16,10 +16,10 @@ import { useSession } from "../auth.tsx";
 import { formatClock, formatTime, relative, toLocalInput, viewerZone } from "../format.ts";
 import { useNames, useRotations, useSchedules } from "../lookups.ts";
 import {
-  BackLink,
   Badge,
   CheckListField,
-  EditDeleteActions,
+  DetailHeader,
+  DetailMissing,
   Empty,
   ErrorNote,
   Field,
@@ -446,29 +446,19 @@ export function SchedulePage({ id }: { id: string }) {
   const removeOverride = useMutation(ScheduleService.method.deleteOverride);
   if (schedule.isPending) return <Loading what="the schedule" />;
   const s = schedule.data?.schedule;
-  if (!s)
-    return (
-      <>
-        <BackLink href="/schedules">Schedules</BackLink>
-        <ErrorNote error={schedule.error ?? new Error("not found")} />
-      </>
-    );
+  if (!s) return <DetailMissing back="/schedules" backLabel="Schedules" error={schedule.error} />;
   return (
     <>
-      <BackLink href="/schedules">Schedules</BackLink>
-      <PageTitle
-        actions={
-          <EditDeleteActions
-            canWrite={session.canWrite}
-            editing={editing}
-            onEdit={() => setEditing(true)}
-            what={`schedule “${s.name}”`}
-            onDelete={() => remove.mutate({ id })}
-          />
-        }
-      >
-        {s.name}
-      </PageTitle>
+      <DetailHeader
+        back="/schedules"
+        backLabel="Schedules"
+        title={s.name}
+        canWrite={session.canWrite}
+        editing={editing}
+        onEdit={() => setEditing(true)}
+        what={`schedule “${s.name}”`}
+        onDelete={() => remove.mutate({ id })}
+      />
       <ErrorNote error={remove.error ?? onCall.error} />
       <p>
         On call now:{" "}
@@ -752,13 +742,7 @@ export function RotationPage({ id }: { id: string }) {
   });
   if (rotation.isPending) return <Loading what="the rotation" />;
   const r = rotation.data?.rotation;
-  if (!r)
-    return (
-      <>
-        <BackLink href="/schedules">Schedules</BackLink>
-        <ErrorNote error={rotation.error ?? new Error("not found")} />
-      </>
-    );
+  if (!r) return <DetailMissing back="/schedules" backLabel="Schedules" error={rotation.error} />;
   const n = r.participants.length;
   const swap = (i: number, j: number) => {
     const order = Array.from({ length: n }, (_, k) => k);
@@ -767,20 +751,16 @@ export function RotationPage({ id }: { id: string }) {
   };
   return (
     <>
-      <BackLink href="/schedules">Schedules</BackLink>
-      <PageTitle
-        actions={
-          <EditDeleteActions
-            canWrite={session.canWrite}
-            editing={editing}
-            onEdit={() => setEditing(true)}
-            what={`rotation “${r.name}”`}
-            onDelete={() => remove.mutate({ id })}
-          />
-        }
-      >
-        {r.name}
-      </PageTitle>
+      <DetailHeader
+        back="/schedules"
+        backLabel="Schedules"
+        title={r.name}
+        canWrite={session.canWrite}
+        editing={editing}
+        onEdit={() => setEditing(true)}
+        what={`rotation “${r.name}”`}
+        onDelete={() => remove.mutate({ id })}
+      />
       <RotationNow rotation={r} />
       <p className="muted">
         Shifts of {r.shiftLength?.count} {unitLabel[r.shiftLength?.unit ?? 0] ?? ""}

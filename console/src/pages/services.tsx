@@ -10,9 +10,9 @@ import { useSession } from "../auth.tsx";
 import { formatTime, relative } from "../format.ts";
 import { usePolicies, useServices } from "../lookups.ts";
 import {
-  BackLink,
   Badge,
-  EditDeleteActions,
+  DetailHeader,
+  DetailMissing,
   Empty,
   ErrorNote,
   Field,
@@ -142,30 +142,20 @@ export function ServicePage({ id }: { id: string }) {
   const remove = useMutation(ServiceService.method.deleteService, { onSuccess: () => navigate("/services") });
   if (service.isPending) return <Loading what="the service" />;
   const s = service.data?.service;
-  if (!s)
-    return (
-      <>
-        <BackLink href="/services">Services</BackLink>
-        <ErrorNote error={service.error ?? new Error("not found")} />
-      </>
-    );
+  if (!s) return <DetailMissing back="/services" backLabel="Services" error={service.error} />;
   const policy = policies.data?.policies.find((p) => p.id === s.escalationPolicyId);
   return (
     <>
-      <BackLink href="/services">Services</BackLink>
-      <PageTitle
-        actions={
-          <EditDeleteActions
-            canWrite={session.canWrite}
-            editing={editing}
-            onEdit={() => setEditing(true)}
-            what={`service “${s.name}”`}
-            onDelete={() => remove.mutate({ id })}
-          />
-        }
-      >
-        {s.name}
-      </PageTitle>
+      <DetailHeader
+        back="/services"
+        backLabel="Services"
+        title={s.name}
+        canWrite={session.canWrite}
+        editing={editing}
+        onEdit={() => setEditing(true)}
+        what={`service “${s.name}”`}
+        onDelete={() => remove.mutate({ id })}
+      />
       <ErrorNote error={remove.error} />
       {editing ? (
         <ServiceForm initial={s} onDone={() => setEditing(false)} />
