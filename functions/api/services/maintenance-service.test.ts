@@ -38,8 +38,9 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await database.db.deleteFrom("services").execute();
+  // Windows first: a service a live window names cannot be deleted (routing_references).
   await sql`delete from maintenance_windows`.execute(database.db);
+  await database.db.deleteFrom("services").execute();
   const { rows } = await sql<{ id: string }>`insert into services (name) values ('db') returning id`.execute(
     database.db,
   );
