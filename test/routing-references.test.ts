@@ -19,7 +19,7 @@ import { deleteSchedule } from "../functions/app/schedules.ts";
 import { deleteService } from "../functions/app/services.ts";
 import { createTemplateUseCases } from "../functions/app/templates.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
-import { PreconditionError } from "../functions/domain/errors.ts";
+import { PreconditionError, ValidationError } from "../functions/domain/errors.ts";
 import type { RuleAction, RuleDraft } from "../functions/domain/routing/rules.ts";
 import { createRecordingEscalationRunner, createTestAppContext } from "./support/app-context.ts";
 import { describeEachDatabase } from "./support/databases.ts";
@@ -276,6 +276,69 @@ describeEachDatabase("routing references", (suite) => {
       "guarded",
     ]);
   });
+
+  /** Until another connection of this database waits on a lock (bounded by tries, not by time). */
+  async function untilSomeoneWaitsOnALock(): Promise<void> {
+    for (let i = 0; i < 20_000; i++) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`.execute(db());
+      if (rows[0]!.n > 0) return;
+    }
+    throw new Error("no connection ever waited on a lock");
+  }
+
+  // Two connections at once: only a real server has them (PGlite and the Data API emulator serve one
+  // statement at a time), so these cases exist only there rather than showing as skipped elsewhere.
+  (suite.kind === "postgres" ? it : () => {})(
+    "a delete racing a rule save that has not committed waits for it, then is refused naming the rule",
+    async () => {
+      const policyId = await seedPolicy(db(), []);
+      let deletion: Promise<unknown> | undefined;
+      await db()
+        .transaction()
+        .execute(async (trx) => {
+          await createRule(trx, {
+            draft: rule("racing", [{ kind: "route", policyId }]),
+            actor: "admin",
+            now: clock.now(),
+          });
+          deletion = deleteEscalationPolicy(ctx(), policyId).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await untilSomeoneWaitsOnALock();
+        });
+      const error = await deletion;
+      expect(error).toBeInstanceOf(PreconditionError);
+      expect((error as Error).message).toContain('routing rule "racing"');
+      expect(await exists("escalation_policies", policyId)).toBe(true);
+    },
+  );
+
+  (suite.kind === "postgres" ? it : () => {})(
+    "a rule save racing a service archive that has not committed waits for it, then is refused naming the field",
+    async () => {
+      const serviceId = await seedService();
+      let saving: Promise<unknown> | undefined;
+      await db()
+        .transaction()
+        .execute(async (trx) => {
+          await sql`update services set deleted_at = ${clock.now().toISOString()}::timestamptz
+            where id = ${serviceId}::uuid`.execute(trx);
+          // Its check still sees the service (the archive is not committed); its write waits.
+          saving = save(rule("late", [{ kind: "suppress", reason: "x" }], { serviceIds: [serviceId] })).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await untilSomeoneWaitsOnALock();
+        });
+      const error = await saving;
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toBe(`rule.service_ids[0]: service ${serviceId} does not exist`);
+      expect(await db().selectFrom("routing_rules").select("id").execute()).toEqual([]);
+    },
+  );
 
   // Before this change a route-only rule like this one had the escalation start fail on the
   // alert_escalations foreign key for ever (the webhook answered "unavailable", nobody was paged);
