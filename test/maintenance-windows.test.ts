@@ -7,9 +7,11 @@ import {
   checkAlertMaintenance,
   createMaintenanceCheck,
   createMaintenanceWindow,
+  extendMaintenanceWindow,
   updateMaintenanceWindow,
 } from "../functions/app/maintenance.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
+import { PreconditionError } from "../functions/domain/errors.ts";
 import type { MaintenanceWindowSpec } from "../functions/domain/maintenance/windows.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
@@ -50,8 +52,9 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await database.db.deleteFrom("services").execute();
+  // Windows first: a service a live window names cannot be deleted (routing_references).
   await sql`delete from maintenance_windows`.execute(database.db);
+  await database.db.deleteFrom("services").execute();
   runner.calls.length = 0;
   clock.set("2026-07-15T09:00:00Z");
   seeded = await seedService(database.db);
@@ -248,5 +251,80 @@ describe("maintenance windows at ingest and when they end", () => {
     clock.set("2026-07-15T11:00:00Z");
     expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(1);
     expect(await starts()).toEqual([id]);
+  });
+
+  it("extending a weekly window lengthens the current occurrence: ingest's cache and the check see it, its alerts escalate when it ends", async () => {
+    // Wednesdays 12:00–13:00 in Berlin (CEST: 10:00–11:00Z).
+    const weeklySchedule = {
+      kind: "weekly" as const,
+      zone: "Europe/Berlin",
+      weekdays: [3],
+      startTime: "12:00",
+      durationMinutes: 60,
+      from: new Date("2026-07-01T00:00:00Z"),
+      until: null,
+    };
+    const { window } = await createMaintenanceWindow(ctx, windowSpec({ schedule: weeklySchedule }), "admin");
+    // No occurrence running: nothing to extend.
+    clock.set("2026-07-15T09:30:00Z");
+    const early = await extendMaintenanceWindow(
+      ctx,
+      window.id,
+      new Date("2026-07-15T12:00:00Z"),
+      "ops",
+    ).catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(PreconditionError);
+    expect((early as Error).message).toContain(
+      "no occurrence is active now (the next starts 2026-07-15T10:00:00.000Z)",
+    );
+
+    // A process's cached copy with the default TTL, loaded before the extension.
+    const cached = createMaintenanceCheck({ db: () => database.db, clock, ttlMs: 5_000 });
+    const sample = {
+      serviceId: seeded.serviceId,
+      summary: "s",
+      details: "",
+      severity: "critical",
+      source: "generic",
+      dedupKey: "k",
+      labels: { env: "staging" },
+      annotations: {},
+      createdAt: new Date("2026-07-15T11:10:00Z"),
+    };
+    clock.set("2026-07-15T10:30:00Z");
+    const first = await send({ summary: "a", dedup: "a", labels: { env: "staging" } });
+    expect(await cached.verdictFor(sample, new Date("2026-07-15T11:10:00Z"))).toEqual({ action: "none" });
+
+    const extended = await extendMaintenanceWindow(ctx, window.id, new Date("2026-07-15T11:30:00Z"), "ops");
+    expect(extended.timing).toEqual({
+      state: "active",
+      currentStart: new Date("2026-07-15T10:00:00Z"),
+      currentEnd: new Date("2026-07-15T11:30:00Z"),
+    });
+    // Within the TTL the copy answers as before; past it the version stamp moved and it reloads.
+    clock.set("2026-07-15T10:30:04Z");
+    expect((await cached.verdictFor(sample, new Date("2026-07-15T11:10:00Z"))).action).toBe("none");
+    clock.set("2026-07-15T10:30:05Z");
+    expect((await cached.verdictFor(sample, new Date("2026-07-15T11:10:00Z"))).action).toBe("suppress");
+
+    // Past the series' own end (11:00Z) the occurrence still holds: suppressed at ingest, and the check says so.
+    clock.set("2026-07-15T11:10:00Z");
+    const second = await send({ summary: "b", dedup: "b", labels: { env: "staging" } });
+    expect(await starts()).toEqual([]);
+    const check = await checkAlertMaintenance(ctx, { alertId: second });
+    expect(check.verdict).toMatchObject({ action: "suppress", windowId: window.id });
+    expect(check.window?.timing.currentEnd).toEqual(new Date("2026-07-15T11:30:00Z"));
+
+    const housekeeping = createHousekeeping(ctx);
+    clock.set("2026-07-15T11:29:00Z");
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(0);
+    clock.set("2026-07-15T11:30:00Z");
+    expect((await housekeeping(undefined)).alertsReleasedFromMaintenance).toBe(2);
+    expect((await starts()).sort()).toEqual([first, second].sort());
+
+    // The next Wednesday's occurrence keeps its hour.
+    clock.set("2026-07-22T10:30:00Z");
+    const next = await checkAlertMaintenance(ctx, { alert: sample });
+    expect(next.window?.timing.currentEnd).toEqual(new Date("2026-07-22T11:00:00Z"));
   });
 });

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { isForeignKeyViolation } from "../adapters/db/errors.ts";
 import type { Database } from "../adapters/db/schema.ts";
 import * as store from "../adapters/db/stores/maintenance.ts";
 import { logger } from "../adapters/observability.ts";
@@ -9,6 +10,8 @@ import type { MaintenanceCheck, MaintenanceVerdict } from "../domain/maintenance
 import {
   type CompiledWindow,
   compileWindow,
+  extendOccurrence,
+  type MaintenanceSchedule,
   type MaintenanceWindow,
   type MaintenanceWindowSpec,
   maintenanceVerdict,
@@ -61,7 +64,28 @@ export async function createMaintenanceWindow(
       `there are already ${store.MAX_LIVE_WINDOWS} windows that have not ended; cancel some first`,
     );
   }
-  return viewOf(await store.insertWindow(deps.database.db, { spec, actor, now }), now);
+  return viewOf(
+    await savingServices(deps, spec, () => store.insertWindow(deps.database.db, { spec, actor, now })),
+    now,
+  );
+}
+
+/**
+ * Runs a window's write; when a service in its scope was deleted between the check and the write
+ * (refused by the references' guard, migration 2026-11-30T0200), the check runs again to name it.
+ */
+async function savingServices<T>(
+  deps: MaintenanceDeps,
+  spec: MaintenanceWindowSpec,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isForeignKeyViolation(error)) throw error;
+    await checkServices(deps, spec);
+    throw new PreconditionError("a service in the window's scope was deleted meanwhile; reload and retry");
+  }
 }
 
 async function load(deps: MaintenanceDeps, id: string): Promise<MaintenanceWindow> {
@@ -99,15 +123,17 @@ async function write(
   actor: string,
   now: Date,
 ): Promise<WindowView> {
-  const written = await store.updateWindow(deps.database.db, {
-    id: before.id,
-    spec: change.spec,
-    cancelledAt: change.cancelledAt,
-    change: change.kind,
-    actor,
-    now,
-    expectedUpdatedAt: before.updatedAt,
-  });
+  const written = await savingServices(deps, change.spec, () =>
+    store.updateWindow(deps.database.db, {
+      id: before.id,
+      spec: change.spec,
+      cancelledAt: change.cancelledAt,
+      change: change.kind,
+      actor,
+      now,
+      expectedUpdatedAt: before.updatedAt,
+    }),
+  );
   if (!written) {
     throw new PreconditionError(
       `maintenance window ${before.id} was changed meanwhile; read it again and retry`,
@@ -134,7 +160,16 @@ export async function updateMaintenanceWindow(
   const before = await load(deps, id);
   const now = deps.clock.now();
   refuseEnded(before, now, "changing");
-  const spec = validateWindowSpec({ ...specOf(before), ...patch }, await storedCalendars(deps.database.db));
+  // A new weekly schedule keeps the extension of the occurrence running (an edit does not cut it
+  // short; if the edit moves the occurrences, it names none and lapses).
+  const schedule =
+    patch.schedule?.kind === "weekly" && before.schedule.kind === "weekly" && !patch.schedule.extension
+      ? { ...patch.schedule, extension: before.schedule.extension ?? null }
+      : patch.schedule;
+  const spec = validateWindowSpec(
+    { ...specOf(before), ...patch, ...(schedule ? { schedule } : {}) },
+    await storedCalendars(deps.database.db),
+  );
   await checkServices(deps, spec);
   return write(deps, before, { spec, cancelledAt: before.cancelledAt, kind: "updated" }, actor, now);
 }
@@ -151,7 +186,13 @@ export async function cancelMaintenanceWindow(
   return write(deps, before, { spec: specOf(before), cancelledAt: now, kind: "cancelled" }, actor, now);
 }
 
-/** Moves a one-off window's end later. */
+/**
+ * Moves a one-off window's end later; for a weekly window, the end of the occurrence active now
+ * (the next ones keep the series' duration). A weekly window with no occurrence active is refused:
+ * there is nothing running to extend (change duration_minutes to lengthen every occurrence). The
+ * write bumps the maintenance stamp, so ingest's cached copy and CheckAlertMaintenance see it, and
+ * housekeeping releases the alerts it suppressed when the extended occurrence ends.
+ */
 export async function extendMaintenanceWindow(
   deps: MaintenanceDeps,
   id: string,
@@ -162,16 +203,23 @@ export async function extendMaintenanceWindow(
   const now = deps.clock.now();
   refuseEnded(before, now, "extending");
   const schedule = before.schedule;
-  if (schedule.kind !== "once") {
-    throw new PreconditionError(
-      "a weekly window's occurrences have a fixed duration: update its duration_minutes or until_time instead",
-    );
-  }
-  if (endAt.getTime() <= schedule.endAt.getTime()) {
-    throw new ValidationError("end_time", `must be after the current end ${schedule.endAt.toISOString()}`);
+  let extended: MaintenanceSchedule;
+  if (schedule.kind === "once") {
+    if (endAt.getTime() <= schedule.endAt.getTime()) {
+      throw new ValidationError("end_time", `must be after the current end ${schedule.endAt.toISOString()}`);
+    }
+    extended = { ...schedule, endAt };
+  } else {
+    const timing = windowTiming(before, now);
+    if (timing.state !== "active" || !timing.currentStart || !timing.currentEnd) {
+      throw new PreconditionError(
+        `maintenance window ${id} is weekly and no occurrence is active now${timing.nextStart ? ` (the next starts ${timing.nextStart.toISOString()})` : ""}; extending lengthens the current occurrence only (change duration_minutes to lengthen every occurrence)`,
+      );
+    }
+    extended = extendOccurrence(schedule, { start: timing.currentStart, end: timing.currentEnd }, endAt);
   }
   const spec = validateWindowSpec(
-    { ...specOf(before), schedule: { ...schedule, endAt } },
+    { ...specOf(before), schedule: extended },
     await storedCalendars(deps.database.db),
   );
   return write(deps, before, { spec, cancelledAt: before.cancelledAt, kind: "extended" }, actor, now);

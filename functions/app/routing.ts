@@ -1,5 +1,6 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { Kysely } from "kysely";
+import { isForeignKeyViolation } from "../adapters/db/errors.ts";
 import type { Database, Json } from "../adapters/db/schema.ts";
 import type { SignalResult, StoredSignal } from "../adapters/db/stores/alert-signals.ts";
 import {
@@ -137,7 +138,12 @@ async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedR
   const current = version ?? (await ruleSetVersion(deps.db));
   if (cached && cached.version === current) return cached;
   const [loaded, calendars] = await Promise.all([loadRuleSet(deps.db, MAX_RULES), storedCalendars(deps.db)]);
-  const fresh = { version: loaded.version, rules: compileRules(loaded.rules, calendars) };
+  const dangling = await danglingActions(deps, loaded.rules);
+  const rules = compileRules(loaded.rules, calendars).map((rule) => {
+    const problem = dangling.get(rule.id);
+    return problem ? { ...rule, condition: { problem } } : rule;
+  });
+  const fresh = { version: loaded.version, rules };
   compiledSets.set(deps.db, fresh);
   return fresh;
 }
@@ -547,8 +553,33 @@ async function checkRuleForSave(deps: RoutingDeps, rule: RuleDraft, prefix: stri
   await checkReferences(deps, [rule], [prefix]);
 }
 
-async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], prefixes: readonly string[]) {
+/**
+ * The stored rules whose actions name a policy, channel, schedule or template that is gone (saved
+ * before deletes were refused, migration 2026-11-30T0200), with what is missing. Such a rule
+ * evaluates as an error: recorded on the decision, its actions not run (none of them: a rule half
+ * applied, say suppressed but not routed, would be worse), later rules and the service's default
+ * policy decide, so the alert is never dropped. Checked when the set is compiled: the guard keeps
+ * what exists then from being deleted while a rule names it. Users live in the directory and are
+ * not checked here (a user it does not know gets no delivery); a scope naming a gone service just
+ * never matches it.
+ */
+async function danglingActions(
+  deps: RoutingDeps,
+  rules: readonly (RuleDraft & { id: string })[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (rules.length === 0) return out;
   const refs = referencesOf(rules);
+  const existing = await existingReferencesOf(deps, refs);
+  const assumed = { ...existing, userIds: refs.userIds, serviceIds: refs.serviceIds };
+  for (const rule of rules) {
+    const missing = firstMissingReference(rule, assumed);
+    if (missing) out.set(rule.id, missing.message);
+  }
+  return out;
+}
+
+async function existingReferencesOf(deps: RoutingDeps, refs: ReturnType<typeof referencesOf>) {
   // A pinned template renders an alert message: of the built-in ones, the default alert template
   // (app/templates.ts builtinTemplateId("alert"); not imported: it would bring the template compiler).
   const builtin = [...refs.templateIds].filter((id) => id === "default-alert");
@@ -560,6 +591,12 @@ async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], p
     serviceIds: [...refs.serviceIds],
   });
   for (const id of builtin) existing.templateIds.add(id);
+  return existing;
+}
+
+async function checkReferences(deps: RoutingDeps, rules: readonly RuleDraft[], prefixes: readonly string[]) {
+  const refs = referencesOf(rules);
+  const existing = await existingReferencesOf(deps, refs);
   const userIds = refs.userIds.size > 0 ? await deps.knownUsers([...refs.userIds]) : new Set<string>();
   for (const [i, rule] of rules.entries()) {
     const missing = firstMissingReference(rule, { ...existing, userIds }, prefixes[i] ?? "");
@@ -574,7 +611,21 @@ export async function createRoutingRule(
   await checkRuleForSave(deps, input.draft, "rule.");
   const count = (await loadRuleSet(deps.db, MAX_RULES + 1)).rules.length;
   if (count >= MAX_RULES) throw new PreconditionError(`the rule set holds ${MAX_RULES} rules already`);
-  return createRule(deps.db, { ...input, now: deps.clock.now() });
+  return savingReferences(deps, input.draft, () => createRule(deps.db, { ...input, now: deps.clock.now() }));
+}
+
+/**
+ * Runs a rule's write; when a thing it names was deleted between the check and the write (the
+ * references' foreign keys refuse it, migration 2026-11-30T0200), the check runs again to name it.
+ */
+async function savingReferences<T>(deps: RoutingDeps, rule: RuleDraft, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isForeignKeyViolation(error)) throw error;
+    await checkReferences(deps, [rule], ["rule."]);
+    throw new PreconditionError("something the rule names was deleted meanwhile; reload and retry");
+  }
 }
 
 export async function getRoutingRule(
@@ -622,12 +673,9 @@ export async function updateRoutingRule(
     terminal: input.patch.terminal ?? rule.terminal,
   };
   await checkRuleForSave(deps, draft, "rule.");
-  const result = await updateRule(deps.db, {
-    id: input.id,
-    draft,
-    actor: input.actor,
-    now: deps.clock.now(),
-  });
+  const result = await savingReferences(deps, draft, () =>
+    updateRule(deps.db, { id: input.id, draft, actor: input.actor, now: deps.clock.now() }),
+  );
   if (result.outcome === "not_found") throw new NotFoundError("routing rule", input.id);
   return result.write;
 }

@@ -61,7 +61,8 @@ export async function updateService(
 /**
  * Archives a service (its alerts and events stay readable, its keys stop working).
  *
- * @throws PreconditionError while the service has open alerts.
+ * @throws PreconditionError while the service has open alerts, or routing rules or live maintenance
+ *   windows name it.
  */
 export async function deleteService(deps: ServicesDeps, id: string): Promise<void> {
   const result = await store.deleteService(deps.database.db, id, deps.clock.now());
@@ -69,6 +70,11 @@ export async function deleteService(deps: ServicesDeps, id: string): Promise<voi
   if (result.outcome === "open_alerts") {
     throw new PreconditionError(
       `service ${id} has ${result.openAlerts} open alert${result.openAlerts === 1 ? "" : "s"}; resolve ${result.openAlerts === 1 ? "it" : "them"} before deleting the service`,
+    );
+  }
+  if (result.outcome === "in_use") {
+    throw new PreconditionError(
+      `service ${id} is named by ${result.usedBy.join(", ")}; change those rules and cancel or change those windows first`,
     );
   }
 }

@@ -359,6 +359,11 @@ export function createTemplateUseCases(ports: TemplatePorts) {
           `template ${id} is pinned by service(s) ${result.serviceIds.join(", ")}; unpin it first`,
         );
       }
+      if (result.outcome === "in_use") {
+        throw new PreconditionError(
+          `template ${id} is used by ${result.usedBy.join(", ")}; change those rules' notify_channel actions first`,
+        );
+      }
     },
 
     async pin(serviceId: string, templateId: string): Promise<void> {

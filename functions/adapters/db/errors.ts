@@ -73,3 +73,17 @@ export function isSchemaMissing(err: unknown): boolean {
   if (code === "42P01" || code === "3F000") return true;
   return err.cause !== undefined && err.cause !== err && isSchemaMissing(err.cause);
 }
+
+/**
+ * True for a foreign key violation (SQLSTATE 23503): from pg and PGlite as `code`, from the Data API
+ * as text in the message (data-api-dialect.ts turns most into `code`; both are read).
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined; e; ) {
+    if (e.code === "23503" || (typeof e.message === "string" && e.message.includes("SQLState: 23503"))) {
+      return true;
+    }
+    e = e.cause === e ? undefined : (e.cause as typeof e);
+  }
+  return false;
+}

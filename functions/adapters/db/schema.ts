@@ -46,6 +46,7 @@ export interface Database {
   business_calendars: BusinessCalendarsTable;
   routing_decisions: RoutingDecisionsTable;
   maintenance_releases: MaintenanceReleasesTable;
+  routing_references: RoutingReferencesTable;
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -493,4 +494,19 @@ export interface RoutingDecisionsTable {
   event_id: number;
   alert_id: number;
   service_id: string;
+}
+
+/**
+ * What a routing rule or a maintenance window names (one target per row), kept by triggers on
+ * routing_rules and maintenance_windows; its foreign keys refuse deleting a named target
+ * (migration 2026-11-30T0200).
+ */
+export interface RoutingReferencesTable {
+  rule_id: string | null;
+  window_id: string | null;
+  service_id: string | null;
+  policy_id: string | null;
+  channel_id: string | null;
+  schedule_id: string | null;
+  template_id: string | null;
 }

@@ -38,8 +38,9 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await database.db.deleteFrom("services").execute();
+  // Windows first: a service a live window names cannot be deleted (routing_references).
   await sql`delete from maintenance_windows`.execute(database.db);
+  await database.db.deleteFrom("services").execute();
   const { rows } = await sql<{ id: string }>`insert into services (name) values ('db') returning id`.execute(
     database.db,
   );
@@ -151,6 +152,45 @@ describe("MaintenanceService", () => {
       case: "weekly",
       value: { fromTime: ts("2026-07-15T09:00:00Z") },
     });
+  });
+
+  it("extends a weekly window's running occurrence (FAILED_PRECONDITION while none runs)", async () => {
+    const { window } = await client.createMaintenanceWindow(
+      {
+        window: oneOff({
+          schedule: {
+            kind: {
+              case: "weekly",
+              value: { timeZone: "Europe/Berlin", weekdays: [6], startTime: "22:00", durationMinutes: 480 },
+            },
+          },
+        }),
+      },
+      admin,
+    );
+    const idle = await failure(
+      client.extendMaintenanceWindow({ id: window!.id, endTime: ts("2026-07-19T08:00:00Z") }, admin),
+    );
+    expect(idle.code).toBe(Code.FailedPrecondition);
+    expect(idle.rawMessage).toContain(
+      "no occurrence is active now (the next starts 2026-07-18T20:00:00.000Z)",
+    );
+    // Sunday 05:00 CEST = 03:00Z: the occurrence (Sat 20:00Z + 8 h) runs until 04:00Z; extended to 08:00Z.
+    clock.set("2026-07-19T03:00:00Z");
+    const { window: extended } = await client.extendMaintenanceWindow(
+      { id: window!.id, endTime: ts("2026-07-19T08:00:00Z") },
+      admin,
+    );
+    expect(extended).toMatchObject({
+      state: MaintenanceState.ACTIVE,
+      currentStartTime: ts("2026-07-18T20:00:00Z"),
+      currentEndTime: ts("2026-07-19T08:00:00Z"),
+    });
+    const early = await failure(
+      client.extendMaintenanceWindow({ id: window!.id, endTime: ts("2026-07-19T07:00:00Z") }, admin),
+    );
+    expect(early.code).toBe(Code.InvalidArgument);
+    expect(early.rawMessage).toMatch(/^end_time: must be after the current occurrence's end/);
   });
 
   it.each<[string, Record<string, unknown>, string]>([

@@ -3,11 +3,14 @@ import { ValidationError } from "../errors.ts";
 import type { RoutableAlert } from "../routing/model.ts";
 import {
   compileWindow,
+  extendOccurrence,
   type MaintenanceSchedule,
   type MaintenanceWindow,
   maintenanceVerdict,
   parseLabelMatcher,
   validateWindowSpec,
+  type WeeklySchedule,
+  weeklySeriesEnd,
   windowTiming,
 } from "./windows.ts";
 
@@ -186,6 +189,72 @@ describe("weekly windows on DST days (start on the wall clock, duration in real 
       state: "scheduled",
       nextStart: new Date("2026-07-22T10:00:00Z"),
     });
+  });
+});
+
+describe("extending a weekly window's current occurrence", () => {
+  const at = (iso: string) => new Date(iso);
+  const extendAt = (schedule: WeeklySchedule, now: string, endAt: string): WeeklySchedule => {
+    const timing = windowTiming(windowOf({ schedule }), at(now));
+    expect(timing.state).toBe("active");
+    return extendOccurrence(schedule, { start: timing.currentStart!, end: timing.currentEnd! }, at(endAt));
+  };
+
+  it("New York, fall-back day: Sun 00:30 EDT + 60 min extended to 01:30 EST (two more real hours); next week unchanged", () => {
+    // 2026-11-01 00:30 EDT = 04:30Z; the series' occurrence ends 01:30 EDT = 05:30Z.
+    const schedule = weekly("America/New_York", [7], "00:30", 60) as WeeklySchedule;
+    const extended = extendAt(schedule, "2026-11-01T05:00:00Z", "2026-11-01T06:30:00Z");
+    const window = windowOf({ schedule: extended });
+    expect(windowTiming(window, at("2026-11-01T05:45:00Z"))).toEqual({
+      state: "active",
+      currentStart: at("2026-11-01T04:30:00Z"),
+      currentEnd: at("2026-11-01T06:30:00Z"),
+    });
+    expect(windowTiming(window, at("2026-11-01T06:29:59Z")).state).toBe("active");
+    expect(windowTiming(window, at("2026-11-01T06:30:00Z"))).toEqual({
+      state: "scheduled",
+      nextStart: at("2026-11-08T05:30:00Z"), // 00:30 EST
+    });
+    // The next occurrence keeps the series' 60 minutes.
+    expect(windowTiming(window, at("2026-11-08T06:30:00Z")).state).toBe("scheduled");
+    expect(windowTiming(window, at("2026-11-08T06:29:00Z")).currentEnd).toEqual(at("2026-11-08T06:30:00Z"));
+  });
+
+  it("Berlin, spring-forward day: the 02:15 start (03:15 CEST) extended past the jump", () => {
+    const schedule = weekly("Europe/Berlin", [7], "02:15", 30) as WeeklySchedule;
+    const extended = extendAt(schedule, "2026-03-29T01:20:00Z", "2026-03-29T03:00:00Z");
+    const window = windowOf({ schedule: extended });
+    expect(windowTiming(window, at("2026-03-29T02:59:00Z"))).toMatchObject({
+      state: "active",
+      currentStart: at("2026-03-29T01:15:00Z"),
+      currentEnd: at("2026-03-29T03:00:00Z"),
+    });
+    expect(windowTiming(window, at("2026-03-29T03:00:00Z")).state).toBe("scheduled");
+  });
+
+  it("an extension outlasts the series' until; the series then ends with it", () => {
+    const schedule = {
+      ...weekly("UTC", [3], "10:00", 60),
+      until: at("2026-07-15T10:45:00Z"),
+    } as WeeklySchedule;
+    const extended = extendAt(schedule, "2026-07-15T10:30:00Z", "2026-07-15T12:00:00Z");
+    expect(weeklySeriesEnd(extended)).toEqual(at("2026-07-15T12:00:00Z"));
+    expect(windowTiming(windowOf({ schedule: extended }), at("2026-07-15T11:59:00Z")).state).toBe("active");
+    expect(windowTiming(windowOf({ schedule: extended }), at("2026-07-15T12:00:00Z")).state).toBe("ended");
+  });
+
+  it("extending again moves the same occurrence's end; an end not after the current one or past a week is refused", () => {
+    const schedule = weekly("UTC", [3], "10:00", 60) as WeeklySchedule;
+    const once = extendAt(schedule, "2026-07-15T10:30:00Z", "2026-07-15T11:30:00Z");
+    const twice = extendAt(once, "2026-07-15T11:15:00Z", "2026-07-15T13:00:00Z");
+    expect(twice.extension).toEqual({
+      occurrenceStart: at("2026-07-15T10:00:00Z"),
+      endAt: at("2026-07-15T13:00:00Z"),
+    });
+    expect(() => extendAt(twice, "2026-07-15T12:00:00Z", "2026-07-15T12:30:00Z")).toThrow(
+      "end_time: must be after the current occurrence's end 2026-07-15T13:00:00.000Z",
+    );
+    expect(() => extendAt(schedule, "2026-07-15T10:30:00Z", "2026-07-22T10:00:01Z")).toThrow(ValidationError);
   });
 });
 

@@ -46,7 +46,15 @@ export type MaintenanceSchedule =
       /** The series begins at (no occurrence before), and ends at (none after; null: open-ended). */
       readonly from: Date;
       readonly until: Date | null;
+      /** One occurrence made longer by Extend (the others keep their duration). */
+      readonly extension?: OccurrenceExtension | null | undefined;
     };
+
+/** The occurrence that starts at `occurrenceStart` ends at `endAt` instead (later; within a week of its start). */
+export interface OccurrenceExtension {
+  readonly occurrenceStart: Date;
+  readonly endAt: Date;
+}
 
 /** What a window covers; all parts present must hold (AND). At least one part is required. */
 export interface MaintenanceScope {
@@ -202,6 +210,42 @@ export function validateSchedule(schedule: MaintenanceSchedule): void {
   if (schedule.until && schedule.until.getTime() <= schedule.from.getTime()) {
     throw new ValidationError("schedule.weekly.until_time", "must be after from_time");
   }
+  const extension = schedule.extension;
+  if (extension) {
+    const length = extension.endAt.getTime() - extension.occurrenceStart.getTime();
+    if (length > MAX_WEEKLY_DURATION_MINUTES * MINUTE_MS) {
+      throw new ValidationError(
+        "end_time",
+        `an occurrence lasts at most a week: end it by ${new Date(extension.occurrenceStart.getTime() + MAX_WEEKLY_DURATION_MINUTES * MINUTE_MS).toISOString()}`,
+      );
+    }
+  }
+}
+
+/**
+ * The weekly schedule with its occurrence active at `now` ending at `endAt` instead (Extend). Only
+ * that occurrence changes; the ones after keep the series' duration.
+ *
+ * `occurrence`: the active one (windowTiming's currentStart/currentEnd; the caller refuses a window
+ * with none active).
+ *
+ * @throws ValidationError (`end_time`) when `endAt` is not after the occurrence's current end or is
+ *   more than a week after its start.
+ */
+export function extendOccurrence(
+  schedule: WeeklySchedule,
+  occurrence: { readonly start: Date; readonly end: Date },
+  endAt: Date,
+): WeeklySchedule {
+  if (endAt.getTime() <= occurrence.end.getTime()) {
+    throw new ValidationError(
+      "end_time",
+      `must be after the current occurrence's end ${occurrence.end.toISOString()}`,
+    );
+  }
+  const extended = { ...schedule, extension: { occurrenceStart: occurrence.start, endAt } };
+  validateSchedule(extended);
+  return extended;
 }
 
 /** For scopes compiled without the stored calendars (one shared list: one CEL environment). */
@@ -253,7 +297,7 @@ export function compileScope(
 
 // ── timing ────────────────────────────────────────────────────────────────────────────────────────
 
-type WeeklySchedule = Extract<MaintenanceSchedule, { kind: "weekly" }>;
+export type WeeklySchedule = Extract<MaintenanceSchedule, { kind: "weekly" }>;
 // Parsed once per schedule object: verdicts ask every cached window for every alert.
 const weeklyCache = new WeakMap<
   WeeklySchedule,
@@ -281,13 +325,25 @@ function* weeklyOccurrences(
   const { zone, startMinute, days } = weeklyParts(schedule);
   const from = schedule.from.getTime();
   const until = schedule.until?.getTime() ?? Number.POSITIVE_INFINITY;
+  const extendedStart = schedule.extension?.occurrenceStart.getTime();
   for (let day = firstDay; day <= lastDay; day++) {
     if (!days.has(weekdayOf(day) || 7)) continue;
     const start = toInstant(zone, day * DAY_MS + startMinute * MINUTE_MS);
-    const end = Math.min(start + schedule.durationMinutes * MINUTE_MS, until);
     const clippedStart = Math.max(start, from);
+    let end = Math.min(start + schedule.durationMinutes * MINUTE_MS, until);
+    // The extended occurrence ends when Extend said, even past the series' end.
+    if (clippedStart === extendedStart && clippedStart < end) {
+      end = Math.max(end, schedule.extension!.endAt.getTime());
+    }
     if (clippedStart < end) yield { start: clippedStart, end };
   }
+}
+
+/** When the series holds nothing after: `until`, or the extended occurrence's end if later. */
+export function weeklySeriesEnd(schedule: WeeklySchedule): Date | null {
+  if (!schedule.until) return null;
+  const extended = schedule.extension?.endAt;
+  return extended && extended > schedule.until ? extended : schedule.until;
 }
 
 /** The window's state at `now`, and its current or next occurrence. */
@@ -306,7 +362,8 @@ export function windowTiming(
     if (t < end) return { state: "active", currentStart: schedule.startAt, currentEnd: new Date(end) };
     return { state: "ended" };
   }
-  if (schedule.until && schedule.until.getTime() <= t) return { state: "ended" };
+  const seriesEnd = weeklySeriesEnd(schedule);
+  if (seriesEnd && seriesEnd.getTime() <= t) return { state: "ended" };
   const { zone } = weeklyParts(schedule);
   const today = epochDayOf(toLocal(zone, t));
   // An occurrence lasts at most a week, so one that holds now started within the last 8 local days.

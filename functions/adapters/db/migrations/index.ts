@@ -16,6 +16,7 @@ import * as deliveries from "./2026-11-29T1700-deliveries.ts";
 import * as routingRules from "./2026-11-29T1800-routing-rules.ts";
 import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 import * as businessCalendars from "./2026-11-29T2100-business-calendars.ts";
+import * as routingReferences from "./2026-11-30T0200-routing-references.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1800-routing-rules": routingRules,
   "2026-11-29T1900-maintenance-windows": maintenanceWindows,
   "2026-11-29T2100-business-calendars": businessCalendars,
+  "2026-11-30T0200-routing-references": routingReferences,
 };

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database, EscalationTargetRow } from "../schema.ts";
+import { routingUsersOf } from "./routing-references.ts";
 import { likeContaining } from "./services.ts";
 
 // Escalation policies and their ordered steps. Steps are replaced as a whole list, in the same
@@ -201,14 +202,8 @@ export async function deleteEscalationPolicy(db: Db, id: string): Promise<Delete
       return { outcome: "in_use", usedBy: active.map((a) => `alert ${a.alert_id} (escalating)`) };
     }
     // A routing rule that routes to it would start escalations along a policy that is gone.
-    const { rows: rules } = await sql<{ name: string }>`
-      select name from routing_rules
-      where actions @> jsonb_build_array(jsonb_build_object('kind', 'route', 'policyId', ${id}::text))
-      order by position limit 10
-    `.execute(trx);
-    if (rules.length > 0) {
-      return { outcome: "in_use", usedBy: rules.map((r) => `routing rule "${r.name}"`) };
-    }
+    const rules = await routingUsersOf(trx, { kind: "policy", id });
+    if (rules.length > 0) return { outcome: "in_use", usedBy: rules };
     await sql`delete from escalation_policies where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };
   });

@@ -1,10 +1,11 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { EffectKind } from "../../../domain/alerts/lifecycle.ts";
-import type {
-  MaintenanceSchedule,
-  MaintenanceScope,
-  MaintenanceWindow,
-  MaintenanceWindowSpec,
+import {
+  type MaintenanceSchedule,
+  type MaintenanceScope,
+  type MaintenanceWindow,
+  type MaintenanceWindowSpec,
+  weeklySeriesEnd,
 } from "../../../domain/maintenance/windows.ts";
 import type { RoutableAlert } from "../../../domain/routing/model.ts";
 import type { Database } from "../schema.ts";
@@ -27,6 +28,8 @@ type ScheduleJson =
       durationMinutes: number;
       from: string;
       until: string | null;
+      /** Absent until Extend lengthens an occurrence. */
+      extension?: { occurrenceStart: string; endAt: string };
     };
 
 interface WindowRow {
@@ -65,6 +68,9 @@ function toSchedule(json: ScheduleJson): MaintenanceSchedule {
     durationMinutes: json.durationMinutes,
     from: new Date(json.from),
     until: json.until === null ? null : new Date(json.until),
+    extension: json.extension
+      ? { occurrenceStart: new Date(json.extension.occurrenceStart), endAt: new Date(json.extension.endAt) }
+      : null,
   };
 }
 
@@ -80,6 +86,14 @@ function scheduleJson(schedule: MaintenanceSchedule): ScheduleJson {
     durationMinutes: schedule.durationMinutes,
     from: schedule.from.toISOString(),
     until: schedule.until?.toISOString() ?? null,
+    ...(schedule.extension
+      ? {
+          extension: {
+            occurrenceStart: schedule.extension.occurrenceStart.toISOString(),
+            endAt: schedule.extension.endAt.toISOString(),
+          },
+        }
+      : {}),
   };
 }
 
@@ -104,7 +118,7 @@ function toWindow(row: WindowRow): MaintenanceWindow {
 function bounds(schedule: MaintenanceSchedule): { startsAt: string; endsAt: string | null } {
   return schedule.kind === "once"
     ? { startsAt: schedule.startAt.toISOString(), endsAt: schedule.endAt.toISOString() }
-    : { startsAt: schedule.from.toISOString(), endsAt: schedule.until?.toISOString() ?? null };
+    : { startsAt: schedule.from.toISOString(), endsAt: weeklySeriesEnd(schedule)?.toISOString() ?? null };
 }
 
 /** `with bump as (...)`: the version, bumped; `changes` appended from `old`/`new` CTEs. */

@@ -4,6 +4,7 @@ import type { ChannelConfig, ChannelType, NotificationChannel } from "../../../d
 import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database } from "../schema.ts";
 import { policiesTargeting } from "./escalation-policies.ts";
+import { routingUsersOf } from "./routing-references.ts";
 import { likeContaining } from "./services.ts";
 
 // Notification channels: a name, a type and its configuration (JSONB, secret references only).
@@ -155,23 +156,12 @@ export async function deleteChannel(db: Db, id: string): Promise<ChannelDeleteOu
     if (rows.length === 0) return { outcome: "not_found" };
     const usedBy = [
       ...(await policiesTargeting(trx, { kind: "channel", id })),
-      ...(await routingRulesNotifying(trx, id)),
+      ...(await routingUsersOf(trx, { kind: "channel", id })),
     ];
     if (usedBy.length > 0) return { outcome: "in_use", usedBy };
     await sql`delete from notification_channels where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };
   });
-}
-
-/** The routing rules with a notify_channel action naming the channel (at most 10). */
-async function routingRulesNotifying(db: Db, channelId: string): Promise<string[]> {
-  const { rows } = await sql<{ id: string; name: string }>`
-    select id, name from routing_rules
-    where actions @> ${JSON.stringify([{ kind: "notify_channel", channelId }])}::jsonb
-    order by position, id
-    limit 10
-  `.execute(db);
-  return rows.map((r) => `routing rule ${JSON.stringify(r.name)} (${r.id})`);
 }
 
 /** Most ids one lookup reads (the planner asks per notification batch). */

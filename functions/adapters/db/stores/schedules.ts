@@ -4,6 +4,7 @@ import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit
 import type { Database } from "../schema.ts";
 import { type DeleteOutcome, lockReferences, policiesTargeting } from "./escalation-policies.ts";
 import { type RotationJson, type RotationRecord, rotationFromJson, rotationJson } from "./rotations.ts";
+import { routingUsersOf } from "./routing-references.ts";
 import { likeContaining } from "./services.ts";
 
 // Schedules with their rules, their overrides, and the loads behind the on-call queries.
@@ -239,12 +240,7 @@ export async function deleteSchedule(db: Db, id: string): Promise<DeleteOutcome>
     if (rows.length === 0) return { outcome: "not_found" };
     const usedBy = await policiesTargeting(trx, { kind: "schedule", id });
     // A routing rule that notifies its on-call would notify no one.
-    const { rows: rules } = await sql<{ id: string; name: string }>`
-      select id, name from routing_rules
-      where actions @> jsonb_build_array(jsonb_build_object('kind', 'notify_schedule', 'scheduleId', ${id}::text))
-      order by position, id limit 10
-    `.execute(trx);
-    usedBy.push(...rules.map((r) => `routing rule ${JSON.stringify(r.name)} (${r.id})`));
+    usedBy.push(...(await routingUsersOf(trx, { kind: "schedule", id })));
     if (usedBy.length > 0) return { outcome: "in_use", usedBy };
     await sql`delete from schedules where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };

@@ -1,8 +1,10 @@
 import { type Kysely, type RawBuilder, sql } from "kysely";
 import { RESOLVED } from "../../../domain/alerts/lifecycle.ts";
+import { isForeignKeyViolation } from "../errors.ts";
 import { afterName, byName, keysetPage, type NameCursor, nameCursorOf, pageLimit } from "../keyset.ts";
 import type { Database, IntegrationKeyType } from "../schema.ts";
 import { newIntegrationSecret } from "./integration-keys.ts";
+import { routingUsersOf } from "./routing-references.ts";
 
 // Services and their integration keys. Every statement casts its parameters explicitly
 // (`::uuid`, `::timestamptz`): the RDS Data API sends strings untyped, and Postgres will not
@@ -162,12 +164,16 @@ export async function updateService(
 export type DeleteServiceOutcome =
   | { outcome: "deleted" }
   | { outcome: "not_found" }
-  | { outcome: "open_alerts"; openAlerts: number };
+  | { outcome: "open_alerts"; openAlerts: number }
+  /** Named by routing rules or live maintenance windows (`routing rule "<name>" (<id>)`, capped). */
+  | { outcome: "in_use"; usedBy: string[] };
 
 /**
  * Archives the service in one statement: it no longer lists or reads, its policy is detached and
  * its keys are revoked, while its alerts and their events stay. Refused while it has open alerts
- * (someone may still be paged for them).
+ * (someone may still be paged for them), and while a routing rule or a maintenance window that has
+ * not ended names it: the archive's trigger refuses it (migration 2026-11-30T0200, race-free with
+ * their saves), and the users are read for the answer.
  */
 export async function deleteService(
   db: Kysely<Database>,
@@ -175,7 +181,10 @@ export async function deleteService(
   now: Date,
 ): Promise<DeleteServiceOutcome> {
   const at = now.toISOString();
-  const { rows } = await sql<{ found: boolean; open_alerts: number; deleted: boolean }>`
+  type Row = { found: boolean; open_alerts: number; deleted: boolean };
+  let rows: Row[];
+  try {
+    ({ rows } = await sql<Row>`
     with target as (
       select s.id,
         (select count(*)::int from alerts a where a.service_id = s.id and a.status <> ${RESOLVED}) as open_alerts
@@ -195,7 +204,15 @@ export async function deleteService(
     select exists (select 1 from target) as found,
       coalesce((select open_alerts from target), 0) as open_alerts,
       exists (select 1 from archived) as deleted
-  `.execute(db);
+  `.execute(db));
+  } catch (error) {
+    if (!isForeignKeyViolation(error)) throw error;
+    const usedBy = await routingUsersOf(db, { kind: "service", id }, now);
+    return {
+      outcome: "in_use",
+      usedBy: usedBy.length > 0 ? usedBy : ["a routing rule or maintenance window"],
+    };
+  }
   const row = rows[0]!;
   if (!row.found) return { outcome: "not_found" };
   if (!row.deleted) return { outcome: "open_alerts", openAlerts: row.open_alerts };

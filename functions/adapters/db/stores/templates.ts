@@ -6,6 +6,7 @@ import type {
   TemplateVariants,
 } from "../../../domain/templates/index.ts";
 import type { Database } from "../schema.ts";
+import { routingUsersOf } from "./routing-references.ts";
 
 // Templates, their immutable versions and the pins of services. Every parameter is cast explicitly:
 // the RDS Data API sends strings as varchar. Versions are only ever inserted (a trigger refuses an
@@ -268,9 +269,11 @@ export async function publishTemplateVersion(
 export type DeleteTemplateOutcome =
   | { outcome: "deleted" }
   | { outcome: "not_found" }
-  | { outcome: "pinned"; serviceIds: string[] };
+  | { outcome: "pinned"; serviceIds: string[] }
+  /** A routing rule renders with it (`routing rule "<name>" (<id>)`, capped). */
+  | { outcome: "in_use"; usedBy: string[] };
 
-/** Deletes the template and its versions; refused while a service pins it. */
+/** Deletes the template and its versions; refused while a service pins it or a routing rule names it. */
 export async function deleteTemplate(db: Db, id: string): Promise<DeleteTemplateOutcome> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{
@@ -281,6 +284,9 @@ export async function deleteTemplate(db: Db, id: string): Promise<DeleteTemplate
       select service_id from template_pins where template_id = ${id}::uuid order by service_id limit 10
     `.execute(trx);
     if (pins.length > 0) return { outcome: "pinned", serviceIds: pins.map((p) => p.service_id) };
+    // A rule's notify_channel action renders with it.
+    const rules = await routingUsersOf(trx, { kind: "template", id });
+    if (rules.length > 0) return { outcome: "in_use", usedBy: rules };
     await sql`delete from templates where id = ${id}::uuid`.execute(trx);
     return { outcome: "deleted" };
   });

@@ -466,7 +466,7 @@ export type ExtendMaintenanceWindowRequest = Message<"oncall.v1.ExtendMaintenanc
   id: string;
 
   /**
-   * The new end; after the current one.
+   * The new end; after the current one (a weekly occurrence's: at most a week after it started).
    *
    * @generated from field: google.protobuf.Timestamp end_time = 2;
    */
@@ -842,7 +842,9 @@ export const MaintenanceService: GenService<{
     output: typeof CancelMaintenanceWindowResponseSchema;
   },
   /**
-   * Moves a one-off window's end later. FAILED_PRECONDITION for a weekly or an ended window.
+   * Moves a one-off window's end later; for a weekly window, the end of the occurrence active now
+   * (later occurrences keep duration_minutes; current_end_time shows the new end). FAILED_PRECONDITION
+   * for an ended window or a weekly one with no occurrence active.
    *
    * @generated from rpc oncall.v1.MaintenanceService.ExtendMaintenanceWindow
    */
