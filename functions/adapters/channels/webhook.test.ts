@@ -12,12 +12,19 @@ import { createWebhookProvider, verifyWebhookSignature } from "./webhook.ts";
 
 const secret = "whsec-0123456789abcdef";
 const clock = createFixedClock("2026-11-29T10:00:00Z");
-const http = createOutboundHttp({ guard: createOutboundGuard({ allowLocal: true }), timeoutMs: 200 });
-const provider = createWebhookProvider({
-  http,
-  secrets: createEnvSecretResolver({ ONCALL_SECRET_HOOK: secret }),
-  clock,
-});
+// A timeout that must not fire is generous (a loaded machine answers loopback slowly); the hanging
+// receiver's cases use a short one, which can only ever fire.
+const http = createOutboundHttp({ guard: createOutboundGuard({ allowLocal: true }), timeoutMs: 10_000 });
+const providerWith = (client: typeof http) =>
+  createWebhookProvider({
+    http: client,
+    secrets: createEnvSecretResolver({ ONCALL_SECRET_HOOK: secret }),
+    clock,
+  });
+const provider = providerWith(http);
+const impatient = providerWith(
+  createOutboundHttp({ guard: createOutboundGuard({ allowLocal: true }), timeoutMs: 200 }),
+);
 
 describe("webhook provider", () => {
   let receiver: HttpReceiver;
@@ -105,7 +112,7 @@ describe("webhook provider", () => {
 
   it("retries on a timeout and on a closed port; fails a body that is not JSON; never names the secret", async () => {
     receiver.answer({ hang: true });
-    expect(await provider.send(message(), new AbortController().signal)).toMatchObject({
+    expect(await impatient.send(message(), new AbortController().signal)).toMatchObject({
       status: "retry",
       reason: expect.stringContaining("no answer"),
     });
