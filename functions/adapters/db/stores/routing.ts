@@ -469,15 +469,22 @@ function decisionParameters<W extends RoutingWrite>(
 ): { groupRows: unknown[]; perAlert: unknown[] } {
   const groups = new Map<string, number>();
   const groupRows: unknown[] = [];
-  // Writes of one decision shape share its record (app/routing.ts): it is serialized once.
-  const decisions = new Map<Json, string>();
+  // Writes of one decision shape share its record object (app/routing.ts): each record is
+  // serialized once per batch (by object), and groups are keyed by a short id of its text.
+  const recordIds = new Map<Json, number>();
+  const recordIdsByText = new Map<string, number>();
   const perAlert = writes.map((w) => {
-    let decision = decisions.get(w.decision);
-    if (decision === undefined) {
-      decision = JSON.stringify(w.decision);
-      decisions.set(w.decision, decision);
+    let record = recordIds.get(w.decision);
+    if (record === undefined) {
+      const text = JSON.stringify(w.decision);
+      record = recordIdsByText.get(text);
+      if (record === undefined) {
+        record = recordIdsByText.size;
+        recordIdsByText.set(text, record);
+      }
+      recordIds.set(w.decision, record);
     }
-    const group = JSON.stringify([w.event, w.message, w.state, w.reason]) + decision;
+    const group = `${record}|${JSON.stringify([w.event, w.message, w.state, w.reason])}`;
     let ix = groups.get(group);
     if (ix === undefined) {
       ix = groupRows.length;
