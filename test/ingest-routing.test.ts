@@ -257,7 +257,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     const routed = createAlertUseCases(
       createTestAppContext(suite.handle, { clock, escalations: runner, maintenance }),
     );
-    const send = (key: { secret: string }, hosts: string[], labels: Record<string, string> = {}) =>
+    const send = (key: { secret: string }, hosts: string[]) =>
       routed.ingest({
         source: "alertmanager",
         secret: key.secret,
@@ -266,7 +266,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
           status: "firing",
           alerts: hosts.map((host) => ({
             status: "firing",
-            labels: { alertname: "Disk", host, ...labels },
+            labels: { alertname: "Disk", host },
             annotations: { summary: `disk ${host}` },
             fingerprint: `fp-${host}`,
           })),

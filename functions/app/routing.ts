@@ -509,7 +509,8 @@ async function writeOf(
  * set is compiled yet, or when a decision aggregates (folding reads the stored alerts).
  *
  * Every trigger is decided, deduplicated ones too (the statement alone knows which keys open an
- * alert); the decisions of those are not written.
+ * alert); the decisions of those are not written. When no rule can apply to the service and no
+ * maintenance window covers a trigger, one decision stands for all (`same`: no per-alert rows).
  */
 export async function routeBeforeIngest(
   deps: RoutingDeps,
