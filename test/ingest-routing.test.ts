@@ -3,6 +3,7 @@ import { sql } from "kysely";
 import { beforeEach, expect, it } from "vitest";
 import { newIntegrationSecret } from "../functions/adapters/db/stores/integration-keys.ts";
 import { createAlertUseCases } from "../functions/app/alerts.ts";
+import { createMaintenanceCheck, createMaintenanceWindow } from "../functions/app/maintenance.ts";
 import { createRoutingRule, listRoutingDecisions, routingDepsOf } from "../functions/app/routing.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
 import type { RuleDraft } from "../functions/domain/routing/rules.ts";
@@ -246,5 +247,106 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       .where("alert_id", "=", moved.results[0]!.alertId!)
       .executeTakeFirstOrThrow();
     expect(started.policy_id).toBe(policyA);
+  });
+  it("routes as before rules existed when no rule applies to the service, unless a window covers the alert", async () => {
+    // The rules of beforeEach are scoped to the other service: none applies to these two.
+    const withDefault = await seedKeyedService();
+    await attachPolicy(suite.handle.db, withDefault.serviceId, defaultPolicy);
+    const bare = await seedKeyedService();
+    const maintenance = createMaintenanceCheck({ db: () => suite.handle.db, clock });
+    const routed = createAlertUseCases(
+      createTestAppContext(suite.handle, { clock, escalations: runner, maintenance }),
+    );
+    const send = (key: { secret: string }, hosts: string[]) =>
+      routed.ingest({
+        source: "alertmanager",
+        secret: key.secret,
+        body: {
+          version: "4",
+          status: "firing",
+          alerts: hosts.map((host) => ({
+            status: "firing",
+            labels: { alertname: "Disk", host },
+            annotations: { summary: `disk ${host}` },
+            fingerprint: `fp-${host}`,
+          })),
+        },
+      });
+    const routeEffectsOf = async (serviceId: string) =>
+      (
+        await suite.handle.db
+          .selectFrom("alert_effects")
+          .select("id")
+          .where("kind", "=", "route")
+          .where("service_id", "=", sql<string>`${serviceId}::uuid`)
+          .execute()
+      ).length;
+    // A window over one host (the check reads windows once per TTL of the clock: created first).
+    await createMaintenanceWindow(
+      { database: suite.handle, clock },
+      {
+        name: "rebuild",
+        reason: "disk swap",
+        owner: "u-ops",
+        action: "suppress",
+        schedule: {
+          kind: "once",
+          startAt: new Date(clock.now().getTime() - 60_000),
+          endAt: new Date(clock.now().getTime() + 3_600_000),
+        },
+        scope: { serviceIds: [withDefault.serviceId], labelMatchers: ['host="w5"'], cel: "" },
+      },
+      "u-ops",
+    );
+    // First requests: keys unknown, routed after the commit (rule set compiled there).
+    await send(withDefault, ["w1"]);
+    await send(bare, ["b1"]);
+    expect([await routeEffectsOf(withDefault.serviceId), await routeEffectsOf(bare.serviceId)]).toEqual([
+      1, 1,
+    ]);
+
+    const escalated = await send(withDefault, ["w2", "w3"]);
+    const unrouted = await send(bare, ["b2", "b3"]);
+    // Decided in the statement: no route effect, no routing entry in the log (as without rules).
+    expect([await routeEffectsOf(withDefault.serviceId), await routeEffectsOf(bare.serviceId)]).toEqual([
+      1, 1,
+    ]);
+    for (const r of escalated.results) {
+      expect(await eventTypes(r.alertId)).toEqual(["created", "escalation_started"]);
+      expect(await alertRow(r.alertId)).toMatchObject({ state: null });
+    }
+    const escalations = await suite.handle.db
+      .selectFrom("alert_escalations")
+      .select("policy_id")
+      .where(
+        "alert_id",
+        "in",
+        escalated.results.map((r) => r.alertId!),
+      )
+      .execute();
+    expect(escalations.map((e) => e.policy_id)).toEqual([defaultPolicy, defaultPolicy]);
+    for (const r of unrouted.results) {
+      expect(await eventTypes(r.alertId)).toEqual(["created"]);
+      expect(await alertRow(r.alertId)).toMatchObject({
+        state: "unrouted",
+        reason: "no rule chose a policy and the service has no default policy",
+      });
+    }
+    // The same as the route effect decided for the first alerts.
+    const firstBare = await suite.handle.db
+      .selectFrom("alerts")
+      .select("id")
+      .where("service_id", "=", sql<string>`${bare.serviceId}::uuid`)
+      .where("dedup_key", "=", "fp-b1")
+      .executeTakeFirstOrThrow();
+    expect(await alertRow(Number(firstBare.id))).toMatchObject({ state: "unrouted" });
+
+    // A trigger the window covers: that request is decided alert by alert (suppressed, logged).
+    const covered = await send(withDefault, ["w4", "w5"]);
+    expect(await routeEffectsOf(withDefault.serviceId)).toBe(1);
+    const [w4, w5] = covered.results.map((r) => r.alertId);
+    expect(await eventTypes(w4!)).toEqual(["created", "escalation_started"]);
+    expect(await alertRow(w5!)).toMatchObject({ state: "suppressed" });
+    expect(await eventTypes(w5!)).toEqual(["created", "suppressed"]);
   });
 });

@@ -20,6 +20,7 @@ import {
   type RuleChangeRecord,
   reorderRules,
   ruleSetVersion,
+  type SameDecision,
   serviceDefaultPolicy,
   updateRule,
 } from "../adapters/db/stores/routing.ts";
@@ -378,7 +379,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
       }
       const ruleSet = await liveRuleSet(deps, version);
       const now = deps.clock.now();
-      const onCall = new Map<string, Promise<string[]>>();
+      const memo = newBatchMemo();
       const writes: RoutingWrite[] = [];
       for (const alert of alerts) {
         const started = performance.now();
@@ -390,7 +391,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
           now,
           timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
         );
-        writes.push(await writeOf(deps, alert, routing, ruleSet.version, started, now, onCall));
+        writes.push(await writeOf(deps, alert, routing, ruleSet.version, started, now, memo));
       }
       const starts = await applyRouting(deps.db, {
         writes,
@@ -405,23 +406,54 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
   };
 }
 
-async function writeOf(
+/** What the decisions of one batch share: schedules read once, and one record per decision shape. */
+interface BatchMemo {
+  readonly onCall: Map<string, Promise<string[]>>;
+  readonly shapes: Map<string, Shape>;
+}
+
+const newBatchMemo = (): BatchMemo => ({ onCall: new Map(), shapes: new Map() });
+
+/** The part of a write that depends on the decision's shape only, not on the alert. */
+interface Shape {
+  readonly trivial: boolean;
+  readonly message: string;
+  readonly decision: Json;
+  readonly notify: RoutingWrite["notify"];
+  readonly state: string | null;
+  readonly reason: string | null;
+}
+
+/**
+ * Everything decisionJson, messageOf, the targets and the visible state read from a routing
+ * (matched rules stand for their actions, labels, severity and targets: one rule set per batch).
+ * Alerts of a batch mostly share it: their record is built and stored once.
+ */
+function shapeKey({ evaluation, maintenance, decision }: AlertRouting): string {
+  let key = `${decision.outcome}|${decision.policyId ?? ""}|${decision.policyFromRule ?? ""}|${decision.reason ?? ""}|${evaluation.evaluated}|${evaluation.budgetExhausted}`;
+  if (maintenance.action !== "none")
+    key += `|w:${maintenance.action}:${maintenance.windowId}:${maintenance.windowName}:${maintenance.reason}`;
+  let applies = false;
+  for (const r of evaluation.results) {
+    if (r.outcome === "matched") key += `|m:${r.ruleId}`;
+    else if (r.outcome === "error") key += `|e:${r.ruleId}:${r.message ?? ""}`;
+    if (r.outcome !== "disabled" && r.outcome !== "out_of_scope") applies = true;
+  }
+  return applies ? key : `${key}|trivial`;
+}
+
+async function shapeOf(
   deps: RoutingDeps,
-  alert: AlertToRoute,
   routing: AlertRouting,
   version: number,
-  started: number,
   now: Date,
-  onCall: Map<string, Promise<string[]>>,
-): Promise<RoutingWrite> {
+  memo: BatchMemo,
+): Promise<Shape> {
+  const key = shapeKey(routing);
+  const known = memo.shapes.get(key);
+  if (known) return known;
   const { decision, evaluation } = routing;
-  const notify = await notificationTargets(deps, decision, now, onCall);
-  // No rule applies to the service and no maintenance window: routing as before rules existed (the
-  // default policy, whose escalation logs itself; or unrouted, shown on the alert and counted).
-  const trivial =
-    routing.maintenance.action === "none" &&
-    evaluation.results.every((r) => r.outcome === "disabled" || r.outcome === "out_of_scope");
-  const durationMicros = Math.round((performance.now() - started) * 1000);
+  const notify = await notificationTargets(deps, decision, now, memo.onCall);
   const visible =
     decision.outcome === "suppressed" || decision.outcome === "unrouted"
       ? { state: decision.outcome, reason: decision.reason ?? null }
@@ -431,21 +463,49 @@ async function writeOf(
             reason: `maintenance window ${decision.maintenance.windowName}: ${decision.maintenance.reason}`,
           }
         : { state: null, reason: null };
+  const shape: Shape = {
+    // No rule applies to the service and no maintenance window: routing as before rules existed (the
+    // default policy, whose escalation logs itself; or unrouted, shown on the alert and counted).
+    trivial:
+      routing.maintenance.action === "none" &&
+      evaluation.results.every((r) => r.outcome === "disabled" || r.outcome === "out_of_scope"),
+    message: messageOf(decision),
+    decision: decisionJson(routing, version, notify),
+    notify,
+    ...visible,
+  };
+  memo.shapes.set(key, shape);
+  return shape;
+}
+
+async function writeOf(
+  deps: RoutingDeps,
+  alert: AlertToRoute,
+  routing: AlertRouting,
+  version: number,
+  started: number,
+  now: Date,
+  memo: BatchMemo,
+): Promise<RoutingWrite> {
+  const { decision } = routing;
+  const shape = await shapeOf(deps, routing, version, now, memo);
+  const durationMicros = Math.round((performance.now() - started) * 1000);
   return {
     alertId: alert.id,
     serviceId: alert.serviceId,
-    event: trivial ? null : eventOf[decision.outcome],
-    message: messageOf(decision),
-    decision: decisionJson(routing, version, notify),
+    event: shape.trivial ? null : eventOf[decision.outcome],
+    message: shape.message,
+    decision: shape.decision,
     micros: durationMicros,
-    ...visible,
+    state: shape.state,
+    reason: shape.reason,
     labels: decision.labels ? { ...decision.labels } : null,
     severity: decision.severity ?? null,
     policyId: decision.outcome === "routed" ? (decision.policyId ?? null) : null,
     aggregate: decision.aggregate
       ? { key: decision.aggregate.key, windowSeconds: decision.aggregate.windowSeconds }
       : null,
-    notify,
+    notify: shape.notify,
     tickets: decision.tickets.map((t) => ({
       ruleId: t.ruleId,
       spec: { system: t.system, project: t.project },
@@ -463,7 +523,8 @@ async function writeOf(
  * set is compiled yet, or when a decision aggregates (folding reads the stored alerts).
  *
  * Every trigger is decided, deduplicated ones too (the statement alone knows which keys open an
- * alert); the decisions of those are not written.
+ * alert); the decisions of those are not written. When no rule can apply to the service and no
+ * maintenance window covers a trigger, one decision stands for all (`same`: no per-alert rows).
  */
 export async function routeBeforeIngest(
   deps: RoutingDeps,
@@ -479,7 +540,20 @@ export async function routeBeforeIngest(
   const { serviceId, defaultPolicyId, now } = input;
   const lastByKey = new Map<string, StoredSignal>();
   for (const signal of input.signals) lastByKey.set(signal.dedupKey, signal);
-  const onCall = new Map<string, Promise<string[]>>();
+  if (!ruleSet.rules.some((rule) => inScope(rule, serviceId))) {
+    const same = await sameForAll(deps, { ...input, triggers: lastByKey.values() });
+    if (same === null) return undefined;
+    if (same)
+      return {
+        serviceId,
+        defaultPolicyId,
+        ruleSetVersion: ruleSet.version,
+        actor: SYSTEM_ACTOR,
+        writes: [],
+        same,
+      };
+  }
+  const memo = newBatchMemo();
   const writes: (RoutingWrite & { dedupKey: string })[] = [];
   for (const signal of lastByKey.values()) {
     if (signal.action !== "trigger") continue;
@@ -508,7 +582,7 @@ export async function routeBeforeIngest(
     );
     if (routing.decision.aggregate) return undefined;
     writes.push({
-      ...(await writeOf(deps, alert, routing, ruleSet.version, started, now, onCall)),
+      ...(await writeOf(deps, alert, routing, ruleSet.version, started, now, memo)),
       dedupKey,
     });
   }
@@ -516,8 +590,62 @@ export async function routeBeforeIngest(
   return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, actor: SYSTEM_ACTOR, writes };
 }
 
+/** Whether `rule` can match an alert of `serviceId` (enabled and in scope: what evaluateRules skips otherwise). */
+function inScope(rule: CompiledRule, serviceId: string): boolean {
+  return (
+    rule.enabled && (!rule.serviceIds || rule.serviceIds.length === 0 || rule.serviceIds.includes(serviceId))
+  );
+}
+
+/**
+ * The decision every trigger of a request gets when no rule can apply to its service: routing as
+ * before rules existed (the service's default policy, or unrouted), no log entry (the trivial
+ * decision of writeOf). Asks maintenance for each trigger: undefined (decide per alert) as soon as
+ * a window covers one; null (none to decide) when the request has no trigger.
+ */
+async function sameForAll(
+  deps: RoutingDeps,
+  input: { serviceId: string; defaultPolicyId: string | null; triggers: Iterable<StoredSignal>; now: Date },
+): Promise<SameDecision | null | undefined> {
+  const { serviceId, now } = input;
+  let last: RoutableAlert | undefined;
+  for (const signal of input.triggers) {
+    if (signal.action !== "trigger") continue;
+    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
+    const alert: RoutableAlert = {
+      id: 0,
+      serviceId,
+      summary,
+      details,
+      severity,
+      source,
+      dedupKey,
+      labels,
+      annotations,
+      createdAt: now,
+    };
+    if ((await deps.maintenance.verdictFor(alert, now)).action !== "none") return undefined;
+    last = alert;
+  }
+  if (!last) return null;
+  // No action and no window: the outcome does not depend on the alert.
+  const decision = decideRouting(last, { actions: [] }, { action: "none" }, input.defaultPolicyId);
+  return decision.outcome === "unrouted"
+    ? { state: decision.outcome, reason: decision.reason ?? null, policyId: null }
+    : { state: null, reason: null, policyId: decision.policyId ?? null };
+}
+
 /** Counts what routeBeforeIngest decided for the alerts its statement opened (`results`). */
 export function countRoutedBeforeIngest(routing: IngestRouting, results: readonly SignalResult[]): void {
+  const { same } = routing;
+  if (same) {
+    countOutcomes(
+      results.flatMap((r) =>
+        r.outcome === "created" && r.alertId != null ? [{ alertId: r.alertId, state: same.state }] : [],
+      ),
+    );
+    return;
+  }
   const opened = new Map(
     results.flatMap((r) => (r.outcome === "created" && r.alertId != null ? [[r.dedupKey, r.alertId]] : [])),
   );
@@ -530,7 +658,7 @@ export function countRoutedBeforeIngest(routing: IngestRouting, results: readonl
 }
 
 /** Unrouted and suppressed alerts are counted (an alarm can watch unrouted ones). */
-function countOutcomes(writes: readonly RoutingWrite[]): void {
+function countOutcomes(writes: readonly Pick<RoutingWrite, "alertId" | "state">[]): void {
   const unrouted = writes.filter((w) => w.state === "unrouted");
   const suppressed = writes.filter((w) => w.state === "suppressed").length;
   if (unrouted.length > 0) {

@@ -350,41 +350,45 @@ export function evaluateRules(
   let evaluated = 0;
   let stopped: string | undefined;
   let budgetExhausted = false;
+  // Results are built as whole literals (no shared `base` spread): this runs rules × alerts times.
+  const result = (rule: CompiledRule, outcome: RuleOutcome, message?: string): RuleResult =>
+    message === undefined
+      ? { ruleId: rule.id, name: rule.name, outcome }
+      : { ruleId: rule.id, name: rule.name, outcome, message };
   for (const rule of rules) {
-    const base = { ruleId: rule.id, name: rule.name };
     if (stopped) {
-      results.push({ ...base, outcome: "not_reached", message: stopped });
+      results.push(result(rule, "not_reached", stopped));
       continue;
     }
     if (!rule.enabled) {
-      results.push({ ...base, outcome: "disabled" });
+      results.push(result(rule, "disabled"));
       continue;
     }
     if (rule.serviceIds && rule.serviceIds.length > 0 && !rule.serviceIds.includes(alert.serviceId)) {
-      results.push({ ...base, outcome: "out_of_scope" });
+      results.push(result(rule, "out_of_scope"));
       continue;
     }
     if (evaluated >= budget.maxRules || (evaluated > 0 && budget.overTime())) {
       budgetExhausted = true;
       stopped = "evaluation budget of the alert spent";
-      results.push({ ...base, outcome: "not_reached", message: stopped });
+      results.push(result(rule, "not_reached", stopped));
       continue;
     }
     evaluated++;
     if ("problem" in rule.condition) {
-      results.push({ ...base, outcome: "error", message: rule.condition.problem });
+      results.push(result(rule, "error", rule.condition.problem));
       continue;
     }
     const verdict = rule.condition.evaluate(alert, now);
     if (verdict.error !== undefined) {
-      results.push({ ...base, outcome: "error", message: verdict.error });
+      results.push(result(rule, "error", verdict.error));
       continue;
     }
     if (!verdict.matched) {
-      results.push({ ...base, outcome: "not_matched" });
+      results.push(result(rule, "not_matched"));
       continue;
     }
-    results.push({ ...base, outcome: "matched" });
+    results.push(result(rule, "matched"));
     for (const action of rule.actions) actions.push({ ruleId: rule.id, action });
     if (rule.terminal) stopped = `after terminal rule ${rule.name}`;
   }

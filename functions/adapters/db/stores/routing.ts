@@ -469,8 +469,22 @@ function decisionParameters<W extends RoutingWrite>(
 ): { groupRows: unknown[]; perAlert: unknown[] } {
   const groups = new Map<string, number>();
   const groupRows: unknown[] = [];
+  // Writes of one decision shape share its record object (app/routing.ts): each record is
+  // serialized once per batch (by object), and groups are keyed by a short id of its text.
+  const recordIds = new Map<Json, number>();
+  const recordIdsByText = new Map<string, number>();
   const perAlert = writes.map((w) => {
-    const group = JSON.stringify([w.event, w.message, w.decision, w.state, w.reason]);
+    let record = recordIds.get(w.decision);
+    if (record === undefined) {
+      const text = JSON.stringify(w.decision);
+      record = recordIdsByText.get(text);
+      if (record === undefined) {
+        record = recordIdsByText.size;
+        recordIdsByText.set(text, record);
+      }
+      recordIds.set(w.decision, record);
+    }
+    const group = `${record}|${JSON.stringify([w.event, w.message, w.state, w.reason])}`;
     let ix = groups.get(group);
     if (ix === undefined) {
       ix = groupRows.length;
@@ -685,8 +699,23 @@ export interface IngestRouting {
   readonly ruleSetVersion: number;
   /** Who writes the decisions (the system, as the route effect does). */
   readonly actor: string;
-  /** One per trigger of the request (the last signal of its key); `alertId` is unused. */
+  /** One per trigger of the request (the last signal of its key); `alertId` is unused. Empty with `same`. */
   readonly writes: readonly (RoutingWrite & { readonly dedupKey: string })[];
+  /**
+   * The one decision of every alert the statement opens, when no rule can apply to the service and
+   * no maintenance window covers a trigger: no per-alert rows travel or are joined.
+   */
+  readonly same?: SameDecision | undefined;
+}
+
+/**
+ * A decision shared by a request's new alerts that writes no log entry (routing as before rules
+ * existed): the service's default policy, or a visible state (unrouted) and its reason.
+ */
+export interface SameDecision {
+  readonly state: string | null;
+  readonly reason: string | null;
+  readonly policyId: string | null;
 }
 
 /**
@@ -703,6 +732,7 @@ export function ingestRoutingParts(
   routing: IngestRouting,
   on: { serviceId: RawBuilder<unknown>; now: Date },
 ) {
+  if (routing.same) return sameDecisionParts(routing, routing.same, on);
   const now = on.now.toISOString();
   const { writes } = routing;
   const { groupRows, perAlert } = decisionParameters(writes, (w) => ({ dedup_key: w.dedupKey }));
@@ -760,12 +790,7 @@ export function ingestRoutingParts(
       join jsonb_to_recordset(${JSON.stringify(groupRows)}::jsonb)
         as g(ix int, event text, message text, data jsonb, state text, reason text) on g.ix = x.g
     ),
-    decided_ok as (
-      select coalesce((select version from routing_rule_set where id = 1) = ${routing.ruleSetVersion}::bigint
-        and exists (select 1 from services s
-          where s.id = ${on.serviceId} and s.id = ${routing.serviceId}::uuid
-            and s.escalation_policy_id is not distinct from ${routing.defaultPolicyId}::uuid), false) as ok
-    )`,
+    ${decidedOk(routing, on.serviceId)}`,
     signalsWithDecisions: sql`(
       select l.ord, l.triggers, l.action, l.dedup_key, l.summary, l.details, l.source, l.annotations, l.raw,
         case when o.ok then coalesce(d.labels, l.labels) else l.labels end as labels,
@@ -791,6 +816,65 @@ export function ingestRoutingParts(
       ],
       sql` union all `,
     ),
+    applied: sql`(select ok from decided_ok)`,
+  };
+}
+
+/** `decided_ok`: whether the assumptions of `routing` hold (rule-set version, service, default policy). */
+function decidedOk(routing: IngestRouting, serviceId: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    decided_ok as (
+      select coalesce((select version from routing_rule_set where id = 1) = ${routing.ruleSetVersion}::bigint
+        and exists (select 1 from services s
+          where s.id = ${serviceId} and s.id = ${routing.serviceId}::uuid
+            and s.escalation_policy_id is not distinct from ${routing.defaultPolicyId}::uuid), false) as ok
+    )`;
+}
+
+/**
+ * ingestRoutingParts for a SameDecision: the new alerts are the decided ones (no `decided` rows),
+ * their labels and severity the sender's, no log entry of routing; the visible state or the
+ * escalation as the general parts write them.
+ */
+function sameDecisionParts(
+  routing: IngestRouting,
+  same: SameDecision,
+  on: { serviceId: RawBuilder<unknown>; now: Date },
+) {
+  const after: RawBuilder<unknown>[] = [
+    sql`
+    routed_new as (
+      select t.id as alert_id, ${same.policyId}::uuid as policy_id from triggered t
+      where t.inserted and (select ok from decided_ok)
+    )`,
+  ];
+  if (same.state !== null) {
+    after.push(sql`
+    visible as (
+      insert into alert_routing (alert_id, state, reason)
+      select alert_id, ${same.state}::text, ${same.reason ?? ""}::text from routed_new
+      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
+    )`);
+  }
+  const opened = same.policyId
+    ? openEscalationsWithAlerts("routed_new", {
+        serviceId: on.serviceId,
+        policyIds: [same.policyId],
+        now: on.now,
+        kind: "escalation.start",
+      })
+    : undefined;
+  if (opened) after.push(opened.ctes);
+  const none = sql`select null::bigint, null::text, null::text, null::text, null::jsonb, null::timestamptz where false`;
+  return {
+    before: decidedOk(routing, on.serviceId),
+    signalsWithDecisions: sql`(select * from last_signal)`,
+    labelsChanged: new Set<string>(),
+    after: sql.join(after, sql`,`),
+    events: opened ? opened.events : none,
+    starts: opened
+      ? sql`${opened.starts} union all select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`
+      : sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`,
     applied: sql`(select ok from decided_ok)`,
   };
 }
