@@ -17,7 +17,7 @@
  * Issue 10's targets: API ≤ 300 KB minified, every function's init ≤ 150 ms.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -30,8 +30,12 @@ const prebuilt = process.env.BUNDLES ? path.resolve(process.env.BUNDLES) : undef
 const dir = prebuilt ?? path.join(repoRoot, "node_modules", ".cache", "oncall-cold-start");
 mkdirSync(dir, { recursive: true });
 
+// Prebuilt: every bundle of the folder (an older commit may have other functions than today's).
 const names = prebuilt
-  ? lambdaHandlers().filter((n) => exists(path.join(dir, `${n}.mjs`)))
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith(".mjs") && f !== "empty-baseline.mjs")
+      .map((f) => f.slice(0, -".mjs".length))
+      .sort()
   : lambdaHandlers();
 if (!prebuilt) {
   for (const name of names) await build(esbuildOptions(name, path.join(dir, `${name}.mjs`)));
@@ -72,14 +76,6 @@ function measure(file: string, rds: boolean): { init: number; cpu: number; clien
     cpu: median(samples.map((s) => s.initCpuMs)),
     client: median(samples.map((s) => s.clientMs)),
   };
-}
-
-function exists(file: string): boolean {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 const baseline = measure(empty, false);

@@ -6,7 +6,9 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { databaseRoleNames } from "../functions/adapters/db/roles.ts";
 import { ingestLambdaPaths } from "../functions/adapters/http/ingest-routes.ts";
+import { serviceGroups } from "../functions/api/service-groups.ts";
 import { addOncallStacks } from "./compose.ts";
+import type { RpcGroupName } from "./constructs/api.ts";
 import { createTestApp } from "./testing.ts";
 
 // The app as infra/bin/app.ts composes it, bundled for real: built once for the whole file, because
@@ -28,8 +30,9 @@ const assembly: CloudAssembly = app.synth();
 const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
+const apiFunctions = () => stack.api.apiFunctions.map((f) => f.function);
 const appFunctions = () => [
-  stack.api.apiFunction.function,
+  ...apiFunctions(),
   stack.api.ingestFunction.function,
   stack.migrations.migrateFunction.function,
   stack.escalation.stepFunction.function,
@@ -43,7 +46,9 @@ const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
 describe("OncallStack", () => {
   it("tells every function that plans or sends deliveries where the remote directory is, and lets it read the token", () => {
     const asking = [
-      stack.api.apiFunction.function,
+      stack.api.rpcFunctions.alerts.function,
+      stack.api.rpcFunctions.contacts.function,
+      stack.api.rpcFunctions.notifications.function,
       stack.api.ingestFunction.function,
       stack.escalation.stepFunction.function,
       stack.escalation.housekeepingFunction.function,
@@ -109,7 +114,7 @@ describe("OncallStack", () => {
     }
   });
 
-  it("routes the webhook paths to the ingest Lambda and everything else ($default) to the API Lambda", () => {
+  it("routes the webhook paths to the ingest Lambda, each service group's RPCs to its Lambda and everything else ($default) to the core API Lambda", () => {
     const integrationTo = (fn: Parameters<typeof logicalId>[0]) => {
       const found = template.findResources("AWS::ApiGatewayV2::Integration", {
         Properties: {
@@ -122,6 +127,10 @@ describe("OncallStack", () => {
     };
     const apiIntegration = integrationTo(stack.api.apiFunction.function);
     const ingestIntegration = integrationTo(stack.api.ingestFunction.function);
+    const groupRoutes = (Object.keys(stack.api.rpcFunctions) as RpcGroupName[]).flatMap((group) => {
+      const integration = integrationTo(stack.api.rpcFunctions[group].function);
+      return serviceGroups[group].map((service) => [`ANY /${service}/{proxy+}`, { Ref: integration }]);
+    });
     const routes = Object.values(
       template.findResources("AWS::ApiGatewayV2::Route") as Record<string, Resource>,
     ).map((r) => [
@@ -131,6 +140,7 @@ describe("OncallStack", () => {
 
     expect(Object.fromEntries(routes)).toEqual({
       $default: { Ref: apiIntegration },
+      ...Object.fromEntries(groupRoutes),
       ...Object.fromEntries(ingestLambdaPaths.map((path) => [`ANY ${path}`, { Ref: ingestIntegration }])),
     });
   });
@@ -148,7 +158,7 @@ describe("OncallStack", () => {
         Format: Match.stringLikeRegexp('"status":"\\$context.status"'),
       },
     });
-    for (const fn of [stack.api.apiFunction.function, stack.api.ingestFunction.function]) {
+    for (const fn of [...apiFunctions(), stack.api.ingestFunction.function]) {
       template.hasResourceProperties("AWS::Lambda::Permission", {
         Action: "lambda:InvokeFunction",
         FunctionName: { "Fn::GetAtt": [logicalId(fn), "Arn"] },
@@ -157,7 +167,7 @@ describe("OncallStack", () => {
     }
   });
 
-  it("gives every Lambda the DATABASE_* variables of its own login, and only the API Lambda the admin token's ARN", () => {
+  it("gives every Lambda the DATABASE_* variables of its own login, and only the API Lambdas the admin token's ARN", () => {
     const functions = template.findResources("AWS::Lambda::Function") as Record<string, Resource>;
     const env = (fn: Parameters<typeof logicalId>[0]) =>
       (functions[logicalId(fn)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -169,11 +179,13 @@ describe("OncallStack", () => {
       "DATABASE_RESOURCE_ARN",
       "DATABASE_SECRET_ARN",
     ]);
-    expect(env(stack.api.apiFunction.function)).toMatchObject({
-      ...variables("oncall_api"),
-      ADMIN_TOKEN_SECRET_ARN: stack.resolve(stack.api.adminTokenSecret.secretArn),
-      ONCALL_CORS_ORIGINS: "*",
-    });
+    for (const fn of apiFunctions()) {
+      expect(env(fn)).toMatchObject({
+        ...variables("oncall_api"),
+        ADMIN_TOKEN_SECRET_ARN: stack.resolve(stack.api.adminTokenSecret.secretArn),
+        ONCALL_CORS_ORIGINS: "*",
+      });
+    }
     expect(env(stack.api.ingestFunction.function)).toMatchObject({
       ...variables("oncall_ingest"),
       ONCALL_CORS_ORIGINS: "*",
@@ -205,7 +217,7 @@ describe("OncallStack", () => {
 
     expect(readersOf(stack.database.secret.secretArn)).toEqual([migrate]);
     expect(readersOf(stack.database.roleSecrets.oncall_api.secretArn).sort()).toEqual(
-      [migrate, roleOf(stack.api.apiFunction.function)].sort(),
+      [migrate, ...apiFunctions().map(roleOf)].sort(),
     );
     expect(readersOf(stack.database.roleSecrets.oncall_ingest.secretArn).sort()).toEqual(
       [migrate, roleOf(stack.api.ingestFunction.function)].sort(),
@@ -220,13 +232,43 @@ describe("OncallStack", () => {
     expect(Object.keys(stack.database.roleSecrets).sort()).toEqual([...databaseRoleNames].sort());
   });
 
-  it("lets only the API Lambda read the admin token", () => {
+  it("lets only the API Lambdas read the admin token", () => {
     const secret = stack.resolve(stack.api.adminTokenSecret.secretArn);
     const readers = Object.values(template.findResources("AWS::IAM::Policy") as Record<string, Resource>)
       .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes(JSON.stringify(secret)))
       .flatMap((p) => p.Properties.Roles as unknown[]);
 
-    expect(readers).toEqual([stack.resolve(stack.api.apiFunction.role.roleName)]);
+    expect(readers.sort()).toEqual(stack.api.apiFunctions.map((f) => stack.resolve(f.role.roleName)).sort());
+  });
+
+  it("grants each API Lambda only what its service group uses", () => {
+    const actionsOf = (fn: { role?: { roleName: string } }) => {
+      const role = JSON.stringify(stack.resolve(fn.role!.roleName));
+      return new Set(
+        Object.values(template.findResources("AWS::IAM::Policy") as Record<string, Resource>)
+          .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+          .flatMap(
+            (p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement,
+          )
+          .flatMap((st) => [st.Action].flat()),
+      );
+    };
+    const { alerts, contacts, notifications } = stack.api.rpcFunctions;
+    const may = (fn: { role?: { roleName: string } }, action: string) => actionsOf(fn).has(action);
+
+    // Escalations are started and stopped by the alerts API only (escalate, acknowledge, resolve).
+    expect(apiFunctions().filter((fn) => may(fn, "states:StartExecution"))).toEqual([alerts.function]);
+    // Deliveries are announced by what plans them: alert effects and notification sends and retries.
+    expect(apiFunctions().filter((fn) => may(fn, "sqs:SendMessage"))).toEqual([
+      alerts.function,
+      notifications.function,
+    ]);
+    // Test messages and verification codes are sent by the contacts API only.
+    expect(apiFunctions().filter((fn) => may(fn, "sns:Publish"))).toEqual([contacts.function]);
+    // The core API reads its database secret and the admin token, calls the Data API, writes logs and traces.
+    expect(
+      [...actionsOf(stack.api.apiFunction.function)].filter((a) => !/^(logs|xray|rds-data):/.test(a)).sort(),
+    ).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
   });
 
   it("runs the migrations on deploy after the database, before the API", () => {
@@ -240,11 +282,7 @@ describe("OncallStack", () => {
       InvocationType: "RequestResponse",
     });
     expect(trigger.DependsOn).toEqual(expect.arrayContaining([logicalId(stack.database.cluster)]));
-    for (const dependent of [
-      stack.api.apiFunction.function,
-      stack.api.ingestFunction.function,
-      stack.api.stage,
-    ]) {
+    for (const dependent of [...apiFunctions(), stack.api.ingestFunction.function, stack.api.stage]) {
       expect(resources[logicalId(dependent)]?.DependsOn).toContain(triggerId);
     }
   });

@@ -77,11 +77,13 @@ export class OncallStack extends Stack {
         : {}),
     });
     this.migrations.runBefore(this.escalation);
-    // Ingest starts escalations for new alerts; both stop them on acknowledge / resolve.
-    for (const fn of [this.api.apiFunction.function, this.api.ingestFunction.function]) {
+    // Ingest starts escalations for new alerts; both it and the alerts API (escalate, acknowledge,
+    // resolve) start and stop them. The other API Lambdas never touch an escalation.
+    for (const fn of [this.api.rpcFunctions.alerts.function, this.api.ingestFunction.function]) {
       this.escalation.grantStartStop(fn);
     }
-    // Delivery (issue 12): whoever runs delivery effects announces due deliveries on its queue.
+    // Delivery (issue 12): whoever runs delivery effects announces due deliveries on its queue (of
+    // the API Lambdas: alerts through the effects of alert changes, notifications on sends and retries).
     this.delivery = new Delivery(this, "Delivery", {
       database: this.database,
       ...(props.sesIdentity ? { sesIdentity: props.sesIdentity } : {}),
@@ -89,19 +91,22 @@ export class OncallStack extends Stack {
     });
     this.migrations.runBefore(this.delivery);
     for (const fn of [
-      this.api.apiFunction.function,
+      this.api.rpcFunctions.alerts.function,
+      this.api.rpcFunctions.notifications.function,
       this.api.ingestFunction.function,
       this.escalation.stepFunction.function,
       this.escalation.housekeepingFunction.function,
     ]) {
       this.delivery.grantAnnounce(fn);
     }
-    // The API sends test messages and verification codes through the providers itself.
-    this.delivery.grantSend(this.api.apiFunction);
+    // The contacts API sends channel test messages and verification codes through the providers itself.
+    this.delivery.grantSend(this.api.rpcFunctions.contacts);
     // A remote user directory: every function that plans or sends deliveries asks it.
     if (props.directoryUrl) {
       for (const fn of [
-        this.api.apiFunction.function,
+        this.api.rpcFunctions.alerts.function,
+        this.api.rpcFunctions.contacts.function,
+        this.api.rpcFunctions.notifications.function,
         this.api.ingestFunction.function,
         this.escalation.stepFunction.function,
         this.escalation.housekeepingFunction.function,
@@ -134,6 +139,9 @@ export class OncallStack extends Stack {
       alarmEmails: props.alarmEmails,
       functions: {
         api: this.api.apiFunction.function,
+        alertsApi: this.api.rpcFunctions.alerts.function,
+        contactsApi: this.api.rpcFunctions.contacts.function,
+        notificationsApi: this.api.rpcFunctions.notifications.function,
         ingest: this.api.ingestFunction.function,
         migrate: this.migrations.migrateFunction.function,
         ...this.escalation.functions,

@@ -13,7 +13,7 @@ import { openAwsDatabase } from "./aws-database.ts";
 import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
 import { channelLookupOver, type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
-import { createMaintenanceCheck } from "./maintenance.ts";
+import type { createMaintenanceCheck } from "./maintenance.ts";
 import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
@@ -29,6 +29,12 @@ export async function createAwsContext(
     adminToken: boolean;
     /** Only the Lambdas that ask a remote directory pass it (it brings the Connect client along). */
     connectRemoteDirectory?: RemoteDirectoryConnector;
+    /**
+     * Only the Lambdas that route alerts pass it (functions/app/maintenance.ts): it brings the
+     * condition engine along (re2js + cel-js, ~230 KB). Without it the context has no maintenance
+     * check, and infra/bundles.test.ts checks that such a Lambda carries no routing.
+     */
+    maintenanceCheck?: typeof createMaintenanceCheck;
   },
   env: Record<string, string | undefined> = process.env,
 ): Promise<AppContext> {
@@ -79,7 +85,7 @@ export async function createAwsContext(
   });
   return {
     // Routing asks it per new alert: windows cached per warm Lambda, keyed by their version stamp.
-    maintenance: createMaintenanceCheck({ db: () => database.db, clock: systemClock }),
+    maintenance: options.maintenanceCheck?.({ db: () => database.db, clock: systemClock }),
     runtime: "aws",
     version,
     database,

@@ -1,78 +1,15 @@
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { checkDatabase } from "../adapters/db/health.ts";
-import { connectRemoteDirectory } from "../adapters/directory/remote-directory.ts";
-import { assertBodyWithinLimit, maxRequestBytes } from "../adapters/http/body-limit.ts";
-import { createConnectLambdaAdapter } from "../adapters/http/connect-lambda-adapter.ts";
-import { corsHeaders, preflightHeaders } from "../adapters/http/cors.ts";
-import { logger, metrics } from "../adapters/observability.ts";
-import { unavailableRetryAfterSeconds } from "../api/errors.ts";
-import { createRpcHandlers } from "../api/routes.ts";
-import { createAwsContext } from "../app/aws-context.ts";
+import { allServiceGroups } from "../api/routes.ts";
 import type { AppContext } from "../app/context.ts";
-import { NotFoundError } from "../domain/errors.ts";
-import { type HttpHandler, httpLambda, lazyAwsHandler } from "./middleware/observability.ts";
+import { type ApiHandler, createRpcApiHandler } from "./rpc-api.ts";
 
-export type ApiHandler = HttpHandler;
+export type { ApiHandler } from "./rpc-api.ts";
 
 /**
- * The HTTP API Lambda: Connect RPCs, `/healthz`, CORS. The same function serves `npm start`
- * (local/server.ts turns each request into this event) and API Gateway.
+ * The whole HTTP API in one handler: every service group's Connect RPCs, `/healthz`, CORS. `npm start`
+ * (local/dispatch.ts) and the tests serve it; on AWS each group has its own Lambda
+ * (functions/handlers/api-core.ts, api-alerts.ts, api-contacts.ts, api-notifications.ts), built from
+ * the same handler modules, behind one API Gateway that routes by service path.
  */
 export function createApiHandler(ctx: AppContext): ApiHandler {
-  const rpc = createConnectLambdaAdapter({
-    handlers: createRpcHandlers(ctx, { grpc: false, readMaxBytes: maxRequestBytes }),
-  });
-
-  async function route(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-    const method = event.requestContext.http.method;
-    const origin = event.headers.origin;
-    assertBodyWithinLimit(event);
-    if (method === "OPTIONS") {
-      return { statusCode: 204, headers: preflightHeaders(origin, ctx.corsAllowedOrigins) };
-    }
-    if (rpc.handles(event.rawPath)) {
-      metrics.addMetric("RpcRequests", MetricUnit.Count, 1);
-      const response = await rpc.handle(event);
-      return {
-        ...response,
-        headers: { ...response.headers, ...corsHeaders(origin, ctx.corsAllowedOrigins) },
-      };
-    }
-    if (event.rawPath === "/healthz" && (method === "GET" || method === "HEAD")) {
-      metrics.addMetric("HealthChecks", MetricUnit.Count, 1);
-      return health(ctx);
-    }
-    throw new NotFoundError("route", `${method} ${event.rawPath}`);
-  }
-
-  return httpLambda(route);
+  return createRpcApiHandler(ctx, allServiceGroups);
 }
-
-/** `/healthz` answers within this, whatever the database does (load balancers time out at ~5 s). */
-const healthTimeoutMs = 2_000;
-
-async function health(ctx: AppContext): Promise<APIGatewayProxyStructuredResultV2> {
-  const { health: database, error } = await checkDatabase(ctx.database.db, healthTimeoutMs);
-  if (database !== "ok")
-    logger.warn("health check: database not serving", { database, error: error as Error });
-  return {
-    statusCode: database === "ok" ? 200 : 503,
-    headers: {
-      "content-type": "application/json",
-      "cache-control": "no-store",
-      ...(database === "ok" ? {} : { "retry-after": String(unavailableRetryAfterSeconds) }),
-    },
-    body: JSON.stringify({
-      status: database === "ok" ? "ok" : "degraded",
-      database,
-      version: ctx.version,
-      runtime: ctx.runtime,
-    }),
-  };
-}
-
-/** The Lambda entry point. The AWS context (Data API client, secrets) is built on first use. */
-export const handler: ApiHandler = lazyAwsHandler(async () =>
-  createApiHandler(await createAwsContext({ adminToken: true, connectRemoteDirectory })),
-);

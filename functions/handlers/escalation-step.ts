@@ -7,6 +7,7 @@ import {
   type EscalationTaskDeps,
   executionNameOfTask,
 } from "../app/escalation-ports.ts";
+import { createMaintenanceCheck } from "../app/maintenance.ts";
 import { systemClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import { parseStepTaskInput, type TaskOutput, toTaskOutput, withTaskErrors } from "./escalation-task-io.ts";
@@ -35,7 +36,11 @@ export function createEscalationStepHandler(deps: EscalationTaskDeps): TaskHandl
 
 /** The Lambda entry point (Aurora through the Data API). */
 export const handler = taskLambda(async () => {
-  const ctx = await createAwsContext({ adminToken: false, connectRemoteDirectory });
+  const ctx = await createAwsContext({
+    adminToken: false,
+    connectRemoteDirectory,
+    maintenanceCheck: createMaintenanceCheck,
+  });
   return createEscalationStepHandler({
     db: ctx.database.db,
     clock: systemClock,

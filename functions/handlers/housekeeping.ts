@@ -7,7 +7,7 @@ import type { AppContext } from "../app/context.ts";
 import { announceOverdue, deliveryPlanningDepsOf } from "../app/delivery-planning.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
-import { releaseEndedMaintenance } from "../app/maintenance.ts";
+import { createMaintenanceCheck, releaseEndedMaintenance } from "../app/maintenance.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
 
@@ -88,5 +88,11 @@ export function createHousekeeping(
 
 /** The Lambda entry point (scheduled). */
 export const handler = taskLambda(async () =>
-  createHousekeeping(await createAwsContext({ adminToken: false, connectRemoteDirectory })),
+  createHousekeeping(
+    await createAwsContext({
+      adminToken: false,
+      connectRemoteDirectory,
+      maintenanceCheck: createMaintenanceCheck,
+    }),
+  ),
 );

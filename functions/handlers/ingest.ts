@@ -10,6 +10,7 @@ import { describeError } from "../api/errors.ts";
 import { createAlertUseCases } from "../app/alerts.ts";
 import { createAwsContext } from "../app/aws-context.ts";
 import type { AppContext } from "../app/context.ts";
+import { createMaintenanceCheck } from "../app/maintenance.ts";
 import { pagerDutyRoutingKey } from "../domain/alerts/parse-pagerduty.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { createChangeEventRoute } from "./change-events.ts";
@@ -90,5 +91,11 @@ function json(
 
 /** The Lambda entry point. */
 export const handler: HttpHandler = lazyAwsHandler(async () =>
-  createIngestHandler(await createAwsContext({ adminToken: false, connectRemoteDirectory })),
+  createIngestHandler(
+    await createAwsContext({
+      adminToken: false,
+      connectRemoteDirectory,
+      maintenanceCheck: createMaintenanceCheck,
+    }),
+  ),
 );

@@ -13,6 +13,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ingestLambdaPaths, ingestRoutes } from "../../functions/adapters/http/ingest-routes.ts";
+import { type ServiceGroupName, serviceGroups } from "../../functions/api/service-groups.ts";
 import type { Database } from "./database.ts";
 import { OncallFunction } from "./function.ts";
 
@@ -41,15 +42,30 @@ export interface ApiProps {
   readonly webhookThrottle?: ThrottleSettings;
 }
 
+/** The service groups served by a Lambda of their own (`core` is the `$default` route's, apiFunction). */
+export type RpcGroupName = Exclude<ServiceGroupName, "core">;
+
+const rpcGroupDescriptions: Record<RpcGroupName, string> = {
+  alerts: "oncall HTTP API: alerts, routing rules, maintenance windows (Connect RPCs)",
+  contacts: "oncall HTTP API: user directory, channels (Connect RPCs)",
+  notifications: "oncall HTTP API: notifications, deliveries, templates (Connect RPCs)",
+};
+
 /**
  * The public entry point, an HTTP API with one `$default` stage. The webhook paths of
- * functions/adapters/http/ingest-routes.ts go to the ingest Lambda (functions/handlers/ingest.ts); every
- * other request (`$default` route) goes to the API Lambda (functions/handlers/api.ts), which serves
- * Connect RPCs and `/healthz` and answers CORS preflights itself. Holds the admin bearer token,
- * generated in Secrets Manager.
+ * functions/adapters/http/ingest-routes.ts go to the ingest Lambda (functions/handlers/ingest.ts).
+ * Connect RPCs go to the Lambda of their service group (functions/api/service-groups.ts), one route
+ * `ANY /<package>.<Service>/{proxy+}` per service: alerts, contacts and notifications each have their
+ * own (functions/handlers/api-<group>.ts), so each bundles only its services and libraries. Every
+ * other request (`$default` route: the core services, `/healthz`, CORS preflights, unknown paths)
+ * goes to the core API Lambda (functions/handlers/api-core.ts). Every API Lambda answers CORS
+ * preflights itself. Holds the admin bearer token, generated in Secrets Manager.
  */
 export class Api extends Construct {
+  /** The core API Lambda: the core services and the `$default` route. */
   readonly apiFunction: OncallFunction;
+  /** The API Lambda of each other service group, by group. */
+  readonly rpcFunctions: Record<RpcGroupName, OncallFunction>;
   readonly ingestFunction: OncallFunction;
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
@@ -76,18 +92,32 @@ export class Api extends Construct {
     // API Gateway gives up after 30 s; the Lambdas end first so that their log says why.
     const timeout = Duration.seconds(29);
 
-    this.apiFunction = new OncallFunction(this, "ApiHandler", {
-      handler: "api",
-      description: "oncall HTTP API: Connect RPCs, health",
-      timeout,
-      environment: {
-        ...props.database.environmentFor("oncall_api"),
-        ...cors,
-        ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
-      },
-    });
-    props.database.grantDataAccess(this.apiFunction.function, "oncall_api");
-    this.adminTokenSecret.grantRead(this.apiFunction.function);
+    // Every API Lambda authenticates RPCs (admin token or API key) and logs in as oncall_api.
+    const apiLambda = (id: string, handler: string, description: string) => {
+      const fn = new OncallFunction(this, id, {
+        handler,
+        description,
+        timeout,
+        environment: {
+          ...props.database.environmentFor("oncall_api"),
+          ...cors,
+          ADMIN_TOKEN_SECRET_ARN: this.adminTokenSecret.secretArn,
+        },
+      });
+      props.database.grantDataAccess(fn.function, "oncall_api");
+      this.adminTokenSecret.grantRead(fn.function);
+      return fn;
+    };
+    this.apiFunction = apiLambda("ApiHandler", "api-core", "oncall HTTP API: core Connect RPCs, health");
+    this.rpcFunctions = {
+      alerts: apiLambda("AlertsApiHandler", "api-alerts", rpcGroupDescriptions.alerts),
+      contacts: apiLambda("ContactsApiHandler", "api-contacts", rpcGroupDescriptions.contacts),
+      notifications: apiLambda(
+        "NotificationsApiHandler",
+        "api-notifications",
+        rpcGroupDescriptions.notifications,
+      ),
+    };
 
     // The ingest Lambda gets the secret's ARN (the shared config requires it) but no right to read it.
     this.ingestFunction = new OncallFunction(this, "IngestHandler", {
@@ -110,6 +140,17 @@ export class Api extends Construct {
     const webhookRoutes = ingestLambdaPaths.flatMap((path) =>
       this.httpApi.addRoutes({ path, methods: [HttpMethod.ANY], integration: ingest }),
     );
+
+    // Each service of a group to that group's Lambda; the stage's default limits apply to each route.
+    for (const group of Object.keys(this.rpcFunctions) as RpcGroupName[]) {
+      const integration = new HttpLambdaIntegration(
+        `${group[0]!.toUpperCase()}${group.slice(1)}Api`,
+        this.rpcFunctions[group].function,
+      );
+      for (const service of serviceGroups[group]) {
+        this.httpApi.addRoutes({ path: `/${service}/{proxy+}`, methods: [HttpMethod.ANY], integration });
+      }
+    }
 
     this.accessLogs = new LogGroup(this, "AccessLogs", {
       retention: RetentionDays.ONE_MONTH,
@@ -166,6 +207,11 @@ export class Api extends Construct {
       reason:
         "Authorization is done in the handlers, where it depends on the path: integration keys (looked up in the database, with their own rate limit) for webhooks, the admin bearer token for RPCs, none for /healthz and CORS preflights. An API Gateway authorizer would add a Lambda call and a database lookup per request.",
     });
+  }
+
+  /** Every API Lambda (core first), for grants that all of them need. */
+  get apiFunctions(): OncallFunction[] {
+    return [this.apiFunction, ...Object.values(this.rpcFunctions)];
   }
 
   /** The API's base URL, e.g. `https://abc123.execute-api.eu-west-1.amazonaws.com/`. */

@@ -100,6 +100,7 @@ describe("ConsoleHosting", () => {
     });
     expect(behaviours.map((b) => b.PathPattern)).toEqual([
       "/oncall.v1.*",
+      "/kneutral.directory.v1.*",
       "/v1/webhooks/*",
       "/v2/*",
       "/healthz",

@@ -30,6 +30,7 @@ import {
 import { BucketDeployment, CacheControl, Source } from "aws-cdk-lib/aws-s3-deployment";
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { serviceGroups } from "../../functions/api/service-groups.ts";
 import { edgeRegion, OncallEdgeStack, webAclParameterName } from "../edge-stack.ts";
 import { repoRoot } from "../paths.ts";
 
@@ -70,7 +71,8 @@ export interface ConsoleHostingProps {
 
 /**
  * One origin for people and senders: a CloudFront distribution that serves the console (a private S3
- * bucket, read through origin access control) at `/`, and sends the Connect RPCs (`/oncall.v1.*`), the
+ * bucket, read through origin access control) at `/`, and sends the Connect RPCs (`/oncall.v1.*`,
+ * `/kneutral.directory.v1.*`), the
  * webhooks and `/healthz` to the HTTP API, uncached. Same origin, so the console needs no CORS. Security
  * headers on every answer; the WAF web ACL (per-IP rate limits, infra/edge-stack.ts) in front.
  */
@@ -141,8 +143,15 @@ export class ConsoleHosting extends Construct {
       responseHeadersPolicy: this.responseHeadersPolicy,
       compress: false,
     };
+    // Every package the Connect services live in: `oncall.v1`, and `kneutral.directory.v1` for the
+    // user directory (the console's Users page), which would otherwise reach the bucket.
+    const rpcPackages = new Set(
+      Object.values(serviceGroups)
+        .flat()
+        .map((service) => service.slice(0, service.lastIndexOf("."))),
+    );
     this.apiPathPatterns = [
-      "/oncall.v1.*",
+      ...[...rpcPackages].map((pkg) => `/${pkg}.*`),
       ...props.webhookPathPrefixes.map((prefix) => `${prefix}*`),
       "/healthz",
     ];
