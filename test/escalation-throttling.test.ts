@@ -1,5 +1,6 @@
 import { ExecutionLimitExceeded, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
+import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSfnEscalationRunner } from "../functions/adapters/aws/sfn-escalation-runner.ts";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
@@ -76,14 +77,15 @@ async function sendBatch(count: number, prefix: string) {
   return res.status;
 }
 
+/** Alerts without an escalation, or whose start is still owed (its effect pending in the outbox). */
 async function unstarted(): Promise<number> {
-  const rows = await database.db
-    .selectFrom("alerts as a")
-    .leftJoin("alert_escalations as e", "e.alert_id", "a.id")
-    .select("a.id")
-    .where((w) => w.or([w("e.alert_id", "is", null), w("e.execution_arn", "is", null)]))
-    .execute();
-  return rows.length;
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from alerts a
+    where not exists (select 1 from alert_escalations e where e.alert_id = a.id)
+      or exists (select 1 from alert_effects f
+        where f.kind = 'escalation.start' and f.status = 'pending' and f.alert_ids @> to_jsonb(a.id))
+  `.execute(database.db);
+  return rows[0]!.n;
 }
 
 const throttled = [

@@ -120,7 +120,15 @@ describe("webhooks and escalations", () => {
       alertsReleasedFromMaintenance: 0,
     });
     expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
-    expect((await loadEscalation(database.db, id))?.escalation.executionArn).toBeTruthy();
+    expect((await loadEscalation(database.db, id))?.escalation.status).toBe("active");
+    // The start is owed no more: no effect of its alert is pending.
+    expect(
+      await database.db
+        .selectFrom("alert_effects")
+        .select(["kind", "status"])
+        .where("status", "=", "pending")
+        .execute(),
+    ).toEqual([]);
   });
 
   it("housekeeping fails loudly when a start fails again, and succeeds on a later sweep", async () => {

@@ -6,7 +6,6 @@ import {
   applyManualEscalation,
   countActiveMembers,
   loadManualEscalationContext,
-  markStarted,
   openEscalations,
   type PendingStart,
   stopEscalations,
@@ -28,8 +27,10 @@ import type { EffectHandler } from "./effects.ts";
 // walks all of them (their state stays per alert), so a request of N new alerts costs one statement
 // and one StartExecution. The database state is written first; the workflow follows. A lost stop is
 // harmless (every step re-checks the alert); a failed start (Step Functions throttling included)
-// leaves its effect pending (the sender's retry or housekeeping runs it again, with backoff; the
-// escalation stays "start owed" until markStarted).
+// leaves its effect pending (the sender's retry or housekeeping runs it again, with backoff): a
+// start is owed exactly while its `escalation.start` effect is pending. Nothing is noted on the
+// escalation rows when it starts (an execution's id follows from its name), and starting an
+// execution that runs or ran already is a no-op, so a start run twice is harmless.
 
 export interface EscalationLifecycleDeps {
   readonly db: Kysely<Database>;
@@ -48,33 +49,25 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
   return {
     "escalation.start": {
       critical: true,
-      // An effect is done in the statement that notes its (only) execution started; one whose
-      // alerts needed several (a failed start repaired alongside) or none is completed after.
+      // Effects whose starts all succeeded are marked done together (one small statement), those
+      // with a failed start stay pending (the outbox records the failure).
       completesItself: true,
       async run(effects) {
         const failed: number[] = [];
-        const toComplete: number[] = [];
+        const started: number[] = [];
         for (const effect of effects) {
           const opened = openedExecutionOf(effect);
-          if (opened) {
-            // Opened by the statement that wrote this effect: start the execution it named.
-            const failedStart = await startWorkflows(
-              deps,
-              [{ executionName: opened, alertIds: effect.alertIds }],
-              [effect.id],
-            );
-            failed.push(...failedStart.flatMap((f) => f.alertIds));
-            continue;
-          }
-          const outcome = await startEscalations(deps, {
-            alertIds: effect.alertIds,
-            policyId: policyOfStart(effect),
-            completes: [effect.id],
-          });
-          failed.push(...outcome.failedAlertIds);
-          if (outcome.failedAlertIds.length === 0 && !outcome.completed) toComplete.push(effect.id);
+          // Opened by the statement that wrote this effect: start the execution it named.
+          const failedAlertIds = opened
+            ? (await startWorkflows(deps, [{ executionName: opened, alertIds: effect.alertIds }])).flatMap(
+                (f) => f.alertIds,
+              )
+            : (await startEscalations(deps, { alertIds: effect.alertIds, policyId: policyOfStart(effect) }))
+                .failedAlertIds;
+          if (failedAlertIds.length === 0) started.push(effect.id);
+          failed.push(...failedAlertIds);
         }
-        await completeEffects(deps.db, { ids: toComplete, now: deps.clock.now() });
+        await completeEffects(deps.db, { ids: started, now: deps.clock.now() });
         if (failed.length > 0) {
           const some =
             failed.length > 10
@@ -94,8 +87,8 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
 /**
  * The execution a fresh `escalation.start` effect names when the statement that wrote it also
  * opened its escalations (adapters/db/stores/escalations.ts openEscalationsWithAlerts). A retried
- * effect goes through openEscalations instead, which restarts whatever start of its alerts is
- * still unconfirmed (idempotent).
+ * effect goes through openEscalations instead, which opens what is missing and starts (again, a
+ * no-op where it ran) the execution of each of its alerts' active escalations.
  */
 function openedExecutionOf(effect: OwedEffect): string | undefined {
   const name = (effect.payload as { executionName?: unknown } | null)?.executionName;
@@ -113,55 +106,38 @@ function policyOfStart(effect: OwedEffect): string {
 
 /**
  * Starts escalations along `policyId` for the alerts of `alertIds` that are triggered and have none
- * yet, as one cohort (one execution), and starts again any execution of these alerts whose start
- * failed before. Idempotent: running it again starts nothing new. Answers the alerts whose execution
- * could not be started (logged; the caller retries, e.g. the outbox with backoff).
+ * yet, as one cohort (one execution), and starts again the execution of every other active
+ * escalation of these alerts (a no-op for one that runs or ran). Idempotent. Answers the alerts
+ * whose execution could not be started (logged; the caller retries, e.g. the outbox with backoff).
  *
  * @example await startEscalations(deps, { alertIds: [10, 11, 12], policyId });
  */
 export async function startEscalations(
   deps: EscalationLifecycleDeps,
-  input: {
-    alertIds: readonly number[];
-    policyId: string;
-    /** Effects to mark done with the start when it is the only one (see `completed`). */
-    completes?: readonly number[];
-  },
-): Promise<{ failedAlertIds: number[]; completed: boolean }> {
-  if (input.alertIds.length === 0) return { failedAlertIds: [], completed: false };
+  input: { alertIds: readonly number[]; policyId: string },
+): Promise<{ failedAlertIds: number[] }> {
+  if (input.alertIds.length === 0) return { failedAlertIds: [] };
   const pending = await openEscalations(deps.db, {
     alertIds: input.alertIds,
     policyId: input.policyId,
     executionName: cohortExecutionName(input.alertIds, randomUUID().slice(0, 8)),
     now: deps.clock.now(),
   });
-  // One start (the normal case): its note completes the effects too, once it succeeded.
-  const completes = pending.length === 1 ? input.completes : undefined;
-  const failed = await startWorkflows(deps, pending, completes);
-  return {
-    failedAlertIds: failed.flatMap((p) => p.alertIds),
-    completed: completes !== undefined && completes.length > 0 && failed.length === 0,
-  };
+  const failed = await startWorkflows(deps, pending);
+  return { failedAlertIds: failed.flatMap((p) => p.alertIds) };
 }
 
-/** Starts the workflows of `pending` (a few at a time) and notes each start; returns those that failed, logged. */
+/** Starts the workflows of `pending` (a few at a time); returns those that failed, logged. */
 async function startWorkflows(
   deps: EscalationLifecycleDeps,
   pending: readonly PendingStart[],
-  completes?: readonly number[],
 ): Promise<PendingStart[]> {
   const failed: { start: PendingStart; error: unknown }[] = [];
   for (let i = 0; i < pending.length; i += startConcurrency) {
     await Promise.all(
       pending.slice(i, i + startConcurrency).map(async (start) => {
         try {
-          const executionArn = await deps.runner.start(start.executionName);
-          await markStarted(deps.db, {
-            executionName: start.executionName,
-            executionArn,
-            now: deps.clock.now(),
-            completes,
-          });
+          await deps.runner.start(start.executionName);
         } catch (error) {
           failed.push({ start, error });
         }

@@ -249,7 +249,6 @@ export interface AlertEscalationsTable {
   repeat_cycle: Generated<number>;
   next_step_at: Date | null;
   execution_name: string;
-  execution_arn: string | null;
   last_error: string | null;
   consecutive_failures: Generated<number>;
   created_at: Generated<Date>;

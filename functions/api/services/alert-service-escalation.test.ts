@@ -57,6 +57,16 @@ beforeEach(async () => {
 const raise = async (serviceId = withPolicy, dedupKey = "") =>
   Number((await alerts.createAlert({ serviceId, summary: "disk full", dedupKey }, admin)).alert!.id);
 const escalation = async (id: number) => (await loadEscalation(database.db, id))?.escalation;
+/** Starts still owed: `escalation.start` effects pending in the outbox. */
+const owedStarts = async () =>
+  (
+    await database.db
+      .selectFrom("alert_effects")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("kind", "=", "escalation.start")
+      .where("status", "=", "pending")
+      .executeTakeFirstOrThrow()
+  ).n;
 
 describe("AlertService escalations", () => {
   it("starts an escalation for a new alert on a service with a policy, once", async () => {
@@ -67,8 +77,9 @@ describe("AlertService escalations", () => {
     expect(await escalation(id)).toMatchObject({
       status: "active",
       stepIndex: 0,
-      executionArn: `recorded:alert-${id}`,
+      executionName: `alert-${id}`,
     });
+    expect(await owedStarts()).toBe(0);
   });
 
   it("starts nothing for a service without a policy", async () => {
@@ -88,7 +99,9 @@ describe("AlertService escalations", () => {
 
     expect(error.code).toBe(Code.Unavailable);
     expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
-    expect((await escalation(id))?.executionArn).toBe(`recorded:alert-${id}`);
+    expect(await escalation(id)).toMatchObject({ status: "active", executionName: `alert-${id}` });
+    // The start is owed no more (its effect is done).
+    expect(await owedStarts()).toBe(0);
   });
 
   it("stops the escalation on acknowledge, and a later resolve has nothing more to stop", async () => {

@@ -17,6 +17,7 @@ import * as routingRules from "./2026-11-29T1800-routing-rules.ts";
 import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 import * as businessCalendars from "./2026-11-29T2100-business-calendars.ts";
 import * as routingReferences from "./2026-11-30T0200-routing-references.ts";
+import * as escalationStartByName from "./2026-11-30T0300-escalation-start-by-name.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T1900-maintenance-windows": maintenanceWindows,
   "2026-11-29T2100-business-calendars": businessCalendars,
   "2026-11-30T0200-routing-references": routingReferences,
+  "2026-11-30T0300-escalation-start-by-name": escalationStartByName,
 };

@@ -23,7 +23,6 @@ import {
   loadCohort,
   loadEscalation,
   loadManualEscalationContext,
-  markStarted,
   openEscalations,
   recordCohortFailure,
   stopEscalations,
@@ -159,22 +158,16 @@ describeEachDatabase("escalations store", (suite) => {
     expect(lastEffects).toEqual([]);
   });
 
-  it("opens an escalation for triggered alerts, once, owing a start until it is marked", async () => {
+  it("opens an escalation for triggered alerts, once; opening again names its execution to start again", async () => {
     const a = await trigger("a");
     const b = await trigger("b", withoutPolicy);
 
     const first = await openEscalations(db(), { policyId, alertIds: [a], now: t0 });
     const again = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(1) });
-    await markStarted(db(), {
-      executionName: executionNameFor(a),
-      executionArn: "arn:x",
-      now: t0,
-    });
-    const afterStart = await openEscalations(db(), { policyId, alertIds: [a], now: seconds(2) });
 
     expect(first).toEqual([{ alertIds: [a], executionName: executionNameFor(a) }]);
+    // A retried start: the same execution again (starting one that runs or ran is a no-op).
     expect(again).toEqual(first);
-    expect(afterStart).toEqual([]);
     expect(await loadEscalation(db(), a)).toEqual({
       alertStatus: "triggered",
       escalation: {
@@ -185,7 +178,6 @@ describeEachDatabase("escalations store", (suite) => {
         repeatCycle: 0,
         nextStepAt: t0,
         executionName: `alert-${a}`,
-        executionArn: "arn:x",
         lastError: null,
       },
     });
@@ -404,7 +396,7 @@ describeEachDatabase("escalations store", (suite) => {
       status: "active",
       stepIndex: 1,
       nextStepAt: seconds(1.5),
-      executionArn: null,
+      executionName: `alert-${a}-c0-s1`,
     });
     expect((await events(a)).at(-1)).toEqual({
       type: "escalated_manually",
@@ -484,7 +476,7 @@ describeEachDatabase("escalations store", (suite) => {
       );
     const at = (stepIndex: number) => ({ stepIndex, repeatCycle: 0 });
 
-    it("opens a cohort under one name, owing one start, marked started for all", async () => {
+    it("opens a cohort under one name, owing one start; opening again names the same execution", async () => {
       const ids = [await trigger("a"), await trigger("b"), await trigger("c")];
 
       const pending = await openEscalations(db(), {
@@ -493,16 +485,23 @@ describeEachDatabase("escalations store", (suite) => {
         executionName: "cohort-x",
         now: t0,
       });
-      await markStarted(db(), { executionName: "cohort-x", executionArn: "arn:x", now: t0 });
 
       expect(pending).toEqual([{ executionName: "cohort-x", alertIds: ids }]);
-      expect(await openEscalations(db(), { policyId, alertIds: ids, now: seconds(1) })).toEqual([]);
+      expect(await openEscalations(db(), { policyId, alertIds: ids, now: seconds(1) })).toEqual(pending);
       for (const id of ids) {
-        expect((await loadEscalation(db(), id))?.escalation).toMatchObject({
-          executionName: "cohort-x",
-          executionArn: "arn:x",
-        });
+        expect((await loadEscalation(db(), id))?.escalation).toMatchObject({ executionName: "cohort-x" });
       }
+    });
+
+    it("names every active execution of the alerts when opening again (one escalated by hand too)", async () => {
+      const [a, b] = [await trigger("a"), await trigger("b")];
+      await openEscalations(db(), { policyId, alertIds: [a!, b!], executionName: "cohort-x", now: t0 });
+      await acknowledgeAlert(db(), { id: b!, actor: "admin", now: t0 });
+      await stopEscalations(db(), { alertIds: [b!], now: t0 });
+
+      expect(await openEscalations(db(), { policyId, alertIds: [a!, b!], now: seconds(1) })).toEqual([
+        { executionName: "cohort-x", alertIds: [a] },
+      ]);
     });
 
     it("records a step for every member in one statement, once, skipping an acknowledged member", async () => {

@@ -54,9 +54,12 @@ function logEntry(from: string, entry: EscalationLogEntry, actor: string, now: s
 export interface EscalationRecord extends EscalationState {
   readonly alertId: number;
   readonly policyId: string;
+  /**
+   * The execution that walks it. Its id follows from the name (on AWS
+   * `arn:aws:states:<region>:<account>:execution:<machine>:<name>`), so nothing notes a start on the
+   * row: a start still owed is its `escalation.start` effect, pending in the outbox.
+   */
   readonly executionName: string;
-  /** Set once the workflow was started (an ARN on AWS); null while a start is owed. */
-  readonly executionArn: string | null;
   readonly lastError: string | null;
 }
 
@@ -68,12 +71,11 @@ interface EscalationRow {
   repeat_cycle: number;
   next_step_at: Date | null;
   execution_name: string;
-  execution_arn: string | null;
   last_error: string | null;
 }
 
 const escalationColumns = sql.raw(
-  "e.alert_id, e.policy_id, e.status, e.step_index, e.repeat_cycle, e.next_step_at, e.execution_name, e.execution_arn, e.last_error",
+  "e.alert_id, e.policy_id, e.status, e.step_index, e.repeat_cycle, e.next_step_at, e.execution_name, e.last_error",
 );
 
 function toRecord(row: EscalationRow): EscalationRecord {
@@ -85,7 +87,6 @@ function toRecord(row: EscalationRow): EscalationRecord {
     repeatCycle: row.repeat_cycle,
     nextStepAt: row.next_step_at,
     executionName: row.execution_name,
-    executionArn: row.execution_arn,
     lastError: row.last_error,
   };
 }
@@ -99,9 +100,10 @@ export interface PendingStart {
 /**
  * Opens an escalation along `policyId` for each of `alertIds` that is triggered and has none yet, all
  * in the cohort `executionName` (by default cohortExecutionName's with a random nonce): step 0 due `now`, an `escalation_started` log
- * entry. Idempotent. Returns the executions to start: the cohort opened now, and any execution of
- * these alerts whose start was never confirmed (markStarted), so that running the same start again
- * repairs one that failed.
+ * entry. Idempotent. Returns the executions to start: the cohort opened now, and the execution of
+ * every other active escalation of these alerts, so that running a start again (a retried
+ * `escalation.start` effect) starts whatever may not have started; starting an execution that runs
+ * or ran is a no-op (EscalationRunner.start).
  */
 export async function openEscalations(
   db: Db,
@@ -132,7 +134,7 @@ export async function openEscalations(
       select alert_id, execution_name from opened
       union
       select e.alert_id, e.execution_name from alert_escalations e
-      where e.alert_id = any(array(select alert_id from candidates)) and e.status = 'active' and e.execution_arn is null
+      where e.alert_id = any(array(select alert_id from candidates)) and e.status = 'active'
     )
     select execution_name, json_agg(alert_id order by alert_id) as alert_ids
     from pending group by execution_name order by min(alert_id)
@@ -189,47 +191,6 @@ export function openEscalationsWithAlerts(
         jsonb_build_object('policyId', policy_id, 'executionName', min(execution_name))
       from esc_named group by policy_id`,
   };
-}
-
-/** Notes that the workflow `executionName` was started, on its active escalations. */
-export async function markStarted(
-  db: Db,
-  input: {
-    executionName: string;
-    executionArn: string;
-    now: Date;
-    /** Effects this start fulfils, marked done in the same statement (one round trip less). */
-    completes?: readonly number[] | undefined;
-  },
-): Promise<void> {
-  const now = input.now.toISOString();
-  const completes = input.completes ?? [];
-  // Rows are locked in alert id order, as every statement that changes a cohort's rows does: the
-  // execution's first step may be committing the same rows right now (no deadlock, one waits).
-  await sql`
-    with target as (
-      select alert_id from alert_escalations
-      where execution_name = ${input.executionName} and status = 'active'
-        and execution_arn is distinct from ${input.executionArn}
-      order by alert_id
-      for update
-    ),
-    marked as (
-      update alert_escalations e
-      set execution_arn = ${input.executionArn}, updated_at = ${now}::timestamptz
-      from target t where e.alert_id = t.alert_id
-    )${
-      completes.length > 0
-        ? sql`,
-    completed as (
-      update alert_effects set status = 'done', last_error = null, updated_at = ${now}::timestamptz
-      where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(completes)}::jsonb))
-        and status = 'pending'
-    )`
-        : sql``
-    }
-    select 1
-  `.execute(db);
 }
 
 /** Active escalations a cohort's turn reads at most (a webhook request carries at most 1,000 alerts). */
@@ -366,19 +327,16 @@ export async function commitCohortStep(
       select id from alerts where id = any(array(select alert_id from member)) and status = ${TRIGGERED}
       order by id for share skip locked
     ),
-    -- Locked in alert id order, as every statement that changes a cohort's rows does (no deadlock).
-    locked as (
-      select alert_id from alert_escalations where alert_id = any(array(select alert_id from member))
-      order by alert_id for update
-    ),
+    -- The update locks only the rows of alerts held above (triggered, so no stop is changing them; a
+    -- row another step holds is waited for, then compared again). No separate "for update" in id
+    -- order first: locking each row twice cost a third of the statement on PGlite (issue 10).
     advanced as (
       update alert_escalations e
       set step_index = p.next_step_index, repeat_cycle = p.next_repeat_cycle, status = p.next_status,
         next_step_at = p.next_step_at, last_error = null, consecutive_failures = 0, updated_at = ${now}::timestamptz
-      from locked l join member m on m.alert_id = l.alert_id join plan p on p.g = m.g
-      where e.alert_id = l.alert_id and e.status = 'active'
+      from member m join plan p on p.g = m.g
+      where e.alert_id = m.alert_id and e.alert_id = any(array(select id from alert)) and e.status = 'active'
         and e.step_index = m.from_step_index and e.repeat_cycle = m.from_repeat_cycle
-        and e.alert_id = any(array(select id from alert))
       returning e.alert_id, m.g
     ),
     -- The notifications of the step: one pending row per advanced alert and recipient.
@@ -588,7 +546,7 @@ export async function applyManualEscalation(
       from alert
       on conflict (alert_id) do update set
         status = 'active', step_index = excluded.step_index, repeat_cycle = excluded.repeat_cycle,
-        next_step_at = excluded.next_step_at, execution_name = excluded.execution_name, execution_arn = null,
+        next_step_at = excluded.next_step_at, execution_name = excluded.execution_name,
         last_error = null, consecutive_failures = 0, updated_at = excluded.updated_at
       where ${matches}
       returning e.alert_id
