@@ -1,6 +1,5 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
-import { loadEscalationPolicy } from "../adapters/db/stores/escalation-policies.ts";
 import {
   commitCohortStep,
   executionNameOf,
@@ -14,7 +13,6 @@ import type { Clock } from "../domain/clock.ts";
 import { DomainError } from "../domain/errors.ts";
 import type {
   EscalationFailurePorts,
-  EscalationPolicy,
   EscalationStepPorts,
   EscalationTarget,
   TargetResolution,
@@ -36,16 +34,8 @@ export interface EscalationTaskDeps {
 export function createEscalationStepPorts({ db, clock, notified }: EscalationTaskDeps): EscalationStepPorts {
   return {
     clock,
-    async load(executionName) {
-      const { members, truncated } = await loadCohort(db, executionName);
-      const policyIds = [...new Set(members.map((m) => m.policyId))];
-      const policies = new Map<string, EscalationPolicy>();
-      // One start, one policy: a cohort reads one policy (members escalated by hand left for their own).
-      for (const policy of await Promise.all(policyIds.map((id) => loadEscalationPolicy(db, id)))) {
-        if (policy) policies.set(policy.id, policy);
-      }
-      return { members, policies, truncated };
-    },
+    // One statement: the members and their policy (one start, one policy).
+    load: (executionName) => loadCohort(db, executionName),
     resolve: (targets, at) => resolveTargets(db, targets, at),
     async commit(groups, now) {
       const advanced = await commitCohortStep(db, { groups, now });

@@ -79,6 +79,20 @@ function toRecord(row: PolicyRow): EscalationPolicyRecord {
   };
 }
 
+/**
+ * JSON `{ repeatCount, steps }` of the policy with id `policyId` (an SQL expression), for a statement
+ * that reads a policy beside other rows (loadCohort); null when it does not exist.
+ */
+export function policyDefinitionJson(policyId: RawBuilder<unknown>) {
+  return sql`(
+    select jsonb_build_object('repeatCount', p.repeat_count, 'steps', coalesce((
+      select jsonb_agg(jsonb_build_object('delaySeconds', st.delay_seconds, 'targets', st.targets) order by st.position)
+      from escalation_steps st where st.policy_id = p.id
+    ), '[]'::jsonb))
+    from escalation_policies p where p.id = ${policyId}
+  )`;
+}
+
 /** The policy with its steps, in one round trip; undefined when it does not exist. */
 export async function getEscalationPolicy(db: Db, id: string): Promise<EscalationPolicyRecord | undefined> {
   const { rows } = await sql<PolicyRow>`

@@ -12,6 +12,7 @@ import {
   type CohortStepGroup,
   cohortExecutionName,
   type EscalationLogEntry,
+  type EscalationPolicy,
   type EscalationPosition,
   type EscalationState,
   type EscalationStatus,
@@ -23,6 +24,7 @@ import {
 } from "../../../domain/escalation/index.ts";
 import type { Database, Json } from "../schema.ts";
 import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
+import { policyDefinitionJson } from "./escalation-policies.ts";
 
 // Each alert's escalation state (alert_escalations) and the pending deliveries it records
 // (notifications). Escalations opened together share an execution (a cohort, by execution_name);
@@ -205,22 +207,36 @@ export interface CohortMemberRecord {
 
 /**
  * The active escalations of the execution `executionName` with their alerts' status, soonest due
- * first, at most `limit` (`truncated` when there are more).
+ * first, at most `limit` (`truncated` when there are more), and their policies (a policy that no
+ * longer exists is missing): one statement, each policy read once.
  */
 export async function loadCohort(
   db: Db,
   executionName: string,
   limit = COHORT_PAGE_SIZE,
-): Promise<{ members: CohortMemberRecord[]; truncated: boolean }> {
-  const { rows } = await sql<EscalationRow & { alert_status: AlertStatus }>`
-    select ${escalationColumns}, a.status as alert_status
-    from alert_escalations e join alerts a on a.id = e.alert_id
-    where e.execution_name = ${executionName} and e.status = 'active'
-    order by e.next_step_at nulls first, e.alert_id
-    limit ${limit + 1}::int
+): Promise<{ members: CohortMemberRecord[]; policies: Map<string, EscalationPolicy>; truncated: boolean }> {
+  const { rows } = await sql<
+    EscalationRow & { alert_status: AlertStatus; policy: Omit<EscalationPolicy, "id"> | null }
+  >`
+    select c.*,
+      case when row_number() over (partition by c.policy_id) = 1 then ${policyDefinitionJson(sql`c.policy_id`)} end
+        as policy
+    from (
+      select ${escalationColumns}, a.status as alert_status
+      from alert_escalations e join alerts a on a.id = e.alert_id
+      where e.execution_name = ${executionName} and e.status = 'active'
+      order by e.next_step_at nulls first, e.alert_id
+      limit ${limit + 1}::int
+    ) c
+    order by c.next_step_at nulls first, c.alert_id
   `.execute(db);
+  const page = rows.slice(0, limit);
+  const policies = new Map<string, EscalationPolicy>();
+  for (const row of page) {
+    if (row.policy) policies.set(row.policy_id, { id: row.policy_id, ...row.policy });
+  }
   return {
-    members: rows.slice(0, limit).map((row) => {
+    members: page.map((row) => {
       const { alertId, policyId, status, stepIndex, repeatCycle, nextStepAt } = toRecord(row);
       return {
         alertId,
@@ -229,6 +245,7 @@ export async function loadCohort(
         alertStatus: row.alert_status,
       };
     }),
+    policies,
     truncated: rows.length > limit,
   };
 }
