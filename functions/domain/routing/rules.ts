@@ -404,7 +404,12 @@ function sharedResult(rule: CompiledRule, outcome: RuleOutcome): RuleResult {
     byOutcome = {};
     sharedResults.set(rule, byOutcome);
   }
-  return (byOutcome[outcome] ??= Object.freeze({ ruleId: rule.id, name: rule.name, outcome }));
+  let shared = byOutcome[outcome];
+  if (!shared) {
+    shared = Object.freeze({ ruleId: rule.id, name: rule.name, outcome });
+    byOutcome[outcome] = shared;
+  }
+  return shared;
 }
 
 /** What happens to the alert. */
