@@ -317,9 +317,10 @@ export function createMaintenanceCheck(deps: {
     checkedAt = deps.clock.now().getTime();
   };
 
-  return {
+  const check = {
     loads: () => loads,
-    async verdictFor(alert, now) {
+    verdictFor: async (alert: RoutableAlert, now: Date) => (await check.verdictsFor([alert], now))[0]!,
+    async verdictsFor(alerts: readonly RoutableAlert[], now: Date): Promise<MaintenanceVerdict[]> {
       const elapsed = deps.clock.now().getTime() - checkedAt;
       // A clock that went back (NTP step, a test) also re-reads.
       if (elapsed >= ttlMs || elapsed < 0) {
@@ -340,11 +341,13 @@ export function createMaintenanceCheck(deps: {
         // Asked about a time before the copy was made (a simulation of the past): windows that ended
         // since are not in it, so read those live then. Ingest asks about now and never gets here.
         const { windows } = await store.loadLiveWindows(deps.db(), now);
-        return maintenanceVerdict(compileAll(windows, await storedCalendars(deps.db())), alert, now);
+        const past = compileAll(windows, await storedCalendars(deps.db()));
+        return alerts.map((alert) => maintenanceVerdict(past, alert, now));
       }
-      return maintenanceVerdict(compiled, alert, now);
+      return alerts.map((alert) => maintenanceVerdict(compiled, alert, now));
     },
   };
+  return check;
 }
 
 /** How routing marks an alert a window suppressed (app/routing.ts writes both). */

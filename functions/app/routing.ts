@@ -78,6 +78,7 @@ export interface RoutingDeps {
  */
 export const noMaintenanceWindows: MaintenanceCheck = {
   verdictFor: async () => ({ action: "none" }),
+  verdictsFor: async (alerts) => alerts.map(() => ({ action: "none" })),
 };
 
 /** The log entries routing writes: one per routed alert. */
@@ -175,8 +176,23 @@ async function routeOne(
   now: Date,
   budget: EvaluationBudget,
 ): Promise<AlertRouting> {
-  const evaluation = evaluateRules(rules, alert, now, budget);
   const maintenance = await deps.maintenance.verdictFor(alert, now);
+  return routeWith(rules, alert, maintenance, defaultPolicyId, now, budget);
+}
+
+/**
+ * routeOne with the maintenance verdict known: synchronous, for batches that ask maintenance once
+ * (a promise per alert cost as much as the rules it waited for, with async hooks installed).
+ */
+function routeWith(
+  rules: readonly CompiledRule[],
+  alert: RoutableAlert,
+  maintenance: MaintenanceVerdict,
+  defaultPolicyId: string | null,
+  now: Date,
+  budget: EvaluationBudget,
+): AlertRouting {
+  const evaluation = evaluateRules(rules, alert, now, budget);
   return {
     evaluation,
     maintenance,
@@ -381,17 +397,19 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
       const now = deps.clock.now();
       const memo = newBatchMemo();
       const writes: RoutingWrite[] = [];
-      for (const alert of alerts) {
+      const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+      for (const [i, alert] of alerts.entries()) {
         const started = performance.now();
-        const routing = await routeOne(
-          deps,
+        const routing = routeWith(
           ruleSet.rules,
           alert,
+          verdicts[i]!,
           alert.defaultPolicyId,
           now,
           timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
         );
-        writes.push(await writeOf(deps, alert, routing, ruleSet.version, started, now, memo));
+        const write = writeOf(deps, alert, routing, ruleSet.version, started, now, memo);
+        writes.push(write instanceof Promise ? await write : write);
       }
       const starts = await applyRouting(deps.db, {
         writes,
@@ -442,16 +460,26 @@ function shapeKey({ evaluation, maintenance, decision }: AlertRouting): string {
   return applies ? key : `${key}|trivial`;
 }
 
-async function shapeOf(
+/** The shape of `routing`: from the batch's memo when known (no promise), else built (and remembered). */
+function shapeOf(
   deps: RoutingDeps,
   routing: AlertRouting,
   version: number,
   now: Date,
   memo: BatchMemo,
-): Promise<Shape> {
+): Shape | Promise<Shape> {
   const key = shapeKey(routing);
-  const known = memo.shapes.get(key);
-  if (known) return known;
+  return memo.shapes.get(key) ?? newShape(deps, routing, key, version, now, memo);
+}
+
+async function newShape(
+  deps: RoutingDeps,
+  routing: AlertRouting,
+  key: string,
+  version: number,
+  now: Date,
+  memo: BatchMemo,
+): Promise<Shape> {
   const { decision, evaluation } = routing;
   const notify = await notificationTargets(deps, decision, now, memo.onCall);
   const visible =
@@ -478,7 +506,8 @@ async function shapeOf(
   return shape;
 }
 
-async function writeOf(
+/** The write of one alert's routing: synchronous when its shape is known to the batch (most alerts). */
+function writeOf(
   deps: RoutingDeps,
   alert: AlertToRoute,
   routing: AlertRouting,
@@ -486,9 +515,15 @@ async function writeOf(
   started: number,
   now: Date,
   memo: BatchMemo,
-): Promise<RoutingWrite> {
+): RoutingWrite | Promise<RoutingWrite> {
+  const shape = shapeOf(deps, routing, version, now, memo);
+  return shape instanceof Promise
+    ? shape.then((known) => writeWith(alert, routing, known, started))
+    : writeWith(alert, routing, shape, started);
+}
+
+function writeWith(alert: AlertToRoute, routing: AlertRouting, shape: Shape, started: number): RoutingWrite {
   const { decision } = routing;
-  const shape = await shapeOf(deps, routing, version, now, memo);
   const durationMicros = Math.round((performance.now() - started) * 1000);
   return {
     alertId: alert.id,
@@ -555,10 +590,11 @@ export async function routeBeforeIngest(
   }
   const memo = newBatchMemo();
   const writes: (RoutingWrite & { dedupKey: string })[] = [];
+  const alerts: AlertToRoute[] = [];
   for (const signal of lastByKey.values()) {
     if (signal.action !== "trigger") continue;
     const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
-    const alert: AlertToRoute = {
+    alerts.push({
       id: 0,
       serviceId,
       summary,
@@ -570,21 +606,22 @@ export async function routeBeforeIngest(
       annotations,
       createdAt: now,
       defaultPolicyId,
-    };
+    });
+  }
+  const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+  for (const [i, alert] of alerts.entries()) {
     const started = performance.now();
-    const routing = await routeOne(
-      deps,
+    const routing = routeWith(
       ruleSet.rules,
       alert,
+      verdicts[i]!,
       defaultPolicyId,
       now,
       timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
     );
     if (routing.decision.aggregate) return undefined;
-    writes.push({
-      ...(await writeOf(deps, alert, routing, ruleSet.version, started, now, memo)),
-      dedupKey,
-    });
+    const write = writeOf(deps, alert, routing, ruleSet.version, started, now, memo);
+    writes.push({ ...(write instanceof Promise ? await write : write), dedupKey: alert.dedupKey });
   }
   if (writes.length === 0) return undefined;
   return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, actor: SYSTEM_ACTOR, writes };
@@ -608,11 +645,11 @@ async function sameForAll(
   input: { serviceId: string; defaultPolicyId: string | null; triggers: Iterable<StoredSignal>; now: Date },
 ): Promise<SameDecision | null | undefined> {
   const { serviceId, now } = input;
-  let last: RoutableAlert | undefined;
+  const alerts: RoutableAlert[] = [];
   for (const signal of input.triggers) {
     if (signal.action !== "trigger") continue;
     const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
-    const alert: RoutableAlert = {
+    alerts.push({
       id: 0,
       serviceId,
       summary,
@@ -623,11 +660,12 @@ async function sameForAll(
       labels,
       annotations,
       createdAt: now,
-    };
-    if ((await deps.maintenance.verdictFor(alert, now)).action !== "none") return undefined;
-    last = alert;
+    });
   }
+  const last = alerts.at(-1);
   if (!last) return null;
+  const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+  if (verdicts.some((v) => v.action !== "none")) return undefined;
   // No action and no window: the outcome does not depend on the alert.
   const decision = decideRouting(last, { actions: [] }, { action: "none" }, input.defaultPolicyId);
   return decision.outcome === "unrouted"

@@ -19,4 +19,6 @@ export type MaintenanceVerdict =
 /** What routing asks (cached by the implementation: no database round trip per alert). */
 export interface MaintenanceCheck {
   verdictFor(alert: RoutableAlert, now: Date): Promise<MaintenanceVerdict>;
+  /** The verdicts of a batch, in its order (one wait for the whole batch instead of one per alert). */
+  verdictsFor(alerts: readonly RoutableAlert[], now: Date): Promise<MaintenanceVerdict[]>;
 }

@@ -322,6 +322,37 @@ describe("CEL: evaluation errors count as not matched, with the message", () => 
   });
 });
 
+describe("CEL: guards (simple conjuncts read off the alert) answer as CEL does", () => {
+  // `!!(…)` hides the conjuncts from the guards: CEL alone evaluates the reference.
+  const expressions = [
+    'alert.severity == "critical"',
+    '"critical" == alert.severity && alert.labels.team == "db"',
+    'alert.severity == "warning" && alert.labels.nope.startsWith("x")',
+    'alert.labels.nope == "x"',
+    'alert.labels.nope == "x" && alert.severity == "warning"',
+    'alert.labels.nope == "x" && alert.severity == "critical"',
+    'alert.labels["env"] == "prod" && alert.service == "svc-db" && alert.dedup_key == "fp-123"',
+    'alert.label("env", "none") == "none" && alert.annotation("runbook", "") != ""',
+    'has(alert.labels.env) && alert.labels.env == "prod"',
+    'has(alert.labels.constructor) || alert.summary == "disk full on db-1"',
+    'has(alert.annotations.runbook) && alert.source == "alertmanager" && alert.details == "/var is at 99%"',
+    'alert.labels.team == "db" && int(alert.labels.disk_pct) > 90',
+    "alert.labels.team == alert.labels.env",
+    'alert.labels.empty == "" && has(alert.labels.empty)',
+  ];
+  const alerts = [
+    alertWith(),
+    alertWith({ severity: "warning", labels: { team: "web" }, annotations: {} }),
+    alertWith({ labels: { nope: "x", env: "prod", team: "db", disk_pct: "x" } }),
+    alertWith({ serviceId: "svc-web", labels: {} }),
+  ];
+  it.each(expressions)("%s", (cel) => {
+    const guarded = compile({ cel });
+    const plain = compile({ cel: `!!(${cel})` });
+    for (const alert of alerts) expect(guarded.evaluate(alert, NOW)).toEqual(plain.evaluate(alert, NOW));
+  });
+});
+
 describe("CEL: problems at save name the field and position", () => {
   it.each<[string, string, { line?: number; column?: number; message: RegExp }]>([
     ["syntax", 'alert.severity == "critical" &&', { line: 1, column: 32, message: /Unexpected token/ }],

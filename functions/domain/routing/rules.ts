@@ -350,10 +350,10 @@ export function evaluateRules(
   let evaluated = 0;
   let stopped: string | undefined;
   let budgetExhausted = false;
-  // Results are built as whole literals (no shared `base` spread): this runs rules × alerts times.
+  // Results without a message are shared per rule (read-only): this runs rules × alerts times.
   const result = (rule: CompiledRule, outcome: RuleOutcome, message?: string): RuleResult =>
     message === undefined
-      ? { ruleId: rule.id, name: rule.name, outcome }
+      ? sharedResult(rule, outcome)
       : { ruleId: rule.id, name: rule.name, outcome, message };
   for (const rule of rules) {
     if (stopped) {
@@ -393,6 +393,23 @@ export function evaluateRules(
     if (rule.terminal) stopped = `after terminal rule ${rule.name}`;
   }
   return { results, actions, evaluated, budgetExhausted };
+}
+
+const sharedResults = new WeakMap<CompiledRule, Partial<Record<RuleOutcome, RuleResult>>>();
+
+/** The result of `rule` with `outcome` and no message: one frozen object per rule and outcome. */
+function sharedResult(rule: CompiledRule, outcome: RuleOutcome): RuleResult {
+  let byOutcome = sharedResults.get(rule);
+  if (!byOutcome) {
+    byOutcome = {};
+    sharedResults.set(rule, byOutcome);
+  }
+  let shared = byOutcome[outcome];
+  if (!shared) {
+    shared = Object.freeze({ ruleId: rule.id, name: rule.name, outcome });
+    byOutcome[outcome] = shared;
+  }
+  return shared;
 }
 
 /** What happens to the alert. */
