@@ -6,7 +6,7 @@ import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.ts";
 import { createProviderRegistry, readNotificationConfig } from "../adapters/channels/registry.ts";
 import { ConfigError, readAwsConfig } from "../adapters/config.ts";
 import type { RemoteDirectoryConnector } from "../adapters/directory/remote-directory.ts";
-import { tracer } from "../adapters/observability.ts";
+import { traced } from "../adapters/observability.ts";
 import { version } from "../adapters/version.ts";
 import { systemClock } from "../domain/clock.ts";
 import { openAwsDatabase } from "./aws-database.ts";
@@ -42,7 +42,7 @@ export async function createAwsContext(
   const notifications = readNotificationConfig(env, "aws");
   const secretsManager = lazily(async () => {
     const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-    return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+    return traced(new SecretsManagerClient({}));
   });
   const adminTokenSecretArn = config.adminTokenSecretArn;
   const readAdminToken =
@@ -63,7 +63,7 @@ export async function createAwsContext(
           maxAgeSeconds: secretMaxAgeSeconds,
           client: lazily(async () => {
             const { SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
-            return tracer.captureAWSv3Client(new SecretsManagerClient({}));
+            return traced(new SecretsManagerClient({}));
           }),
         });
   const outbound = createProviderRegistry(notifications, {
@@ -72,15 +72,13 @@ export async function createAwsContext(
     secrets: createSecretsManagerResolver({ client: secretsManager, maxAgeSeconds: secretMaxAgeSeconds }),
     ses: lazily(async () => {
       const { SESv2Client } = await import("@aws-sdk/client-sesv2");
-      return tracer.captureAWSv3Client(
+      return traced(
         new SESv2Client({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
       );
     }),
     sns: lazily(async () => {
       const { SNSClient } = await import("@aws-sdk/client-sns");
-      return tracer.captureAWSv3Client(
-        new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }),
-      );
+      return traced(new SNSClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } }));
     }),
   });
   return {
@@ -98,7 +96,7 @@ export async function createAwsContext(
     escalations: createSfnEscalationRunner({
       client: lazily(async () => {
         const { SFNClient } = await import("@aws-sdk/client-sfn");
-        return tracer.captureAWSv3Client(new SFNClient({}));
+        return traced(new SFNClient({}));
       }),
       stateMachineArn: escalationStateMachineArn(env),
     }),
@@ -145,7 +143,7 @@ export function awsDeliveryQueue(env: Record<string, string | undefined>): Deliv
     clock: systemClock,
     client: lazily(async () => {
       const { SQSClient } = await import("@aws-sdk/client-sqs");
-      return tracer.captureAWSv3Client(new SQSClient({}));
+      return traced(new SQSClient({}));
     }),
   });
 }

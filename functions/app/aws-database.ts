@@ -1,7 +1,7 @@
 import { lazily } from "../adapters/aws/lazy-client.ts";
 import { readAwsDatabaseConfig } from "../adapters/config.ts";
 import { type DatabaseHandle, openDatabase } from "../adapters/db/database.ts";
-import { tracer } from "../adapters/observability.ts";
+import { traced } from "../adapters/observability.ts";
 
 /**
  * Aurora through the RDS Data API, from DATABASE_RESOURCE_ARN / DATABASE_SECRET_ARN / DATABASE_NAME.
@@ -19,7 +19,7 @@ export function openAwsDatabase(
     kind: "data-api",
     client: lazily(async () => {
       const { RDSDataClient } = await import("@aws-sdk/client-rds-data");
-      return tracer.captureAWSv3Client(new RDSDataClient({}));
+      return traced(new RDSDataClient({}));
     }),
     resourceArn: config.databaseResourceArn,
     secretArn: config.databaseSecretArn,

@@ -8,14 +8,18 @@ import { openTestDatabase } from "../../test/support/databases.ts";
 import { createLambdaTransport } from "../../test/support/lambda-transport.ts";
 import { admin } from "../../test/support/rpc.ts";
 import type { DatabaseHandle } from "../adapters/db/database.ts";
-import { logger, tracer } from "../adapters/observability.ts";
+import { loadTracer, logger } from "../adapters/observability.ts";
 import { ApiKeyScope, ApiKeyService } from "../gen/oncall/v1/api_keys_pb.ts";
 import { IntegrationKeyType, ServiceService } from "../gen/oncall/v1/services_pb.ts";
 import { type ApiHandler, createApiHandler } from "./api.ts";
 
 // Issue 9 row 5: the one-time secrets of CreateApiKey, CreateIntegrationKey and RotateIntegrationKey
-// (and an error's text) must not reach X-Ray or the logs. Outside Lambda the tracer is off, so the test
-// turns it on and stands in for the X-Ray SDK's segments, recording everything the tracer writes.
+// (and an error's text) must not reach X-Ray or the logs. Outside Lambda the tracer is never loaded, so
+// the test poses as a Lambda to load it and stands in for the X-Ray SDK's segments, recording
+// everything the tracer writes.
+vi.stubEnv("AWS_EXECUTION_ENV", "AWS_Lambda_nodejs22.x");
+vi.stubEnv("POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS", "false");
+const tracer = (await loadTracer())!;
 let database: DatabaseHandle;
 let handler: ApiHandler;
 

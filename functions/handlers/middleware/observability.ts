@@ -1,9 +1,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy, { type MiddlewareObj } from "@middy/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { logger, metrics, tracer } from "../../adapters/observability.ts";
+import { loadTracer, logger, metrics } from "../../adapters/observability.ts";
 import { httpErrors } from "./http-errors.ts";
 
 export type HttpHandler = (
@@ -31,11 +30,26 @@ export function httpLambda(
  * _CAPTURE_ERROR to false on every Lambda, for any other traced method.)
  */
 export function traceWithoutContent<Event, Result>(): MiddlewareObj<Event, Result> {
-  const traced = captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<Event, Result>;
+  // Loaded at the first invocation, and only where tracing is on (see loadTracer).
+  let loading: Promise<MiddlewareObj<Event, Result> | undefined> | undefined;
+  const traced = () =>
+    (loading ??= (async () => {
+      const tracer = await loadTracer();
+      if (!tracer) return undefined;
+      const { captureLambdaHandler } = await import("@aws-lambda-powertools/tracer/middleware");
+      return captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<Event, Result>;
+    })());
   return {
-    ...traced,
+    before: async (request) => {
+      await (await traced())?.before?.(request);
+    },
+    after: async (request) => {
+      await (await traced())?.after?.(request);
+    },
     // The copy shares `internal`, where the middleware keeps this invocation's segments.
-    onError: (request) => traced.onError?.({ ...request, error: new RedactedError(request.error) }),
+    onError: async (request) => {
+      await (await traced())?.onError?.({ ...request, error: new RedactedError(request.error) });
+    },
   };
 }
 
