@@ -11,7 +11,9 @@ import { handlerEntry, repoRoot } from "./paths.ts";
  * Budgets of the minified bundles (bytes of index.mjs, without its source map), per function.
  * A bundle is parsed and evaluated at every cold start; a dependency that slips in through an import
  * (a namespace import of kysely, an SDK client imported statically, every migration) shows here
- * first. Raise a budget only for code the function needs, and say why in the commit.
+ * first. Raise a budget only for code the function needs, and say why in the commit. Budgets sit
+ * about 3% above the sizes measured when they were set: ordinary growth fits, a dependency that slips
+ * in (tens of KB) does not.
  */
 const budgets: Record<string, number> = {
   // Issue 10's goal is 300 KB for the API. One Lambda for every RPC was 1,471 KB; the API is now four
@@ -24,28 +26,28 @@ const budgets: Record<string, number> = {
   // module and every builder), or code splitting with lazily loaded chunks (NodejsFunction writes
   // one file; it would need our own asset bundling).
   // Core (services, keys, schedules, policies, outbox, health): the floor plus their stores.
-  "api-core": 606_000,
+  "api-core": 620_000,
   // + the condition engine (re2js 147 KB, cel-js 81 KB: routing rules, maintenance windows) and the
   // effects an alert change runs (routing, escalation, delivery planning).
-  "api-alerts": 960_000,
+  "api-alerts": 990_000,
   // + the phone-number metadata (190 KB: libphonenumber-js/max validates the digits, not only the
   // length; /min would be 73 KB less and accepts e.g. +49 0123 4567890) and Luxon (70 KB, time zones).
-  "api-contacts": 836_000,
+  "api-contacts": 855_000,
   // + Handlebars (81 KB) and Luxon (70 KB) for templates and their date helpers.
-  "api-notifications": 755_000,
+  "api-notifications": 772_000,
   // Every function that runs effects carries the effect registry, hence the route effect and the
   // condition engine (re2js + cel-js, 228 KB): ingest, housekeeping, RunStep (it runs its
   // notifications' deliveries at once). Since the remote directory reached every function that plans
   // or sends deliveries (dc14706), ingest, RunStep, housekeeping and the sender also carry its Connect
   // client, its descriptors and the protobuf runtime (~130 KB).
   // Ingest also carries the no-rule fast path of routing (one shared decision per request, 2026-11-30).
-  ingest: 860_000,
-  "escalation-step": 810_000,
-  "escalation-failure": 332_000,
-  housekeeping: 848_000,
+  ingest: 876_000,
+  "escalation-step": 836_000,
+  "escalation-failure": 338_000,
+  housekeeping: 876_000,
   // The sender renders (Handlebars, Luxon) and carries the Powertools batch processor. It routes
   // nothing, so it no longer carries the maintenance check and its condition engine (-250 KB).
-  "delivery-sender": 697_000,
+  "delivery-sender": 714_000,
   // Migrate bundles every migration (~3–5 KB each): it grows by one per schema change.
   migrate: 380_000,
 };
