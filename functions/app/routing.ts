@@ -309,22 +309,28 @@ export function newAlertsOf(
   return results.flatMap((r) => {
     const signal = lastByKey.get(r.dedupKey);
     if (r.outcome !== "created" || r.alertId == null || !signal) return [];
-    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
-    return [
-      {
-        id: r.alertId,
-        serviceId,
-        summary,
-        details,
-        severity,
-        source,
-        dedupKey,
-        labels,
-        annotations,
-        createdAt: now,
-      },
-    ];
+    return [alertOfSignal(signal, { id: r.alertId, serviceId, now })];
   });
+}
+
+/** A webhook signal as the alert routing sees (id 0 before the statement has given it one). */
+function alertOfSignal(
+  signal: StoredSignal,
+  at: { id: number; serviceId: string; now: Date },
+): Omit<RoutableAlert, "id"> & { readonly id: number } {
+  const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
+  return {
+    id: at.id,
+    serviceId: at.serviceId,
+    summary,
+    details,
+    severity,
+    source,
+    dedupKey,
+    labels,
+    annotations,
+    createdAt: at.now,
+  };
 }
 
 /** Attaches the request's new alerts to the `route` effects it just wrote (fresh ones only). */
@@ -593,20 +599,7 @@ export async function routeBeforeIngest(
   const alerts: AlertToRoute[] = [];
   for (const signal of lastByKey.values()) {
     if (signal.action !== "trigger") continue;
-    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
-    alerts.push({
-      id: 0,
-      serviceId,
-      summary,
-      details,
-      severity,
-      source,
-      dedupKey,
-      labels,
-      annotations,
-      createdAt: now,
-      defaultPolicyId,
-    });
+    alerts.push({ ...alertOfSignal(signal, { id: 0, serviceId, now }), defaultPolicyId });
   }
   const verdicts = await deps.maintenance.verdictsFor(alerts, now);
   for (const [i, alert] of alerts.entries()) {
@@ -648,19 +641,7 @@ async function sameForAll(
   const alerts: RoutableAlert[] = [];
   for (const signal of input.triggers) {
     if (signal.action !== "trigger") continue;
-    const { summary, details, severity, source, dedupKey, labels, annotations } = signal;
-    alerts.push({
-      id: 0,
-      serviceId,
-      summary,
-      details,
-      severity,
-      source,
-      dedupKey,
-      labels,
-      annotations,
-      createdAt: now,
-    });
+    alerts.push(alertOfSignal(signal, { id: 0, serviceId, now }));
   }
   const last = alerts.at(-1);
   if (!last) return null;
