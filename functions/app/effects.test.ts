@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { beforeEach, describe, expect, it } from "vitest";
 import { describeEachDatabase } from "../../test/support/databases.ts";
-import { insertEffects } from "../adapters/db/stores/alert-effects.ts";
+import { completeEffects, insertEffects } from "../adapters/db/stores/alert-effects.ts";
 import type { EffectKind, OwedEffect } from "../domain/alerts/lifecycle.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { UnavailableError } from "../domain/errors.ts";
@@ -9,6 +9,7 @@ import {
   dispatchEffects,
   type EffectDeps,
   type EffectRegistry,
+  EffectsPartlyFailed,
   effectRetryDelayMs,
   sweepEffects,
 } from "./effects.ts";
@@ -104,6 +105,28 @@ describeEachDatabase("effects outbox", (suite) => {
     await expect(dispatchEffects(deps(), effects)).rejects.toBeInstanceOf(UnavailableError);
     expect(ran.map((r) => r.kind)).toEqual(["escalation.stop"]);
     expect(await statuses()).toEqual(["escalation.start:pending:1", "escalation.stop:done:0"]);
+  });
+
+  it("a handler that failed only some effects of its batch fails only those (the 503 names their alerts)", async () => {
+    const effects = await owe("escalation.start", "escalation.start");
+    const [done, notDone] = effects as [OwedEffect, OwedEffect];
+    const partial: EffectRegistry = {
+      ...registry,
+      "escalation.start": {
+        critical: true,
+        completesItself: true,
+        async run() {
+          await completeEffects(suite.handle.db, { ids: [done.id], now: clock.now() });
+          throw new EffectsPartlyFailed("one start failed", new Set([notDone.id]));
+        },
+      },
+    };
+    const error = await dispatchEffects({ ...deps(), registry: partial }, effects).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toBe(
+      `the reaction to alert ${notDone.alertIds.join(", ")} could not run; retry the request`,
+    );
+    expect(await statuses()).toEqual(["escalation.start:done:0", "escalation.start:pending:1"]);
   });
 
   it("only logs a failed non-critical effect; it stays owed", async () => {

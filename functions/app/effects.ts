@@ -35,6 +35,19 @@ export interface EffectHandler {
   readonly critical: boolean;
 }
 
+/**
+ * Thrown by a handler that ran its batch effect by effect and failed only some of them (the others
+ * are done): only those are recorded as failed, counted by the sweep and named in the 503.
+ */
+export class EffectsPartlyFailed extends UnavailableError {
+  /** Ids of the effects of the batch that failed (still pending). */
+  readonly effectIds: ReadonlySet<number>;
+  constructor(message: string, effectIds: ReadonlySet<number>) {
+    super(message);
+    this.effectIds = effectIds;
+  }
+}
+
 /** One handler per effect kind: a Record, so a new kind does not compile until it has one. */
 export type EffectRegistry = Readonly<Record<EffectKind, EffectHandler>>;
 
@@ -133,8 +146,10 @@ async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Pro
       }
       if (written) followUps.push(...written);
     } catch (error) {
-      failed.push(...batch);
-      await recordFailure(deps, batch, error);
+      const failedOnes =
+        error instanceof EffectsPartlyFailed ? batch.filter((e) => error.effectIds.has(e.id)) : batch;
+      failed.push(...failedOnes);
+      await recordFailure(deps, failedOnes, error);
     }
   }
   if (followUps.length > 0) failed.push(...(await runEffects(deps, followUps)));
@@ -142,6 +157,7 @@ async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Pro
 }
 
 async function recordFailure(deps: EffectDeps, batch: readonly OwedEffect[], error: unknown): Promise<void> {
+  if (batch.length === 0) return;
   const now = deps.clock.now();
   const attempts = Math.max(...batch.map((e) => e.attempts));
   logger.error("effect failed; it is tried again later", {

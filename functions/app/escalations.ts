@@ -19,7 +19,7 @@ import {
   type EscalationRunner,
   planManualEscalation,
 } from "../domain/escalation/index.ts";
-import type { EffectHandler } from "./effects.ts";
+import { type EffectHandler, EffectsPartlyFailed } from "./effects.ts";
 
 // What happens to escalations when alerts change, as effect handlers of the outbox: open and start
 // them for new alerts (`escalation.start`), stop them for acknowledged or resolved ones
@@ -54,6 +54,7 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
       completesItself: true,
       async run(effects) {
         const failed: number[] = [];
+        const failedEffects = new Set<number>();
         const started: number[] = [];
         for (const effect of effects) {
           const opened = openedExecutionOf(effect);
@@ -65,6 +66,7 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
             : (await startEscalations(deps, { alertIds: effect.alertIds, policyId: policyOfStart(effect) }))
                 .failedAlertIds;
           if (failedAlertIds.length === 0) started.push(effect.id);
+          else failedEffects.add(effect.id);
           failed.push(...failedAlertIds);
         }
         await completeEffects(deps.db, { ids: started, now: deps.clock.now() });
@@ -73,7 +75,11 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
             failed.length > 10
               ? `${failed.slice(0, 10).join(", ")}… (${failed.length} alerts)`
               : failed.join(", ");
-          throw new UnavailableError(`the escalation of alert ${some} could not be started`);
+          // Only the effects whose start failed are failed (the others are done, counted as run).
+          throw new EffectsPartlyFailed(
+            `the escalation of alert ${some} could not be started`,
+            failedEffects,
+          );
         }
       },
     },

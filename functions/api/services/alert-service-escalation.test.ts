@@ -6,6 +6,8 @@ import { admin, createInMemoryTransport, failure } from "../../../test/support/r
 import { attachPolicy, seedPolicy } from "../../../test/support/seed-oncall.ts";
 import type { DatabaseHandle } from "../../adapters/db/database.ts";
 import { loadEscalation } from "../../adapters/db/stores/escalations.ts";
+import { effectDepsOf } from "../../app/effect-registry.ts";
+import { sweepEffects } from "../../app/effects.ts";
 import { startEscalations } from "../../app/escalations.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { AlertService } from "../../gen/oncall/v1/alerts_pb.ts";
@@ -18,6 +20,7 @@ const clock = createFixedClock("2026-11-27T12:00:00Z");
 const runner = createRecordingEscalationRunner();
 let failStarts = 0;
 let database: DatabaseHandle;
+let ctx: ReturnType<typeof createTestAppContext>;
 let alerts: ReturnType<typeof createClient<typeof AlertService>>;
 let services: ReturnType<typeof createClient<typeof ServiceService>>;
 let withPolicy: string;
@@ -25,7 +28,7 @@ let withoutPolicy: string;
 
 beforeAll(async () => {
   database = await openTestDatabase("pglite");
-  const ctx = createTestAppContext(database, {
+  ctx = createTestAppContext(database, {
     clock,
     escalations: {
       start: (name) => (failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(name)),
@@ -102,6 +105,30 @@ describe("AlertService escalations", () => {
     expect(await escalation(id)).toMatchObject({ status: "active", executionName: `alert-${id}` });
     // The start is owed no more (its effect is done).
     expect(await owedStarts()).toBe(0);
+  });
+
+  it("a swept batch of starts where one fails counts and fails only that one; the other is done", async () => {
+    // Two services, so that the second request does not pick up the first one's owed start.
+    const other = (await services.createService({ name: "payments" }, admin)).service!.id;
+    const { escalation_policy_id: policyId } = await database.db
+      .selectFrom("services")
+      .select("escalation_policy_id")
+      .where("id", "=", withPolicy)
+      .executeTakeFirstOrThrow();
+    await attachPolicy(database.db, other, policyId!);
+    failStarts = 2;
+    await failure(alerts.createAlert({ serviceId: withPolicy, summary: "x", dedupKey: "one" }, admin));
+    await failure(alerts.createAlert({ serviceId: other, summary: "y", dedupKey: "two" }, admin));
+    expect(await owedStarts()).toBe(2);
+
+    // Both are due again; the sweep takes them as one batch, and only the first start fails.
+    failStarts = 1;
+    clock.advance(60_000);
+    const swept = await sweepEffects(effectDepsOf(ctx), { limit: 10 });
+    clock.set("2026-11-27T12:00:00Z");
+
+    expect(swept).toEqual({ ran: 1, failed: 1 });
+    expect(await owedStarts()).toBe(1);
   });
 
   it("stops the escalation on acknowledge, and a later resolve has nothing more to stop", async () => {
