@@ -289,8 +289,9 @@ describe("OncallStack", () => {
 
   it("alarms on Lambda errors, failed escalations and failing ingestion, all on one dashboard", () => {
     // + failed escalations, API 5xx rate, webhook / RPC 429s, Lambda throttles, rejections (2).
-    // Per function, failed escalations, 6 ingestion alarms, and delivery's dead letters and failure rate.
-    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 1 + 6 + 2);
+    // Per function, failed and re-driven escalations, 6 ingestion alarms, and delivery's dead letters
+    // and failure rate.
+    template.resourceCountIs("AWS::CloudWatch::Alarm", appFunctions().length + 2 + 6 + 2);
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "Errors",
       Namespace: "AWS/Lambda",
@@ -298,6 +299,11 @@ describe("OncallStack", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "ExecutionsFailed",
       Namespace: "AWS/States",
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "EscalationsRedriven",
+      Namespace: "Oncall",
+      Dimensions: [{ Name: "service", Value: "oncall" }],
     });
     const dashboards = template.findResources("AWS::CloudWatch::Dashboard") as Record<string, Resource>;
     const body = JSON.stringify(Object.values(dashboards)[0]?.Properties.DashboardBody);

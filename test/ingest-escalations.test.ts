@@ -107,17 +107,20 @@ describe("webhooks and escalations", () => {
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     clock.advance(61_000);
     expect(await sweep(undefined)).toEqual({
       effectsRun: 1,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     expect(await sweep(undefined)).toEqual({
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
     expect((await loadEscalation(database.db, id))?.escalation.status).toBe("active");
@@ -142,12 +145,14 @@ describe("webhooks and escalations", () => {
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     clock.advance(10_000);
     expect(await sweep(undefined)).toEqual({
       effectsRun: 1,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     expect(runner.calls.filter((c) => c.op === "start")).toHaveLength(1);
   });
@@ -155,17 +160,21 @@ describe("webhooks and escalations", () => {
   it("housekeeping auto-resolves alerts not seen for the configured days and stops their escalation", async () => {
     const housekeeping = createHousekeeping({ ...ctx, autoResolveAfterDays: 7 });
     const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
+    // The recording runner walks nothing, so days later the escalation also counts as stranded and
+    // walks again under a new execution (the test above); the auto-resolve stops that one.
     clock.advance(6 * 86_400_000);
     expect(await housekeeping(undefined)).toEqual({
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 1,
     });
     clock.advance(2 * 86_400_000);
     expect(await housekeeping(undefined)).toEqual({
       effectsRun: 0,
       alertsAutoResolved: 1,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 1,
     });
 
     const alert = await database.db
@@ -174,8 +183,9 @@ describe("webhooks and escalations", () => {
       .where("id", "=", id)
       .executeTakeFirstOrThrow();
     expect(alert).toEqual({ status: "resolved", resolved_by: "system" });
-    expect(runner.calls.at(-1)).toEqual({ op: "stop", executionName: `alert-${id}` });
-    expect((await loadEscalation(database.db, id))?.escalation.status).toBe("stopped");
+    const escalation = (await loadEscalation(database.db, id))!.escalation;
+    expect(escalation.status).toBe("stopped");
+    expect(runner.calls.at(-1)).toEqual({ op: "stop", executionName: escalation.executionName });
   });
 
   it("a process that dies between an alert change and its effect: housekeeping runs the effect once", async () => {
@@ -207,17 +217,20 @@ describe("webhooks and escalations", () => {
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     clock.advance(31_000);
     expect(await sweep(undefined)).toEqual({
       effectsRun: 1,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
     expect(await sweep(undefined)).toEqual({
       effectsRun: 0,
       alertsAutoResolved: 0,
       alertsReleasedFromMaintenance: 0,
+      escalationsRedriven: 0,
     });
 
     // One request's new alerts form one cohort: one execution, started once.
@@ -246,6 +259,37 @@ describe("webhooks and escalations", () => {
       .where("id", "=", committed.effects[0]!.id)
       .execute();
     expect(effects).toEqual([{ status: "done", attempts: 0 }]);
+  });
+
+  it("housekeeping walks again an escalation nothing walks any more, under a new execution, then waits as long again", async () => {
+    // The recording runner starts nothing: the execution is as good as lost (on AWS, one that failed
+    // without recording it). Its step stays overdue.
+    const sweep = createHousekeeping(ctx);
+    const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
+    expect(runner.calls).toEqual([{ op: "start", executionName: `alert-${id}` }]);
+
+    clock.advance(29 * 60_000); // within what a live execution's retries may take
+    expect(await sweep(undefined)).toMatchObject({ escalationsRedriven: 0 });
+    clock.advance(3 * 60_000);
+    expect(await sweep(undefined)).toMatchObject({ escalationsRedriven: 1 });
+    const redriven = (await loadEscalation(database.db, id))!.escalation;
+    expect(redriven.executionName).toMatch(new RegExp(`^redrive-${id}-[0-9a-f]{8}$`));
+    expect(runner.calls.at(-1)).toEqual({ op: "start", executionName: redriven.executionName });
+    expect(redriven.status).toBe("active");
+
+    // The new execution gets the same time before it counts as stranded in turn.
+    clock.advance(29 * 60_000);
+    expect(await sweep(undefined)).toMatchObject({ escalationsRedriven: 0 });
+    clock.advance(2 * 60_000);
+    expect(await sweep(undefined)).toMatchObject({ escalationsRedriven: 1 });
+    const again = (await loadEscalation(database.db, id))!.escalation.executionName;
+    expect(again).not.toBe(redriven.executionName);
+
+    // An acknowledge stops the execution that walks it now.
+    await send({ dedup: "disk", action: "acknowledge" });
+    expect(runner.calls.at(-1)).toEqual({ op: "stop", executionName: again });
+    clock.advance(60 * 60_000);
+    expect(await sweep(undefined)).toMatchObject({ escalationsRedriven: 0 });
   });
 
   it("a sender's later request runs the effects its service still owes after a failure", async () => {

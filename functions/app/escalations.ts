@@ -5,9 +5,11 @@ import { completeEffects } from "../adapters/db/stores/alert-effects.ts";
 import {
   applyManualEscalation,
   countActiveMembers,
+  findStrandedEscalations,
   loadManualEscalationContext,
   openEscalations,
   type PendingStart,
+  rehomeStrandedEscalations,
   stopEscalations,
 } from "../adapters/db/stores/escalations.ts";
 import { logger } from "../adapters/observability.ts";
@@ -19,7 +21,7 @@ import {
   type EscalationRunner,
   planManualEscalation,
 } from "../domain/escalation/index.ts";
-import { type EffectHandler, EffectsPartlyFailed } from "./effects.ts";
+import { dispatchEffects, type EffectDeps, type EffectHandler, EffectsPartlyFailed } from "./effects.ts";
 
 // What happens to escalations when alerts change, as effect handlers of the outbox: open and start
 // them for new alerts (`escalation.start`), stop them for acknowledged or resolved ones
@@ -242,4 +244,41 @@ async function stopQuietly(runner: EscalationRunner, execution: PendingStart): P
       error: error as Error,
     });
   }
+}
+
+/**
+ * How late a step may be before its escalation counts as stranded: beyond what a live execution's
+ * retries of RunStep take (state-machines/escalation.asl.json: 8 attempts, at most 5 minutes apart,
+ * about 15 minutes plus the Lambda's own timeouts).
+ */
+export const STRANDED_AFTER_MS = 30 * 60_000;
+
+/**
+ * Escalations nothing walks any more (their execution failed and the failure could not be
+ * recorded, or their start was given up after a day of retries) walk again: each stranded cohort
+ * moves to a fresh execution, whose start the outbox owes and runs now. A step is never paged twice
+ * by this: each step's write checks the position it started from, and a notification is unique per
+ * alert, pass, step and target. Answers the alerts moved.
+ */
+export async function redriveStrandedEscalations(
+  deps: { readonly db: Kysely<Database>; readonly clock: Clock; readonly effects: EffectDeps },
+  limit: number,
+): Promise<number[]> {
+  const now = deps.clock.now();
+  const dueBefore = new Date(now.getTime() - STRANDED_AFTER_MS);
+  const moved: number[] = [];
+  for (const stranded of await findStrandedEscalations(deps.db, { dueBefore, limit })) {
+    const to = `redrive-${Math.min(...stranded.alertIds)}-${randomUUID().slice(0, 8)}`;
+    const { alertIds, effects } = await rehomeStrandedEscalations(deps.db, { stranded, to, dueBefore, now });
+    if (alertIds.length === 0) continue;
+    logger.error("stranded escalations walk again under a new execution", {
+      from: stranded.executionName,
+      to,
+      alertIds,
+    });
+    moved.push(...alertIds);
+    // A failed start stays owed (pending): the sweep retries it with backoff.
+    await dispatchEffects(deps.effects, effects).catch(() => undefined);
+  }
+  return moved;
 }

@@ -7,6 +7,7 @@ import type { AppContext } from "../app/context.ts";
 import { announceOverdue, deliveryPlanningDepsOf } from "../app/delivery-planning.ts";
 import { effectDepsOf } from "../app/effect-registry.ts";
 import { purgeEffects, sweepEffects } from "../app/effects.ts";
+import { redriveStrandedEscalations } from "../app/escalations.ts";
 import { createMaintenanceCheck, releaseEndedMaintenance } from "../app/maintenance.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import { type TaskHandler, taskLambda } from "./middleware/task-lambda.ts";
@@ -17,6 +18,8 @@ export interface HousekeepingResult {
   alertsAutoResolved: number;
   /** Open alerts routed again because the maintenance window that suppressed them ended. */
   alertsReleasedFromMaintenance: number;
+  /** Alerts whose escalation nothing walked any more, walking again under a new execution. */
+  escalationsRedriven: number;
 }
 
 /** Alerts auto-resolved per run at most; the next run (a minute later) takes the rest. */
@@ -34,6 +37,8 @@ const maintenanceReleaseBatch = 500;
  * - with `autoResolveAfterDays` set (ONCALL_AUTO_RESOLVE_AFTER_DAYS), resolves open alerts not seen
  *   for that many days (their escalations stop);
  * - routes again the open alerts suppressed by maintenance windows that have ended (they escalate now);
+ * - starts again, under a new execution, the escalations nothing walks any more (an execution that
+ *   failed without recording it, a start given up): their step overdue by STRANDED_AFTER_MS;
  * - forgets effects finished more than a day ago.
  * Fails (and so alarms) when something owed still cannot run.
  */
@@ -58,6 +63,10 @@ export function createHousekeeping(
     if (swept.ran > 0) logger.warn("effects run by housekeeping", { ran: swept.ran });
 
     const { released } = await releaseEndedMaintenance({ ...ctx, effects }, maintenanceReleaseBatch);
+    const redriven = await redriveStrandedEscalations(
+      { db: ctx.database.db, clock: ctx.clock, effects },
+      effectBatch,
+    );
 
     let resolved: number[] = [];
     if (ctx.autoResolveAfterDays !== undefined) {
@@ -74,6 +83,7 @@ export function createHousekeeping(
     metrics.addMetric("AlertsAutoResolved", MetricUnit.Count, resolved.length);
     metrics.addMetric("AlertsReleasedFromMaintenance", MetricUnit.Count, released);
     metrics.addMetric("DeliveriesReannounced", MetricUnit.Count, reannounced);
+    metrics.addMetric("EscalationsRedriven", MetricUnit.Count, redriven.length);
     metrics.publishStoredMetrics();
     if (swept.failed > 0) {
       throw new UnavailableError(`${swept.failed} effect(s) failed again; the next run retries`);
@@ -82,6 +92,7 @@ export function createHousekeeping(
       effectsRun: swept.ran,
       alertsAutoResolved: resolved.length,
       alertsReleasedFromMaintenance: released,
+      escalationsRedriven: redriven.length,
     };
   };
 }

@@ -112,8 +112,24 @@ export class Observability extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    // Housekeeping walked escalations again whose workflow was lost (state-machines/README.md).
+    const redrivenEscalations = new Alarm(this, "EscalationsRedriven", {
+      alarmDescription:
+        "Escalations were overdue with no workflow walking them; housekeeping started them again. Find why their execution was lost.",
+      metric: new Metric({
+        namespace: metricsNamespace,
+        metricName: "EscalationsRedriven",
+        dimensionsMap: { service: powertoolsServiceName },
+        period,
+        statistic: Stats.SUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     const { alarms: ingestAlarms, throttled } = this.ingestAlarms(props);
-    this.alarms = [...ingestAlarms, ...functionErrorAlarms, failedEscalations];
+    this.alarms = [...ingestAlarms, ...functionErrorAlarms, failedEscalations, redrivenEscalations];
     const actions = [new SnsAction(this.alarmTopic), ...(props.alarmActions ?? [])];
     for (const alarm of this.alarms) {
       alarm.addAlarmAction(...actions);

@@ -10,6 +10,7 @@ import {
   planStep,
   type StepPlan,
 } from "../../../domain/escalation/index.ts";
+import { completeEffects } from "./alert-effects.ts";
 import { applySignals } from "./alert-signals.ts";
 import { acknowledgeAlert } from "./alerts.ts";
 import {
@@ -18,6 +19,7 @@ import {
   countActiveMembers,
   findActiveEscalations,
   findActiveExecutionsAfter,
+  findStrandedEscalations,
   finishCohortMembers,
   listNotifications,
   loadCohort,
@@ -25,6 +27,7 @@ import {
   loadManualEscalationContext,
   openEscalations,
   recordCohortFailure,
+  rehomeStrandedEscalations,
   stopEscalations,
 } from "./escalations.ts";
 import { createService } from "./services.ts";
@@ -628,6 +631,60 @@ describeEachDatabase("escalations store", (suite) => {
       expect(await findActiveExecutionsAfter(db(), { afterName: "cohort-1", limit: 5 })).toEqual([
         "cohort-2",
       ]);
+    });
+  });
+  describe("stranded escalations", () => {
+    it("are those overdue with no start owed; re-homing moves them to a new execution and owes its start", async () => {
+      const a = await trigger("a");
+      const b = await trigger("b");
+      await openEscalations(db(), { alertIds: [a, b], policyId, now: t0 });
+      const later = seconds(3600);
+      const dueBefore = seconds(1800);
+      // While a start of theirs is owed, the outbox starts it; housekeeping leaves them alone.
+      const owed = await sql<{ id: number }>`
+        insert into alert_effects (kind, service_id, alert_ids, payload, due_at, created_at, updated_at)
+        values ('escalation.start', ${withPolicy}::uuid, ${JSON.stringify([b])}::jsonb, '{}'::jsonb,
+          ${t0.toISOString()}::timestamptz, ${t0.toISOString()}::timestamptz, ${t0.toISOString()}::timestamptz)
+        returning id`.execute(db());
+      expect(await findStrandedEscalations(db(), { dueBefore, limit: 10 })).toMatchObject([
+        { alertIds: [a] },
+      ]);
+      await completeEffects(db(), { ids: owed.rows.map((e) => Number(e.id)), now: t0 });
+
+      const [stranded, ...more] = await findStrandedEscalations(db(), { dueBefore, limit: 10 });
+      expect(more).toEqual([]);
+      expect(stranded).toMatchObject({ policyId, alertIds: [a, b] });
+      expect(stranded!.executionName).toBe((await loadEscalation(db(), a))!.escalation.executionName);
+      expect(await findStrandedEscalations(db(), { dueBefore, limit: 1 })).toMatchObject([{ alertIds: [a] }]);
+      // Not overdue enough yet: nothing.
+      expect(await findStrandedEscalations(db(), { dueBefore: t0, limit: 10 })).toEqual([]);
+
+      const moved = await rehomeStrandedEscalations(db(), {
+        stranded: stranded!,
+        to: "redrive-x",
+        dueBefore,
+        now: later,
+      });
+      expect(moved.alertIds).toEqual([a, b]);
+      expect(moved.effects).toMatchObject([
+        { kind: "escalation.start", alertIds: [a, b], payload: { policyId, executionName: "redrive-x" } },
+      ]);
+      expect((await loadEscalation(db(), b))!.escalation).toMatchObject({
+        executionName: "redrive-x",
+        status: "active",
+      });
+      // Its start is owed now, and it was just moved: not stranded again.
+      await completeEffects(db(), { ids: moved.effects.map((e) => e.id), now: later });
+      expect(await findStrandedEscalations(db(), { dueBefore, limit: 10 })).toEqual([]);
+      // Moving them again from the old execution finds nothing to move (a concurrent sweep lost).
+      expect(
+        await rehomeStrandedEscalations(db(), {
+          stranded: stranded!,
+          to: "redrive-y",
+          dueBefore,
+          now: later,
+        }),
+      ).toEqual({ alertIds: [], effects: [] });
     });
   });
 });

@@ -651,3 +651,81 @@ export async function listNotifications(db: Db, alertId: number): Promise<Notifi
     createdAt: r.created_at,
   }));
 }
+
+/** Active escalations whose workflow is gone, grouped by the execution that walked them. */
+export interface StrandedExecution {
+  readonly executionName: string;
+  readonly policyId: string;
+  readonly alertIds: readonly number[];
+}
+
+/**
+ * Active escalations whose next step was due before `dueBefore`, unchanged since then (a re-drive
+ * waits as long again before the next), and whose start is not owed (no
+ * pending `escalation.start` effect names the alert): nothing walks them any more — their
+ * execution failed and the failure could not be recorded, or their start was given up. At most
+ * `limit` alerts, the most overdue first.
+ */
+export async function findStrandedEscalations(
+  db: Db,
+  input: { dueBefore: Date; limit: number },
+): Promise<StrandedExecution[]> {
+  const { rows } = await sql<{ execution_name: string; policy_id: string; alert_ids: number[] }>`
+    select s.execution_name, s.policy_id, json_agg(s.alert_id order by s.alert_id) as alert_ids
+    from (
+      select e.alert_id, e.execution_name, e.policy_id from alert_escalations e
+      where e.status = 'active' and e.next_step_at < ${input.dueBefore.toISOString()}::timestamptz
+        -- moved (or stepped) since: given the same time again before it counts as stranded
+        and e.updated_at < ${input.dueBefore.toISOString()}::timestamptz
+        and not exists (
+          select 1 from alert_effects f
+          where f.status = 'pending' and f.kind = 'escalation.start' and f.alert_ids @> jsonb_build_array(e.alert_id)
+        )
+      order by e.next_step_at, e.alert_id
+      limit ${input.limit}::int
+    ) s
+    group by s.execution_name, s.policy_id
+    order by min(s.alert_id)
+  `.execute(db);
+  return rows.map((r) => ({
+    executionName: r.execution_name,
+    policyId: r.policy_id,
+    alertIds: r.alert_ids.map(Number),
+  }));
+}
+
+/**
+ * Moves the still-stranded members of `stranded` (active, due before `dueBefore`, still in its
+ * execution) to the execution `to` and owes its start, in one statement: the outbox starts it with
+ * retries, and the old execution, should it still run, finds no member and ends. Answers the
+ * alerts moved and the start effects owed.
+ */
+export async function rehomeStrandedEscalations(
+  db: Db,
+  input: { stranded: StrandedExecution; to: string; dueBefore: Date; now: Date },
+): Promise<{ alertIds: number[]; effects: OwedEffect[] }> {
+  const { stranded, to } = input;
+  const start: EffectKind = "escalation.start";
+  const now = input.now.toISOString();
+  const { rows } = await sql<{ alert_ids: number[] | null; effects: EffectTuple[] }>`
+    with moved as (
+      update alert_escalations e
+      set execution_name = ${to}, updated_at = ${now}::timestamptz
+      where e.alert_id = any(array(select value::bigint from jsonb_array_elements_text(${JSON.stringify(stranded.alertIds)}::jsonb)))
+        and e.execution_name = ${stranded.executionName} and e.status = 'active'
+        and e.next_step_at < ${input.dueBefore.toISOString()}::timestamptz
+        and e.updated_at < ${input.dueBefore.toISOString()}::timestamptz
+      returning e.alert_id, e.policy_id
+    ),
+    effects as (${insertEffects(
+      sql`select ${start}::text, a.service_id, jsonb_agg(a.id order by a.id),
+          jsonb_build_object('policyId', ${stranded.policyId}::text, 'executionName', ${to}::text)
+        from alerts a where a.id in (select alert_id from moved) group by a.service_id`,
+      input.now,
+    )})
+    select (select json_agg(alert_id order by alert_id) from moved) as alert_ids,
+      coalesce((select json_agg(effect) from effects), '[]'::json) as effects
+  `.execute(db);
+  const row = rows[0];
+  return { alertIds: (row?.alert_ids ?? []).map(Number), effects: (row?.effects ?? []).map(effectOf) };
+}
