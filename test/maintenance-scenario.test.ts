@@ -9,12 +9,7 @@ import { MaintenanceAction, MaintenanceService } from "../functions/gen/oncall/v
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
-import {
-  alertmanagerAvailable,
-  type RunningAlertmanager,
-  startAlertmanager,
-  waitFor,
-} from "./support/alertmanager.ts";
+import { alertmanagerAvailable, useAlertmanager, waitFor } from "./support/alertmanager.ts";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
@@ -60,20 +55,10 @@ afterAll(async () => {
 });
 
 describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager → oncall", () => {
-  let alertmanager: RunningAlertmanager | undefined;
-  let alertmanagerUrl: string;
-
-  beforeAll(async () => {
-    alertmanager = await startAlertmanager({
-      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
-      credentials: seeded.secrets.alertmanager,
-    });
-    alertmanagerUrl = alertmanager.url;
-  });
-
-  afterAll(() => {
-    alertmanager?.stop();
-  });
+  const alertmanager = useAlertmanager(() => ({
+    webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+    credentials: seeded.secrets.alertmanager,
+  }));
 
   it("suppresses the window's alerts; when it ends, the still-open ones escalate", async () => {
     const transport = createInMemoryTransport(ctx);
@@ -107,7 +92,7 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
       annotations: { summary: alertname },
       startsAt,
     });
-    const posted = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
+    const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify([
@@ -127,7 +112,7 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
     await waitFor(
       async () => (await rows()).length === 2 && (await rows()).some((r) => r.routing_state === "suppressed"),
       30_000,
-      () => alertmanager?.output() ?? "",
+      () => alertmanager.output(),
     );
     const id = async (summary: string) => Number((await rows()).find((r) => r.summary === summary)!.id);
     const staging = await id("StagingDiskFull");

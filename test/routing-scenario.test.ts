@@ -10,12 +10,7 @@ import { AlertService } from "../functions/gen/oncall/v1/alerts_pb.ts";
 import { MatchField, MatchOperator, RoutingService } from "../functions/gen/oncall/v1/routing_pb.ts";
 import { createLocalDispatch } from "../local/dispatch.ts";
 import { type LocalServer, startLocalServer } from "../local/server.ts";
-import {
-  alertmanagerAvailable,
-  type RunningAlertmanager,
-  startAlertmanager,
-  waitFor,
-} from "./support/alertmanager.ts";
+import { alertmanagerAvailable, useAlertmanager, waitFor } from "./support/alertmanager.ts";
 import {
   createRecordingEscalationRunner,
   createTestAppContext,
@@ -114,20 +109,10 @@ describe("README: buf curl SimulateRouting with a draft rule set", () => {
 });
 
 describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager → oncall", () => {
-  let alertmanager: RunningAlertmanager | undefined;
-  let alertmanagerUrl: string;
-
-  beforeAll(async () => {
-    alertmanager = await startAlertmanager({
-      webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
-      credentials: seeded.secrets.alertmanager,
-    });
-    alertmanagerUrl = alertmanager.url;
-  });
-
-  afterAll(() => {
-    alertmanager?.stop();
-  });
+  const alertmanager = useAlertmanager(() => ({
+    webhookUrl: `${server.url}/v1/webhooks/alertmanager`,
+    credentials: seeded.secrets.alertmanager,
+  }));
 
   it("routes each alert by the rules: policy A, suppressed, straight to a channel, the default", async () => {
     await routing.createRoutingRule(
@@ -178,7 +163,7 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
       annotations: { summary: alertname },
       startsAt,
     });
-    const posted = await fetch(`${alertmanagerUrl}/api/v2/alerts`, {
+    const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify([
@@ -200,7 +185,7 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
     await waitFor(
       async () => (await routed()).length === 4,
       30_000,
-      () => alertmanager?.output() ?? "",
+      () => alertmanager.output(),
     );
     const byName = Object.fromEntries((await routed()).map((r) => [r.summary, r]));
     const id = (name: string) => Number(byName[name]!.id);

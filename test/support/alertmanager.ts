@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 // Debian's prometheus-alertmanager as the real sender of the end-to-end suites: configured with one
 // webhook receiver pointing at the server under test. `.ci/run` installs it.
@@ -125,4 +126,27 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Starts Alertmanager before the enclosing suite's tests (`options` is read then, once the server it
+ * sends to is up) and stops it after them. `url` is its API; `output()` what it printed (for
+ * failure messages), empty before it started.
+ */
+export function useAlertmanager(options: () => Parameters<typeof startAlertmanager>[0]): {
+  readonly url: string;
+  output(): string;
+} {
+  let running: RunningAlertmanager | undefined;
+  beforeAll(async () => {
+    running = await startAlertmanager(options());
+  });
+  afterAll(() => running?.stop());
+  return {
+    get url() {
+      if (!running) throw new Error("Alertmanager has not started (use its url inside a test)");
+      return running.url;
+    },
+    output: () => running?.output() ?? "",
+  };
 }
