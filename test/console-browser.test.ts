@@ -132,6 +132,18 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     await page.getByRole("heading", { name: "Now", level: 1 }).waitFor();
   }
 
+  /** A new page, signed in as admin, on the `section` page of the main navigation. */
+  async function openSignedIn(
+    section: string,
+    options: { acceptDialogs?: boolean } = {},
+  ): Promise<{ page: Page; errors: string[] }> {
+    const opened = await openPage();
+    if (options.acceptDialogs) opened.page.on("dialog", (d) => d.accept());
+    await signIn(opened.page);
+    await nav(opened.page, section);
+    return opened;
+  }
+
   it("signs in, creates a service and key, shows a webhook alert live, acknowledges it", async () => {
     const { page, errors } = await openPage();
     const scripts: Promise<Buffer>[] = [];
@@ -215,9 +227,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 180_000);
 
   it("builds a rotation and a schedule, shows who is on call, adds an override", async () => {
-    const { page, errors } = await openPage();
-    await signIn(page);
-    await nav(page, "Schedules");
+    const { page, errors } = await openSignedIn("Schedules");
     await page.getByRole("heading", { name: "Schedules and rotations", level: 1 }).waitFor();
 
     await page.getByLabel("Rotation name").fill("primary");
@@ -301,10 +311,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }
 
   it("channels: creates an email channel, sends a test into the local outbox, refuses a bad URL and a used channel's deletion", async () => {
-    const { page, errors } = await openPage();
-    page.on("dialog", (d) => d.accept());
-    await signIn(page);
-    await nav(page, "Channels");
+    const { page, errors } = await openSignedIn("Channels", { acceptDialogs: true });
     await page.getByRole("heading", { name: "Channels", level: 1 }).waitFor();
     await page.getByText("No channels yet").waitFor();
     await check(page, "channels-empty");
@@ -364,10 +371,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 180_000);
 
   it("routing: a rule with matchers, a CEL error at its position, reorder, simulate, the decision on the alert", async () => {
-    const { page, errors } = await openPage();
-    page.on("dialog", (d) => d.accept());
-    await signIn(page);
-    await nav(page, "Routing");
+    const { page, errors } = await openSignedIn("Routing", { acceptDialogs: true });
     await page.getByRole("heading", { name: "Routing rules", level: 1 }).waitFor();
     await page.getByText("No routing rules yet").waitFor();
 
@@ -486,9 +490,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 180_000);
 
   it("routing: tests an unsaved rule (a CEL error at its position, a pasted alert), simulates the draft set", async () => {
-    const { page, errors } = await openPage();
-    await signIn(page);
-    await nav(page, "Routing");
+    const { page, errors } = await openSignedIn("Routing");
     await page.locator('tr[data-rule="criticals to primary"]').waitFor();
     const saved = () => page.locator("table.rules tbody tr").count();
     expect(await saved()).toBe(2);
@@ -583,10 +585,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 180_000);
 
   it("maintenance: creates a window for staging, extends and cancels it", async () => {
-    const { page, errors } = await openPage();
-    page.on("dialog", (d) => d.accept());
-    await signIn(page);
-    await nav(page, "Maintenance");
+    const { page, errors } = await openSignedIn("Maintenance", { acceptDialogs: true });
     await page.getByRole("heading", { name: "Maintenance windows", level: 1 }).waitFor();
     await page.getByText("No current or upcoming maintenance windows").waitFor();
 
@@ -639,10 +638,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 120_000);
 
   it("maintenance: edits a scheduled window and an active one; the simulator gives its verdict", async () => {
-    const { page, errors } = await openPage();
-    page.on("dialog", (d) => d.accept());
-    await signIn(page);
-    await nav(page, "Maintenance");
+    const { page, errors } = await openSignedIn("Maintenance", { acceptDialogs: true });
     const weekly = page.locator('tr[data-window="Saturday backups"]');
     await weekly.locator(".badge-mw-scheduled").waitFor();
 
@@ -707,9 +703,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 120_000);
 
   it("hides what a read-only key cannot do", async () => {
-    const { page, errors } = await openPage();
-    await signIn(page);
-    await nav(page, "API keys");
+    const { page, errors } = await openSignedIn("API keys");
     await page.getByRole("textbox", { name: "Name" }).fill("dashboard");
     await page.getByRole("button", { name: "Create API key" }).click();
     const key = await page.locator("#api-secret").inputValue();
@@ -762,9 +756,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
   }, 120_000);
 
   it("lists the demo users and their contact methods; a new SMS number waits for its code", async () => {
-    const { page, errors } = await openPage();
-    await signIn(page);
-    await nav(page, "Users");
+    const { page, errors } = await openSignedIn("Users");
     await page.getByRole("link", { name: "Bob Demo" }).waitFor();
     await page.getByLabel("Search by name or email").fill("alice");
     await page.getByRole("link", { name: "Bob Demo" }).waitFor({ state: "detached" });
@@ -824,10 +816,7 @@ describe.skipIf(!haveChromium)("web console in Chromium", () => {
     expect(errors).toEqual([]);
   }, 180_000);
   it("notification rules on a user's page page her by email; the alert shows its deliveries", async () => {
-    const { page, errors } = await openPage();
-    page.on("dialog", (d) => d.accept());
-    await signIn(page);
-    await nav(page, "Users");
+    const { page, errors } = await openSignedIn("Users", { acceptDialogs: true });
     await page.getByRole("link", { name: "Alice Demo" }).click();
     await page.getByRole("heading", { name: "Notification rules" }).waitFor();
     await page.getByText("No notification rules").waitFor();
