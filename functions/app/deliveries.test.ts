@@ -143,21 +143,13 @@ describeEachDatabase("deliveries", (suite) => {
       )
     ).rows;
 
+  /** A notification rule of Alice's: `contactMethodId` after `delayMinutes`. */
+  const aliceRule = (contactMethodId: string, delayMinutes: number) =>
+    createRule(db(), { userId: "alice", contactMethodId, delayMinutes, maxRules: 50, now: clock.now() });
+
   it("plans a user's rules (delays from the step) and a channel, and sends what is due, once", async () => {
-    await createRule(db(), {
-      userId: "alice",
-      contactMethodId: "alice-hook",
-      delayMinutes: 0,
-      maxRules: 50,
-      now: clock.now(),
-    });
-    await createRule(db(), {
-      userId: "alice",
-      contactMethodId: "alice-sms",
-      delayMinutes: 5,
-      maxRules: 50,
-      now: clock.now(),
-    });
+    await aliceRule("alice-hook", 0);
+    await aliceRule("alice-sms", 5);
     const alertId = await alertNotifying([
       { kind: "user", id: "alice" },
       { kind: "channel", id: "ops" },
@@ -229,13 +221,7 @@ describeEachDatabase("deliveries", (suite) => {
   });
 
   it("records no_contact_method for a user with nothing usable, and for an unknown user", async () => {
-    await createRule(db(), {
-      userId: "alice",
-      contactMethodId: "alice-mail",
-      delayMinutes: 0,
-      maxRules: 50,
-      now: clock.now(),
-    });
+    await aliceRule("alice-mail", 0);
     const alertId = await alertNotifying([
       { kind: "user", id: "alice" },
       { kind: "user", id: "ghost" },
@@ -325,20 +311,8 @@ describeEachDatabase("deliveries", (suite) => {
   });
 
   it("acknowledging suppresses rule-delayed pages and sends status updates to opted-in users", async () => {
-    await createRule(db(), {
-      userId: "alice",
-      contactMethodId: "alice-hook",
-      delayMinutes: 0,
-      maxRules: 50,
-      now: clock.now(),
-    });
-    await createRule(db(), {
-      userId: "alice",
-      contactMethodId: "alice-sms",
-      delayMinutes: 5,
-      maxRules: 50,
-      now: clock.now(),
-    });
+    await aliceRule("alice-hook", 0);
+    await aliceRule("alice-sms", 5);
     await setStatusUpdatesOptIn(db(), { userId: "alice", enabled: true, now: clock.now() });
     const alertId = await alertNotifying([{ kind: "user", id: "alice" }]);
     await sendDueDeliveries(deps(), { limit: 10 });
