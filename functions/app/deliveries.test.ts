@@ -1,5 +1,6 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { sql } from "kysely";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import { createTestAppContext } from "../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../test/support/databases.ts";
 import {
@@ -18,6 +19,7 @@ import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
 import { createRule, listDeliveries, setStatusUpdatesOptIn } from "../adapters/db/stores/deliveries.ts";
 import { openEscalations } from "../adapters/db/stores/escalations.ts";
 import { createService } from "../adapters/db/stores/services.ts";
+import { metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
@@ -276,7 +278,11 @@ describeEachDatabase("deliveries", (suite) => {
   it("400 fails at once, is not retried, and is on the alert's log", async () => {
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script({ status: 400 });
+    const counted = vi.spyOn(metrics, "addMetric");
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ failed: 1 });
+    // The metric the failure-rate alarm reads (infra/constructs/delivery.ts).
+    expect(counted).toHaveBeenCalledWith("DeliveriesFailed", MetricUnit.Count, 1);
+    counted.mockRestore();
     expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "failed", attempts: 1 });
     clock.advance(3_600_000);
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
