@@ -24,7 +24,7 @@ import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import type { AppContext } from "./context.ts";
-import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
+import { claimDeliveries, deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
 import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
@@ -321,28 +321,48 @@ describeEachDatabase("deliveries", (suite) => {
     expect(await statuses()).toEqual(["pending", "sent"]);
   });
 
+  it("a page being sent when the alert is acknowledged also gets the status update", async () => {
+    await setStatusUpdatesOptIn(db(), { userId: "bob", enabled: true, now: clock.now() });
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    // Claimed (leased, `sending`) before the acknowledge: it goes, so the update must follow it.
+    const inFlight = await claimDeliveries(deps(), { limit: 10 });
+    expect(inFlight.map((d) => d.status)).toEqual(["sending"]);
+    await acknowledgeAlert(db(), { id: alertId, actor: "bob", now: clock.now() });
+    expect(await sendStatusUpdates(deps(), [alertId])).toBe(1);
+    expect((await deliveriesOf(alertId)).map((d) => [d.messageKind, d.status])).toEqual([
+      ["alert", "sending"],
+      ["status_update", "pending"],
+    ]);
+  });
+
   it("acknowledging suppresses rule-delayed pages and sends status updates to opted-in users", async () => {
     await aliceRule("alice-hook", 0);
     await aliceRule("alice-sms", 5);
     await setStatusUpdatesOptIn(db(), { userId: "alice", enabled: true, now: clock.now() });
-    const alertId = await alertNotifying([{ kind: "user", id: "alice" }]);
+    // Bob is paged too but did not opt in: he gets no status update.
+    const alertId = await alertNotifying([
+      { kind: "user", id: "alice" },
+      { kind: "user", id: "bob" },
+    ]);
     await sendDueDeliveries(deps(), { limit: 10 });
     clock.advance(60_000);
     await acknowledgeAlert(db(), { id: alertId, actor: "alice", now: clock.now() });
     await sendStatusUpdates(deps(), [alertId]);
     const after = await deliveriesOf(alertId);
-    expect(after.map((d) => [d.messageKind, d.destinationKind, d.status])).toEqual([
-      ["alert", "webhook", "sent"],
-      ["alert", "sms", "suppressed"],
-      ["status_update", "webhook", "pending"],
+    expect(after.map((d) => [d.recipientId, d.messageKind, d.destinationKind, d.status]).sort()).toEqual([
+      ["alice", "alert", "sms", "suppressed"],
+      ["alice", "alert", "webhook", "sent"],
+      ["alice", "status_update", "webhook", "pending"],
+      ["bob", "alert", "webhook", "sent"],
     ]);
     clock.advance(5 * 60_000);
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
     const update = receiver.requests.at(-1)!;
     expect(update.headers["x-message-kind"]).toBe("status_update");
     expect(update.body).toContain("acknowledged");
+    expect(update.path).toBe("/alice");
     // Again (a repeated effect): nothing new.
     await sendStatusUpdates(deps(), [alertId]);
-    expect(await deliveriesOf(alertId)).toHaveLength(3);
+    expect(await deliveriesOf(alertId)).toHaveLength(4);
   });
 });
