@@ -31,12 +31,13 @@ describe("a SIGKILL while deliveries are pending", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const start = () => {
+  const start = (env: Record<string, string> = {}) => {
     const p = startEmbeddedProcess({
       ONCALL_DATA_DIR: dataDir,
       ONCALL_DEMO_INTEGRATION_KEY: demoKey,
       ONCALL_DEMO_WEBHOOK_URL: `${receiver.url}/alice`,
       ONCALL_ADMIN_TOKEN: adminToken,
+      ...env,
     });
     processes.push(p);
     return p;
@@ -44,7 +45,9 @@ describe("a SIGKILL while deliveries are pending", () => {
 
   it("sends every page after the restart, none more than twice", async () => {
     receiver.script(...Array.from({ length: alerts }, () => "hang" as const));
-    const first = start();
+    // The held sends must not time out (and go again) while the ten alerts are posted on a busy
+    // machine: the first process waits as long as a send may (a 10 s bound let a page arrive three times).
+    const first = start({ ONCALL_OUTBOUND_TIMEOUT_MS: "120000" });
     const url = await waitHealthy(first);
     for (let i = 0; i < alerts; i++) {
       const res = await fetch(`${url}/v1/webhooks/generic`, {
