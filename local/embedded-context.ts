@@ -19,7 +19,7 @@ import { version } from "../functions/adapters/version.ts";
 import { createProviderContactSender } from "../functions/app/contact-messages.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { claimDeliveries, deliveryDepsOf, sendClaimedDeliveries } from "../functions/app/deliveries.ts";
-import { channelLookupOver, defaultDeliverySettings } from "../functions/app/delivery-runtime.ts";
+import { channelLookupOver, deliverySettingsFor } from "../functions/app/delivery-runtime.ts";
 import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
@@ -141,7 +141,13 @@ export async function createEmbeddedRuntime(
         channels: channelLookupOver(() => database.db),
         providers: outbound.providers,
         queue: deliveries,
-        settings: { ...defaultDeliverySettings, slackBotTokenRef: notifications.slackBotTokenRef },
+        settings: deliverySettingsFor({
+          outboundTimeoutMs: notifications.httpTimeoutMs,
+          slackBotTokenRef: notifications.slackBotTokenRef,
+          // "Open" links in messages (a bundle's link to the alerts): this server's console unless told.
+          consoleUrl:
+            env.ONCALL_CONSOLE_URL?.trim() || (config.port > 0 ? `http://127.0.0.1:${config.port}` : ""),
+        }),
       },
       ...createUserDirectoryBinding({
         config: config.directory,

@@ -12,7 +12,7 @@ import { systemClock } from "../domain/clock.ts";
 import { openAwsDatabase } from "./aws-database.ts";
 import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
-import { channelLookupOver, type DeliveryQueue, defaultDeliverySettings } from "./delivery-runtime.ts";
+import { channelLookupOver, type DeliveryQueue, deliverySettingsFor } from "./delivery-runtime.ts";
 import type { createMaintenanceCheck } from "./maintenance.ts";
 import { createUserDirectoryBinding } from "./user-directory.ts";
 
@@ -104,11 +104,11 @@ export async function createAwsContext(
       channels: channelLookupOver(() => database.db),
       providers: outbound.providers,
       queue: awsDeliveryQueue(env),
-      settings: {
-        ...defaultDeliverySettings,
+      settings: deliverySettingsFor({
+        outboundTimeoutMs: notifications.httpTimeoutMs,
         slackBotTokenRef: notifications.slackBotTokenRef,
         consoleUrl: env.ONCALL_CONSOLE_URL?.trim() ?? "",
-      },
+      }),
     },
     ...createUserDirectoryBinding({
       config: config.directory,

@@ -19,6 +19,7 @@ import { createService } from "../adapters/db/stores/services.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
+import { defaultDeliverySettings } from "./delivery-runtime.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
 import { createEscalationStepPorts } from "./escalation-ports.ts";
@@ -48,7 +49,10 @@ describe("throttling and bundling", () => {
         [user("alice")],
         [contactMethod("alice", "sms", "sms", "+15550100001")],
       ),
-      delivery: testDeliveryRuntime({ providers: createHttpTestProviders(receiver.url) }),
+      delivery: testDeliveryRuntime({
+        providers: createHttpTestProviders(receiver.url),
+        settings: { ...defaultDeliverySettings, consoleUrl: "https://oncall.example.com" },
+      }),
     });
     const deps = { ...deliveryDepsOf(ctx), random: () => 0.5 };
     const service = (await createService(db, {
@@ -105,7 +109,11 @@ describe("throttling and bundling", () => {
     for (let i = 1; i < sentAt.length; i++)
       expect(sentAt[i]! - sentAt[i - 1]!).toBeGreaterThanOrEqual(60_000);
     expect((messages[0]!.json as { text: string }).text).toContain("Storm alert 0");
-    expect((messages[1]!.json as { text: string }).text).toMatch(/^199 new alerts on payments-api/);
+    // One message for the 199 that waited, with a link to them (the first of them in the console).
+    const bundle = (messages[1]!.json as { text: string }).text;
+    expect(bundle).toMatch(
+      /^199 new alerts on payments-api, first: Storm alert 1 https:\/\/oncall\.example\.com\/alerts\/\d+$/,
+    );
     const all = (await listDeliveries(db, { limit: 500 })).items;
     expect(all).toHaveLength(200);
     expect(all.every((d) => d.status === "sent")).toBe(true);

@@ -1,5 +1,6 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { sql } from "kysely";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import { createTestAppContext } from "../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../test/support/databases.ts";
 import {
@@ -18,11 +19,12 @@ import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
 import { createRule, listDeliveries, setStatusUpdatesOptIn } from "../adapters/db/stores/deliveries.ts";
 import { openEscalations } from "../adapters/db/stores/escalations.ts";
 import { createService } from "../adapters/db/stores/services.ts";
+import { metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import type { AppContext } from "./context.ts";
-import { deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
+import { claimDeliveries, deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
 import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
@@ -269,12 +271,18 @@ describeEachDatabase("deliveries", (suite) => {
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
     clock.advance(1);
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+    expect(receiver.requests.filter((r) => r.path === "/bob")).toHaveLength(2);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "sent", attempts: 2 });
   });
 
   it("400 fails at once, is not retried, and is on the alert's log", async () => {
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script({ status: 400 });
+    const counted = vi.spyOn(metrics, "addMetric");
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ failed: 1 });
+    // The metric the failure-rate alarm reads (infra/constructs/delivery.ts).
+    expect(counted).toHaveBeenCalledWith("DeliveriesFailed", MetricUnit.Count, 1);
+    counted.mockRestore();
     expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "failed", attempts: 1 });
     clock.advance(3_600_000);
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ claimed: 0 });
@@ -301,37 +309,60 @@ describeEachDatabase("deliveries", (suite) => {
     directory.methods.push(contactMethod("bob", "bob-slow", "webhook", `${receiver.url}/slow`));
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script("hang");
-    // Whichever goes first hangs (and times out); the other is sent in the same pass.
-    const result = await sendDueDeliveries(
-      { ...deps(), settings: { ...deps().settings, sendTimeoutMs: 1_000 } },
-      { limit: 10 },
-    );
-    expect(result).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
-    expect((await deliveriesOf(alertId)).map((d) => d.status).sort()).toEqual(["pending", "sent"]);
+    // Whichever goes first hangs until released (no timeout can end it: no wall-clock bound); the
+    // other is sent and recorded while it hangs.
+    const patient = { ...deps(), settings: { ...deps().settings, sendTimeoutMs: 3_600_000 } };
+    const sending = sendDueDeliveries(patient, { limit: 10 });
+    const statuses = async () => (await deliveriesOf(alertId)).map((d) => d.status).sort();
+    while ((await statuses()).join() !== "sending,sent") await new Promise((r) => setTimeout(r, 20));
+    await receiver.waitFor(2); // the held request has arrived: release() has something to drop
+    receiver.release();
+    expect(await sending).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
+    expect(await statuses()).toEqual(["pending", "sent"]);
+  });
+
+  it("a page being sent when the alert is acknowledged also gets the status update", async () => {
+    await setStatusUpdatesOptIn(db(), { userId: "bob", enabled: true, now: clock.now() });
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    // Claimed (leased, `sending`) before the acknowledge: it goes, so the update must follow it.
+    const inFlight = await claimDeliveries(deps(), { limit: 10 });
+    expect(inFlight.map((d) => d.status)).toEqual(["sending"]);
+    await acknowledgeAlert(db(), { id: alertId, actor: "bob", now: clock.now() });
+    expect(await sendStatusUpdates(deps(), [alertId])).toBe(1);
+    expect((await deliveriesOf(alertId)).map((d) => [d.messageKind, d.status])).toEqual([
+      ["alert", "sending"],
+      ["status_update", "pending"],
+    ]);
   });
 
   it("acknowledging suppresses rule-delayed pages and sends status updates to opted-in users", async () => {
     await aliceRule("alice-hook", 0);
     await aliceRule("alice-sms", 5);
     await setStatusUpdatesOptIn(db(), { userId: "alice", enabled: true, now: clock.now() });
-    const alertId = await alertNotifying([{ kind: "user", id: "alice" }]);
+    // Bob is paged too but did not opt in: he gets no status update.
+    const alertId = await alertNotifying([
+      { kind: "user", id: "alice" },
+      { kind: "user", id: "bob" },
+    ]);
     await sendDueDeliveries(deps(), { limit: 10 });
     clock.advance(60_000);
     await acknowledgeAlert(db(), { id: alertId, actor: "alice", now: clock.now() });
     await sendStatusUpdates(deps(), [alertId]);
     const after = await deliveriesOf(alertId);
-    expect(after.map((d) => [d.messageKind, d.destinationKind, d.status])).toEqual([
-      ["alert", "webhook", "sent"],
-      ["alert", "sms", "suppressed"],
-      ["status_update", "webhook", "pending"],
+    expect(after.map((d) => [d.recipientId, d.messageKind, d.destinationKind, d.status]).sort()).toEqual([
+      ["alice", "alert", "sms", "suppressed"],
+      ["alice", "alert", "webhook", "sent"],
+      ["alice", "status_update", "webhook", "pending"],
+      ["bob", "alert", "webhook", "sent"],
     ]);
     clock.advance(5 * 60_000);
     expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
     const update = receiver.requests.at(-1)!;
     expect(update.headers["x-message-kind"]).toBe("status_update");
     expect(update.body).toContain("acknowledged");
+    expect(update.path).toBe("/alice");
     // Again (a repeated effect): nothing new.
     await sendStatusUpdates(deps(), [alertId]);
-    expect(await deliveriesOf(alertId)).toHaveLength(3);
+    expect(await deliveriesOf(alertId)).toHaveLength(4);
   });
 });

@@ -44,6 +44,28 @@ export const defaultDeliverySettings: DeliverySettings = {
   consoleUrl: "",
 };
 
+/**
+ * A runtime's settings from its configuration. `ONCALL_OUTBOUND_TIMEOUT_MS` bounds one send: the
+ * provider's own timeout is that, and the use case's cut comes a second later (the provider's answer,
+ * with its reason, first); a lease outlasts two sends, so no other sender takes a delivery mid-send.
+ *
+ * @example deliverySettingsFor({ outboundTimeoutMs: 10_000, consoleUrl: "" }) // sendTimeoutMs 11_000, leaseMs 60_000
+ */
+export function deliverySettingsFor(input: {
+  outboundTimeoutMs: number;
+  slackBotTokenRef?: string | undefined;
+  consoleUrl: string;
+}): DeliverySettings {
+  const sendTimeoutMs = input.outboundTimeoutMs + 1_000;
+  return {
+    ...defaultDeliverySettings,
+    sendTimeoutMs,
+    leaseMs: Math.max(defaultDeliverySettings.leaseMs, 2 * sendTimeoutMs),
+    slackBotTokenRef: input.slackBotTokenRef,
+    consoleUrl: input.consoleUrl,
+  };
+}
+
 /** What delivery needs beside the database and the clock, as each runtime composes it. */
 export interface DeliveryRuntime {
   readonly channels: ChannelLookup;

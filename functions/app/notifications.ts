@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { OutboundPorts } from "../adapters/channels/registry.ts";
 import {
   createRule,
   type DeliveryFilter,
@@ -33,7 +34,7 @@ export const MAX_SEND_CONTEXT_BYTES = 64 * 1024;
  * and SendNotification for other systems.
  */
 export function createNotificationUseCases(
-  ctx: Pick<AppContext, "database" | "clock" | "directory" | "delivery">,
+  ctx: Pick<AppContext, "database" | "clock" | "directory" | "delivery" | "outbound">,
 ) {
   const db = () => ctx.database.db;
 
@@ -72,6 +73,8 @@ export function createNotificationUseCases(
     },
 
     async setStatusUpdates(userId: string, enabled: boolean): Promise<void> {
+      const [user] = await ctx.directory.getUsers([userId]);
+      if (!user) throw new ValidationError("user_id", `no user ${userId} in the directory`);
       await setStatusUpdatesOptIn(db(), { userId, enabled, now: ctx.clock.now() });
     },
 
@@ -111,6 +114,7 @@ export function createNotificationUseCases(
       idempotencyKey: string;
       principal: string;
     }): Promise<DeliveryRecord[]> {
+      await checkDestinations(ctx.outbound, input.destinations);
       const deps = deliveryDepsOf(ctx);
       // Resolves the template now: an unknown one is not_found before anything is written.
       const template = await deps.templates.templateById(input.templateId, input.templateVersion);
@@ -147,3 +151,25 @@ export function createNotificationUseCases(
 }
 
 export type NotificationUseCases = ReturnType<typeof createNotificationUseCases>;
+
+/**
+ * The rules a channel's destination meets, for the destinations another system names: URLs by the
+ * outbound guard (https; on AWS no host that is or resolves to a private, loopback or link-local
+ * address), secret references in the secret store's form. Throws ValidationError naming the field
+ * (`destinations[2].webhook.url`) before anything is written.
+ */
+async function checkDestinations(
+  outbound: OutboundPorts,
+  destinations: readonly Destination[],
+): Promise<void> {
+  for (const [i, d] of destinations.entries()) {
+    const field = `destinations[${i}].${d.kind}`;
+    if (d.kind === "webhook" || d.kind === "slack_webhook" || d.kind === "teams_webhook") {
+      await outbound.guard.checkUrl(d.url, `${field}.url`);
+    }
+    if (d.kind === "webhook" && d.signingSecretRef) {
+      const problem = outbound.secrets.checkRef(d.signingSecretRef);
+      if (problem) throw new ValidationError(`${field}.signing_secret_ref`, problem);
+    }
+  }
+}

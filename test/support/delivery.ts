@@ -54,6 +54,8 @@ export interface Receiver {
   script(...answers: ScriptedAnswer[]): void;
   /** Resolves once `count` requests have arrived. */
   waitFor(count: number): Promise<void>;
+  /** Drops the connections of the requests held by `hang` (their senders see a network error). */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,10 @@ export async function startReceiver(): Promise<Receiver> {
       requests.length >= count
         ? Promise.resolve()
         : new Promise<void>((resolve) => waiters.push({ count, resolve })),
+    release: () => {
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+    },
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

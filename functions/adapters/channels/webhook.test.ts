@@ -1,6 +1,8 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type HttpReceiver, startHttpReceiver } from "../../../test/support/http-receiver.ts";
-import { createFixedClock } from "../../domain/clock.ts";
+import { createFixedClock, systemClock } from "../../domain/clock.ts";
 import type { OutboundMessage } from "../../domain/notifications/model.ts";
 import { createOutboundGuard } from "../http/outbound-guard.ts";
 import { createOutboundHttp } from "../http/outbound-http.ts";
@@ -69,6 +71,38 @@ describe("webhook provider", () => {
     expect(verify(`${request!.body} `)).toBe(false); // a changed body fails
     expect(verify(request!.body, "another-secret-value")).toBe(false);
     expect(JSON.stringify(request!.headers)).not.toContain(secret);
+  });
+
+  it("the README's verification snippet, as written there, verifies what the provider sends", async () => {
+    const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("### Webhook signatures"));
+    const snippet = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    expect(snippet).toContain("function verify(");
+    // Its import line becomes parameters; the rest runs as written.
+    const verify = new Function(
+      "createHmac",
+      "timingSafeEqual",
+      `${snippet.replace(/^import .*$/m, "")}\nreturn verify;`,
+    )(createHmac, timingSafeEqual) as (
+      secret: string,
+      headers: Record<string, unknown>,
+      rawBody: string,
+      toleranceSeconds?: number,
+    ) => boolean;
+    // The snippet checks the timestamp against the real time: send with it.
+    const live = createWebhookProvider({
+      http,
+      secrets: createEnvSecretResolver({ ONCALL_SECRET_HOOK: secret }),
+      clock: systemClock,
+    });
+    expect(await live.send(message(), new AbortController().signal)).toMatchObject({ status: "sent" });
+    const [request] = receiver.requests;
+    const headers = request!.headers as Record<string, unknown>;
+    expect(verify(secret, headers, request!.body)).toBe(true);
+    expect(verify(secret, headers, `${request!.body} `)).toBe(false);
+    expect(verify("another-secret-value", headers, request!.body)).toBe(false);
+    const old = String(Number(headers["x-oncall-timestamp"]) - 3_600);
+    expect(verify(secret, { ...headers, "x-oncall-timestamp": old }, request!.body)).toBe(false);
   });
 
   it("refuses a stale timestamp when verifying (replay)", () => {

@@ -228,13 +228,14 @@ describe("remote user directory", () => {
   });
 
   it("gives up on a hanging upstream at its deadline", async () => {
-    const { directory, clock } = remoteDirectory({ timeoutMs: 1_000 }); // the first call must answer in time on a loaded machine
-    await directory.contactMethods("ada");
-    clock.advance(60_000);
+    // Every call hangs, so the short deadline can only fire (no call has to beat it on a busy
+    // machine); serving the last known answer on any failure is the test above.
+    const { directory } = remoteDirectory({ timeoutMs: 300 });
     upstream = "hang";
-    expect(await directory.contactMethods("ada")).toHaveLength(2);
-    const error = await unavailable(directory.getUsers(["bob"]));
-    expect(error.message).toMatch(/DeadlineExceeded/);
+    expect((await unavailable(directory.getUsers(["bob"]))).message).toMatch(/DeadlineExceeded/);
+    expect((await unavailable(directory.contactMethods("ada"))).message).toMatch(/DeadlineExceeded/);
+    expect((await unavailable(directory.searchUsers("ada", 5))).message).toMatch(/DeadlineExceeded/);
+    expect(calls).toEqual(["GetUsers", "ListContactMethods", "SearchUsers"]);
   });
 
   it("fails as unavailable with a wrong token, saying so", async () => {

@@ -1,3 +1,4 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, createClient } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -13,9 +14,13 @@ import {
   user,
 } from "../../../test/support/delivery.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { createSecretsManagerResolver } from "../../adapters/aws/secrets-manager-resolver.ts";
+import { createProviderRegistry, readNotificationConfig } from "../../adapters/channels/registry.ts";
+import { insertPlannedDeliveries } from "../../adapters/db/stores/deliveries.ts";
 import type { AppContext } from "../../app/context.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "../../app/deliveries.ts";
 import { createFixedClock } from "../../domain/clock.ts";
+import { destinationKey, type PlannedDelivery } from "../../domain/notifications/plan.ts";
 import { DeliveryStatus, NotificationService } from "../../gen/oncall/v1/notifications_pb.ts";
 
 // NotificationService in memory (the real interceptors and stores) on every database path.
@@ -75,7 +80,19 @@ describeEachDatabase("NotificationService", (suite) => {
     const unknownUser = await failure(
       client.createNotificationRule({ userId: "ghost", contactMethodId: "x", delayMinutes: 0 }, admin),
     );
-    expect(unknownUser.rawMessage).toMatch(/^user_id:/);
+    expect([unknownUser.code, unknownUser.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      expect.stringMatching(/^user_id: no user ghost in the directory/),
+    ]);
+    const unknownOptIn = await failure(client.setStatusUpdates({ userId: "ghost", enabled: true }, admin));
+    expect([unknownOptIn.code, unknownOptIn.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      expect.stringMatching(/^user_id: no user ghost in the directory/),
+    ]);
+    const ghostRows = await sql`select 1 from notification_preferences where user_id = 'ghost'`.execute(
+      suite.handle.db,
+    );
+    expect(ghostRows.rows).toEqual([]);
 
     await client.deleteNotificationRule({ userId: "alice", id: rule!.id }, admin);
     expect((await client.listNotificationRules({ userId: "alice" }, admin)).rules).toEqual([]);
@@ -133,6 +150,140 @@ describeEachDatabase("NotificationService", (suite) => {
     }
     const noKey = await failure(client.sendNotification({ ...request, idempotencyKey: "" }, admin));
     expect(noKey.rawMessage).toMatch(/^idempotency_key:/);
+  });
+
+  it("SendNotification refuses private-address URLs on AWS and non-https URLs, naming the field", async () => {
+    // As on AWS: no local URLs; DNS answers from a table.
+    const dns: Record<string, { address: string; family: number }[]> = {
+      "hooks.example.com": [{ address: "93.184.216.34", family: 4 }],
+      "intranet.example.com": [{ address: "10.20.30.40", family: 4 }],
+    };
+    const strict = createClient(
+      NotificationService,
+      createInMemoryTransport({
+        ...ctx,
+        runtime: "aws",
+        outbound: createProviderRegistry(
+          readNotificationConfig({ ONCALL_EMAIL_FROM: "oncall@example.com" }, "aws"),
+          {
+            db: () => suite.handle.db,
+            clock,
+            secrets: createSecretsManagerResolver({
+              client: async () => {
+                throw new Error("no Secrets Manager in this test");
+              },
+            }),
+            lookup: async (host) => {
+              const found = dns[host];
+              if (!found) throw new Error("ENOTFOUND");
+              return found;
+            },
+          },
+        ),
+      }),
+    );
+    const before = (await client.listDeliveries({ pageSize: 100 }, admin)).deliveries.length;
+    const send = (kind: "webhook" | "slackWebhook" | "teamsWebhook", url: string, signingSecretRef = "") =>
+      strict.sendNotification(
+        {
+          templateId: "default-alert",
+          templateVersion: 0,
+          contextJson: "{}",
+          destinations: [
+            { kind: { case: "sms", value: { phone: "+4915112345678" } } },
+            {
+              kind:
+                kind === "webhook"
+                  ? { case: kind, value: { url, signingSecretRef } }
+                  : { case: kind, value: { url } },
+            } as never,
+          ],
+          idempotencyKey: `strict-${url}-${signingSecretRef}`,
+        },
+        admin,
+      );
+    for (const [kind, url, field, problem] of [
+      ["webhook", receiver.url, "destinations[1].webhook.url", "must be https"],
+      ["webhook", "https://127.0.0.1/x", "destinations[1].webhook.url", "private, loopback or link-local"],
+      ["webhook", "https://169.254.169.254/latest", "destinations[1].webhook.url", "private, loopback"],
+      [
+        "slackWebhook",
+        "https://intranet.example.com/x",
+        "destinations[1].slack_webhook.url",
+        "resolves to 10.20.30.40",
+      ],
+      ["teamsWebhook", "https://[fd00::1]/x", "destinations[1].teams_webhook.url", "private, loopback"],
+      ["webhook", "https://user:pw@hooks.example.com/x", "destinations[1].webhook.url", "credentials"],
+      ["webhook", "ftp://hooks.example.com/x", "destinations[1].webhook.url", "https"],
+    ] as const) {
+      const bad = await failure(send(kind, url));
+      expect([bad.code, bad.rawMessage.split(": ")[0]], url).toEqual([Code.InvalidArgument, field]);
+      expect(bad.rawMessage).toContain(problem);
+    }
+    const ref = await failure(send("webhook", "https://hooks.example.com/x", "ONCALL_SECRET_X"));
+    expect([ref.code, ref.rawMessage.split(": ")[0]]).toEqual([
+      Code.InvalidArgument,
+      "destinations[1].webhook.signing_secret_ref",
+    ]);
+    // Nothing half-written: no delivery of any refused request, not even its valid SMS.
+    expect((await client.listDeliveries({ pageSize: 100 }, admin)).deliveries).toHaveLength(before);
+    const ok = await send("webhook", "https://hooks.example.com/x", "oncall/hook");
+    expect(ok.deliveries).toHaveLength(2);
+    // Not for the next tests' senders (hooks.example.com is not a receiver of this test).
+    await sql`delete from deliveries where id in (${sql.join(ok.deliveries.map((d) => Number(d.id)))})`.execute(
+      suite.handle.db,
+    );
+  });
+
+  it("lists deliveries by recipient and by creation time", async () => {
+    const db = suite.handle.db;
+    const at = (iso: string) => new Date(iso);
+    const planned = (recipientId: string, n: number): PlannedDelivery => {
+      const destination = { kind: "sms", phone: `+1555010${String(n).padStart(4, "0")}` } as const;
+      return {
+        idempotencyKey: `filters-${recipientId}-${n}`,
+        alertId: null,
+        notificationId: null,
+        repeatCycle: null,
+        stepIndex: null,
+        recipientKind: "user",
+        recipientId,
+        contactMethodId: null,
+        channelId: null,
+        destination,
+        destinationKey: destinationKey(destination),
+        messageKind: "alert",
+        ruleDelayMinutes: 0,
+        context: {},
+        nextAttemptAt: at("2030-01-01T00:00:00Z"),
+        maxAttempts: 3,
+      };
+    };
+    const ids: Record<string, bigint> = {};
+    for (const [recipient, n, created] of [
+      ["carol", 1, "2026-11-20T10:00:00Z"],
+      ["dave", 2, "2026-11-21T10:00:00Z"],
+      ["carol", 3, "2026-11-22T10:00:00Z"],
+    ] as const) {
+      const [row] = await insertPlannedDeliveries(db, {
+        deliveries: [planned(recipient, n)],
+        now: at(created),
+      });
+      ids[`${recipient}-${n}`] = BigInt(row!.id);
+    }
+    const list = async (req: Parameters<typeof client.listDeliveries>[0]) =>
+      (await client.listDeliveries(req!, admin)).deliveries.map((d) => d.id);
+    expect(await list({ recipientId: "carol" })).toEqual([ids["carol-3"], ids["carol-1"]]);
+    expect(await list({ recipientId: "dave" })).toEqual([ids["dave-2"]]);
+    const ts = (iso: string) => timestampFromDate(at(iso));
+    expect(await list({ since: ts("2026-11-21T10:00:00Z"), until: ts("2026-11-22T10:00:00Z") })).toEqual([
+      ids["dave-2"],
+    ]);
+    expect(await list({ recipientId: "carol", since: ts("2026-11-21T00:00:00Z") })).toEqual([ids["carol-3"]]);
+    expect(await list({ recipientId: "carol", until: ts("2026-11-20T10:00:00Z") })).toEqual([]);
+    const bad = await failure(client.listDeliveries({ recipientId: "has space" }, admin));
+    expect([bad.code, bad.rawMessage.split(":")[0]]).toEqual([Code.InvalidArgument, "recipient_id"]);
+    await sql`delete from deliveries where idempotency_key like 'filters-%'`.execute(db);
   });
 
   it("lists deliveries by status in pages and retries a failed one", async () => {

@@ -9,6 +9,7 @@ import {
 } from "../../app/notifications.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import type { Destination, DeliveryStatus as StatusName } from "../../domain/notifications/model.ts";
+import { MAX_URL_LENGTH } from "../../domain/notifications/outbound-url.ts";
 import {
   type Delivery,
   DeliveryStatus,
@@ -49,20 +50,8 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{2,63}$/;
 export function createNotificationService(ctx: AppContext): ServiceImpl<typeof NotificationService> {
   const notifications = createNotificationUseCases(ctx);
 
-  /** A destination URL: https, or (embedded only) http to the loopback address for local receivers. */
-  const requireUrl = (value: string, field: string): string => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new ValidationError(field, "must be a URL");
-    }
-    const loopback = url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-    if (url.protocol !== "https:" && !(loopback && ctx.runtime === "embedded")) {
-      throw new ValidationError(field, "must be an https URL");
-    }
-    return value;
-  };
+  /** A destination URL's presence and length; its form and address are the use case's (the outbound guard's). */
+  const requireUrl = (value: string, field: string): string => requireText(value, field, MAX_URL_LENGTH);
 
   const destinationFrom = (d: DestinationMessage, field: string): Destination => {
     switch (d.kind.case) {

@@ -3,7 +3,7 @@
  * jitter (AWS's "Exponential Backoff and Jitter"), never earlier than the provider's Retry-After.
  */
 
-/** Attempts of a page before it is `failed` (1 + 5 retries: about 5 minutes of trying). */
+/** Attempts of a page before it is `failed` (1 + 5 retries: at most 62 s of backoff between them, plus the sends). */
 export const MAX_DELIVERY_ATTEMPTS = 6;
 /** First backoff ceiling, doubling per attempt, capped. */
 export const BASE_BACKOFF_MS = 2_000;

@@ -546,7 +546,8 @@ export async function suppressPendingPages(
 
 /**
  * Who was paged for `alertId` (a page sent, or carried by a bundle, to a user) and where: the
- * destinations a status update goes to, one per user and contact method.
+ * destinations a status update goes to, one per user and contact method. A page being sent (claimed
+ * before the acknowledge, so not suppressed) counts: it reaches them.
  */
 export async function pagedDestinations(
   db: Db,
@@ -561,7 +562,7 @@ export async function pagedDestinations(
     select distinct on (recipient_id, contact_method_id) recipient_id, contact_method_id, destination, destination_key
     from deliveries
     where alert_id = ${input.alertId}::bigint and message_kind = ${input.pageKind} and recipient_kind = 'user'
-      and status = ${SENT} and contact_method_id is not null
+      and status in (${SENT}, ${SENDING}) and contact_method_id is not null
     order by recipient_id, contact_method_id, id
   `.execute(db);
   return rows.map((r) => ({

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { deliverySettingsFor } from "./delivery-runtime.ts";
+
+// ONCALL_OUTBOUND_TIMEOUT_MS is the bound on one send in both runtimes: the use case's cut follows it
+// (it was a fixed 10 s, so a longer configured timeout was cut at 10 s anyway), and a lease outlasts
+// two sends.
+
+describe("deliverySettingsFor", () => {
+  it.each([
+    [100, 1_100, 60_000],
+    [10_000, 11_000, 60_000],
+    [30_000, 31_000, 62_000],
+    [120_000, 121_000, 242_000],
+  ])("an outbound timeout of %i ms: the send is cut at %i ms, leased for %i ms", (timeout, send, lease) => {
+    const settings = deliverySettingsFor({
+      outboundTimeoutMs: timeout,
+      consoleUrl: "https://oncall.example.com",
+    });
+    expect(settings).toMatchObject({
+      sendTimeoutMs: send,
+      leaseMs: lease,
+      consoleUrl: "https://oncall.example.com",
+    });
+    expect(settings.leaseMs).toBeGreaterThan(settings.sendTimeoutMs);
+  });
+});
