@@ -116,10 +116,17 @@ export async function openEscalations(
   const now = input.now.toISOString();
   const ids = JSON.stringify([...input.alertIds].sort((x, y) => x - y));
   const { rows } = await sql<{ execution_name: string; alert_ids: number[] }>`
-    with candidates as (
+    -- Held (key share) so that neither can be deleted before the escalations that name them are in:
+    -- no foreign key checks them (migration 2026-11-30T0500).
+    with policy as (
+      select id from escalation_policies where id = ${input.policyId}::uuid for key share
+    ),
+    candidates as (
       select a.id as alert_id from alerts a
       where a.id = any(array(select value::bigint from jsonb_array_elements_text(${ids}::jsonb)))
-        and a.status = ${TRIGGERED}
+        and a.status = ${TRIGGERED} and exists (select 1 from policy)
+      order by a.id
+      for key share
     ),
     opened as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
