@@ -8,7 +8,8 @@ import { type Kysely, sql } from "kysely";
 // statement inserts the alert itself; a step holds its alerts `for share`; a manual escalation holds
 // its alert `for update`; openEscalations holds its candidates `for key share`) and the policy id
 // from a read that the statement checks, as 2026-11-27T1600 did for alert_events. What the keys still
-// did, deleting an alert's (or a policy's) escalation state with it, statement triggers now do.
+// did, deleting an alert's (or a policy's) escalation state with it, statement triggers now do
+// (`truncate alerts ... cascade` included, which no longer reaches these tables through a key).
 export async function up(db: Kysely<unknown>): Promise<void> {
   // One statement per call: the RDS Data API runs a single statement per request.
   for (const statement of [
@@ -29,6 +30,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       create trigger alerts_delete_escalation_state after delete on alerts
       referencing old table as deleted_alerts
       for each statement execute function delete_escalation_state_of_deleted_alerts()
+    `,
+    sql`
+      create function delete_escalation_state_of_truncated_alerts() returns trigger
+      language plpgsql as $$
+      begin
+        delete from alert_escalations;
+        delete from notifications;
+        return null;
+      end
+      $$
+    `,
+    sql`
+      create trigger alerts_truncate_escalation_state after truncate on alerts
+      for each statement execute function delete_escalation_state_of_truncated_alerts()
     `,
     sql`
       create function delete_escalations_of_deleted_policies() returns trigger
@@ -53,6 +68,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     sql`drop trigger escalation_policies_delete_escalations on escalation_policies`,
     sql`drop function delete_escalations_of_deleted_policies()`,
+    sql`drop trigger alerts_truncate_escalation_state on alerts`,
+    sql`drop function delete_escalation_state_of_truncated_alerts()`,
     sql`drop trigger alerts_delete_escalation_state on alerts`,
     sql`drop function delete_escalation_state_of_deleted_alerts()`,
     sql`delete from notifications n where not exists (select 1 from alerts a where a.id = n.alert_id)`,

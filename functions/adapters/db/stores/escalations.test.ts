@@ -220,6 +220,10 @@ describeEachDatabase("escalations store", (suite) => {
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from alert_escalations`.execute(db());
     expect(rows[0]!.n).toBe(0);
     expect(await listNotifications(db(), b)).toHaveLength(1);
+
+    // Truncating the alerts (cascade) takes their notifications too, as the key did.
+    await sql`truncate alerts cascade`.execute(db());
+    expect(await listNotifications(db(), b)).toEqual([]);
   });
 
   it("does not open an escalation for an alert that is no longer triggered", async () => {
