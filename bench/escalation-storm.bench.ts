@@ -6,7 +6,9 @@
 // background) are then drained untimed so that they do not slow the next turn, and also reported as
 // "with step 1": until every alert of the turn has its first step recorded. Then a single 1,000-alert
 // request to the escalating service (time to answer). Goals (issue 10): escalating ≥ 0.5× non-
-// escalating on both databases; the 1,000-alert request ≤ 3 s on PGlite.
+// escalating on both databases; the 1,000-alert request ≤ 3 s on PGlite. Deliveries are planned as
+// `npm start` plans them (a step's right after it, a first step recorded with the alerts by the
+// request), on both sides of the ratio's escalating turn.
 //
 //   node bench/escalation-storm.bench.ts     (ONLY=postgres|pglite, SENDERS=4, ROUNDS=5)
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
@@ -18,6 +20,8 @@ const { join } = await import("node:path");
 const { sql } = await import("kysely");
 const { openDatabase } = await import("../functions/adapters/db/database.ts");
 const { migrateToLatest } = await import("../functions/adapters/db/migrate.ts");
+const { effectDepsOf } = await import("../functions/app/effect-registry.ts");
+const { runOwedEffectsOfAlerts } = await import("../functions/app/effects.ts");
 const { createLocalDispatch } = await import("../local/dispatch.ts");
 const { createEmbeddedEscalations } = await import("../local/embedded-escalations.ts");
 const { startLocalServer } = await import("../local/server.ts");
@@ -71,8 +75,14 @@ async function measure(label: string, handle: Handle): Promise<void> {
       { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
     ]),
   );
-  const escalations = await createEmbeddedEscalations({ db, clock: { now: () => new Date() } });
-  const ctx = createTestAppContext(handle, {
+  // As the embedded runtime wires it (local/embedded-context.ts): a step plans its deliveries at once.
+  let ctx: ReturnType<typeof createTestAppContext> | undefined;
+  const escalations = await createEmbeddedEscalations({
+    db,
+    clock: { now: () => new Date() },
+    notified: (alertIds) => runOwedEffectsOfAlerts(effectDepsOf(ctx!), "notifications.deliver", alertIds),
+  });
+  ctx = createTestAppContext(handle, {
     escalations: escalations.runner,
     ingestAlertLimitPerMinute: 100_000_000,
   });

@@ -67,6 +67,19 @@ describe("escalation.asl.json on the local runner", () => {
     expect(failure.calls).toEqual([]);
   });
 
+  it("begins by waiting when the first step is recorded already (waitUntil), then runs the next", async () => {
+    const step = scripted(done);
+    const r = createRunner(step.task, scripted(done).task);
+
+    const startedAt = Date.now();
+    await r.start("cohort-7-0a1b2c3d", { waitUntil: new Date(startedAt + 150) });
+    expect(step.calls).toEqual([]);
+    await vi.waitFor(() => expect(r.running()).toEqual([]), { timeout: 2000 });
+
+    expect(step.calls.map((c) => c.input)).toEqual([{ executionName: "cohort-7-0a1b2c3d" }]);
+    expect(step.calls[0]!.at - startedAt).toBeGreaterThanOrEqual(140);
+  });
+
   it("goes on at once when nextStepAt is already past", async () => {
     const step = scripted({ done: false, nextStepAt: soon(-5000) }, done);
     const r = createRunner(step.task, scripted(done).task);

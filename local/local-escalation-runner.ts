@@ -1,7 +1,7 @@
 import { StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { logger } from "../functions/adapters/observability.ts";
 import { applySubstitutions, placeholdersIn } from "../functions/adapters/state-machines.ts";
-import type { EscalationRunner } from "../functions/domain/escalation/index.ts";
+import { type EscalationRunner, executionInput } from "../functions/domain/escalation/index.ts";
 
 /** Any JSON value, as the runner passes between states. */
 type JSONValue = Parameters<StateMachine["run"]>[0];
@@ -79,8 +79,9 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
   const executions = new Map<string, Execution>();
   let closed = false;
 
-  function launch(name: string): void {
-    const run = machine.run({ executionName: name } as JSONValue, {
+  /** Runs the execution `name`; `waitUntil`: it begins by waiting (its first step is recorded). */
+  function launch(name: string, waitUntil?: Date): void {
+    const run = machine.run(executionInput(name, { waitUntil }) as JSONValue, {
       overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       noThrowOnAbort: true,
     });
@@ -108,10 +109,10 @@ export function createLocalEscalationRunner(options: LocalEscalationRunnerOption
   }
 
   return {
-    async start(executionName) {
+    async start(executionName, options) {
       if (closed) throw new Error("the escalation runner is closed");
       // Same name, already running: nothing to do (Step Functions answers the same for the same input).
-      if (!executions.has(executionName)) launch(executionName);
+      if (!executions.has(executionName)) launch(executionName, options?.waitUntil);
       return `local:${executionName}`;
     },
     async stop(executionName) {

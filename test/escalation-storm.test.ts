@@ -36,7 +36,7 @@ let ctx: AppContext;
 
 /** The runner of the moment (a restart replaces it). */
 const runner: EscalationRunner = {
-  start: (name) => escalations.runner.start(name),
+  start: (name, options) => escalations.runner.start(name, options),
   stop: (name) => escalations.runner.stop(name),
 };
 

@@ -50,7 +50,11 @@ beforeEach(async () => {
   await attachPolicy(
     database.db,
     seeded.serviceId,
-    await seedPolicy(database.db, [{ delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] }]),
+    // Two steps: an execution is owed even when the first step is recorded with the alerts (issue 10).
+    await seedPolicy(database.db, [
+      { delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] },
+      { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
+    ]),
   );
 });
 

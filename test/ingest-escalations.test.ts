@@ -1,7 +1,8 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { ingestWithKey } from "../functions/adapters/db/stores/alert-signals.ts";
-import { loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
+import { listNotifications, loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
@@ -17,6 +18,8 @@ import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
 const runner = createRecordingEscalationRunner();
 const clock = createFixedClock("2026-11-27T12:00:00Z");
 let failStarts = 0;
+/** The wait each start asked for (a first step recorded with the alerts), by execution name. */
+const waits: { executionName: string; waitUntil: string | undefined }[] = [];
 let database: DatabaseHandle;
 let server: LocalServer;
 let seeded: SeededService;
@@ -27,7 +30,11 @@ beforeAll(async () => {
   ctx = createTestAppContext(database, {
     clock,
     escalations: {
-      start: (name) => (failStarts-- > 0 ? Promise.reject(new Error("throttled")) : runner.start(name)),
+      start: (name, options) => {
+        if (failStarts-- > 0) return Promise.reject(new Error("throttled"));
+        waits.push({ executionName: name, waitUntil: options?.waitUntil?.toISOString() });
+        return runner.start(name);
+      },
       stop: (name) => runner.stop(name),
     },
   });
@@ -42,6 +49,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await database.db.deleteFrom("services").execute();
   runner.calls.length = 0;
+  waits.length = 0;
   failStarts = 0;
   clock.set("2026-11-27T12:00:00Z");
   seeded = await seedService(database.db);
@@ -300,7 +308,16 @@ describe("webhooks and escalations", () => {
     const other = await send({ summary: "cpu hot", dedup: "cpu" });
     expect(other.status).toBe(200);
     const started = runner.calls.filter((c) => c.op === "start").map((c) => c.executionName);
-    expect(new Set(started).size).toBe(2);
+    const executionOf = async (dedupKey: string) =>
+      (
+        await sql<{ execution_name: string; status: string }>`
+          select e.execution_name, e.status from alert_escalations e join alerts a on a.id = e.alert_id
+          where a.dedup_key = ${dedupKey}`.execute(database.db)
+      ).rows[0];
+    expect(new Set(started)).toEqual(new Set([(await executionOf("disk"))?.execution_name]));
+    // The other alert's first step was recorded with it (its key is known now) and ended its one-step
+    // policy: nothing left to walk, no start owed.
+    expect(await executionOf("cpu")).toMatchObject({ status: "completed" });
     expect(
       await database.db
         .selectFrom("alert_effects")
@@ -309,5 +326,97 @@ describe("webhooks and escalations", () => {
         .where("service_id", "=", seeded.serviceId)
         .execute(),
     ).toEqual([]);
+  });
+});
+
+describe("the first step, recorded with the alerts (issue 10)", () => {
+  let policyId: string;
+  beforeEach(async () => {
+    policyId = await seedPolicy(database.db, [
+      { delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] },
+      { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
+    ]);
+    await attachPolicy(database.db, seeded.serviceId, policyId);
+  });
+
+  /** The escalation's entries in the alert's log (planning adds its own after them). */
+  const logOf = async (alertId: number) =>
+    (
+      await sql<{
+        type: string;
+      }>`select type from alert_events where alert_id = ${alertId}::bigint order by id`.execute(database.db)
+    ).rows
+      .map((r) => r.type)
+      .filter((type) => type.startsWith("escalat"));
+
+  it("records step 1 in the ingest statement once the key is known; the execution begins by waiting for step 2", async () => {
+    const first = (await send({ summary: "first", dedup: "first" })).body.alerts![0]!.id;
+    const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
+
+    // The key was unknown to the first request: routed after it, its step runs in the execution.
+    expect(await listNotifications(database.db, first)).toEqual([]);
+    expect(waits[0]).toEqual({ executionName: `alert-${first}`, waitUntil: undefined });
+    // The second request's statement recorded step 1 with the alert.
+    expect(await listNotifications(database.db, id)).toMatchObject([
+      { stepIndex: 0, repeatCycle: 0, targetKind: "user", targetId: "alice", status: "pending" },
+    ]);
+    expect((await loadEscalation(database.db, id))?.escalation).toMatchObject({
+      status: "active",
+      stepIndex: 1,
+      repeatCycle: 0,
+      nextStepAt: new Date("2026-11-27T12:01:00Z"),
+    });
+    expect(await logOf(id)).toEqual(["escalation_started", "escalated"]);
+    expect(waits[1]).toEqual({ executionName: `alert-${id}`, waitUntil: "2026-11-27T12:01:00.000Z" });
+    // Its deliveries were planned by the request (alice has no contact method here: logged).
+    expect(
+      await database.db
+        .selectFrom("alert_effects")
+        .select(["kind", "status"])
+        .where("service_id", "=", seeded.serviceId)
+        .where("status", "=", "pending")
+        .execute(),
+    ).toEqual([]);
+  });
+
+  it("opens at step 1 for the execution to run when the policy changed since it was read, and reads it again", async () => {
+    await send({ summary: "first", dedup: "first" });
+    await send({ summary: "second", dedup: "second" }); // planned and recorded: the policy is remembered
+    await sql`update escalation_steps set targets = '[{"kind": "user", "id": "carol"}]'::jsonb
+      where policy_id = ${policyId}::uuid and position = (select min(position) from escalation_steps
+        where policy_id = ${policyId}::uuid)`.execute(database.db);
+
+    const stale = (await send({ summary: "third", dedup: "third" })).body.alerts![0]!.id;
+    const fresh = (await send({ summary: "fourth", dedup: "fourth" })).body.alerts![0]!.id;
+
+    // Planned from the remembered policy, which no longer holds: nothing recorded, step 1 due now.
+    expect(await listNotifications(database.db, stale)).toEqual([]);
+    expect((await loadEscalation(database.db, stale))?.escalation).toMatchObject({
+      status: "active",
+      stepIndex: 0,
+      nextStepAt: new Date("2026-11-27T12:00:00Z"),
+    });
+    expect(await logOf(stale)).toEqual(["escalation_started"]);
+    expect(waits.find((w) => w.executionName === `alert-${stale}`)).toEqual({
+      executionName: `alert-${stale}`,
+      waitUntil: undefined,
+    });
+    // The next request read the policy again: carol, recorded with the alert.
+    expect(await listNotifications(database.db, fresh)).toMatchObject([{ stepIndex: 0, targetId: "carol" }]);
+  });
+
+  it("owes no start when the first step ended the policy", async () => {
+    await attachPolicy(
+      database.db,
+      seeded.serviceId,
+      await seedPolicy(database.db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "alice" }] }]),
+    );
+    await send({ summary: "first", dedup: "first" });
+    const id = (await send({ summary: "disk full", dedup: "disk" })).body.alerts![0]!.id;
+
+    expect(await listNotifications(database.db, id)).toMatchObject([{ stepIndex: 0, targetId: "alice" }]);
+    expect((await loadEscalation(database.db, id))?.escalation.status).toBe("completed");
+    expect(await logOf(id)).toEqual(["escalation_started", "escalated", "escalation_completed"]);
+    expect(waits.map((w) => w.executionName)).not.toContain(`alert-${id}`);
   });
 });

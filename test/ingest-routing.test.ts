@@ -51,8 +51,14 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       .execute();
     runner.calls.length = 0;
     seeded = await seedKeyedService();
-    policyA = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "dba" }] }]);
-    defaultPolicy = await seedPolicy(db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] }]);
+    // Two steps, the second an hour later: the first is recorded with the alerts (issue 10), the
+    // execution waits for the second.
+    const twoSteps = (who: string) => [
+      { delaySeconds: 3600, targets: [{ kind: "user" as const, id: who }] },
+      { delaySeconds: 0, targets: [{ kind: "user" as const, id: who }] },
+    ];
+    policyA = await seedPolicy(db, twoSteps("dba"));
+    defaultPolicy = await seedPolicy(db, twoSteps("oncall"));
     await attachPolicy(db, seeded.serviceId, defaultPolicy);
     // Dave is a person the directory knows (a rule may notify only such), with no contact method yet.
     await sql`insert into directory_users (id, name, email, time_zone, slack_user_id, teams_user_id, created_at, updated_at)
@@ -160,17 +166,36 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     });
     // The rule's direct notification to Dave owes its delivery, planned right after the commit: he
     // has no contact method, which the alert's log says (never a silent skip).
-    expect(await eventTypes(db!)).toEqual(["created", "routed", "escalation_started", "no_contact_method"]);
+    // Its policy's first step too, recorded with it (dba has no contact method either).
+    expect(await eventTypes(db!)).toEqual([
+      "created",
+      "routed",
+      "escalation_started",
+      "escalated",
+      "no_contact_method",
+      "no_contact_method",
+    ]);
     expect(await alertRow(staging!)).toMatchObject({ state: "suppressed", reason: "staging is not paged" });
     expect(await eventTypes(staging!)).toEqual(["created", "suppressed"]);
     const notified = await suite.handle.db
       .selectFrom("notifications")
       .select(["target_kind", "target_id"])
       .where("alert_id", "=", db!)
+      .orderBy("step_index")
       .execute();
-    expect(notified).toEqual([{ target_kind: "user", target_id: "dave" }]);
+    // Dave by the rule; dba by the first step of policy A, recorded with the alert (issue 10).
+    expect(notified).toEqual([
+      { target_kind: "user", target_id: "dave" },
+      { target_kind: "user", target_id: "dba" },
+    ]);
     // No rule matched: the service default (the decision is logged: rules were evaluated).
-    expect(await eventTypes(plain!)).toEqual(["created", "routed", "escalation_started"]);
+    expect(await eventTypes(plain!)).toEqual([
+      "created",
+      "routed",
+      "escalation_started",
+      "escalated",
+      "no_contact_method",
+    ]);
 
     // One cohort per policy, named as cohortExecutionName names one alert's.
     expect(runner.calls.map((c) => c.executionName)).toEqual(
@@ -211,6 +236,8 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       "created",
       "routed",
       "escalation_started",
+      "escalated",
+      "no_contact_method",
       "no_contact_method",
       "duplicate_suppressed",
     ]);
@@ -312,7 +339,12 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       1, 1,
     ]);
     for (const r of escalated.results) {
-      expect(await eventTypes(r.alertId)).toEqual(["created", "escalation_started"]);
+      expect(await eventTypes(r.alertId)).toEqual([
+        "created",
+        "escalation_started",
+        "escalated",
+        "no_contact_method",
+      ]);
       expect(await alertRow(r.alertId)).toMatchObject({ state: null });
     }
     const escalations = await suite.handle.db
@@ -345,7 +377,12 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     const covered = await send(withDefault, ["w4", "w5"]);
     expect(await routeEffectsOf(withDefault.serviceId)).toBe(1);
     const [w4, w5] = covered.results.map((r) => r.alertId);
-    expect(await eventTypes(w4!)).toEqual(["created", "escalation_started"]);
+    expect(await eventTypes(w4!)).toEqual([
+      "created",
+      "escalation_started",
+      "escalated",
+      "no_contact_method",
+    ]);
     expect(await alertRow(w5!)).toMatchObject({ state: "suppressed" });
     expect(await eventTypes(w5!)).toEqual(["created", "suppressed"]);
   });

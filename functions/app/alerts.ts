@@ -22,7 +22,12 @@ import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
-import { escalateAlertNow, escalationLifecycleOf } from "./escalations.ts";
+import {
+  createFirstStepPlanner,
+  escalateAlertNow,
+  escalationLifecycleOf,
+  unrecordedFirstSteps,
+} from "./escalations.ts";
 import {
   countRoutedBeforeIngest,
   newAlertsOf,
@@ -79,6 +84,7 @@ export function createAlertUseCases(
     keyServices.set(hash, { serviceId: key.serviceId, defaultPolicyId: key.defaultPolicyId });
   };
   const escalations = escalationLifecycleOf(ctx);
+  const firstSteps = createFirstStepPlanner(ctx.database.db);
   const change = (actor: string) => ({ actor, now: ctx.clock.now() });
 
   async function alertOrThrow(id: number): Promise<AlertRow> {
@@ -107,12 +113,17 @@ export function createAlertUseCases(
             const hash = hashSecret(input.secret);
             const service = keyServices.get(hash);
             const routing = service && (await routeBeforeIngest(routingDeps, { ...service, ...input }));
+            // The new escalations' first step, recorded by the statement with the alerts (issue 10).
+            const planned = routing ? await firstSteps.plan(policiesOf(routing), input.now) : [];
             const written = await ingestWithKey(db(), {
               ...input,
               defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
               defaultAlertLimitPerMinute: ctx.ingestAlertLimitPerMinute,
               routing,
+              firstSteps: planned,
             });
+            for (const policyId of unrecordedFirstSteps(planned, written.effects))
+              firstSteps.forget(policyId);
             if (written.key) rememberKeyService(hash, written.key);
             if (written.routed) routedAhead = routing;
             return written;
@@ -227,4 +238,10 @@ export function createAlertUseCases(
       return result.ids;
     },
   };
+}
+
+/** The policies routing chose for a request's new alerts. */
+function policiesOf(routing: IngestRouting): string[] {
+  if (routing.same) return routing.same.policyId ? [routing.same.policyId] : [];
+  return [...new Set(routing.writes.flatMap((w) => (w.policyId ? [w.policyId] : [])))];
 }

@@ -37,7 +37,8 @@ export interface EffectHandler {
 
 /**
  * Thrown by a handler that ran its batch effect by effect and failed only some of them (the others
- * are done): only those are recorded as failed, counted by the sweep and named in the 503.
+ * ran, and are marked done unless the handler completes its effects itself): only those are recorded
+ * as failed, counted by the sweep and named in the 503.
  */
 export class EffectsPartlyFailed extends UnavailableError {
   /** Ids of the effects of the batch that failed (still pending). */
@@ -131,27 +132,35 @@ export function purgeEffects(deps: EffectDeps, limit: number): Promise<number> {
   return purgeFinishedEffects(deps.db, { before: new Date(deps.clock.now().getTime() - 86_400_000), limit });
 }
 
-/** Runs `effects` and the effects they wrote in turn; returns those that failed (follow-ups included). */
+/**
+ * Runs `effects` and the effects they wrote in turn; returns those that failed (follow-ups included).
+ * What ran is marked done in one statement after every kind ran (an escalating request owes a start
+ * and a delivery: one round trip, not two); a crash before it leaves them pending, to run again
+ * (every handler is idempotent).
+ */
 async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Promise<OwedEffect[]> {
   const failed: OwedEffect[] = [];
   const followUps: OwedEffect[] = [];
+  const ran: number[] = [];
   for (const kind of Object.keys(deps.registry) as EffectKind[]) {
     const batch = effects.filter((e) => e.kind === kind);
     if (batch.length === 0) continue;
+    const handler = deps.registry[kind];
     try {
-      const handler = deps.registry[kind];
       const written = await handler.run(batch);
-      if (!handler.completesItself) {
-        await completeEffects(deps.db, { ids: batch.map((e) => e.id), now: deps.clock.now() });
-      }
+      if (!handler.completesItself) ran.push(...batch.map((e) => e.id));
       if (written) followUps.push(...written);
     } catch (error) {
-      const failedOnes =
-        error instanceof EffectsPartlyFailed ? batch.filter((e) => error.effectIds.has(e.id)) : batch;
+      const partly = error instanceof EffectsPartlyFailed;
+      const failedOnes = partly ? batch.filter((e) => error.effectIds.has(e.id)) : batch;
+      if (partly && !handler.completesItself) {
+        ran.push(...batch.filter((e) => !error.effectIds.has(e.id)).map((e) => e.id));
+      }
       failed.push(...failedOnes);
       await recordFailure(deps, failedOnes, error);
     }
   }
+  if (ran.length > 0) await completeEffects(deps.db, { ids: ran, now: deps.clock.now() });
   if (followUps.length > 0) failed.push(...(await runEffects(deps, followUps)));
   return failed;
 }

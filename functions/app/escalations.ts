@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/db/schema.ts";
-import { completeEffects } from "../adapters/db/stores/alert-effects.ts";
+import { loadPolicyDefinitions } from "../adapters/db/stores/escalation-policies.ts";
 import {
   applyManualEscalation,
   countActiveMembers,
+  type FirstStep,
   findStrandedEscalations,
   loadManualEscalationContext,
   openEscalations,
@@ -18,10 +19,14 @@ import type { Clock } from "../domain/clock.ts";
 import { UnavailableError, ValidationError } from "../domain/errors.ts";
 import {
   cohortExecutionName,
+  decide,
+  type EscalationPolicy,
   type EscalationRunner,
   planManualEscalation,
+  planStep,
 } from "../domain/escalation/index.ts";
 import { dispatchEffects, type EffectDeps, type EffectHandler, EffectsPartlyFailed } from "./effects.ts";
+import { resolveTargets } from "./escalation-ports.ts";
 
 // What happens to escalations when alerts change, as effect handlers of the outbox: open and start
 // them for new alerts (`escalation.start`), stop them for acknowledged or resolved ones
@@ -51,27 +56,30 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
   return {
     "escalation.start": {
       critical: true,
-      // Effects whose starts all succeeded are marked done together (one small statement), those
-      // with a failed start stay pending (the outbox records the failure).
-      completesItself: true,
+      // Effects whose starts all succeeded are marked done by the outbox (with the request's other
+      // effects, one statement); those with a failed start stay pending (EffectsPartlyFailed).
       async run(effects) {
         const failed: number[] = [];
         const failedEffects = new Set<number>();
-        const started: number[] = [];
         for (const effect of effects) {
           const opened = openedExecutionOf(effect);
-          // Opened by the statement that wrote this effect: start the execution it named.
+          // Opened by the statement that wrote this effect: start the execution it named (waiting
+          // for the second step first when that statement recorded the first).
           const failedAlertIds = opened
-            ? (await startWorkflows(deps, [{ executionName: opened, alertIds: effect.alertIds }])).flatMap(
-                (f) => f.alertIds,
-              )
+            ? (
+                await startWorkflows(deps, [
+                  {
+                    executionName: opened.executionName,
+                    alertIds: effect.alertIds,
+                    waitUntil: opened.waitUntil,
+                  },
+                ])
+              ).flatMap((f) => f.alertIds)
             : (await startEscalations(deps, { alertIds: effect.alertIds, policyId: policyOfStart(effect) }))
                 .failedAlertIds;
-          if (failedAlertIds.length === 0) started.push(effect.id);
-          else failedEffects.add(effect.id);
+          if (failedAlertIds.length > 0) failedEffects.add(effect.id);
           failed.push(...failedAlertIds);
         }
-        await completeEffects(deps.db, { ids: started, now: deps.clock.now() });
         if (failed.length > 0) {
           const some =
             failed.length > 10
@@ -98,9 +106,14 @@ export function escalationEffectHandlers(deps: EscalationLifecycleDeps): {
  * effect goes through openEscalations instead, which opens what is missing and starts (again, a
  * no-op where it ran) the execution of each of its alerts' active escalations.
  */
-function openedExecutionOf(effect: OwedEffect): string | undefined {
-  const name = (effect.payload as { executionName?: unknown } | null)?.executionName;
-  return effect.attempts === 0 && typeof name === "string" ? name : undefined;
+function openedExecutionOf(effect: OwedEffect): { executionName: string; waitUntil?: Date } | undefined {
+  const payload = effect.payload as { executionName?: unknown; nextStepAt?: unknown } | null;
+  const name = payload?.executionName;
+  if (effect.attempts !== 0 || typeof name !== "string") return undefined;
+  const next = typeof payload?.nextStepAt === "string" ? new Date(payload.nextStepAt) : undefined;
+  return next && !Number.isNaN(next.getTime())
+    ? { executionName: name, waitUntil: next }
+    : { executionName: name };
 }
 
 /** The policy an `escalation.start` effect names (written with the alerts it starts). */
@@ -138,14 +151,14 @@ export async function startEscalations(
 /** Starts the workflows of `pending` (a few at a time); returns those that failed, logged. */
 async function startWorkflows(
   deps: EscalationLifecycleDeps,
-  pending: readonly PendingStart[],
+  pending: readonly (PendingStart & { readonly waitUntil?: Date | undefined })[],
 ): Promise<PendingStart[]> {
   const failed: { start: PendingStart; error: unknown }[] = [];
   for (let i = 0; i < pending.length; i += startConcurrency) {
     await Promise.all(
       pending.slice(i, i + startConcurrency).map(async (start) => {
         try {
-          await deps.runner.start(start.executionName);
+          await deps.runner.start(start.executionName, { waitUntil: start.waitUntil });
         } catch (error) {
           failed.push({ start, error });
         }
@@ -160,6 +173,78 @@ async function startWorkflows(
     });
   }
   return failed.map((f) => f.start);
+}
+
+/** Policy definitions a process keeps for planning first steps (a bound: cleared when full). */
+const maxRememberedPolicies = 1_000;
+
+/**
+ * Plans the first step of new escalations before the statement that opens them (issue 10): step 0
+ * is due the moment an escalation opens, so the ingest statement records it with the alerts
+ * (adapters/db/stores/escalations.ts openEscalationsWithAlerts) instead of an execution running it
+ * a moment later (a read and a write of every alert of the cohort, on PGlite's one connection the
+ * most of an escalating request). Targets are resolved now, as RunStep would resolve them. Policy
+ * definitions are remembered; the statement checks each is still the one planned (else the
+ * execution runs the step, as before) and `forget` drops one that changed.
+ */
+export function createFirstStepPlanner(db: Kysely<Database>) {
+  const definitions = new Map<string, Omit<EscalationPolicy, "id">>();
+  return {
+    async plan(policyIds: readonly string[], now: Date): Promise<FirstStep[]> {
+      const ids = [...new Set(policyIds)];
+      const missing = ids.filter((id) => !definitions.has(id));
+      if (missing.length > 0) {
+        if (definitions.size + missing.length > maxRememberedPolicies) definitions.clear();
+        for (const [id, definition] of await loadPolicyDefinitions(db, missing))
+          definitions.set(id, definition);
+      }
+      const planned: FirstStep[] = [];
+      for (const policyId of ids) {
+        const definition = definitions.get(policyId);
+        if (!definition) continue;
+        const policy: EscalationPolicy = { id: policyId, ...definition };
+        const decision = decide(
+          policy,
+          { status: "active", stepIndex: 0, repeatCycle: 0, nextStepAt: now },
+          "triggered",
+          now,
+        );
+        if (decision.action !== "run") continue;
+        const position = {
+          stepIndex: decision.position.stepIndex,
+          repeatCycle: decision.position.repeatCycle,
+        };
+        const resolutions = await resolveTargets(db, decision.step.targets, now);
+        planned.push({ policyId, definition, plan: planStep(policy, position, resolutions, now) });
+      }
+      return planned;
+    },
+    /** The statement found the policy changed: read it again next time. */
+    forget(policyId: string): void {
+      definitions.delete(policyId);
+    },
+  };
+}
+
+export type FirstStepPlanner = ReturnType<typeof createFirstStepPlanner>;
+
+/**
+ * The planned first steps the statement did not record (their policy changed since it was read):
+ * the fresh `escalation.start` effects of those policies carry no `nextStepAt`.
+ */
+export function unrecordedFirstSteps(
+  planned: readonly FirstStep[],
+  effects: readonly OwedEffect[],
+): string[] {
+  const plannedIds = new Set(planned.map((f) => f.policyId));
+  return effects.flatMap((effect) => {
+    if (effect.kind !== "escalation.start" || effect.attempts !== 0) return [];
+    const payload = effect.payload as { policyId?: unknown; nextStepAt?: unknown } | null;
+    const policyId = payload?.policyId;
+    return typeof policyId === "string" && plannedIds.has(policyId) && payload?.nextStepAt === undefined
+      ? [policyId]
+      : [];
+  });
 }
 
 /** The lifecycle's dependencies from an AppContext. */

@@ -30,6 +30,15 @@ describe("createSfnEscalationRunner", () => {
     ]);
   });
 
+  it("starts a cohort whose first step is recorded with the time of its next step (it waits first)", async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn, startDate: new Date() });
+
+    await runner.start("alert-42", { waitUntil: new Date("2026-11-27T13:00:00Z") });
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => JSON.parse(c.args[0].input!.input!))).toEqual([
+      { executionName: "alert-42", step: { done: false, nextStepAt: "2026-11-27T13:00:00.000Z" } },
+    ]);
+  });
+
   it("takes a name whose execution already ran as started", async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
 

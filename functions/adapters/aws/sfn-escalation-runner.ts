@@ -1,5 +1,5 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import type { EscalationRunner } from "../../domain/escalation/index.ts";
+import { type EscalationRunner, executionInput } from "../../domain/escalation/index.ts";
 import { type ClientSource, resolveClient } from "./lazy-client.ts";
 
 export interface SfnEscalationRunnerOptions {
@@ -11,7 +11,8 @@ export interface SfnEscalationRunnerOptions {
 
 /**
  * The EscalationRunner on AWS: one Step Functions execution per cohort of escalations, named after
- * it, input `{ executionName }`. StartExecution is idempotent for a running execution with the same
+ * it, input `{ executionName }` (and the time of its next step when its first is recorded: see
+ * EscalationRunner.start). StartExecution is idempotent for a running execution with the same
  * name and input; a name whose execution already ended (ExecutionAlreadyExists) has run, so it is not
  * an error. StopExecution of an execution that does not exist is not an error either. Throttling
  * (`ThrottlingException`, `ExecutionLimitExceeded`) is an error after the SDK's own retries: the start
@@ -25,14 +26,14 @@ export function createSfnEscalationRunner({
   // The package (commands) is loaded with the client: not at init, where most invocations never use it.
   const sfn = () => Promise.all([resolveClient(client), import("@aws-sdk/client-sfn")]);
   return {
-    async start(executionName) {
+    async start(executionName, options) {
       const [sfnClient, { StartExecutionCommand }] = await sfn();
       try {
         const out = await sfnClient.send(
           new StartExecutionCommand({
             stateMachineArn,
             name: executionName,
-            input: JSON.stringify({ executionName }),
+            input: JSON.stringify(executionInput(executionName, options)),
           }),
         );
         return out.executionArn ?? executionArn(executionName);

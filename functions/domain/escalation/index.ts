@@ -26,9 +26,11 @@ export type {
   EscalationStep,
   EscalationTarget,
   Recipient,
+  StartOptions,
   TargetProblem,
   TargetResolution,
 } from "./model.ts";
+export { executionInput } from "./model.ts";
 export {
   decide,
   failureRetryDelaySeconds,

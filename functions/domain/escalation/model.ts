@@ -66,6 +66,18 @@ export interface TargetResolution {
   readonly detail?: string;
 }
 
+export interface StartOptions {
+  /** When the cohort's next step is due (its first step is recorded already). */
+  readonly waitUntil?: Date | undefined;
+}
+
+/** The input of an escalation execution (state-machines/escalation.asl.json). */
+export function executionInput(executionName: string, options?: StartOptions) {
+  return options?.waitUntil
+    ? { executionName, step: { done: false, nextStepAt: options.waitUntil.toISOString() } }
+    : { executionName };
+}
+
 /**
  * Starts and stops the workflows that walk escalations (Step Functions on AWS, the same ASL run
  * in-process by the embedded runtime). One execution walks a **cohort**: the escalations that share
@@ -74,7 +86,12 @@ export interface TargetResolution {
  * a name that is not running does nothing.
  */
 export interface EscalationRunner {
-  /** Starts the execution `executionName` (input `{ executionName }`); resolves with its id (an ARN on AWS). */
-  start(executionName: string): Promise<string>;
+  /**
+   * Starts the execution `executionName` (input `{ executionName }`); resolves with its id (an ARN on
+   * AWS). With `waitUntil` its first step is recorded already (by the statement that opened the
+   * cohort): input `{ executionName, step: { done: false, nextStepAt } }`, and the execution begins by
+   * waiting until then instead of running a step.
+   */
+  start(executionName: string, options?: StartOptions): Promise<string>;
   stop(executionName: string): Promise<void>;
 }

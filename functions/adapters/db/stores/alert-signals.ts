@@ -11,6 +11,7 @@ import {
   owedEffectRowsOfService,
   owedEffectsOf,
 } from "./alert-effects.ts";
+import type { FirstStep } from "./escalations.ts";
 import { countKeyRequest, hashSecret, randomKeyUsageSlot } from "./integration-keys.ts";
 import { type IngestRouting, ingestRoutingParts } from "./routing.ts";
 
@@ -101,6 +102,8 @@ export interface KeyedIngestInput {
   signals: readonly StoredSignal[];
   /** Routing decided ahead, for the statement to write (if its assumptions hold: see IngestRouting). */
   routing?: IngestRouting | undefined;
+  /** The first step of the escalations routing opens, planned ahead (recorded with the alerts if still valid). */
+  firstSteps?: readonly FirstStep[] | undefined;
 }
 
 export interface KeyedIngestResult {
@@ -174,6 +177,7 @@ export async function ingestWithKey(
         admitted: sql`exists (select 1 from admitted)`,
       },
       input.routing,
+      input.firstSteps,
     )},
     results as (${selectResults}),
     owed as (${owedEffectsOf(sql`(select service_id from admitted)`, input.now, owedEffectsPerRequest)})
@@ -232,9 +236,10 @@ function signalCtes(
   now: Date,
   on: { serviceId: RawBuilder<unknown>; actor: RawBuilder<unknown>; admitted: RawBuilder<unknown> },
   routing?: IngestRouting,
+  firstSteps?: readonly FirstStep[],
 ): RawBuilder<unknown> {
   const perKey = lastSignalPerKey(signals);
-  const routed = routing && ingestRoutingParts(routing, { serviceId: on.serviceId, now });
+  const routed = routing && ingestRoutingParts(routing, { serviceId: on.serviceId, now, firstSteps });
   // A deduplicated trigger keeps the sender's labels (routing changes only the alert it opens).
   const senderLabels = routed?.labelsChanged.size
     ? JSON.stringify(

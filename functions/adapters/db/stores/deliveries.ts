@@ -134,7 +134,9 @@ export async function unplannedNotifications(
     select n.id, n.alert_id, n.repeat_cycle, n.step_index, n.target_kind, n.target_id, n.created_at, a.service_id,
       n.reason->>'templateId' as template_id
     from notifications n join alerts a on a.id = n.alert_id
-    where n.alert_id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb))
+    -- = any(array(...)): an index probe per alert; \`in (select ...)\` hashed the list and scanned every
+    -- notification (and alert), growing with the tables (issue 10: planning runs in the ingest request).
+    where n.alert_id = any(array(select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.alertIds)}::jsonb)))
       and n.planned_at is null
     order by n.id
     limit ${input.limit}::int
@@ -209,7 +211,7 @@ export async function recordPlan(
   const { rows } = await sql<{ id: number; next_attempt_at: Date }>`
     with planned as (
       update notifications set planned_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-      where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.notificationIds)}::jsonb))
+      where id = any(array(select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.notificationIds)}::jsonb)))
         and planned_at is null
       returning id
     ),

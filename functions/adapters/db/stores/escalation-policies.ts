@@ -115,6 +115,23 @@ export async function loadEscalationPolicy(
   return policy && { id: policy.id, repeatCount: policy.repeatCount, steps: policy.steps };
 }
 
+/**
+ * Policies as the escalation engine runs them (`{ repeatCount, steps }`, as policyDefinitionJson
+ * builds them: a statement can check that a policy is still exactly this), by id, in one round trip;
+ * a policy that does not exist is missing.
+ */
+export async function loadPolicyDefinitions(
+  db: Db,
+  policyIds: readonly string[],
+): Promise<Map<string, Omit<EscalationPolicyDefinition, "id">>> {
+  if (policyIds.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; definition: Omit<EscalationPolicyDefinition, "id"> | null }>`
+    select ids.value as id, ${policyDefinitionJson(sql`ids.value::uuid`)} as definition
+    from jsonb_array_elements_text(${JSON.stringify(policyIds)}::jsonb) as ids(value)
+  `.execute(db);
+  return new Map(rows.flatMap((r) => (r.definition ? [[r.id, r.definition] as const] : [])));
+}
+
 /** The last policy of the previous page: policies are listed by lower(name), then id. */
 export type PolicyCursor = NameCursor;
 

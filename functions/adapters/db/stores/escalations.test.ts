@@ -190,6 +190,42 @@ describeEachDatabase("escalations store", (suite) => {
     ]);
   });
 
+  it("opens nothing along a policy that no longer exists (no foreign key refuses it)", async () => {
+    const a = await trigger("a");
+    const gone = await seedPolicy(db(), steps);
+    await sql`delete from escalation_policies where id = ${gone}::uuid`.execute(db());
+
+    expect(await openEscalations(db(), { policyId: gone, alertIds: [a], now: t0 })).toEqual([]);
+    expect(await loadEscalation(db(), a)).toBeUndefined();
+  });
+
+  it("deletes an alert's escalation and notifications with the alert, and escalations with their policy", async () => {
+    const a = await trigger("a");
+    const b = await trigger("b");
+    await openEscalations(db(), { policyId, alertIds: [a, b], now: t0 });
+    await runStep(a, seconds(0.2));
+    await runStep(b, seconds(0.2));
+    expect(await listNotifications(db(), a)).toHaveLength(1);
+
+    await db().deleteFrom("alerts").where("id", "=", a).execute();
+
+    expect(await loadEscalation(db(), a)).toBeUndefined();
+    expect(await listNotifications(db(), a)).toEqual([]);
+    expect(await loadEscalation(db(), b)).toBeDefined();
+    expect(await listNotifications(db(), b)).toHaveLength(1);
+
+    await db().updateTable("services").set({ escalation_policy_id: null }).execute();
+    await sql`delete from escalation_policies where id = ${policyId}::uuid`.execute(db());
+
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from alert_escalations`.execute(db());
+    expect(rows[0]!.n).toBe(0);
+    expect(await listNotifications(db(), b)).toHaveLength(1);
+
+    // Truncating the alerts (cascade) takes their notifications too, as the key did.
+    await sql`truncate alerts cascade`.execute(db());
+    expect(await listNotifications(db(), b)).toEqual([]);
+  });
+
   it("does not open an escalation for an alert that is no longer triggered", async () => {
     const a = await trigger("a");
     await acknowledgeAlert(db(), { id: a, actor: "admin", now: t0 });

@@ -21,6 +21,7 @@ import {
   escalationStarted,
   type ManualEscalation,
   type ManualEscalationContext,
+  type StepPlan,
 } from "../../../domain/escalation/index.ts";
 import type { Database, Json } from "../schema.ts";
 import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
@@ -116,10 +117,17 @@ export async function openEscalations(
   const now = input.now.toISOString();
   const ids = JSON.stringify([...input.alertIds].sort((x, y) => x - y));
   const { rows } = await sql<{ execution_name: string; alert_ids: number[] }>`
-    with candidates as (
+    -- Held (key share) so that neither can be deleted before the escalations that name them are in:
+    -- no foreign key checks them (migration 2026-11-30T0500).
+    with policy as (
+      select id from escalation_policies where id = ${input.policyId}::uuid for key share
+    ),
+    candidates as (
       select a.id as alert_id from alerts a
       where a.id = any(array(select value::bigint from jsonb_array_elements_text(${ids}::jsonb)))
-        and a.status = ${TRIGGERED}
+        and a.status = ${TRIGGERED} and exists (select 1 from policy)
+      order by a.id
+      for key share
     ),
     opened as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
@@ -145,26 +153,73 @@ export async function openEscalations(
 }
 
 /**
+ * A policy's first step, planned before the ingest statement (app/escalations.ts planFirstSteps):
+ * step 0 is due the moment an escalation opens, so the statement that opens it records it too,
+ * if the policy is still `definition` (checked in the statement; else it opens at step 0 and the
+ * execution runs the step, as before).
+ */
+export interface FirstStep {
+  readonly policyId: string;
+  /** The policy as planned (`{ repeatCount, steps }`, as policyDefinitionJson reads it). */
+  readonly definition: Omit<EscalationPolicy, "id">;
+  readonly plan: StepPlan;
+}
+
+/**
  * Escalations opened by the statement that creates their alerts (the ingest statement, when it
  * writes routing: adapters/db/stores/routing.ts): what openEscalations does for fresh alerts, without
  * its own round trip. `from` is a CTE of `(alert_id, policy_id)` of new, triggered alerts; one cohort
  * per policy, named as cohortExecutionName names it. `ctes` open them (CTE `esc_named` holds each
- * alert's execution name), `events` selects their `escalation_started` entries (for the statement's
- * log insert, so they follow the alert's earlier entries), `starts` the `escalation.start` effect
- * rows, whose payload names the execution: the start needs no open first (escalationEffectHandlers).
+ * alert's execution name), `events` selects their log entries (for the statement's log insert, so
+ * they follow the alert's earlier entries), `starts` the effect rows: `escalation.start`, whose
+ * payload names the execution (the start needs no open first: escalationEffectHandlers).
+ *
+ * With `firstSteps` (issue 10) the policy's first step is recorded here as well, for each policy
+ * whose definition is still the one planned (CTE `esc_first`): the escalation is written at the
+ * position after it, with its notifications, its `escalated` entry and their `notifications.deliver`
+ * effect, as commitCohortStep would have written them a moment later; the start's payload carries
+ * `nextStepAt`, so that the execution begins by waiting for the second step, and a policy the first
+ * step completed owes no start. Nothing can race this step: the alerts are being created by this
+ * very statement (no acknowledge can have seen them).
  */
 export function openEscalationsWithAlerts(
   from: string,
-  input: { serviceId: RawBuilder<unknown>; policyIds: readonly string[]; now: Date; kind: string },
+  input: {
+    serviceId: RawBuilder<unknown>;
+    policyIds: readonly string[];
+    now: Date;
+    kind: string;
+    firstSteps?: readonly FirstStep[] | undefined;
+  },
 ) {
   const now = input.now.toISOString();
   const nonce = randomUUID().slice(0, 8);
+  const policyIds = new Set(input.policyIds);
+  const firstSteps = (input.firstSteps ?? []).filter((f) => policyIds.has(f.policyId));
   const entries = JSON.stringify(
-    [...new Set(input.policyIds)].map((policyId) => {
-      const entry = escalationStarted(policyId);
-      return { policy_id: policyId, type: entry.type, message: entry.message, data: entry.data };
+    [...policyIds].flatMap((policyId) => {
+      const first = firstSteps.find((f) => f.policyId === policyId);
+      const logged: { entry: EscalationLogEntry; first: boolean }[] = [
+        { entry: escalationStarted(policyId), first: false },
+      ];
+      if (first) {
+        logged.push({ entry: first.plan.event, first: true });
+        if (first.plan.next.status === "completed") {
+          logged.push({ entry: escalationCompleted(first.plan.position), first: true });
+        }
+      }
+      return logged.map(({ entry, first }, ord) => ({
+        policy_id: policyId,
+        ord,
+        first,
+        type: entry.type,
+        message: entry.message,
+        data: entry.data,
+      }));
     }),
   );
+  const deliver: EffectKind = "notifications.deliver";
+  const withFirst = firstSteps.length > 0;
   return {
     ctes: sql`
     esc_named as (
@@ -174,25 +229,90 @@ export function openEscalationsWithAlerts(
           else 'cohort-' || min(alert_id) over w || '-' || ${nonce}::text end as execution_name
       from ${sql.table(from)} where policy_id is not null
       window w as (partition by policy_id)
+    ),${
+      withFirst
+        ? sql`
+    esc_first as (
+      select f.* from jsonb_to_recordset(${JSON.stringify(firstStepRows(firstSteps))}::jsonb)
+        as f(policy_id uuid, definition jsonb, step_index int, repeat_cycle int, next_step_index int,
+          next_repeat_cycle int, next_status text, next_step_at timestamptz, notifications jsonb)
+      -- planned from this very definition (else the execution runs the step, as without a plan)
+      where ${policyDefinitionJson(sql`f.policy_id`)} = f.definition
     ),
+    esc_notified as (
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at,
+        updated_at)
+      select n.alert_id, f.repeat_cycle, f.step_index, x.kind, x.id, x.reason, ${now}::timestamptz, ${now}::timestamptz
+      from esc_named n join esc_first f on f.policy_id = n.policy_id,
+        jsonb_to_recordset(f.notifications) as x(kind text, id text, reason jsonb)
+      on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
+    ),`
+        : sql``
+    }
     esc_opened as (
       insert into alert_escalations as e (alert_id, policy_id, status, step_index, repeat_cycle, next_step_at,
         execution_name, created_at, updated_at)
-      select alert_id, policy_id, 'active', 0, 0, ${now}::timestamptz, execution_name, ${now}::timestamptz,
+      ${
+        withFirst
+          ? sql`select n.alert_id, n.policy_id, coalesce(f.next_status, 'active'), coalesce(f.next_step_index, 0),
+        coalesce(f.next_repeat_cycle, 0),
+        case when f.policy_id is null then ${now}::timestamptz else f.next_step_at end,
+        n.execution_name, ${now}::timestamptz, ${now}::timestamptz
+      from esc_named n left join esc_first f on f.policy_id = n.policy_id
+      order by n.alert_id`
+          : sql`select alert_id, policy_id, 'active', 0, 0, ${now}::timestamptz, execution_name, ${now}::timestamptz,
         ${now}::timestamptz
       from esc_named
-      order by alert_id
+      order by alert_id`
+      }
       on conflict (alert_id) do nothing
     )`,
     events: sql`
-      select n.alert_id, m.type, ${escalationActor}, m.message, m.data, ${now}::timestamptz
-      from esc_named n join jsonb_to_recordset(${entries}::jsonb)
-        as m(policy_id uuid, type text, message text, data jsonb) on m.policy_id = n.policy_id`,
-    starts: sql`
+      select alert_id, type, ${escalationActor}, message, data, ${now}::timestamptz from (
+        select n.alert_id, m.ord, m.type, m.message, m.data
+        from esc_named n join jsonb_to_recordset(${entries}::jsonb)
+          as m(policy_id uuid, ord int, first boolean, type text, message text, data jsonb) on m.policy_id = n.policy_id
+        ${withFirst ? sql`where not m.first or exists (select 1 from esc_first f where f.policy_id = n.policy_id)` : sql``}
+        order by n.alert_id, m.ord
+      ) as esc_entries`,
+    starts: withFirst
+      ? sql`
+      select ${input.kind}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id),
+        jsonb_build_object('policyId', n.policy_id, 'executionName', min(n.execution_name))
+          || case when min(f.next_step_at) is null then '{}'::jsonb
+            else jsonb_build_object('nextStepAt', min(f.next_step_at)) end
+      from esc_named n left join esc_first f on f.policy_id = n.policy_id
+      -- a first step that completed the policy leaves nothing to walk
+      where f.next_status is distinct from 'completed'
+      group by n.policy_id
+      union all
+      select ${deliver}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id), '{}'::jsonb
+      from esc_named n join esc_first f on f.policy_id = n.policy_id
+      where jsonb_array_length(f.notifications) > 0`
+      : sql`
       select ${input.kind}::text, ${input.serviceId}, jsonb_agg(alert_id order by alert_id),
         jsonb_build_object('policyId', policy_id, 'executionName', min(execution_name))
       from esc_named group by policy_id`,
   };
+}
+
+/** The JSON rows of `esc_first`: one per policy with a planned first step. */
+function firstStepRows(firstSteps: readonly FirstStep[]) {
+  return firstSteps.map(({ policyId, definition, plan }) => ({
+    policy_id: policyId,
+    definition,
+    step_index: plan.position.stepIndex,
+    repeat_cycle: plan.position.repeatCycle,
+    next_step_index: plan.next.stepIndex,
+    next_repeat_cycle: plan.next.repeatCycle,
+    next_status: plan.next.status,
+    next_step_at: plan.next.nextStepAt?.toISOString() ?? null,
+    notifications: plan.notifications.map((n) => ({
+      kind: n.recipient.kind,
+      id: n.recipient.id,
+      reason: n.reason,
+    })),
+  }));
 }
 
 /** Active escalations a cohort's turn reads at most (a webhook request carries at most 1,000 alerts). */

@@ -13,7 +13,7 @@ import { prepared } from "../prepared-statements.ts";
 import type { Database, Json } from "../schema.ts";
 import { completeEffects, type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
 import { statusList } from "./alert-signals.ts";
-import { openEscalationsWithAlerts } from "./escalations.ts";
+import { type FirstStep, openEscalationsWithAlerts } from "./escalations.ts";
 
 // Routing rules (routing_rules, ordered by `position`), the rule set's version (one row, bumped by
 // every change in the statement that makes it) and the change log (before/after of every change);
@@ -730,7 +730,12 @@ export interface SameDecision {
  */
 export function ingestRoutingParts(
   routing: IngestRouting,
-  on: { serviceId: RawBuilder<unknown>; now: Date },
+  on: {
+    serviceId: RawBuilder<unknown>;
+    now: Date;
+    /** issue 10: the escalations' first steps, planned ahead (openEscalationsWithAlerts). */
+    firstSteps?: readonly FirstStep[] | undefined;
+  },
 ) {
   if (routing.same) return sameDecisionParts(routing, routing.same, on);
   const now = on.now.toISOString();
@@ -777,6 +782,7 @@ export function ingestRoutingParts(
           policyIds,
           now: on.now,
           kind: start,
+          firstSteps: on.firstSteps,
         })
       : undefined;
   if (opened) after.push(opened.ctes);
@@ -839,7 +845,7 @@ function decidedOk(routing: IngestRouting, serviceId: RawBuilder<unknown>): RawB
 function sameDecisionParts(
   routing: IngestRouting,
   same: SameDecision,
-  on: { serviceId: RawBuilder<unknown>; now: Date },
+  on: { serviceId: RawBuilder<unknown>; now: Date; firstSteps?: readonly FirstStep[] | undefined },
 ) {
   const after: RawBuilder<unknown>[] = [
     sql`
@@ -862,6 +868,7 @@ function sameDecisionParts(
         policyIds: [same.policyId],
         now: on.now,
         kind: "escalation.start",
+        firstSteps: on.firstSteps,
       })
     : undefined;
   if (opened) after.push(opened.ctes);
