@@ -18,6 +18,7 @@ import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 import * as businessCalendars from "./2026-11-29T2100-business-calendars.ts";
 import * as routingReferences from "./2026-11-30T0200-routing-references.ts";
 import * as escalationStartByName from "./2026-11-30T0300-escalation-start-by-name.ts";
+import * as routingOnTheAlert from "./2026-11-30T0400-routing-on-the-alert.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T2100-business-calendars": businessCalendars,
   "2026-11-30T0200-routing-references": routingReferences,
   "2026-11-30T0300-escalation-start-by-name": escalationStartByName,
+  "2026-11-30T0400-routing-on-the-alert": routingOnTheAlert,
 };
