@@ -314,8 +314,8 @@ function signalCtes(
         routed?.decisions
           ? // A new alert's routing decision is its created entry's message and data.
             sql`select t.id, case when t.inserted then ${trigger.event} else ${deduplicate.event} end, ${actor},
-        coalesce(r.message, ''), r.data, ${now}::timestamptz
-      from triggered t left join ${routed.decisions} r on r.alert_id = t.id`
+        coalesce(d.entry ->> 'message', ''), d.entry -> 'data', ${now}::timestamptz
+      from triggered t cross join lateral ${routed.decisions} d`
           : sql`select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
         null::jsonb, ${now}::timestamptz
       from triggered`

@@ -746,6 +746,16 @@ export function ingestRoutingParts(
     )`,
   ];
   const entries = writes.some((w) => w.event !== null);
+  if (entries) {
+    // The created entries and the listing read routed_new's entries by alert id from one JSON
+    // object: joined, the planner (a CTE scan is estimated at one row) looped over every pair.
+    after.push(sql`
+    decision_entries as (
+      select jsonb_object_agg(alert_id::text, jsonb_build_object('message', message, 'data', data, 'type', event))
+        as entries
+      from routed_new where event is not null
+    )`);
+  }
   if (writes.some((w) => w.notify.length > 0)) {
     after.push(sql`
     notified as (
@@ -796,15 +806,15 @@ export function ingestRoutingParts(
     labelsChanged: new Set(writes.filter((w) => w.labels).map((w) => w.dedupKey)),
     after: sql.join(after, sql`,`),
     decisions: entries
-      ? sql`(select alert_id, message, data from routed_new where event is not null)`
+      ? sql`(select (select entries from decision_entries) -> t.id::text as entry)`
       : undefined,
     listed: entries
       ? sql`
     listed as (
       insert into routing_decisions (event_id, alert_id, service_id, type)
-      select l.id, l.alert_id, ${on.serviceId}, r.event
-      from logged l join routed_new r on r.alert_id = l.alert_id
-      where l.type = ${TRANSITIONS.trigger.event} and r.event is not null
+      select l.id, l.alert_id, ${on.serviceId}, (select entries from decision_entries) -> l.alert_id::text ->> 'type'
+      from logged l
+      where l.type = ${TRANSITIONS.trigger.event} and (select entries from decision_entries) ? l.alert_id::text
     )`
       : undefined,
     events: opened ? opened.events : noEvents,
