@@ -630,8 +630,10 @@ export async function applyRouting(
       returning id, alert_id, type
     ),
     listed as (
+      -- Each entry's alert by key (joined with routed, two CTEs estimated at one row, the
+      -- planner looped over every pair).
       insert into routing_decisions (event_id, alert_id, service_id, type)
-      select l.id, l.alert_id, r.service_id, l.type from logged l join routed r on r.alert_id = l.alert_id
+      select l.id, l.alert_id, a.service_id, l.type from logged l join alerts a on a.id = l.alert_id
     )`);
   }
   if (input.writes.some((w) => w.notify.length > 0)) {
