@@ -313,9 +313,12 @@ function signalCtes(
       ${
         routed?.decisions
           ? // A new alert's routing decision is its created entry's message and data.
-            sql`select t.id, case when t.inserted then ${trigger.event} else ${deduplicate.event} end, ${actor},
-        coalesce(d.entry ->> 'message', ''), d.entry -> 'data', ${now}::timestamptz
-      from triggered t cross join lateral ${routed.decisions} d`
+            sql`select alert_id, ${trigger.event}, ${actor}, message, data, ${now}::timestamptz
+      from ${routed.decisions.rows} as decided_entries
+      union all
+      select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
+        null::jsonb, ${now}::timestamptz
+      from triggered where not ${routed.decisions.has(sql`id`)}`
           : sql`select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
         null::jsonb, ${now}::timestamptz
       from triggered`
