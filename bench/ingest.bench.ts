@@ -4,10 +4,14 @@
 // take turns, 5 batches per sender at a time, so that machine noise hits both alike (turns of a
 // single batch flatter the handler: the raw side then pays for the handler's garbage collection
 // and WAL flushes); each side's rate is its alerts over its own summed time, pauses included.
-// The median over the rounds is printed; the ratio is what to compare across runs.
+// The median over the rounds is printed; the ratio is what to compare across runs. With Postgres on
+// this machine it also prints the CPU time per batch of each side (this process plus the server's
+// backends, from /proc): on a busy shared machine wall time swings with the neighbours, CPU time
+// much less, so its ratio tells whether a change made a side cheaper.
 //
 //   node bench/ingest.bench.ts            (npm run bench runs every benchmark)
 //   RULES=100 node bench/ingest.bench.ts  (with 100 routing rules active: every alert is routed)
+//   ROUNDS=3 BATCHES=20 node bench/ingest.bench.ts  (a shorter run)
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
