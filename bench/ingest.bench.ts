@@ -4,13 +4,18 @@
 // take turns, 5 batches per sender at a time, so that machine noise hits both alike (turns of a
 // single batch flatter the handler: the raw side then pays for the handler's garbage collection
 // and WAL flushes); each side's rate is its alerts over its own summed time, pauses included.
-// The median over the rounds is printed; the ratio is what to compare across runs.
+// The median over the rounds is printed; the ratio is what to compare across runs. With Postgres on
+// this machine it also prints the CPU time per batch of each side (this process plus the server's
+// backends, from /proc): on a busy shared machine wall time swings with the neighbours, CPU time
+// much less, so its ratio tells whether a change made a side cheaper.
 //
 //   node bench/ingest.bench.ts            (npm run bench runs every benchmark)
 //   RULES=100 node bench/ingest.bench.ts  (with 100 routing rules active: every alert is routed)
+//   ROUNDS=3 BATCHES=20 node bench/ingest.bench.ts  (a shorter run)
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
+const { readFileSync } = await import("node:fs");
 const { sql } = await import("kysely");
 const { createIngestHandler } = await import("../functions/handlers/ingest.ts");
 const { createLocalLambdaContext } = await import("../local/lambda-http-bridge.ts");
@@ -19,8 +24,8 @@ const { seedService } = await import("../test/support/seed.ts");
 const { fmt, median, openBenchDatabase } = await import("./support.ts");
 
 const batchSize = 100;
-const batchesPerRound = 40;
-const rounds = 7;
+const batchesPerRound = Number(process.env.BATCHES ?? 40);
+const rounds = Number(process.env.ROUNDS ?? 7);
 /** Senders posting at once (`SENDERS=4 node bench/ingest.bench.ts`); 1 = one request after another. */
 const senders = Number(process.env.SENDERS ?? 1);
 
@@ -192,8 +197,43 @@ function rawBatch(): string {
   );
 }
 
-/** One round: handler and raw ceiling take turns of `turn` batches; alerts/s of each. */
-async function round(): Promise<{ handler: number; raw: number }> {
+/**
+ * CPU time spent so far, in ms: this process and the Postgres backends serving the bench database
+ * (their on-CPU nanoseconds from /proc/<pid>/schedstat; only when the server runs on this machine;
+ * a connection the pool opened in between counts from its start). Unlike wall time it hardly moves
+ * with other work on a shared machine: what each side costs.
+ */
+const onThisMachine = /^Postgres at (127\.|localhost)/.test(database.label);
+async function cpuReading(): Promise<Map<number, number> | undefined> {
+  if (!onThisMachine) return undefined;
+  const { rows } = await sql<{ pid: number }>`
+    select pid from pg_stat_activity where datname = current_database()`.execute(db);
+  const { user, system } = process.cpuUsage();
+  const reading = new Map([[0, (user + system) / 1000]]);
+  for (const { pid } of rows) {
+    try {
+      reading.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6);
+    } catch {
+      return undefined;
+    }
+  }
+  return reading;
+}
+function cpuBetween(from: Map<number, number> | undefined, to: Map<number, number> | undefined) {
+  if (!from || !to) return undefined;
+  let ms = 0;
+  for (const [pid, at] of to) ms += at - (from.get(pid) ?? 0);
+  return { ms, process: to.get(0)! - from.get(0)! };
+}
+
+/** One round: handler and raw ceiling take turns of `turn` batches; alerts/s of each, and CPU ms per batch. */
+async function round(): Promise<{
+  handler: number;
+  raw: number;
+  handlerCpu?: number;
+  rawCpu?: number;
+  handlerProcessCpu?: number;
+}> {
   // Request bodies and raw batches are built before timing: neither side pays for making them.
   const bodies = Array.from({ length: batchesPerRound }, () =>
     batchBody(Array.from({ length: batchSize }, alertEntry)),
@@ -201,26 +241,55 @@ async function round(): Promise<{ handler: number; raw: number }> {
   const rawBatches = Array.from({ length: batchesPerRound }, rawBatch);
   let handlerMs = 0;
   let rawMs = 0;
+  let handlerCpu: number | undefined = 0;
+  let rawCpu: number | undefined = 0;
+  let handlerProcessCpu = 0;
+  const add = (sum: number | undefined, cpu: { ms: number; process: number } | undefined, own = false) => {
+    if (own && cpu) handlerProcessCpu += cpu.process;
+    return sum === undefined || cpu === undefined ? undefined : sum + cpu.ms;
+  };
   for (let i = 0; i < batchesPerRound; i += turn) {
+    const cpuBefore = await cpuReading();
     let started = performance.now();
     await concurrently(bodies.slice(i, i + turn), postToHandler);
     handlerMs += performance.now() - started;
+    const cpuBetweenTurns = await cpuReading();
     started = performance.now();
     await concurrently(rawBatches.slice(i, i + turn), upsertRaw);
     rawMs += performance.now() - started;
+    handlerCpu = add(handlerCpu, cpuBetween(cpuBefore, cpuBetweenTurns), true);
+    rawCpu = add(rawCpu, cpuBetween(cpuBetweenTurns, await cpuReading()));
   }
   const alerts = batchesPerRound * batchSize;
-  return { handler: alerts / (handlerMs / 1000), raw: alerts / (rawMs / 1000) };
+  return {
+    handler: alerts / (handlerMs / 1000),
+    raw: alerts / (rawMs / 1000),
+    ...(handlerCpu !== undefined && rawCpu !== undefined
+      ? {
+          handlerCpu: handlerCpu / batchesPerRound,
+          rawCpu: rawCpu / batchesPerRound,
+          handlerProcessCpu: handlerProcessCpu / batchesPerRound,
+        }
+      : {}),
+  };
 }
 
 try {
   await round(); // warm-up: JIT, connection pool, plans
   const viaHandler: number[] = [];
   const raw: number[] = [];
+  const handlerCpu: number[] = [];
+  const rawCpu: number[] = [];
+  const handlerProcessCpu: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const rates = await round();
     viaHandler.push(rates.handler);
     raw.push(rates.raw);
+    if (rates.handlerCpu !== undefined && rates.rawCpu !== undefined) {
+      handlerCpu.push(rates.handlerCpu);
+      rawCpu.push(rates.rawCpu);
+      handlerProcessCpu.push(rates.handlerProcessCpu ?? 0);
+    }
   }
   const handlerRate = median(viaHandler);
   const rawRate = median(raw);
@@ -233,6 +302,14 @@ try {
   console.log(
     `  ratio handler/raw: ${fmt(handlerRate / rawRate, 2)}  (rounds ${fmt(roundRatios[0]!, 2)}–${fmt(roundRatios.at(-1)!, 2)}; target ≥ 0.50; absolute target ≥ 5,000 alerts/s)`,
   );
+  if (handlerCpu.length === rounds) {
+    // CPU per batch (this process + the Postgres backends): what each side costs, whatever else runs.
+    const h = median(handlerCpu);
+    const r = median(rawCpu);
+    console.log(
+      `  CPU per batch (bench process + Postgres backends, median): handler ${fmt(h, 2)} ms (of which this process ${fmt(median(handlerProcessCpu), 2)}), raw ${fmt(r, 2)} ms; ratio raw/handler ${fmt(r / h, 2)}`,
+    );
+  }
 } finally {
   await database.close();
 }

@@ -132,8 +132,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
   const alertRow = (id: number | null) =>
     suite.handle.db
       .selectFrom("alerts as a")
-      .leftJoin("alert_routing as r", "r.alert_id", "a.id")
-      .select(["a.labels", "a.severity", "r.state", "r.reason"])
+      .select(["a.labels", "a.severity", "a.routing_state as state", "a.routing_reason as reason"])
       .where("a.id", "=", id ?? -1)
       .executeTakeFirstOrThrow();
 
@@ -146,6 +145,15 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
         .orderBy("id")
         .execute()
     ).map((e) => e.type);
+
+  /** The alert's first log entry: a decision written with the alert is its message and data. */
+  const createdEntry = (id: number | null) =>
+    suite.handle.db
+      .selectFrom("alert_events")
+      .select(["id", "type", "message", "data"])
+      .where("alert_id", "=", id ?? -1)
+      .orderBy("id")
+      .executeTakeFirstOrThrow();
 
   it("writes the decisions with the alerts of a known key: labels, severity, state, log, notifications, starts", async () => {
     // The first request of this process: the key is unknown, routing runs after the commit.
@@ -166,17 +174,26 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     });
     // The rule's direct notification to Dave owes its delivery, planned right after the commit: he
     // has no contact method, which the alert's log says (never a silent skip).
-    // Its policy's first step too, recorded with it (dba has no contact method either).
+    // Its policy's first step too, recorded with it (dba has no contact method either). The decision
+    // is the created entry's (one entry for creation and routing).
     expect(await eventTypes(db!)).toEqual([
       "created",
-      "routed",
       "escalation_started",
       "escalated",
       "no_contact_method",
       "no_contact_method",
     ]);
+    expect(await createdEntry(db!)).toMatchObject({
+      type: "created",
+      message: expect.stringContaining(`Routed to escalation policy ${policyA} by rule`),
+      data: { outcome: "routed", policyId: policyA, matched: expect.any(Array) },
+    });
     expect(await alertRow(staging!)).toMatchObject({ state: "suppressed", reason: "staging is not paged" });
-    expect(await eventTypes(staging!)).toEqual(["created", "suppressed"]);
+    expect(await eventTypes(staging!)).toEqual(["created"]);
+    expect(await createdEntry(staging!)).toMatchObject({
+      message: "Suppressed: staging is not paged",
+      data: { outcome: "suppressed", reason: "staging is not paged" },
+    });
     const notified = await suite.handle.db
       .selectFrom("notifications")
       .select(["target_kind", "target_id"])
@@ -191,11 +208,13 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     // No rule matched: the service default (the decision is logged: rules were evaluated).
     expect(await eventTypes(plain!)).toEqual([
       "created",
-      "routed",
       "escalation_started",
       "escalated",
       "no_contact_method",
     ]);
+    expect(await createdEntry(plain!)).toMatchObject({
+      data: { outcome: "routed", policyId: defaultPolicy, policySource: "service_default" },
+    });
 
     // One cohort per policy, named as cohortExecutionName names one alert's.
     expect(runner.calls.map((c) => c.executionName)).toEqual(
@@ -213,13 +232,29 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       .execute();
     expect(policies.map((p) => p.policy_id)).toEqual([policyA, defaultPolicy]);
 
+    // ListRoutingDecisions answers them with the decision's type, by alert and by service.
     const decisions = await listRoutingDecisions(routingDepsOf(ctx()), { alertId: db!, limit: 10 });
     expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({
+      eventId: Number((await createdEntry(db!)).id),
+      type: "routed",
+      message: expect.stringContaining(`Routed to escalation policy ${policyA} by rule`),
+    });
     expect(decisions[0]?.decision).toMatchObject({
       outcome: "routed",
       policyId: policyA,
       durationMicros: expect.any(Number),
     });
+    const ofService = await listRoutingDecisions(routingDepsOf(ctx()), {
+      serviceId: seeded.serviceId,
+      limit: 10,
+    });
+    expect(ofService.map((d) => [d.alertId, d.type]).sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([
+      [first.results[0]!.alertId, "routed"],
+      [db, "routed"],
+      [staging, "suppressed"],
+      [plain, "routed"],
+    ]);
   });
 
   it("keeps the sender's labels on a deduplicated trigger, as before", async () => {
@@ -234,7 +269,6 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     });
     expect(await eventTypes(opened.results[0]!.alertId)).toEqual([
       "created",
-      "routed",
       "escalation_started",
       "escalated",
       "no_contact_method",
@@ -384,6 +418,10 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       "no_contact_method",
     ]);
     expect(await alertRow(w5!)).toMatchObject({ state: "suppressed" });
-    expect(await eventTypes(w5!)).toEqual(["created", "suppressed"]);
+    expect(await eventTypes(w5!)).toEqual(["created"]);
+    expect(await createdEntry(w5!)).toMatchObject({
+      message: expect.stringMatching(/^Suppressed: .*disk swap/),
+      data: { outcome: "suppressed", maintenance: { action: "suppress", windowName: "rebuild" } },
+    });
   });
 });

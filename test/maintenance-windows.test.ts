@@ -94,7 +94,7 @@ async function send(body: Record<string, unknown>): Promise<number> {
 
 async function alertState(id: number) {
   const { rows } = await sql<{ status: string; routing_state: string | null; events: string[] }>`
-    select a.status, (select r.state from alert_routing r where r.alert_id = a.id) as routing_state,
+    select a.status, a.routing_state,
       (select json_agg(e.type order by e.id) from alert_events e where e.alert_id = a.id) as events
     from alerts a where a.id = ${id}
   `.execute(database.db);

@@ -411,7 +411,7 @@ describeEachDatabase("routing references", (suite) => {
       select policy_id from alert_escalations where alert_id = ${alertId}::bigint`.execute(db());
       expect(escalation.rows.map((r) => r.policy_id)).toEqual([defaultPolicy]);
       const state = await sql<{ state: string | null }>`
-      select state from alert_routing where alert_id = ${alertId}::bigint`.execute(db());
+      select routing_state as state from alerts where id = ${alertId}::bigint`.execute(db());
       expect(state.rows[0]?.state ?? null).not.toBe("suppressed");
     },
   );

@@ -182,12 +182,13 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
     });
     expect(posted.ok).toBe(true);
 
+    // Decided: a routing decision listed (its own log entry, or the created one when ingest decided).
     const routed = () =>
       database.db
         .selectFrom("alerts as a")
-        .innerJoin("alert_events as e", "e.alert_id", "a.id")
-        .select(["a.id", "a.summary", "e.type"])
-        .where("e.type", "in", ["routed", "suppressed", "unrouted"])
+        .innerJoin("routing_decisions as d", "d.alert_id", "a.id")
+        .select(["a.id", "a.summary", "d.type"])
+        .where("d.type", "in", ["routed", "suppressed", "unrouted"])
         .execute();
     await waitFor(
       async () => (await routed()).length === 4,

@@ -302,23 +302,24 @@ describeEachDatabase("maintenance windows", (suite) => {
       }),
       "admin",
     );
+    // A `suppressed` decision as routing writes it: the log entry, listed in routing_decisions.
+    const suppressionEntry = (id: number, maintenance: Record<string, string>) =>
+      sql`
+        with e as (
+          insert into alert_events (alert_id, type, actor, data)
+          values (${id}::bigint, 'suppressed'::text, 'system'::text, ${JSON.stringify({ maintenance })}::jsonb)
+          returning id, alert_id
+        )
+        insert into routing_decisions (event_id, alert_id, service_id, type)
+        select e.id, e.alert_id, ${serviceId}::uuid, 'suppressed'::text from e`.execute(suite.handle.db);
     const suppressed = async (dedup: string, status: string, action = "suppress") => {
       const { rows } = await sql<{ id: number }>`
-        insert into alerts (service_id, dedup_key, status, severity, summary, source)
-        values (${serviceId}::uuid, ${dedup}::text, ${status}::text, 'critical'::text, 'disk'::text, 'generic'::text)
+        insert into alerts (service_id, dedup_key, status, severity, summary, source, routing_state)
+        values (${serviceId}::uuid, ${dedup}::text, ${status}::text, 'critical'::text, 'disk'::text, 'generic'::text,
+          'suppressed'::text)
         returning id`.execute(suite.handle.db);
       const id = Number(rows[0]!.id);
-      await sql`insert into alert_routing (alert_id, state) values (${id}::bigint, 'suppressed'::text)`.execute(
-        suite.handle.db,
-      );
-      const decision = {
-        maintenance: { action, windowId: window.window.id, windowName: "november", reason: "" },
-      };
-      await sql`
-        insert into alert_events (alert_id, type, actor, data)
-        values (${id}::bigint, 'suppressed'::text, 'system'::text, ${JSON.stringify(decision)}::jsonb)`.execute(
-        suite.handle.db,
-      );
+      await suppressionEntry(id, { action, windowId: window.window.id, windowName: "november", reason: "" });
       return id;
     };
     const open = await suppressed("open", "triggered");
@@ -362,20 +363,15 @@ describeEachDatabase("maintenance windows", (suite) => {
     expect(await release()).toEqual([]); // once
     expect(await find()).toEqual([]);
     const { rows } = await sql<{ routing_state: string | null; last: string }>`
-      select (select r.state from alert_routing r where r.alert_id = a.id) as routing_state, (select e.type from alert_events e where e.alert_id = a.id order by e.id desc limit 1) as last
+      select a.routing_state, (select e.type from alert_events e where e.alert_id = a.id order by e.id desc limit 1) as last
       from alerts a where a.id = ${open}::bigint`.execute(suite.handle.db);
     expect(rows[0]).toEqual({ routing_state: null, last: "maintenance_ended" });
 
     // Suppressed again later (a new routing entry): that suppression is released in its turn.
-    await sql`insert into alert_routing (alert_id, state) values (${open}::bigint, 'suppressed'::text)`.execute(
+    await sql`update alerts set routing_state = 'suppressed' where id = ${open}::bigint`.execute(
       suite.handle.db,
     );
-    await sql`
-      insert into alert_events (alert_id, type, actor, data)
-      values (${open}::bigint, 'suppressed'::text, 'system'::text,
-        ${JSON.stringify({ maintenance: { action: "suppress", windowId: window.window.id } })}::jsonb)`.execute(
-      suite.handle.db,
-    );
+    await suppressionEntry(open, { action: "suppress", windowId: window.window.id });
     const again = await find();
     expect(again).toMatchObject([{ alertId: open }]);
     expect(again[0]!.suppressionEventId).toBeGreaterThan(found[0]!.suppressionEventId);

@@ -81,8 +81,6 @@ export const noMaintenanceWindows: MaintenanceCheck = {
   verdictsFor: async (alerts) => alerts.map(() => ({ action: "none" })),
 };
 
-/** The log entries routing writes: one per routed alert. */
-export const ROUTING_EVENTS: readonly AlertEventType[] = ["routed", "suppressed", "aggregated", "unrouted"];
 /** Written when a suppressing maintenance window ended (app/maintenance.ts): the alert is routed again. */
 export const MAINTENANCE_ENDED_EVENT: AlertEventType = "maintenance_ended";
 
@@ -386,7 +384,6 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
         freshInputs(effects) ??
         (await loadAlertsToRoute(deps.db, {
           alertIds,
-          routingEvents: ROUTING_EVENTS,
           rerouteEvent: MAINTENANCE_ENDED_EVENT,
         }));
       if (alerts.length === 0) {
@@ -589,7 +586,6 @@ export async function routeBeforeIngest(
         serviceId,
         defaultPolicyId,
         ruleSetVersion: ruleSet.version,
-        actor: SYSTEM_ACTOR,
         writes: [],
         same,
       };
@@ -617,7 +613,7 @@ export async function routeBeforeIngest(
     writes.push({ ...(write instanceof Promise ? await write : write), dedupKey: alert.dedupKey });
   }
   if (writes.length === 0) return undefined;
-  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, actor: SYSTEM_ACTOR, writes };
+  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, writes };
 }
 
 /** Whether `rule` can match an alert of `serviceId` (enabled and in scope: what evaluateRules skips otherwise). */
@@ -871,7 +867,7 @@ export function listRoutingDecisions(
     beforeId?: number | undefined;
   },
 ): Promise<DecisionRecord[]> {
-  return listDecisions(deps.db, { ...input, routingEvents: ROUTING_EVENTS });
+  return listDecisions(deps.db, input);
 }
 
 // ---- Test and simulate (no side effects) --------------------------------------------------------

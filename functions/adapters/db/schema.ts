@@ -39,7 +39,6 @@ export interface Database {
   routing_rule_set: RoutingRuleSetTable;
   routing_rule_changes: RoutingRuleChangesTable;
   alert_pending_actions: AlertPendingActionsTable;
-  alert_routing: AlertRoutingTable;
   maintenance_windows: MaintenanceWindowsTable;
   maintenance_window_changes: MaintenanceWindowChangesTable;
   maintenance_state: MaintenanceStateTable;
@@ -151,6 +150,12 @@ export interface AlertsTable {
   /** Alerts folded into this one. */
   aggregate_count: Generated<number>;
   aggregated_into: Generated<number | null>;
+  /**
+   * What routing did, when it must show on the alert (suppressed, unrouted, aggregated,
+   * in_maintenance), and why; null: nothing to show (routed by default or by a rule).
+   */
+  routing_state: Generated<string | null>;
+  routing_reason: Generated<string | null>;
 }
 
 export interface AlertEventsTable {
@@ -418,13 +423,6 @@ export interface AlertPendingActionsTable {
   created_at: Date;
 }
 
-/** What routing did, where it must stay visible on the alert: suppressed, unrouted, aggregated, in_maintenance. */
-export interface AlertRoutingTable {
-  alert_id: number;
-  state: string;
-  reason: Generated<string>;
-}
-
 /** Maintenance windows (domain/maintenance/windows.ts); the state is computed, never stored. */
 export interface MaintenanceWindowsTable {
   id: Generated<string>;
@@ -488,11 +486,16 @@ export interface BusinessCalendarsTable {
   updated_at: Date;
 }
 
-/** The routing entries of alert logs (kept by a trigger on alert_events), for ListRoutingDecisions. */
+/**
+ * The log entries that hold a routing decision, written with them (ingest, the route effect), for
+ * ListRoutingDecisions: `type` is the decision's entry type (routed, suppressed, aggregated,
+ * unrouted), also when the entry is the alert's `created` one (a decision written with the alert).
+ */
 export interface RoutingDecisionsTable {
   event_id: number;
   alert_id: number;
   service_id: string;
+  type: string;
 }
 
 /**

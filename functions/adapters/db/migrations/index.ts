@@ -18,6 +18,7 @@ import * as maintenanceWindows from "./2026-11-29T1900-maintenance-windows.ts";
 import * as businessCalendars from "./2026-11-29T2100-business-calendars.ts";
 import * as routingReferences from "./2026-11-30T0200-routing-references.ts";
 import * as escalationStartByName from "./2026-11-30T0300-escalation-start-by-name.ts";
+import * as routingOnTheAlert from "./2026-11-30T0400-routing-on-the-alert.ts";
 import * as escalationStateWithoutFk from "./2026-11-30T0500-escalation-state-without-fk.ts";
 
 /**
@@ -44,5 +45,6 @@ export const migrations: Record<string, Migration> = {
   "2026-11-29T2100-business-calendars": businessCalendars,
   "2026-11-30T0200-routing-references": routingReferences,
   "2026-11-30T0300-escalation-start-by-name": escalationStartByName,
+  "2026-11-30T0400-routing-on-the-alert": routingOnTheAlert,
   "2026-11-30T0500-escalation-state-without-fk": escalationStateWithoutFk,
 };

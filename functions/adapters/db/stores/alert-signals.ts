@@ -278,9 +278,9 @@ function signalCtes(
     triggered as (
       insert into alerts as a (
         service_id, dedup_key, status, severity, summary, details, source, labels, annotations, raw,
-        duplicate_count, created_at, last_seen_at)
+        duplicate_count, created_at, last_seen_at${routed ? sql`, routing_state, routing_reason` : sql``})
       select ${serviceId}, dedup_key, ${trigger.to}, severity, summary, details, source, labels, annotations, raw,
-        triggers - 1, ${now}::timestamptz, ${now}::timestamptz
+        triggers - 1, ${now}::timestamptz, ${now}::timestamptz${routed ? sql`, routing_state, routing_reason` : sql``}
       from ${routed ? sql`${routed.signalsWithDecisions} as last_signal` : sql`last_signal`}
       where action = 'trigger' and ${admitted}
       order by ord
@@ -315,9 +315,19 @@ function signalCtes(
     }),${routed ? sql`${routed.after},` : sql``}
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
+      ${
+        routed?.decisions
+          ? // A new alert's routing decision is its created entry's message and data.
+            sql`select alert_id, ${trigger.event}, ${actor}, message, data, ${now}::timestamptz
+      from ${routed.decisions.rows} as decided_entries
+      union all
       select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
         null::jsonb, ${now}::timestamptz
-      from triggered
+      from triggered where not ${routed.decisions.has(sql`id`)}`
+          : sql`select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
+        null::jsonb, ${now}::timestamptz
+      from triggered`
+      }
       union all
       select id, ${acknowledge.event}, ${actor}, '', null, ${now}::timestamptz from acknowledged
       union all
@@ -326,8 +336,13 @@ function signalCtes(
           ? sql`
       union all ${routed.events}`
           : sql``
+      }${
+        routed?.listed
+          ? sql`
+      returning id, alert_id, type`
+          : sql``
       }
-    ),
+    ),${routed?.listed ? sql`${routed.listed},` : sql``}
     effects as (${insertEffects(
       routed
         ? sql`${owedEffectRowsOfService(serviceId, {

@@ -71,18 +71,13 @@ const alertColumnNames = [
   "resolved_by",
   "aggregate_count",
   "aggregated_into",
+  "routing_state",
+  "routing_reason",
 ] as const;
 
 /** The alert columns (the raw payload is left out: it can be large and no RPC returns it). */
 function alertColumns(alias?: string) {
-  const table = alias ?? "alerts";
-  return sql.raw(
-    [
-      ...alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)),
-      `(select r.state from alert_routing r where r.alert_id = ${table}.id) as routing_state`,
-      `(select r.reason from alert_routing r where r.alert_id = ${table}.id) as routing_reason`,
-    ].join(", "),
-  );
+  return sql.raw(alertColumnNames.map((c) => (alias ? `${alias}.${c}` : c)).join(", "));
 }
 
 const eventColumns = sql.raw("id, alert_id, type, actor, message, data, created_at");

@@ -385,7 +385,7 @@ export interface SuppressedAlert {
   readonly alertId: number;
   readonly serviceId: string;
   readonly windowId: string;
-  /** Routing's `suppressed` log entry: what a release is recorded against. */
+  /** The log entry of routing's `suppressed` decision (its own, or the alert's `created` one): what a release is recorded against. */
   readonly suppressionEventId: number;
   readonly suppressedAt: Date;
 }
@@ -415,16 +415,17 @@ export async function findSuppressedAlerts(
     suppressed_at: Date | string;
   }>`
     select a.id as alert_id, a.service_id, s.window_id, s.event_id, s.suppressed_at
-    from alert_routing ar
-    join alerts a on a.id = ar.alert_id
+    from alerts a
     cross join lateral (
+      -- The decision that suppressed it: its own entry, or the alert's created entry when ingest decided.
       select e.id as event_id, e.created_at as suppressed_at, e.data->'maintenance'->>'windowId' as window_id,
         e.data->'maintenance'->>'action' as action
-      from alert_events e where e.alert_id = a.id and e.type = ${input.suppressedEvent}::text
+      from alert_events e join routing_decisions d on d.event_id = e.id
+      where e.alert_id = a.id and d.type = ${input.suppressedEvent}::text
       order by e.id desc limit 1
     ) s
     left join maintenance_windows w on w.id::text = s.window_id
-    where ar.state = ${input.suppressedState}::text
+    where a.routing_state = ${input.suppressedState}::text
       and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
       and s.action = 'suppress' and s.window_id is not null
       and not exists (select 1 from maintenance_releases r where r.suppression_event_id = s.event_id)
@@ -448,7 +449,7 @@ export type ReleaseReason = "ended" | "changed";
 
 /**
  * Releases suppressed alerts, in one statement: records each suppression's release once, removes the
- * alert's visible `suppressed` routing state (alert_routing, so routing takes it again), logs `releaseEvent` and writes the `routeEffect` (one per
+ * alert's visible `suppressed` routing state (alerts.routing_state, so routing takes it again), logs `releaseEvent` and writes the `routeEffect` (one per
  * service) that routes them again. An alert resolved meanwhile is left alone. Returns the effects
  * written (the caller dispatches them; housekeeping sweeps any left).
  */
@@ -497,9 +498,10 @@ export async function releaseSuppressedAlerts(
       returning suppression_event_id, alert_id
     ),
     reopened as (
-      delete from alert_routing ar using released r, alerts a
-      where ar.alert_id = r.alert_id and ar.state = ${input.suppressedState}::text
-        and a.id = r.alert_id and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
+      update alerts a set routing_state = null, routing_reason = null
+      from released r
+      where a.id = r.alert_id and a.routing_state = ${input.suppressedState}::text
+        and a.status in (${sql.join(input.openStatuses.map((st) => sql`${st}::text`))})
       returning a.id, a.service_id, r.suppression_event_id
     ),
     logged as (

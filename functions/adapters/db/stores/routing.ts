@@ -357,15 +357,14 @@ type AlertTuple = [
 ];
 
 /**
- * The rule set's version and those of `alertIds` that still await routing (open, no routing entry
- * in their log, no routing state, no escalation: a route effect that runs twice routes once), in
- * ONE round trip.
+ * The rule set's version and those of `alertIds` that still await routing (open, no routing
+ * decision in their log, no routing state, no escalation: a route effect that runs twice routes
+ * once), in ONE round trip.
  */
 export async function loadAlertsToRoute(
   db: Db,
   input: {
     alertIds: readonly number[];
-    routingEvents: readonly AlertEventType[];
     /** The entry after which an alert awaits routing again (a suppressing window ended). */
     rerouteEvent: AlertEventType;
   },
@@ -383,11 +382,11 @@ export async function loadAlertsToRoute(
           select * from alerts a
           where a.id = ids.value::bigint
             and a.status in (${statusList(OPEN_STATUSES)})
-            and not exists (select 1 from alert_routing r where r.alert_id = a.id)
+            and a.routing_state is null
             and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
             and not exists (
-              select 1 from alert_events e
-              where e.alert_id = a.id and e.type in (${statusList(input.routingEvents)})
+              select 1 from alert_events e join routing_decisions d on d.event_id = e.id
+              where e.alert_id = a.id
                 -- Routed again after a maintenance window that suppressed it ended: only a decision
                 -- after that counts (app/maintenance.ts releaseEndedMaintenance).
                 and e.id > coalesce((select max(m.id) from alert_events m
@@ -550,7 +549,7 @@ export async function applyRouting(
     agg_window: w.aggregate?.windowSeconds ?? null,
   }));
   const hasAggregation = input.writes.some((w) => w.aggregate);
-  const hasChanges = input.writes.some((w) => w.labels || w.severity || w.aggregate);
+  const hasChanges = input.writes.some((w) => w.labels || w.severity || w.aggregate || w.state !== null);
   const { aggregate } = TRANSITIONS;
   // Only the parts a batch needs are in the statement: planning a dozen CTEs cost more than running
   // them (a few text variants, each prepared once per connection).
@@ -590,11 +589,12 @@ export async function applyRouting(
     counts as (select head_id, count(*)::int as n from routed where head_id is not null group by head_id),
     u as (
       select r.alert_id as id, r.head_id as folded_into, r.labels, r.severity, r.agg_key as head_key,
-        coalesce(n.n, 0) as n
+        coalesce(n.n, 0) as n, r.state, r.reason
       from routed r left join counts n on n.head_id = r.alert_id
       where r.head_id is not null or r.labels is not null or r.severity is not null or r.agg_key is not null
+        or r.state is not null
       union all
-      select n.head_id, null, null, null, null, n.n
+      select n.head_id, null, null, null, null, n.n, null, null
       from counts n where not exists (select 1 from d where d.alert_id = n.head_id)
     ),
     changed as (
@@ -606,7 +606,12 @@ export async function applyRouting(
         labels = case when u.folded_into is null then coalesce(u.labels, a.labels) else a.labels end,
         severity = case when u.folded_into is null then coalesce(u.severity, a.severity) else a.severity end,
         aggregate_key = case when u.folded_into is null then coalesce(u.head_key, a.aggregate_key) else a.aggregate_key end,
-        aggregate_count = a.aggregate_count + u.n
+        aggregate_count = a.aggregate_count + u.n,
+        -- The visible state (one update per alert: a second CTE updating the same row would be lost).
+        routing_state = case when u.folded_into is not null then ${input.aggregatedState}
+          else coalesce(u.state, a.routing_state) end,
+        routing_reason = case when u.folded_into is not null then 'folded into alert ' || u.folded_into
+          when u.state is not null then coalesce(u.reason, '') else a.routing_reason end
       from u
       where a.id = u.id and (u.folded_into is null or a.status in (${statusList(aggregate.from)}))
         -- by key, whatever plan a prepared statement cached while the table was small
@@ -622,16 +627,13 @@ export async function applyRouting(
         case when head_id is null then data else data || jsonb_build_object('aggregatedInto', head_id) end,
         ${now}::timestamptz
       from routed where event is not null or head_id is not null
-    )`);
-  }
-  if (input.writes.some((w) => w.state !== null || w.aggregate)) {
-    parts.push(sql`
-    visible as (
-      insert into alert_routing (alert_id, state, reason)
-      select alert_id, case when head_id is null then state else ${input.aggregatedState} end,
-        case when head_id is null then coalesce(reason, '') else 'folded into alert ' || head_id end
-      from routed where state is not null or head_id is not null
-      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
+      returning id, alert_id, type
+    ),
+    listed as (
+      -- Each entry's alert by key (joined with routed, two CTEs estimated at one row, the
+      -- planner looped over every pair).
+      insert into routing_decisions (event_id, alert_id, service_id, type)
+      select l.id, l.alert_id, a.service_id, l.type from logged l join alerts a on a.id = l.alert_id
     )`);
   }
   if (input.writes.some((w) => w.notify.length > 0)) {
@@ -697,8 +699,6 @@ export interface IngestRouting {
   readonly serviceId: string;
   readonly defaultPolicyId: string | null;
   readonly ruleSetVersion: number;
-  /** Who writes the decisions (the system, as the route effect does). */
-  readonly actor: string;
   /** One per trigger of the request (the last signal of its key); `alertId` is unused. Empty with `same`. */
   readonly writes: readonly (RoutingWrite & { readonly dedupKey: string })[];
   /**
@@ -722,11 +722,16 @@ export interface SameDecision {
  * The parts of the ingest statement that write `routing` (see IngestRouting). `before` are CTEs
  * ahead of the insert: `decided` (the decisions by dedup key) and `decided_ok` (whether the
  * assumptions hold); `signalsWithDecisions` replaces `last_signal` as the insert's source (routed
- * labels and severity on new alerts); `labelsChanged` the keys whose labels routing changed (a
- * deduplicated trigger of those stores the sender's labels, as before);
- * `after` are CTEs that follow the insert CTE `triggered (id, dedup_key, inserted)`:
- * `routed_new`, the visible state, notifications and tickets; `events` selects their log entries
- * and `starts` the `escalation.start` effect rows (for insertEffects).
+ * labels and severity on new alerts, and their visible state as `routing_state`, `routing_reason`);
+ * `labelsChanged` the keys whose labels routing changed (a deduplicated trigger of those stores the
+ * sender's labels, as before); `after` are CTEs that follow the insert CTE
+ * `triggered (id, dedup_key, inserted)`: `routed_new`, notifications and tickets.
+ * A decision is written with the alert, as its `created` entry's message and data (one entry, not
+ * two): `decisions.rows` (alert_id, message, data) are those entries, `decisions.has(id)` whether
+ * a new alert has one (its plain created entry is then left out), and `listed` the CTE that lists
+ * them in routing_decisions, after the log insert `logged` (returning id, alert_id, type).
+ * `events` selects other log entries (escalations started) and `starts` the `escalation.start`
+ * effect rows (for insertEffects).
  */
 export function ingestRoutingParts(
   routing: IngestRouting,
@@ -748,12 +753,14 @@ export function ingestRoutingParts(
       where t.inserted and (select ok from decided_ok)
     )`,
   ];
-  if (writes.some((w) => w.state !== null)) {
+  const entries = writes.some((w) => w.event !== null);
+  if (entries) {
+    // Which new alerts' created entries carry a decision, and its type, by alert id: one small JSON
+    // object read per row (a join of two CTEs, each estimated at one row, looped over every pair;
+    // the same object holding the decisions themselves cost 2–4 ms to build per 100 alerts).
     after.push(sql`
-    visible as (
-      insert into alert_routing (alert_id, state, reason)
-      select alert_id, state, coalesce(reason, '') from routed_new where state is not null
-      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
+    decision_types as (
+      select jsonb_object_agg(alert_id::text, event) as types from routed_new where event is not null
     )`);
   }
   if (writes.some((w) => w.notify.length > 0)) {
@@ -800,13 +807,29 @@ export function ingestRoutingParts(
     signalsWithDecisions: sql`(
       select l.ord, l.triggers, l.action, l.dedup_key, l.summary, l.details, l.source, l.annotations, l.raw,
         case when o.ok then coalesce(d.labels, l.labels) else l.labels end as labels,
-        case when o.ok then coalesce(d.severity, l.severity) else l.severity end as severity
+        case when o.ok then coalesce(d.severity, l.severity) else l.severity end as severity,
+        case when o.ok then d.state end as routing_state,
+        case when o.ok and d.state is not null then coalesce(d.reason, '') end as routing_reason
       from last_signal l left join decided d on d.dedup_key = l.dedup_key cross join decided_ok o)`,
     labelsChanged: new Set(writes.filter((w) => w.labels).map((w) => w.dedupKey)),
     after: sql.join(after, sql`,`),
-    events: sql`
-      select alert_id, event, ${routing.actor}, message, data, ${now}::timestamptz from routed_new
-      where event is not null${opened ? sql` union all ${opened.events}` : sql``}`,
+    decisions: entries
+      ? {
+          rows: sql`(select alert_id, message, data from routed_new where event is not null)`,
+          has: (alertId: RawBuilder<unknown>) =>
+            sql`coalesce((select types from decision_types) ? ${alertId}::text, false)`,
+        }
+      : undefined,
+    listed: entries
+      ? sql`
+    listed as (
+      insert into routing_decisions (event_id, alert_id, service_id, type)
+      select l.id, l.alert_id, ${on.serviceId}, (select types from decision_types) ->> l.alert_id::text
+      from logged l
+      where l.type = ${TRANSITIONS.trigger.event} and (select types from decision_types) ? l.alert_id::text
+    )`
+      : undefined,
+    events: opened ? opened.events : noEvents,
     // The escalations are opened here too (one cohort per policy): their starts name the execution;
     // (delivery, issue 12) the direct notifications owe their deliveries, one effect for the service.
     starts: sql.join(
@@ -825,6 +848,8 @@ export function ingestRoutingParts(
     applied: sql`(select ok from decided_ok)`,
   };
 }
+
+const noEvents = sql`select null::bigint, null::text, null::text, null::text, null::jsonb, null::timestamptz where false`;
 
 /** `decided_ok`: whether the assumptions of `routing` hold (rule-set version, service, default policy). */
 function decidedOk(routing: IngestRouting, serviceId: RawBuilder<unknown>): RawBuilder<unknown> {
@@ -854,14 +879,6 @@ function sameDecisionParts(
       where t.inserted and (select ok from decided_ok)
     )`,
   ];
-  if (same.state !== null) {
-    after.push(sql`
-    visible as (
-      insert into alert_routing (alert_id, state, reason)
-      select alert_id, ${same.state}::text, ${same.reason ?? ""}::text from routed_new
-      on conflict (alert_id) do update set state = excluded.state, reason = excluded.reason
-    )`);
-  }
   const opened = same.policyId
     ? openEscalationsWithAlerts("routed_new", {
         serviceId: on.serviceId,
@@ -872,13 +889,20 @@ function sameDecisionParts(
       })
     : undefined;
   if (opened) after.push(opened.ctes);
-  const none = sql`select null::bigint, null::text, null::text, null::text, null::jsonb, null::timestamptz where false`;
   return {
     before: decidedOk(routing, on.serviceId),
-    signalsWithDecisions: sql`(select * from last_signal)`,
+    signalsWithDecisions:
+      same.state === null
+        ? sql`(select *, null::text as routing_state, null::text as routing_reason from last_signal)`
+        : sql`(
+      select l.*, case when o.ok then ${same.state}::text end as routing_state,
+        case when o.ok then ${same.reason ?? ""}::text end as routing_reason
+      from last_signal l cross join decided_ok o)`,
     labelsChanged: new Set<string>(),
     after: sql.join(after, sql`,`),
-    events: opened ? opened.events : none,
+    decisions: undefined,
+    listed: undefined,
+    events: opened ? opened.events : noEvents,
     starts: opened
       ? sql`${opened.starts} union all select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`
       : sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`,
@@ -907,33 +931,32 @@ export interface DecisionRecord {
 }
 
 /**
- * The routing entries of alert logs, newest first, of one alert (its log, by alert_events_alert_idx)
- * or of one service or all (by routing_decisions, which lists only routing entries: a page reads
- * `limit` entries however rare they are in the log).
+ * The routing decisions in alert logs (the entries routing_decisions lists, with their decision's
+ * type: `created` entries of alerts routed by ingest say routed, suppressed...), newest first, of one
+ * alert (its log, by alert_events_alert_idx) or of one service or all (by routing_decisions: a page
+ * reads `limit` entries however rare they are in the log).
  */
 export async function listDecisions(
   db: Db,
   input: {
-    routingEvents: readonly AlertEventType[];
     alertId?: number | undefined;
     serviceId?: string | undefined;
     limit: number;
     beforeId?: number | undefined;
   },
 ): Promise<DecisionRecord[]> {
-  const byService = input.serviceId === undefined ? sql`true` : sql`a.service_id = ${input.serviceId}::uuid`;
+  const byService = input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`;
   const before = input.beforeId === undefined ? sql`true` : sql`e.id < ${input.beforeId}::bigint`;
   const { rows } =
     input.alertId !== undefined
       ? await sql<DecisionRow>`
-          select e.id, e.alert_id, a.service_id, e.type, e.message, e.data, e.created_at
-          from alert_events e join alerts a on a.id = e.alert_id
-          where e.alert_id = ${input.alertId}::bigint and e.type in (${statusList(input.routingEvents)})
-            and ${byService} and ${before}
+          select e.id, e.alert_id, d.service_id, d.type, e.message, e.data, e.created_at
+          from alert_events e join routing_decisions d on d.event_id = e.id
+          where e.alert_id = ${input.alertId}::bigint and ${byService} and ${before}
           order by e.id desc limit ${input.limit}::int
         `.execute(db)
       : await sql<DecisionRow>`
-          select e.id, e.alert_id, d.service_id, e.type, e.message, e.data, e.created_at
+          select e.id, e.alert_id, d.service_id, d.type, e.message, e.data, e.created_at
           from routing_decisions d join alert_events e on e.id = d.event_id
           where ${input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`}
             and ${input.beforeId === undefined ? sql`true` : sql`d.event_id < ${input.beforeId}::bigint`}
