@@ -58,10 +58,15 @@ beforeEach(async () => {
   runner.calls.length = 0;
   clock.set("2026-07-15T09:00:00Z");
   seeded = await seedService(database.db);
+  // Two steps: a policy that its first step ends owes no execution once ingest records that step
+  // with the alert (issue 10), and these tests count executions.
   await attachPolicy(
     database.db,
     seeded.serviceId,
-    await seedPolicy(database.db, [{ delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] }]),
+    await seedPolicy(database.db, [
+      { delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] },
+      { delaySeconds: 60, targets: [{ kind: "user", id: "alice" }] },
+    ]),
   );
 });
 
