@@ -23,6 +23,7 @@ import { metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
+import { MAX_DELIVERY_ATTEMPTS } from "../domain/notifications/retry.ts";
 import type { AppContext } from "./context.ts";
 import { claimDeliveries, deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
 import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
@@ -291,6 +292,36 @@ describeEachDatabase("deliveries", (suite) => {
     expect(receiver.requests).toHaveLength(1);
     const [event] = await eventsOf(alertId, "notification_failed");
     expect(event!.message).toContain("HTTP 400");
+  });
+
+  it("a provider down for five minutes: the page goes when it is back, it is not failed", async () => {
+    const settings = { ...ctx.delivery.settings, maxAttempts: MAX_DELIVERY_ATTEMPTS };
+    ctx = { ...ctx, delivery: { ...ctx.delivery, settings } };
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    const back = clock.now().getTime() + 5 * 60_000;
+    let failedAttempts = 0;
+    while (clock.now().getTime() < back) {
+      receiver.script({ status: 503 });
+      expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1, failed: 0 });
+      failedAttempts++;
+      clock.set((await deliveriesOf(alertId))[0]!.nextAttemptAt);
+    }
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+    // Backoff at random 0.5: 1.5 + 3 + 6 + 12 + 24 + 48 + 90 + 90 + 90 s: the 10th attempt is after the outage.
+    expect(failedAttempts).toBe(9);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "sent", attempts: 10 });
+    expect(await eventsOf(alertId, "notification_failed")).toEqual([]);
+  });
+
+  it("a page waiting for its retry is suppressed when the alert is acknowledged", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script({ status: 503 });
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1 });
+    await acknowledgeAlert(db(), { id: alertId, actor: "bob", now: clock.now() });
+    clock.advance(120_000);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ suppressed: 1, sent: 0 });
+    expect(receiver.requests).toHaveLength(1);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "suppressed", attempts: 1 });
   });
 
   it("a provider that does not answer in time is retried; the last attempt fails", async () => {
