@@ -72,9 +72,9 @@ export function deliverySettingsFor(input: {
 }
 
 /**
- * A claim's lease: long enough for the sends owed ahead of it and its own (`sends`, counted in
- * deliveries, which is at least the number of messages), `sendSlots` at a time, each up to
- * `sendTimeoutMs` from its slot, plus one more send's time for the database work around them;
+ * A claim's lease: long enough for the sends owed ahead of it and its own (`sends`: messages, one
+ * per destination), `sendSlots` at a time, each up to `sendTimeoutMs` from its slot, plus one more
+ * send's time for the database work around them;
  * never under `minLeaseMs`. A lease that ran out while a send waited for a slot would let another
  * sender (or this one) send it again.
  *

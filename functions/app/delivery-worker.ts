@@ -8,7 +8,8 @@ import type { SendSlots } from "./send-slots.ts";
  * claim and send use cases as the SQS sender Lambda. Each pass claims what is due and hands it to a
  * send that runs on its own, so a slow destination never holds back the next pass; but a pass claims
  * only while the process's send slots are not all owed (app/send-slots.ts): what it claims then
- * waits for at most one round of sends, not for hundreds, and its lease covers that wait. The loop
+ * queues behind less than one round of sends, not behind hundreds (it had up to 32 claims × 16
+ * sends in flight), and its lease covers its own rounds (`claimLeaseMs`). The loop
  * is woken when deliveries are announced (right after planning) and sleeps otherwise until the next
  * one is due, at most `pollMs` (a row another process wrote, an expired lease). One loop per
  * process; with a shared DATABASE_URL the claim's `skip locked` keeps two apart.
