@@ -24,6 +24,7 @@ import { createDeliveryWorker } from "../functions/app/delivery-worker.ts";
 import { effectDepsOf } from "../functions/app/effect-registry.ts";
 import { type EffectDeps, runOwedEffectsOfAlerts, sweepEffects } from "../functions/app/effects.ts";
 import { createMaintenanceCheck } from "../functions/app/maintenance.ts";
+import { createSendSlots, DEFAULT_SEND_SLOTS } from "../functions/app/send-slots.ts";
 import { createUserDirectoryBinding } from "../functions/app/user-directory.ts";
 import { systemClock } from "../functions/domain/clock.ts";
 import { createHousekeeping } from "../functions/handlers/housekeeping.ts";
@@ -106,6 +107,7 @@ export async function createEmbeddedRuntime(
     });
     // The delivery worker runs the use case over this context (built just below).
     let ctx: AppContext | undefined;
+    const sendSlots = createSendSlots(DEFAULT_SEND_SLOTS);
     const deliveries = createDeliveryWorker({
       claim: (limit) => claimDeliveries(deliveryDepsOf(ctx!), { limit }),
       send: (claimed) => sendClaimedDeliveries(deliveryDepsOf(ctx!), claimed),
@@ -113,7 +115,7 @@ export async function createEmbeddedRuntime(
       clock: systemClock,
       pollMs: deliveryPollMs,
       batch: 200,
-      maxInFlight: 32,
+      slots: sendSlots,
     });
     const escalations = await createEmbeddedEscalations({
       db: database.db,
@@ -141,6 +143,7 @@ export async function createEmbeddedRuntime(
         channels: channelLookupOver(() => database.db),
         providers: outbound.providers,
         queue: deliveries,
+        sendSlots,
         settings: deliverySettingsFor({
           outboundTimeoutMs: notifications.httpTimeoutMs,
           slackBotTokenRef: notifications.slackBotTokenRef,

@@ -14,6 +14,7 @@ import { createProviderContactSender } from "./contact-messages.ts";
 import type { AppContext } from "./context.ts";
 import { channelLookupOver, type DeliveryQueue, deliverySettingsFor } from "./delivery-runtime.ts";
 import type { createMaintenanceCheck } from "./maintenance.ts";
+import { createSendSlots, DEFAULT_SEND_SLOTS } from "./send-slots.ts";
 import { createUserDirectoryBinding } from "./user-directory.ts";
 
 /** Seconds a Lambda keeps the admin token before asking Secrets Manager again (rotation delay). */
@@ -104,6 +105,8 @@ export async function createAwsContext(
       channels: channelLookupOver(() => database.db),
       providers: outbound.providers,
       queue: awsDeliveryQueue(env),
+      // A warm sender's batch (10 messages, one destination each) fits in them: no send waits.
+      sendSlots: createSendSlots(DEFAULT_SEND_SLOTS),
       settings: deliverySettingsFor({
         outboundTimeoutMs: notifications.httpTimeoutMs,
         slackBotTokenRef: notifications.slackBotTokenRef,

@@ -23,12 +23,15 @@ import { metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
+import { MAX_DELIVERY_ATTEMPTS } from "../domain/notifications/retry.ts";
 import type { AppContext } from "./context.ts";
 import { claimDeliveries, deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
 import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
+import type { SendTimer } from "./delivery-runtime.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { runOwedEffectsOfAlerts } from "./effects.ts";
 import { createEscalationStepPorts } from "./escalation-ports.ts";
+import { createSendSlots } from "./send-slots.ts";
 import { createTemplateUseCases } from "./templates.ts";
 
 describeEachDatabase("deliveries", (suite) => {
@@ -291,6 +294,36 @@ describeEachDatabase("deliveries", (suite) => {
     expect(event!.message).toContain("HTTP 400");
   });
 
+  it("a provider down for five minutes: the page goes when it is back, it is not failed", async () => {
+    const settings = { ...ctx.delivery.settings, maxAttempts: MAX_DELIVERY_ATTEMPTS };
+    ctx = { ...ctx, delivery: { ...ctx.delivery, settings } };
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    const back = clock.now().getTime() + 5 * 60_000;
+    let failedAttempts = 0;
+    while (clock.now().getTime() < back) {
+      receiver.script({ status: 503 });
+      expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1, failed: 0 });
+      failedAttempts++;
+      clock.set((await deliveriesOf(alertId))[0]!.nextAttemptAt);
+    }
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ sent: 1 });
+    // Backoff at random 0.5: 1.5 + 3 + 6 + 12 + 24 + 48 + 90 + 90 + 90 s: the 10th attempt is after the outage.
+    expect(failedAttempts).toBe(9);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "sent", attempts: 10 });
+    expect(await eventsOf(alertId, "notification_failed")).toEqual([]);
+  });
+
+  it("a page waiting for its retry is suppressed when the alert is acknowledged", async () => {
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script({ status: 503 });
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ retried: 1 });
+    await acknowledgeAlert(db(), { id: alertId, actor: "bob", now: clock.now() });
+    clock.advance(120_000);
+    expect(await sendDueDeliveries(deps(), { limit: 10 })).toMatchObject({ suppressed: 1, sent: 0 });
+    expect(receiver.requests).toHaveLength(1);
+    expect((await deliveriesOf(alertId))[0]).toMatchObject({ status: "suppressed", attempts: 1 });
+  });
+
   it("a provider that does not answer in time is retried; the last attempt fails", async () => {
     const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
     receiver.script("hang", "hang", "hang");
@@ -319,6 +352,62 @@ describeEachDatabase("deliveries", (suite) => {
     receiver.release();
     expect(await sending).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
     expect(await statuses()).toEqual(["pending", "sent"]);
+  });
+
+  it("a send's timeout runs from its send slot: one queued behind a hung send is not timed out", async () => {
+    directory.methods.push(contactMethod("bob", "bob-slow", "webhook", `${receiver.url}/slow`));
+    const alertId = await alertNotifying([{ kind: "user", id: "bob" }]);
+    receiver.script("hang");
+    // One slot in this process, and send timers the test fires itself (no wall-clock bound).
+    const slots = createSendSlots(1);
+    const timers: { fire: () => void; cancelled: boolean }[] = [];
+    const sendTimer: SendTimer = (_ms, onTimeout) => {
+      const timer = { fire: onTimeout, cancelled: false };
+      timers.push(timer);
+      return () => {
+        timer.cancelled = true;
+      };
+    };
+    const sending = sendDueDeliveries({ ...deps(), sendSlots: slots, sendTimer }, { limit: 10 });
+    // The first send holds the slot (its request hangs at the receiver); the other waits for it.
+    await receiver.waitFor(1);
+    // (Without slots the other would be sent, or its timer started, instead: the checks below say so.)
+    while (slots.waiting < 1 && receiver.requests.length < 2 && timers.length < 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Only the send in the slot has a timer: the wait behind it does not count against the other.
+    expect(timers).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+    // Its timeout passes: it is retried, and the other one gets the slot, its timer, and goes.
+    timers[0]!.fire();
+    expect(await sending).toMatchObject({ claimed: 2, sent: 1, retried: 1 });
+    expect(timers).toHaveLength(2);
+    expect(timers[1]!.cancelled).toBe(true);
+    const after = await deliveriesOf(alertId);
+    const hungMethod = receiver.requests[0]!.path === "/slow" ? "bob-slow" : "bob-hook";
+    const hung = after.find((d) => d.contactMethodId === hungMethod)!;
+    expect(hung).toMatchObject({ status: "pending", attempts: 1, lastError: "no answer within 10000 ms" });
+    expect(after.find((d) => d.id !== hung.id)).toMatchObject({ status: "sent", attempts: 1 });
+    expect(receiver.requests).toHaveLength(2);
+    receiver.release();
+  });
+
+  it("a claim's lease covers the sends this process owes ahead of it", async () => {
+    directory.methods.push(contactMethod("bob", "bob-slow", "webhook", `${receiver.url}/slow`));
+    await alertNotifying([{ kind: "user", id: "bob" }]);
+    // One slot, sends of up to 30 s, leases of at least 60 s.
+    const slow = {
+      ...deps(),
+      sendSlots: createSendSlots(1),
+      settings: { ...deps().settings, sendTimeoutMs: 30_000, leaseMs: 60_000 },
+    };
+    const [first] = await claimDeliveries(slow, { limit: 1 });
+    // Claimed, not yet sent: the next claim's message goes after it, so its lease is one send longer.
+    const [second] = await claimDeliveries(slow, { limit: 1 });
+    expect(first!.leaseUntil!.getTime() - clock.now().getTime()).toBe(60_000);
+    expect(second!.leaseUntil!.getTime() - clock.now().getTime()).toBe(90_000);
+    expect(slow.sendSlots.owed).toBe(2);
+    expect(await sendDueDeliveries(slow, { limit: 10 })).toMatchObject({ claimed: 0 });
   });
 
   it("a page being sent when the alert is acknowledged also gets the status update", async () => {

@@ -21,7 +21,7 @@ import type { AlertView, MessageKind, RenderContext, ServiceView } from "../doma
 import { buildRenderContext } from "../domain/templates/index.ts";
 import type { AppContext } from "./context.ts";
 import { deliveryActor, PAGE } from "./delivery-planning.ts";
-import type { DeliveryBaseDeps } from "./delivery-runtime.ts";
+import { claimLeaseMs, type DeliveryBaseDeps, realSendTimer } from "./delivery-runtime.ts";
 import { createTemplateUseCases, type TemplateUseCases } from "./templates.ts";
 
 // Sending: a sender claims the due deliveries, renders them, sends them through the provider of their
@@ -53,8 +53,9 @@ export interface SendResult {
 /**
  * Claims due deliveries (at most `limit`; with `ids`, those and the other due ones to the same
  * destinations) and sends them, one message per destination: several due to one destination go as
- * one bundle. Destinations are sent concurrently (`settings.concurrency`), each with its own timeout:
- * a slow or failing one never holds back another.
+ * one bundle. Destinations are prepared concurrently (`settings.concurrency`) and sent through the
+ * process's send slots, each with its own timeout from its slot: a slow or failing one never holds
+ * back another for longer than its timeout.
  */
 export async function sendDueDeliveries(
   deps: DeliveryDeps,
@@ -63,18 +64,48 @@ export async function sendDueDeliveries(
   return sendClaimedDeliveries(deps, await claimDeliveries(deps, input));
 }
 
-/** The claim half of sendDueDeliveries (the embedded worker claims, then sends without waiting). */
-export function claimDeliveries(
+/**
+ * The claim half of sendDueDeliveries (the embedded worker claims, then sends without waiting). What
+ * it claims is owed to the process's send slots until sendClaimedDeliveries records it, and its lease
+ * covers the sends owed ahead of it: it cannot run out while a send waits for a slot.
+ */
+export async function claimDeliveries(
   deps: DeliveryDeps,
   input: { limit: number; ids?: readonly number[] | undefined },
 ): Promise<DeliveryRecord[]> {
-  return claimDueDeliveries(deps.db, {
-    now: deps.clock.now(),
-    leaseMs: deps.settings.leaseMs,
-    limit: input.limit,
-    ids: input.ids,
-    withDestinations: input.ids !== undefined,
-  });
+  const slots = deps.sendSlots;
+  // Owed before the claim (so that concurrent claims count each other), then down to its messages.
+  // With `ids`, the rows claimed go to the destinations of those ids: at most one message per id.
+  const owing = input.ids ? Math.min(input.limit, input.ids.length) : input.limit;
+  slots.owe(owing);
+  let claimed: DeliveryRecord[] = [];
+  try {
+    claimed = await claimDueDeliveries(deps.db, {
+      now: deps.clock.now(),
+      leaseMs: claimLeaseMs({
+        sends: slots.owed,
+        sendSlots: slots.size,
+        sendTimeoutMs: deps.settings.sendTimeoutMs,
+        minLeaseMs: deps.settings.leaseMs,
+      }),
+      limit: input.limit,
+      ids: input.ids,
+      withDestinations: input.ids !== undefined,
+    });
+    return claimed;
+  } finally {
+    slots.settle(owing - messagesOf(claimed).length);
+  }
+}
+
+/** The messages a claim becomes: one per destination, one per delivery of other systems. */
+function messagesOf(claimed: readonly DeliveryRecord[]): DeliveryRecord[][] {
+  const groups = new Map<string, DeliveryRecord[]>();
+  for (const d of claimed) {
+    const key = d.recipientKind === "external" ? `external:${d.id}` : d.destinationKey;
+    groups.set(key, [...(groups.get(key) ?? []), d]);
+  }
+  return [...groups.values()];
 }
 
 /** The send half of sendDueDeliveries: one message per destination, destinations concurrently. */
@@ -85,16 +116,17 @@ export async function sendClaimedDeliveries(
   const totals = { claimed: claimed.length, sent: 0, retried: 0, failed: 0, suppressed: 0, throttled: 0 };
   if (claimed.length === 0) return totals;
   // Messages of other systems (SendNotification) are sent one by one; the rest one message per destination.
-  const groups = new Map<string, DeliveryRecord[]>();
-  for (const d of claimed) {
-    const key = d.recipientKind === "external" ? `external:${d.id}` : d.destinationKey;
-    groups.set(key, [...(groups.get(key) ?? []), d]);
+  const queue = messagesOf(claimed);
+  let sends: Map<string, Date[]>;
+  try {
+    sends = await recentSends(deps.db, {
+      keys: [...new Set(claimed.map((d) => d.destinationKey))],
+      since: new Date(deps.clock.now().getTime() - THROTTLE_LOOKBACK_MS),
+    });
+  } catch (error) {
+    deps.sendSlots.settle(queue.length);
+    throw error;
   }
-  const sends = await recentSends(deps.db, {
-    keys: [...new Set(claimed.map((d) => d.destinationKey))],
-    since: new Date(deps.clock.now().getTime() - THROTTLE_LOOKBACK_MS),
-  });
-  const queue = [...groups.values()];
   const workers = Array.from({ length: Math.min(deps.settings.concurrency, queue.length) }, async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
       try {
@@ -110,6 +142,8 @@ export async function sendClaimedDeliveries(
           deliveryIds: group.map((d) => d.id),
           error: error as Error,
         });
+      } finally {
+        deps.sendSlots.settle(1);
       }
     }
   });
@@ -237,12 +271,28 @@ async function sendGroup(
   }
 }
 
-/** Sends once; a provider slower than `sendTimeoutMs` is cut off and counts as a retry. */
-async function sendWithTimeout(deps: DeliveryDeps, message: OutboundMessage): Promise<ProviderOutcome> {
+/**
+ * Sends once, in one of the process's send slots; a provider slower than `sendTimeoutMs` is cut off
+ * and counts as a retry. The timer starts when the send gets its slot: it measures the provider,
+ * not the sends queued ahead of it.
+ */
+function sendWithTimeout(deps: DeliveryDeps, message: OutboundMessage): Promise<ProviderOutcome> {
   const provider = deps.providers[message.destination.kind];
-  if (!provider) return { status: "failed", reason: `no provider for ${message.destination.kind}` };
+  if (!provider) {
+    return Promise.resolve({ status: "failed", reason: `no provider for ${message.destination.kind}` });
+  }
+  return deps.sendSlots.run(() => sendNow(deps, provider, message));
+}
+
+async function sendNow(
+  deps: DeliveryDeps,
+  provider: NonNullable<DeliveryDeps["providers"][keyof DeliveryDeps["providers"]]>,
+  message: OutboundMessage,
+): Promise<ProviderOutcome> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error("timeout")), deps.settings.sendTimeoutMs);
+  const cancelTimer = (deps.sendTimer ?? realSendTimer)(deps.settings.sendTimeoutMs, () =>
+    controller.abort(new Error("timeout")),
+  );
   try {
     return await Promise.race([
       provider.send(message, controller.signal),
@@ -258,7 +308,7 @@ async function sendWithTimeout(deps: DeliveryDeps, message: OutboundMessage): Pr
     }
     return { status: "retry", reason: `provider error: ${(error as Error).message}` };
   } finally {
-    clearTimeout(timer);
+    cancelTimer();
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deliverySettingsFor } from "./delivery-runtime.ts";
+import { claimLeaseMs, deliverySettingsFor } from "./delivery-runtime.ts";
 
 // ONCALL_OUTBOUND_TIMEOUT_MS is the bound on one send in both runtimes: the use case's cut follows it
 // (it was a fixed 10 s, so a longer configured timeout was cut at 10 s anyway), and a lease outlasts
@@ -23,4 +23,24 @@ describe("deliverySettingsFor", () => {
     });
     expect(settings.leaseMs).toBeGreaterThan(settings.sendTimeoutMs);
   });
+});
+
+// A claim's lease covers the sends owed ahead of it and its own, `sendSlots` at a time, plus one
+// send's time for the database work around them: a send waiting for a slot is never taken again.
+describe("claimLeaseMs", () => {
+  it.each([
+    // sends, slots, send timeout, shortest lease, lease
+    [1, 32, 11_000, 60_000, 60_000],
+    [32, 32, 11_000, 60_000, 60_000],
+    [231, 32, 11_000, 60_000, 99_000],
+    [1_000, 32, 11_000, 60_000, 363_000],
+    [2, 1, 30_000, 60_000, 90_000],
+    [0, 32, 121_000, 242_000, 242_000],
+    [64, 32, 121_000, 242_000, 363_000],
+  ])(
+    "%i sends over %i slots of %i ms (at least %i ms): %i ms",
+    (sends, sendSlots, sendTimeoutMs, minLeaseMs, lease) => {
+      expect(claimLeaseMs({ sends, sendSlots, sendTimeoutMs, minLeaseMs })).toBe(lease);
+    },
+  );
 });

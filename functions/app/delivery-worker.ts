@@ -1,14 +1,18 @@
 import { logger } from "../adapters/observability.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { DeliveryQueue } from "./delivery-runtime.ts";
+import type { SendSlots } from "./send-slots.ts";
 
 /**
  * The embedded runtime's sender: one loop over the deliveries table (the truth), running the same
  * claim and send use cases as the SQS sender Lambda. Each pass claims what is due and hands it to a
- * send that runs on its own (at most `maxInFlight` at once), so a slow destination never holds back
- * the next pass; the loop is woken when deliveries are announced (right after planning) and sleeps
- * otherwise until the next one is due, at most `pollMs` (a row another process wrote, an expired
- * lease). One loop per process; with a shared DATABASE_URL the claim's `skip locked` keeps two apart.
+ * send that runs on its own, so a slow destination never holds back the next pass; but a pass claims
+ * only while the process's send slots are not all owed (app/send-slots.ts): what it claims then
+ * queues behind less than one round of sends, not behind hundreds (it had up to 32 claims × 16
+ * sends in flight), and its lease covers its own rounds (`claimLeaseMs`). The loop
+ * is woken when deliveries are announced (right after planning) and sleeps otherwise until the next
+ * one is due, at most `pollMs` (a row another process wrote, an expired lease). One loop per
+ * process; with a shared DATABASE_URL the claim's `skip locked` keeps two apart.
  */
 export interface DeliveryWorker extends DeliveryQueue {
   start(): void;
@@ -25,10 +29,10 @@ export function createDeliveryWorker<C>(input: {
   clock: Clock;
   /** Longest sleep between passes. */
   pollMs: number;
-  /** Deliveries claimed per pass. */
+  /** Deliveries claimed per pass (big enough that a storm's rows to one destination go as one bundle). */
   batch: number;
-  /** Sends (passes) in flight at once. */
-  maxInFlight: number;
+  /** The process's send slots: no claim while they are busy. */
+  slots: Pick<SendSlots, "busy" | "notBusy">;
 }): DeliveryWorker {
   let running = false;
   let woken = false;
@@ -48,7 +52,10 @@ export function createDeliveryWorker<C>(input: {
     });
 
   async function pass(): Promise<void> {
-    while (inFlight.size >= input.maxInFlight) await Promise.race(inFlight);
+    if (input.slots.busy()) {
+      await input.slots.notBusy();
+      return;
+    }
     woken = false;
     let claimed: readonly C[];
     try {

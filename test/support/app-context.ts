@@ -11,6 +11,7 @@ import { version } from "../../functions/adapters/version.ts";
 import type { AppContext } from "../../functions/app/context.ts";
 import { channelLookupOver, defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
 import type { ContactMessage, ContactMessageSender } from "../../functions/app/directory.ts";
+import { createSendSlots } from "../../functions/app/send-slots.ts";
 import { type Clock, systemClock } from "../../functions/domain/clock.ts";
 import type { ContactMethod } from "../../functions/domain/directory/model.ts";
 import type { EscalationRunner } from "../../functions/domain/escalation/index.ts";
@@ -44,6 +45,7 @@ export function createTestAppContext(
       providers: outbound.providers,
       queue: { announce: async () => {} },
       settings: defaultDeliverySettings,
+      sendSlots: createSendSlots(),
     },
     directory: createEmbeddedUserDirectory(() => database.db),
     contactMessages: createRecordingContactSender(),

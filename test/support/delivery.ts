@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ChannelLookup, DeliveryRuntime } from "../../functions/app/delivery-runtime.ts";
 import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
+import { createSendSlots } from "../../functions/app/send-slots.ts";
 import type { ContactMethod, DirectoryUser, UserDirectory } from "../../functions/domain/directory/model.ts";
 import type {
   DeliveryProvider,
@@ -180,6 +181,7 @@ export function testDeliveryRuntime(
     channels: createMemoryChannels(),
     queue: { announce: async () => {} },
     settings: defaultDeliverySettings,
+    sendSlots: createSendSlots(),
     ...parts,
   };
 }

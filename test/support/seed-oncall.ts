@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { Database, EscalationTargetRow } from "../../functions/adapters/db/schema.ts";
+import { insertUser } from "../../functions/adapters/db/stores/directory.ts";
 
 // Rows of the on-call model written straight into the tables (no RPC): rotations, schedules and
 // escalation policies for tests that are about escalating, not about editing them. Parameters are
@@ -86,4 +87,16 @@ export async function seedChannel(
     returning id
   `.execute(db);
   return rows[0]!.id;
+}
+
+/** Users of the embedded directory (by id, named after it), for tests whose writes check user targets. */
+export async function seedDirectoryUsers(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
+  const now = new Date("2026-01-01T00:00:00Z");
+  for (const id of ids) {
+    await insertUser(
+      db,
+      { id, name: id, email: `${id}@example.com`, timeZone: "UTC", slackUserId: "", teamsUserId: "" },
+      now,
+    );
+  }
 }

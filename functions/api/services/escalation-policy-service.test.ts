@@ -5,6 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
+import { seedDirectoryUsers } from "../../../test/support/seed-oncall.ts";
 import { loadEscalationPolicy } from "../../adapters/db/stores/escalation-policies.ts";
 import { createFixedClock } from "../../domain/clock.ts";
 import { ChannelService } from "../../gen/oncall/v1/channels_pb.ts";
@@ -60,6 +61,8 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     await db.deleteFrom("rotations").execute();
     await db.deleteFrom("notification_channels").execute();
     clock.set("2026-11-27T12:00:00Z");
+    // The users the policies below page (user targets are checked against the directory at save).
+    await seedDirectoryUsers(db, ["a", "u", "bob", "lead-7"]);
     const { channel: slack } = await channels.createChannel(
       {
         channel: {
@@ -435,6 +438,39 @@ describeEachDatabase("EscalationPolicyService", (suite) => {
     it.each(cases)("%s", async (_label, call, code, field) => {
       const error = await failure(call());
       expect([error.code, error.rawMessage.split(": ")[0]]).toEqual([code, field]);
+    });
+
+    it("refuses a user the directory does not know, naming the field, and writes nothing", async () => {
+      await suite.handle.db.deleteFrom("directory_users").where("id", "=", "ghost").execute();
+      const error = await failure(create({ steps: [step(), step({ targets: [user("ghost"), user("u")] })] }));
+      expect([error.code, error.rawMessage]).toEqual([
+        Code.InvalidArgument,
+        "steps[1].targets[0].user_id: user ghost is not in the directory",
+      ]);
+      expect(await suite.handle.db.selectFrom("escalation_policies").select("id").execute()).toEqual([]);
+
+      // An update's new steps too; the policy keeps its old ones.
+      const { policy } = await create({ steps: [step()] });
+      const refused = await failure(
+        policies.updateEscalationPolicy(
+          {
+            policy: { id: policy!.id, steps: [step({ targets: [user("u"), user("ghost")] })] },
+            updateMask: { paths: ["steps"] },
+          },
+          admin,
+        ),
+      );
+      expect([refused.code, refused.rawMessage.split(": ")[0]]).toEqual([
+        Code.InvalidArgument,
+        "policy.steps[0].targets[1].user_id",
+      ]);
+      expect(stepsOf((await policies.getEscalationPolicy({ id: policy!.id }, admin)).policy?.steps)).toEqual([
+        "0:userId=u",
+      ]);
+      // Known once the directory has them.
+      await seedDirectoryUsers(suite.handle.db, ["ghost"]);
+      const { policy: saved } = await create({ steps: [step({ targets: [user("ghost")] })] });
+      expect(stepsOf(saved?.steps)).toEqual(["0:userId=ghost"]);
     });
 
     it("names the referenced id in the message", async () => {

@@ -52,12 +52,22 @@ describe("retryDecision", () => {
     }
   });
 
-  it("waits about a minute in all between the default 6 attempts (2 + 4 + 8 + 16 + 32 s at most)", () => {
-    let longest = 0;
-    for (let attempts = 1; attempts < MAX_DELIVERY_ATTEMPTS; attempts++) {
-      const d = retryDecision({ attempts, maxAttempts: MAX_DELIVERY_ATTEMPTS, random: 0.999_999 });
-      longest += (d as { delayMs: number }).delayMs;
+  it.each([
+    // random for every delay, total backoff between the default 12 attempts
+    [0, 363_000],
+    [0.5, 544_500],
+    [0.999_999, 726_000],
+  ])("waits 6 to 12 minutes in all between the default 12 attempts (random %f: %i ms)", (random, total) => {
+    let waited = 0;
+    let attempts = 1;
+    for (; ; attempts++) {
+      const d = retryDecision({ attempts, maxAttempts: MAX_DELIVERY_ATTEMPTS, random });
+      if (!d.retry) break;
+      waited += d.delayMs;
     }
-    expect(longest).toBe(62_000);
+    expect(attempts).toBe(12);
+    expect(waited).toBe(total);
+    // A provider outage of a few minutes (up to 6) never fails a page for good.
+    expect(waited).toBeGreaterThanOrEqual(6 * 60_000);
   });
 });

@@ -3,8 +3,14 @@
  * jitter (AWS's "Exponential Backoff and Jitter"), never earlier than the provider's Retry-After.
  */
 
-/** Attempts of a page before it is `failed` (1 + 5 retries: at most 62 s of backoff between them, plus the sends). */
-export const MAX_DELIVERY_ATTEMPTS = 6;
+/**
+ * Attempts of a message before it is `failed`: 1 + 11 retries, between 6 and 12 minutes of backoff
+ * in all (about 9 on average: 2 + 4 + … + 64 s, then 2 minutes five times, each halved at worst by
+ * the jitter), plus the sends. A provider outage shorter than 6 minutes never fails a page; an
+ * on-call tool keeps trying that long (six attempts, 62 s at most, failed pages in a 1–2 minute
+ * outage). An acknowledged or resolved alert's pages waiting for their retry are suppressed.
+ */
+export const MAX_DELIVERY_ATTEMPTS = 12;
 /** First backoff ceiling, doubling per attempt, capped. */
 export const BASE_BACKOFF_MS = 2_000;
 export const MAX_BACKOFF_MS = 120_000;
@@ -18,7 +24,7 @@ export type RetryDecision =
  * [ceiling/2, ceiling] (half jitter: never a near-zero wait after a 5xx), at least `retryAfterMs`.
  * `random` in [0, 1).
  *
- * @example retryDecision({ attempts: 1, maxAttempts: 6, random: 0.5 }) // { retry: true, delayMs: 1500 }
+ * @example retryDecision({ attempts: 1, maxAttempts: 12, random: 0.5 }) // { retry: true, delayMs: 1500 }
  */
 export function retryDecision(input: {
   attempts: number;
