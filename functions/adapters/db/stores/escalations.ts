@@ -301,6 +301,13 @@ function firstStepRows(firstSteps: readonly FirstStep[]) {
   return firstSteps.map(({ policyId, definition, plan }) => ({
     policy_id: policyId,
     definition,
+    ...stepPlanRow(plan),
+  }));
+}
+
+/** A planned step as the JSON the step statements read: where it is, where it goes, whom it notifies. */
+function stepPlanRow(plan: StepPlan) {
+  return {
     step_index: plan.position.stepIndex,
     repeat_cycle: plan.position.repeatCycle,
     next_step_index: plan.next.stepIndex,
@@ -312,7 +319,7 @@ function firstStepRows(firstSteps: readonly FirstStep[]) {
       id: n.recipient.id,
       reason: n.reason,
     })),
-  }));
+  };
 }
 
 /** Active escalations a cohort's turn reads at most (a webhook request carries at most 1,000 alerts). */
@@ -405,21 +412,7 @@ function planRows(groups: readonly CohortStepGroup[]) {
   return groups.map(({ plan }, g) => {
     const events: EscalationLogEntry[] = [plan.event];
     if (plan.next.status === "completed") events.push(escalationCompleted(plan.position));
-    return {
-      g,
-      step_index: plan.position.stepIndex,
-      repeat_cycle: plan.position.repeatCycle,
-      next_step_index: plan.next.stepIndex,
-      next_repeat_cycle: plan.next.repeatCycle,
-      next_status: plan.next.status,
-      next_step_at: plan.next.nextStepAt?.toISOString() ?? null,
-      notifications: plan.notifications.map((n) => ({
-        kind: n.recipient.kind,
-        id: n.recipient.id,
-        reason: n.reason,
-      })),
-      events: events.map((e, ord) => ({ ...e, ord })),
-    };
+    return { g, ...stepPlanRow(plan), events: events.map((e, ord) => ({ ...e, ord })) };
   });
 }
 
