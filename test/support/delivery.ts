@@ -1,5 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createSecretsManagerResolver } from "../../functions/adapters/aws/secrets-manager-resolver.ts";
+import {
+  createProviderRegistry,
+  type OutboundPorts,
+  type ProviderDeps,
+  readNotificationConfig,
+} from "../../functions/adapters/channels/registry.ts";
 import type { ChannelLookup, DeliveryRuntime } from "../../functions/app/delivery-runtime.ts";
 import { defaultDeliverySettings } from "../../functions/app/delivery-runtime.ts";
 import { createSendSlots } from "../../functions/app/send-slots.ts";
@@ -206,4 +213,28 @@ export function contactMethod(
     verified: options.verified ?? true,
     disabled: options.disabled ?? false,
   };
+}
+
+/**
+ * The outbound ports as on AWS (no local URLs, Secrets Manager's reference rules, nothing read while
+ * saving), with DNS answered from a table: a public name and one that resolves to a private address.
+ */
+export function createAwsOutboundForTests(deps: Pick<ProviderDeps, "db" | "clock">): OutboundPorts {
+  const dns: Record<string, { address: string; family: number }[]> = {
+    "hooks.example.com": [{ address: "93.184.216.34", family: 4 }],
+    "intranet.example.com": [{ address: "10.20.30.40", family: 4 }],
+  };
+  return createProviderRegistry(readNotificationConfig({ ONCALL_EMAIL_FROM: "oncall@example.com" }, "aws"), {
+    ...deps,
+    secrets: createSecretsManagerResolver({
+      client: async () => {
+        throw new Error("no Secrets Manager in this test");
+      },
+    }),
+    lookup: async (host) => {
+      const found = dns[host];
+      if (!found) throw new Error("ENOTFOUND");
+      return found;
+    },
+  });
 }

@@ -4,9 +4,9 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
+import { createAwsOutboundForTests } from "../../../test/support/delivery.ts";
 import { type HttpReceiver, startHttpReceiver } from "../../../test/support/http-receiver.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
-import { createSecretsManagerResolver } from "../../adapters/aws/secrets-manager-resolver.ts";
 import { createProviderRegistry, readNotificationConfig } from "../../adapters/channels/registry.ts";
 import { verifyWebhookSignature } from "../../adapters/channels/webhook.ts";
 import { createChannelLookup } from "../../adapters/db/stores/notification-channels.ts";
@@ -60,30 +60,9 @@ describeEachDatabase("ChannelService", (suite) => {
     policies = createClient(EscalationPolicyService, transport);
     outbox = createClient(LocalOutboxService, transport);
     // As on AWS: no local URLs; DNS answers from a table.
-    const dns: Record<string, { address: string; family: number }[]> = {
-      "hooks.example.com": [{ address: "93.184.216.34", family: 4 }],
-      "intranet.example.com": [{ address: "10.20.30.40", family: 4 }],
-    };
     const strict = createTestAppContext(suite.handle, {
       clock,
-      outbound: createProviderRegistry(
-        readNotificationConfig({ ONCALL_EMAIL_FROM: "oncall@example.com" }, "aws"),
-        {
-          db: () => suite.handle.db,
-          clock,
-          // Secrets Manager's reference rules; no secret is read while saving.
-          secrets: createSecretsManagerResolver({
-            client: async () => {
-              throw new Error("no Secrets Manager in this test");
-            },
-          }),
-          lookup: async (host) => {
-            const found = dns[host];
-            if (!found) throw new Error("ENOTFOUND");
-            return found;
-          },
-        },
-      ),
+      outbound: createAwsOutboundForTests({ db: () => suite.handle.db, clock }),
     });
     strictChannels = createClient(ChannelService, createInMemoryTransport(strict));
   });

@@ -6,6 +6,7 @@ import { createTestAppContext } from "../../../test/support/app-context.ts";
 import { describeEachDatabase } from "../../../test/support/databases.ts";
 import {
   contactMethod,
+  createAwsOutboundForTests,
   createHttpTestProviders,
   createMemoryDirectory,
   type Receiver,
@@ -14,8 +15,6 @@ import {
   user,
 } from "../../../test/support/delivery.ts";
 import { admin, createInMemoryTransport, failure } from "../../../test/support/rpc.ts";
-import { createSecretsManagerResolver } from "../../adapters/aws/secrets-manager-resolver.ts";
-import { createProviderRegistry, readNotificationConfig } from "../../adapters/channels/registry.ts";
 import { insertPlannedDeliveries } from "../../adapters/db/stores/deliveries.ts";
 import type { AppContext } from "../../app/context.ts";
 import { deliveryDepsOf, sendDueDeliveries } from "../../app/deliveries.ts";
@@ -154,32 +153,12 @@ describeEachDatabase("NotificationService", (suite) => {
 
   it("SendNotification refuses private-address URLs on AWS and non-https URLs, naming the field", async () => {
     // As on AWS: no local URLs; DNS answers from a table.
-    const dns: Record<string, { address: string; family: number }[]> = {
-      "hooks.example.com": [{ address: "93.184.216.34", family: 4 }],
-      "intranet.example.com": [{ address: "10.20.30.40", family: 4 }],
-    };
     const strict = createClient(
       NotificationService,
       createInMemoryTransport({
         ...ctx,
         runtime: "aws",
-        outbound: createProviderRegistry(
-          readNotificationConfig({ ONCALL_EMAIL_FROM: "oncall@example.com" }, "aws"),
-          {
-            db: () => suite.handle.db,
-            clock,
-            secrets: createSecretsManagerResolver({
-              client: async () => {
-                throw new Error("no Secrets Manager in this test");
-              },
-            }),
-            lookup: async (host) => {
-              const found = dns[host];
-              if (!found) throw new Error("ENOTFOUND");
-              return found;
-            },
-          },
-        ),
+        outbound: createAwsOutboundForTests({ db: () => suite.handle.db, clock }),
       }),
     );
     const before = (await client.listDeliveries({ pageSize: 100 }, admin)).deliveries.length;
