@@ -39,7 +39,12 @@ beforeAll(async () => {
   await attachPolicy(
     database.db,
     seeded.serviceId,
-    await seedPolicy(database.db, [{ delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] }]),
+    // Two steps: a one-step policy owes no execution once ingest records its first step (which it
+    // does when Alertmanager's second group arrives after routing was cached), and the test counts starts.
+    await seedPolicy(database.db, [
+      { delaySeconds: 0, targets: [{ kind: "user", id: "oncall" }] },
+      { delaySeconds: 600, targets: [{ kind: "user", id: "oncall" }] },
+    ]),
   );
   ctx = createTestAppContext(database, {
     clock,
