@@ -16,22 +16,23 @@
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
-import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { sql } from "kysely";
-import { readEmbeddedConfig } from "../functions/adapters/config.ts";
-import { insertPlannedDeliveries } from "../functions/adapters/db/stores/deliveries.ts";
-import { insertContactMethod, insertUser } from "../functions/adapters/db/stores/directory.ts";
-import { deliveryDepsOf, sendDueDeliveries } from "../functions/app/deliveries.ts";
-import { destinationKey } from "../functions/domain/notifications/plan.ts";
-import { createLocalDispatch } from "../local/dispatch.ts";
-import { createEmbeddedRuntime } from "../local/embedded-context.ts";
-import { startLocalServer } from "../local/server.ts";
-import { seedService } from "../test/support/seed.ts";
-import { attachPolicy, seedPolicy } from "../test/support/seed-oncall.ts";
-import { fmt } from "./support.ts";
+// Imported after the variables above: Powertools reads them when its modules load.
+const { mkdtempSync, rmSync } = await import("node:fs");
+const { default: http } = await import("node:http");
+const { tmpdir } = await import("node:os");
+const { join } = await import("node:path");
+const { sql } = await import("kysely");
+const { readEmbeddedConfig } = await import("../functions/adapters/config.ts");
+const { insertPlannedDeliveries } = await import("../functions/adapters/db/stores/deliveries.ts");
+const { insertContactMethod, insertUser } = await import("../functions/adapters/db/stores/directory.ts");
+const { deliveryDepsOf, sendDueDeliveries } = await import("../functions/app/deliveries.ts");
+const { destinationKey } = await import("../functions/domain/notifications/plan.ts");
+const { createLocalDispatch } = await import("../local/dispatch.ts");
+const { createEmbeddedRuntime } = await import("../local/embedded-context.ts");
+const { startLocalServer } = await import("../local/server.ts");
+const { seedService } = await import("../test/support/seed.ts");
+const { attachPolicy, seedPolicy } = await import("../test/support/seed-oncall.ts");
+const { fmt } = await import("./support.ts");
 
 const alerts = 200;
 const gapMs = 50;
