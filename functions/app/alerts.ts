@@ -20,6 +20,7 @@ import { getService } from "../adapters/db/stores/services.ts";
 import { type IngestRequest, type IngestResult, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
+import { announce, deliveryPlanningDepsOf, planFirstStepDeliveries } from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import {
@@ -85,6 +86,7 @@ export function createAlertUseCases(
   };
   const escalations = escalationLifecycleOf(ctx);
   const firstSteps = createFirstStepPlanner(ctx.database.db);
+  const deliveries = deliveryPlanningDepsOf(ctx);
   const change = (actor: string) => ({ actor, now: ctx.clock.now() });
 
   async function alertOrThrow(id: number): Promise<AlertRow> {
@@ -103,6 +105,7 @@ export function createAlertUseCases(
     async ingest(request: IngestRequest): Promise<IngestResult> {
       let sent: { signals: readonly StoredSignal[]; now: Date } | undefined;
       let routedAhead: IngestRouting | undefined;
+      let delivered: readonly { id: number; nextAttemptAt: Date }[] = [];
       const result = await ingestWebhook(
         {
           clock: ctx.clock,
@@ -113,8 +116,15 @@ export function createAlertUseCases(
             const hash = hashSecret(input.secret);
             const service = keyServices.get(hash);
             const routing = service && (await routeBeforeIngest(routingDeps, { ...service, ...input }));
-            // The new escalations' first step, recorded by the statement with the alerts (issue 10).
-            const planned = routing ? await firstSteps.plan(policiesOf(routing), input.now) : [];
+            // The new escalations' first step, recorded by the statement with the alerts, and its
+            // deliveries (issue 10).
+            const planned = routing
+              ? await planFirstStepDeliveries(
+                  deliveries,
+                  await firstSteps.plan(policiesOf(routing), input.now),
+                  input.now,
+                )
+              : [];
             const written = await ingestWithKey(db(), {
               ...input,
               defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
@@ -126,11 +136,13 @@ export function createAlertUseCases(
               firstSteps.forget(policyId);
             if (written.key) rememberKeyService(hash, written.key);
             if (written.routed) routedAhead = routing;
+            delivered = written.deliveries;
             return written;
           },
         },
         request,
       );
+      await announce(deliveries, delivered);
       if (routedAhead) countRoutedBeforeIngest(routedAhead, result.results);
       // Else routing gets the new alerts as this request wrote them (no read before it decides).
       const created =
