@@ -20,7 +20,12 @@ import { getService } from "../adapters/db/stores/services.ts";
 import { type IngestRequest, type IngestResult, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
-import { announce, deliveryPlanningDepsOf, planFirstStepDeliveries } from "./delivery-planning.ts";
+import {
+  announce,
+  createFirstStepDeliveryPlanner,
+  deliveryPlanningDepsOf,
+  firstStepsUnplanned,
+} from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import {
@@ -87,6 +92,7 @@ export function createAlertUseCases(
   const escalations = escalationLifecycleOf(ctx);
   const firstSteps = createFirstStepPlanner(ctx.database.db);
   const deliveries = deliveryPlanningDepsOf(ctx);
+  const firstStepDeliveries = createFirstStepDeliveryPlanner(deliveries);
   const change = (actor: string) => ({ actor, now: ctx.clock.now() });
 
   async function alertOrThrow(id: number): Promise<AlertRow> {
@@ -119,8 +125,7 @@ export function createAlertUseCases(
             // The new escalations' first step, recorded by the statement with the alerts, and its
             // deliveries (issue 10).
             const planned = routing
-              ? await planFirstStepDeliveries(
-                  deliveries,
+              ? await firstStepDeliveries.plan(
                   await firstSteps.plan(policiesOf(routing), input.now),
                   input.now,
                 )
@@ -134,6 +139,7 @@ export function createAlertUseCases(
             });
             for (const policyId of unrecordedFirstSteps(planned, written.effects))
               firstSteps.forget(policyId);
+            if (firstStepsUnplanned(written.effects)) firstStepDeliveries.forget();
             if (written.key) rememberKeyService(hash, written.key);
             if (written.routed) routedAhead = routing;
             delivered = written.deliveries;

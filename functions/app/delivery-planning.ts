@@ -5,6 +5,7 @@ import {
   optedInUsers,
   overdueDeliveries,
   pagedDestinations,
+  recipientsVersion,
   recordPlan,
   rulesOfUsers,
   suppressPendingPages,
@@ -12,7 +13,7 @@ import {
 } from "../adapters/db/stores/deliveries.ts";
 import { FIRST_STEP_PLACEHOLDER_ID, type FirstStep } from "../adapters/db/stores/escalations.ts";
 import { logger } from "../adapters/observability.ts";
-import { type AlertEventType, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
+import { type AlertEventType, type OwedEffect, SYSTEM_ACTOR } from "../domain/alerts/lifecycle.ts";
 import type { ContactMethod, DirectoryUser, UserDirectory } from "../domain/directory/model.ts";
 import type { DeliveryMessageKind } from "../domain/notifications/model.ts";
 import {
@@ -123,47 +124,113 @@ function planEach(
   return { deliveries, problems };
 }
 
+/** Recipients (users and channels) a process remembers at most: all forgotten at once when full. */
+const maxRememberedRecipients = 10_000;
+
+type Recipients = Awaited<ReturnType<typeof loadRecipients>>;
+
 /**
- * The deliveries of first steps planned before the statement that records the steps with their
- * alerts (issue 10: planning after it cost a read of the notifications and a write, ~15 ms per 100
- * alerts on PGlite): each step's notifications planned once, for the placeholder alert, as of `now`
- * (the statement's time, when the notifications are made); the statement writes them per alert.
- * A step whose recipients cannot be read now is left as it was (its notifications are planned
- * after the statement, by the `notifications.deliver` effect it then owes).
+ * Plans the deliveries of first steps before the statement that records the steps with their alerts
+ * (issue 10: planning after it cost a read of the notifications and a write, ~15 ms per 100 alerts
+ * on PGlite): each step's notifications planned once, for the placeholder alert, as of `now` (the
+ * statement's time, when the notifications are made); the statement writes them per alert. A step
+ * whose recipients cannot be read now is left as it was (planned after the statement, by the
+ * `notifications.deliver` effect it then owes).
+ *
+ * With a directory in the database, the recipients read are remembered with the recipients version
+ * read before them, and the statement writes the plan only if the version is still that one (any
+ * write to users, contact methods, rules or channels bumps it); else it owes the effect as above,
+ * and `forget` drops what was remembered (the caller sees that effect: `firstStepsUnplanned`).
  */
-export async function planFirstStepDeliveries(
-  deps: DeliveryDeps,
-  steps: readonly FirstStep[],
-  now: Date,
-): Promise<FirstStep[]> {
-  if (steps.length === 0) return [];
-  const notifiedOf = (step: FirstStep): NotifiedRecipient[] =>
-    step.plan.notifications.map((n) => ({
-      notificationId: FIRST_STEP_PLACEHOLDER_ID,
-      alertId: FIRST_STEP_PLACEHOLDER_ID,
-      repeatCycle: step.plan.position.repeatCycle,
-      stepIndex: step.plan.position.stepIndex,
-      recipient: n.recipient,
-      notifiedAt: now,
-    }));
-  let recipients: Awaited<ReturnType<typeof loadRecipients>>;
-  try {
-    recipients = await loadRecipients(deps, steps.flatMap(notifiedOf));
-  } catch (error) {
-    logger.warn("first step deliveries not planned ahead; planned after the step", { error: error as Error });
-    return [...steps];
-  }
-  const options: PlanningOptions = {
-    slackBotTokenRef: deps.settings.slackBotTokenRef,
-    maxAttempts: deps.settings.maxAttempts,
+export function createFirstStepDeliveryPlanner(deps: DeliveryDeps) {
+  let remembered:
+    | { version: string; recipients: Recipients; users: Set<string>; channels: Set<string> }
+    | undefined;
+  const forget = () => {
+    remembered = undefined;
   };
-  return steps.map((step) => {
-    const planned = planEach(notifiedOf(step), recipients, options);
-    for (const problem of planned.problems) {
-      logger.warn("notification without a contact method", { ...problem, alertId: undefined });
-    }
-    return { ...step, deliveries: planned };
-  });
+
+  async function recipientsOf(notified: readonly NotifiedRecipient[]) {
+    if (!deps.directory.inDatabase)
+      return { recipients: await loadRecipients(deps, notified), version: undefined };
+    const missing = notified.filter((n) =>
+      n.recipient.kind === "user"
+        ? !remembered?.users.has(n.recipient.id)
+        : !remembered?.channels.has(n.recipient.id),
+    );
+    if (remembered && missing.length === 0)
+      return { recipients: remembered.recipients, version: remembered.version };
+    // The version first: a change after it, even one these reads see, makes the statement plan after.
+    const version = await recipientsVersion(deps.db);
+    const loaded = await loadRecipients(deps, remembered?.version === version ? missing : notified);
+    const known = remembered?.version === version ? remembered : undefined;
+    const merged: Recipients = {
+      users: new Map([...(known?.recipients.users ?? []), ...loaded.users]),
+      rules: new Map([...(known?.recipients.rules ?? []), ...loaded.rules]),
+      methods: new Map([...(known?.recipients.methods ?? []), ...loaded.methods]),
+      channels: new Map([...(known?.recipients.channels ?? []), ...loaded.channels]),
+    };
+    const ids = (kind: "user" | "channel") =>
+      new Set([
+        ...(known ? (kind === "user" ? known.users : known.channels) : []),
+        ...notified.filter((n) => n.recipient.kind === kind).map((n) => n.recipient.id),
+      ]);
+    const next = { version, recipients: merged, users: ids("user"), channels: ids("channel") };
+    remembered = next.users.size + next.channels.size <= maxRememberedRecipients ? next : undefined;
+    return { recipients: merged, version };
+  }
+
+  return {
+    async plan(steps: readonly FirstStep[], now: Date): Promise<FirstStep[]> {
+      if (steps.length === 0) return [];
+      const notifiedOf = (step: FirstStep): NotifiedRecipient[] =>
+        step.plan.notifications.map((n) => ({
+          notificationId: FIRST_STEP_PLACEHOLDER_ID,
+          alertId: FIRST_STEP_PLACEHOLDER_ID,
+          repeatCycle: step.plan.position.repeatCycle,
+          stepIndex: step.plan.position.stepIndex,
+          recipient: n.recipient,
+          notifiedAt: now,
+        }));
+      let read: Awaited<ReturnType<typeof recipientsOf>>;
+      try {
+        read = await recipientsOf(steps.flatMap(notifiedOf));
+      } catch (error) {
+        forget();
+        logger.warn("first step deliveries not planned ahead; planned after the step", {
+          error: error as Error,
+        });
+        return [...steps];
+      }
+      const options: PlanningOptions = {
+        slackBotTokenRef: deps.settings.slackBotTokenRef,
+        maxAttempts: deps.settings.maxAttempts,
+      };
+      return steps.map((step) => {
+        const planned = planEach(notifiedOf(step), read.recipients, options);
+        for (const problem of planned.problems) {
+          logger.warn("notification without a contact method", { ...problem, alertId: undefined });
+        }
+        return { ...step, deliveries: { ...planned, recipientsVersion: read.version } };
+      });
+    },
+    forget,
+  };
+}
+
+export type FirstStepDeliveryPlanner = ReturnType<typeof createFirstStepDeliveryPlanner>;
+
+/**
+ * Whether the statement left first steps' notifications to planning after it (it owes their
+ * `notifications.deliver`, marked `firstStep`): their recipients changed since they were read.
+ */
+export function firstStepsUnplanned(effects: readonly OwedEffect[]): boolean {
+  return effects.some(
+    (e) =>
+      e.kind === "notifications.deliver" &&
+      e.attempts === 0 &&
+      (e.payload as { firstStep?: unknown } | null)?.firstStep === true,
+  );
 }
 
 async function contactMethodsOf(

@@ -59,6 +59,22 @@ export async function rulesOfUsers(
   return byUser;
 }
 
+/**
+ * The version of what planning reads of recipients (directory users and contact methods, rules,
+ * channels): every write to those tables bumps it (migration 2026-11-30T0700).
+ */
+export async function recipientsVersion(db: Db): Promise<string> {
+  const { rows } = await sql<{ version: string }>`
+    select version::text as version from recipients_version where id = 1
+  `.execute(db);
+  return rows[0]?.version ?? "0";
+}
+
+/** Whether the recipients version is still `version` (SQL text): a boolean, for a statement to check. */
+export function recipientsVersionIs(version: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`coalesce((select version from recipients_version where id = 1) = (${version})::bigint, false)`;
+}
+
 /** Adds a rule (the same contact method and delay twice is one rule: the existing one is returned). */
 export async function createRule(
   db: Db,

@@ -26,7 +26,7 @@ import {
 import { type PlannedDelivery, type PlanProblem, pageKeyAround } from "../../../domain/notifications/plan.ts";
 import type { Database, Json } from "../schema.ts";
 import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
-import { deliveryRow, deliveryRowColumns, insertDeliveryRows } from "./deliveries.ts";
+import { deliveryRow, deliveryRowColumns, insertDeliveryRows, recipientsVersionIs } from "./deliveries.ts";
 import { policyDefinitionJson } from "./escalation-policies.ts";
 
 // Each alert's escalation state (alert_escalations) and the pending deliveries it records
@@ -186,6 +186,11 @@ export interface FirstStepDeliveries {
   readonly deliveries: readonly PlannedDelivery[];
   /** The recipients nobody could be paged through: `no_contact_method` entries on each alert's log. */
   readonly problems: readonly PlanProblem[];
+  /**
+   * The recipients version (recipientsVersion) they were planned from, when planned from recipients
+   * remembered across requests: written only if it is still that (else planned after the statement).
+   */
+  readonly recipientsVersion?: string | undefined;
 }
 
 /**
@@ -222,7 +227,7 @@ export function openEscalationsWithAlerts(
   const entries = JSON.stringify(
     [...policyIds].flatMap((policyId) => {
       const first = firstSteps.find((f) => f.policyId === policyId);
-      const logged: { entry: EscalationLogEntry; first: boolean }[] = [
+      const logged: { entry: EscalationLogEntry; first: boolean; planning?: boolean }[] = [
         { entry: escalationStarted(policyId), first: false },
       ];
       if (first) {
@@ -231,12 +236,15 @@ export function openEscalationsWithAlerts(
           logged.push({ entry: escalationCompleted(first.plan.position), first: true });
         }
         // Planning's entries follow the step's, as when planning ran after the statement.
-        for (const problem of first.deliveries?.problems ?? []) logged.push({ entry: problem, first: true });
+        for (const problem of first.deliveries?.problems ?? []) {
+          logged.push({ entry: problem, first: true, planning: true });
+        }
       }
-      return logged.map(({ entry, first }, ord) => ({
+      return logged.map(({ entry, first, planning }, ord) => ({
         policy_id: policyId,
         ord,
         first,
+        planning: planning ?? false,
         type: entry.type,
         message: entry.message,
         data: entry.data,
@@ -259,9 +267,14 @@ export function openEscalationsWithAlerts(
       withFirst
         ? sql`
     esc_first as (
-      select f.* from jsonb_to_recordset(${JSON.stringify(firstStepRows(firstSteps))}::jsonb)
-        as f(policy_id uuid, definition jsonb, planned boolean, step_index int, repeat_cycle int,
-          next_step_index int, next_repeat_cycle int, next_status text, next_step_at timestamptz, notifications jsonb)
+      select f.policy_id, f.step_index, f.repeat_cycle, f.next_step_index, f.next_repeat_cycle, f.next_status,
+        f.next_step_at, f.notifications,
+        -- deliveries planned from recipients that are still as they were read (else planned after)
+        f.planned and (f.recipients_version is null or ${recipientsVersionIs(sql`f.recipients_version`)}) as planned
+      from jsonb_to_recordset(${JSON.stringify(firstStepRows(firstSteps))}::jsonb)
+        as f(policy_id uuid, definition jsonb, planned boolean, recipients_version text, step_index int,
+          repeat_cycle int, next_step_index int, next_repeat_cycle int, next_status text, next_step_at timestamptz,
+          notifications jsonb)
       -- planned from this very definition (else the execution runs the step, as without a plan)
       where ${policyDefinitionJson(sql`f.policy_id`)} = f.definition
     ),
@@ -278,7 +291,7 @@ export function openEscalationsWithAlerts(
       sql`esc_notified n join jsonb_to_recordset(${JSON.stringify(templates)}::jsonb)
         as x(key_head text, key_tail text, ${deliveryRowColumns})
         on x.recipient_kind = n.target_kind and x.recipient_id = n.target_id and x.step_index = n.step_index
-          and x.repeat_cycle = n.repeat_cycle`,
+          and x.repeat_cycle = n.repeat_cycle and n.planned_at is not null`,
       {
         idempotencyKey: sql`x.key_head || n.alert_id || x.key_tail`,
         alertId: sql`n.alert_id`,
@@ -312,8 +325,14 @@ export function openEscalationsWithAlerts(
       select alert_id, type, ${escalationActor}, message, data, ${now}::timestamptz from (
         select n.alert_id, m.ord, m.type, m.message, m.data
         from esc_named n join jsonb_to_recordset(${entries}::jsonb)
-          as m(policy_id uuid, ord int, first boolean, type text, message text, data jsonb) on m.policy_id = n.policy_id
-        ${withFirst ? sql`where not m.first or exists (select 1 from esc_first f where f.policy_id = n.policy_id)` : sql``}
+          as m(policy_id uuid, ord int, first boolean, planning boolean, type text, message text, data jsonb)
+          on m.policy_id = n.policy_id
+        ${
+          withFirst
+            ? sql`where not m.first
+          or exists (select 1 from esc_first f where f.policy_id = n.policy_id and (f.planned or not m.planning))`
+            : sql``
+        }
         order by n.alert_id, m.ord
       ) as esc_entries`,
     starts: withFirst
@@ -327,7 +346,8 @@ export function openEscalationsWithAlerts(
       where f.next_status is distinct from 'completed'
       group by n.policy_id
       union all
-      select ${deliver}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id), '{}'::jsonb
+      select ${deliver}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id),
+        jsonb_build_object('firstStep', true)
       from esc_named n join esc_first f on f.policy_id = n.policy_id
       -- notifications planned by this statement owe no planning
       where jsonb_array_length(f.notifications) > 0 and not f.planned`
@@ -346,6 +366,7 @@ function firstStepRows(firstSteps: readonly FirstStep[]) {
     policy_id: policyId,
     definition,
     planned: deliveries !== undefined,
+    recipients_version: deliveries?.recipientsVersion ?? null,
     ...stepPlanRow(plan),
   }));
 }
@@ -377,7 +398,7 @@ function insertStepNotifications(from: RawBuilder<unknown>, now: string, planned
         ${now}::timestamptz, ${now}::timestamptz
       from ${from}, jsonb_to_recordset(p.notifications) as x(kind text, id text, reason jsonb)
       on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
-      returning id, alert_id, repeat_cycle, step_index, target_kind, target_id`;
+      returning id, alert_id, repeat_cycle, step_index, target_kind, target_id, planned_at`;
 }
 
 /** A planned step as the JSON the step statements read: where it is, where it goes, whom it notifies. */
