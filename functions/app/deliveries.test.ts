@@ -277,6 +277,22 @@ describeEachDatabase("deliveries", (suite) => {
     expect(await sendDueDeliveries(deps(), { limit: 50 })).toMatchObject({ claimed: 4, sent: 4 });
   });
 
+  it("an alert's deliveries go with it, deleted or truncated (no key since 2026-11-30T0710)", async () => {
+    await aliceRule("alice-hook", 0);
+    const [gone, kept] = [
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+    ];
+    expect(await deliveriesOf(gone)).toHaveLength(1);
+
+    await sql`delete from alerts where id = ${gone}::bigint`.execute(db());
+    expect(await deliveriesOf(gone)).toEqual([]);
+    expect(await deliveriesOf(kept)).toHaveLength(1);
+
+    await sql`truncate alerts cascade`.execute(db());
+    expect(await deliveriesOf(kept)).toEqual([]);
+  });
+
   it("renders a channel message from the template a routing rule pinned", async () => {
     const templates = createTemplateUseCases({ db, clock, defaults: loadDefaultTemplates });
     const pinned = await templates.create({
