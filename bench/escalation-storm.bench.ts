@@ -10,7 +10,11 @@
 // `npm start` plans them (a step's right after it, a first step recorded with the alerts by the
 // request), on both sides of the ratio's escalating turn.
 //
-//   node bench/escalation-storm.bench.ts     (ONLY=postgres|pglite, SENDERS=4, ROUNDS=5)
+// PAGED=1 gives the two users a verified email and SMS each, so that every page is written as two
+// delivery records (nothing is sent: no sender runs); without it they have none (a
+// `no_contact_method` entry per alert instead), as the goal's figure is measured.
+//
+//   node bench/escalation-storm.bench.ts     (ONLY=postgres|pglite, SENDERS=4, ROUNDS=5, PAGED=1)
 process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
 process.env.POWERTOOLS_LOG_LEVEL ??= "ERROR";
 
@@ -27,7 +31,8 @@ const { createEmbeddedEscalations } = await import("../local/embedded-escalation
 const { startLocalServer } = await import("../local/server.ts");
 const { createTestAppContext } = await import("../test/support/app-context.ts");
 const { seedService } = await import("../test/support/seed.ts");
-const { attachPolicy, seedPolicy } = await import("../test/support/seed-oncall.ts");
+const { attachPolicy, seedDirectoryUsers, seedPolicy } = await import("../test/support/seed-oncall.ts");
+const { insertContactMethod } = await import("../functions/adapters/db/stores/directory.ts");
 const { fmt, median, openBenchDatabase } = await import("./support.ts");
 
 type Handle = Awaited<ReturnType<typeof openDatabase>>;
@@ -75,6 +80,18 @@ async function measure(label: string, handle: Handle): Promise<void> {
       { delaySeconds: 0, targets: [{ kind: "user", id: "bob" }] },
     ]),
   );
+  if (process.env.PAGED) {
+    await seedDirectoryUsers(db, ["alice", "bob"]);
+    for (const userId of ["alice", "bob"]) {
+      for (const [type, value] of [
+        ["email", `${userId}@example.com`],
+        ["sms", "+15550100001"],
+      ] as const) {
+        const method = { userId, type, name: type, value, verified: true, disabled: false };
+        await insertContactMethod(db, method, new Date());
+      }
+    }
+  }
   // As the embedded runtime wires it (local/embedded-context.ts): a step plans its deliveries at once.
   let ctx: ReturnType<typeof createTestAppContext> | undefined;
   const escalations = await createEmbeddedEscalations({
@@ -158,7 +175,7 @@ async function measure(label: string, handle: Handle): Promise<void> {
       await drain();
     }
     console.log(
-      `escalation storm bench (${label}; over HTTP, ${rounds} rounds × ${batchesPerTurn} requests × ${batchSize} alerts per side, ${senders} senders)`,
+      `escalation storm bench (${label}; over HTTP, ${rounds} rounds × ${batchesPerTurn} requests × ${batchSize} alerts per side, ${senders} senders${process.env.PAGED ? ", paging two contact methods per user" : ""})`,
     );
     console.log(
       `  escalating service:       ${fmt(e)} alerts/s (median; ${fmt(s1)} alerts/s until step 1 is recorded)`,

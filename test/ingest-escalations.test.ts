@@ -2,6 +2,8 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../functions/adapters/db/database.ts";
 import { ingestWithKey } from "../functions/adapters/db/stores/alert-signals.ts";
+import { listDeliveries } from "../functions/adapters/db/stores/deliveries.ts";
+import { insertContactMethod } from "../functions/adapters/db/stores/directory.ts";
 import { listNotifications, loadEscalation } from "../functions/adapters/db/stores/escalations.ts";
 import type { AppContext } from "../functions/app/context.ts";
 import { createFixedClock } from "../functions/domain/clock.ts";
@@ -11,7 +13,7 @@ import { type LocalServer, startLocalServer } from "../local/server.ts";
 import { createRecordingEscalationRunner, createTestAppContext } from "./support/app-context.ts";
 import { openTestDatabase } from "./support/databases.ts";
 import { type SeededService, seedService } from "./support/seed.ts";
-import { attachPolicy, seedPolicy } from "./support/seed-oncall.ts";
+import { attachPolicy, seedDirectoryUsers, seedPolicy } from "./support/seed-oncall.ts";
 
 // Webhooks and escalations: a trigger starts one, an acknowledge or resolve from the sender stops it,
 // and a start that fails answers 503 so that the sender's retry starts it. The runner records calls.
@@ -418,5 +420,54 @@ describe("the first step, recorded with the alerts (issue 10)", () => {
     expect((await loadEscalation(database.db, id))?.escalation.status).toBe("completed");
     expect(await logOf(id)).toEqual(["escalation_started", "escalated", "escalation_completed"]);
     expect(waits.map((w) => w.executionName)).not.toContain(`alert-${id}`);
+  });
+
+  it("plans a first step's deliveries from remembered recipients until a contact method changes", async () => {
+    await seedDirectoryUsers(database.db, ["dave"]);
+    await sql`delete from directory_contact_methods where user_id = 'dave'`.execute(database.db);
+    const method = (type: "email" | "sms", value: string) =>
+      insertContactMethod(
+        database.db,
+        { userId: "dave", type, name: type, value, verified: true, disabled: false },
+        clock.now(),
+      );
+    await method("email", "dave@example.com");
+    await attachPolicy(
+      database.db,
+      seeded.serviceId,
+      await seedPolicy(database.db, [
+        { delaySeconds: 60, targets: [{ kind: "user", id: "dave" }] },
+        { delaySeconds: 60, targets: [{ kind: "user", id: "dave" }] },
+      ]),
+    );
+    const alert = async (dedup: string) => (await send({ summary: dedup, dedup })).body.alerts![0]!.id;
+    const paged = async (id: number) =>
+      (await listDeliveries(database.db, { alertId: id, limit: 10 })).items
+        .map((d) => d.destinationKind)
+        .sort();
+    const plannedAfter = async (id: number) =>
+      (
+        await sql`select id from alert_effects
+          where kind = 'notifications.deliver' and alert_ids @> ${JSON.stringify([id])}::jsonb`.execute(
+          database.db,
+        )
+      ).rows.length > 0;
+
+    await alert("first"); // routed after the statement
+    const remembered = [await alert("second"), await alert("third")];
+    await method("sms", "+15550100042");
+    const changed = await alert("fourth");
+    const reread = await alert("fifth");
+
+    for (const id of remembered) {
+      expect(await paged(id)).toEqual(["email"]);
+      expect(await plannedAfter(id)).toBe(false);
+    }
+    // The statement saw the recipients change: it left the plan to planning after it, which read them.
+    expect(await paged(changed)).toEqual(["email", "sms"]);
+    expect(await plannedAfter(changed)).toBe(true);
+    // The next request read them again and planned in the statement.
+    expect(await paged(reread)).toEqual(["email", "sms"]);
+    expect(await plannedAfter(reread)).toBe(false);
   });
 });

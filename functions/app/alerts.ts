@@ -20,6 +20,12 @@ import { getService } from "../adapters/db/stores/services.ts";
 import { type IngestRequest, type IngestResult, ingestWebhook } from "../domain/alerts/ingest.ts";
 import { NotFoundError, PreconditionError } from "../domain/errors.ts";
 import type { AppContext } from "./context.ts";
+import {
+  announce,
+  createFirstStepDeliveryPlanner,
+  deliveryPlanningDepsOf,
+  firstStepsUnplanned,
+} from "./delivery-planning.ts";
 import { effectDepsOf } from "./effect-registry.ts";
 import { dispatchEffects, type EffectDeps } from "./effects.ts";
 import {
@@ -85,6 +91,8 @@ export function createAlertUseCases(
   };
   const escalations = escalationLifecycleOf(ctx);
   const firstSteps = createFirstStepPlanner(ctx.database.db);
+  const deliveries = deliveryPlanningDepsOf(ctx);
+  const firstStepDeliveries = createFirstStepDeliveryPlanner(deliveries);
   const change = (actor: string) => ({ actor, now: ctx.clock.now() });
 
   async function alertOrThrow(id: number): Promise<AlertRow> {
@@ -103,6 +111,7 @@ export function createAlertUseCases(
     async ingest(request: IngestRequest): Promise<IngestResult> {
       let sent: { signals: readonly StoredSignal[]; now: Date } | undefined;
       let routedAhead: IngestRouting | undefined;
+      let delivered: readonly { id: number; nextAttemptAt: Date }[] = [];
       const result = await ingestWebhook(
         {
           clock: ctx.clock,
@@ -113,8 +122,14 @@ export function createAlertUseCases(
             const hash = hashSecret(input.secret);
             const service = keyServices.get(hash);
             const routing = service && (await routeBeforeIngest(routingDeps, { ...service, ...input }));
-            // The new escalations' first step, recorded by the statement with the alerts (issue 10).
-            const planned = routing ? await firstSteps.plan(policiesOf(routing), input.now) : [];
+            // The new escalations' first step, recorded by the statement with the alerts, and its
+            // deliveries (issue 10).
+            const planned = routing
+              ? await firstStepDeliveries.plan(
+                  await firstSteps.plan(policiesOf(routing), input.now),
+                  input.now,
+                )
+              : [];
             const written = await ingestWithKey(db(), {
               ...input,
               defaultLimitPerMinute: ctx.ingestRateLimitPerMinute,
@@ -124,13 +139,16 @@ export function createAlertUseCases(
             });
             for (const policyId of unrecordedFirstSteps(planned, written.effects))
               firstSteps.forget(policyId);
+            if (firstStepsUnplanned(written.effects)) firstStepDeliveries.forget();
             if (written.key) rememberKeyService(hash, written.key);
             if (written.routed) routedAhead = routing;
+            delivered = written.deliveries;
             return written;
           },
         },
         request,
       );
+      await announce(deliveries, delivered);
       if (routedAhead) countRoutedBeforeIngest(routedAhead, result.results);
       // Else routing gets the new alerts as this request wrote them (no read before it decides).
       const created =

@@ -16,14 +16,20 @@ import {
 import { attachPolicy, seedPolicy } from "../../test/support/seed-oncall.ts";
 import { applySignals } from "../adapters/db/stores/alert-signals.ts";
 import { acknowledgeAlert } from "../adapters/db/stores/alerts.ts";
-import { createRule, listDeliveries, setStatusUpdatesOptIn } from "../adapters/db/stores/deliveries.ts";
-import { openEscalations } from "../adapters/db/stores/escalations.ts";
-import { createService } from "../adapters/db/stores/services.ts";
+import {
+  createRule,
+  type DeliveryRecord,
+  listDeliveries,
+  setStatusUpdatesOptIn,
+} from "../adapters/db/stores/deliveries.ts";
+import { listNotifications, openEscalations } from "../adapters/db/stores/escalations.ts";
+import { createIntegrationKey, createService } from "../adapters/db/stores/services.ts";
 import { metrics } from "../adapters/observability.ts";
 import { loadDefaultTemplates } from "../adapters/templates/default-templates.ts";
 import { createFixedClock } from "../domain/clock.ts";
 import { runEscalationStep } from "../domain/escalation/index.ts";
 import { MAX_DELIVERY_ATTEMPTS } from "../domain/notifications/retry.ts";
+import { createAlertUseCases } from "./alerts.ts";
 import type { AppContext } from "./context.ts";
 import { claimDeliveries, deliveryDepsOf, sendDueDeliveries } from "./deliveries.ts";
 import { deliveryPlanningDepsOf, planNotifications, sendStatusUpdates } from "./delivery-planning.ts";
@@ -193,6 +199,98 @@ describeEachDatabase("deliveries", (suite) => {
     const sent = await deliveriesOf(alertId);
     expect(sent.map((d) => d.status)).toEqual(["sent", "sent", "sent"]);
     expect(sent[0]).toMatchObject({ templateId: "default-alert", templateVersion: 1, attempts: 1 });
+  });
+
+  it("a first step the ingest statement records gets the deliveries and entries planning after a step writes", async () => {
+    await aliceRule("alice-hook", 0);
+    await aliceRule("alice-sms", 5);
+    const targets = [
+      { kind: "user" as const, id: "alice" },
+      { kind: "channel" as const, id: "ops" },
+      { kind: "user" as const, id: "nobody" },
+    ];
+    // Today's other path: the step task records the step, planning runs after it.
+    const stepped = await alertNotifying(targets);
+    const key = await createIntegrationKey(db(), {
+      serviceId,
+      name: "generic",
+      type: "generic",
+      rateLimitPerMinute: null,
+      now: clock.now(),
+    });
+    await attachPolicy(
+      db(),
+      serviceId,
+      await seedPolicy(db(), [
+        { delaySeconds: 60, targets },
+        { delaySeconds: 60, targets: [{ kind: "user", id: "bob" }] },
+      ]),
+    );
+    const alerts = createAlertUseCases(ctx);
+    const ingest = async (dedup: string) => {
+      const { results } = await alerts.ingest({
+        source: "generic",
+        secret: key!.secret,
+        body: { summary: "Disk full on db-1", dedup },
+      });
+      return results[0]!.alertId!;
+    };
+    await ingest("first"); // the key's first request routes after the statement
+    const ingested = await ingest("second"); // routed, stepped and planned by the statement itself
+
+    const same = (d: DeliveryRecord, alertId: number) => {
+      const { id, alertId: a, notificationId, idempotencyKey, createdAt, updatedAt, ...rest } = d;
+      return { ...rest, key: idempotencyKey.replace(`alert:${alertId}/`, "alert:*/") };
+    };
+    const planned = await deliveriesOf(ingested);
+    expect(planned.map((d) => same(d, ingested))).toEqual(
+      (await deliveriesOf(stepped)).map((d) => same(d, stepped)),
+    );
+    expect(planned.map((d) => d.idempotencyKey)).toEqual([
+      `alert:${ingested}/pass:0/step:0/user:alice/cm:alice-hook+0m/alert`,
+      `alert:${ingested}/pass:0/step:0/channel:ops/channel:ops/alert`,
+      `alert:${ingested}/pass:0/step:0/user:alice/cm:alice-sms+5m/alert`,
+    ]);
+    const notifications = await listNotifications(db(), ingested);
+    expect(planned.map((d) => d.notificationId)).toEqual(
+      ["alice", "ops", "alice"].map((id) => notifications.find((n) => n.targetId === id)!.id),
+    );
+    // Planned already: no notification left for the planner, no delivery effect owed.
+    const { rows: unplanned } = await sql`
+      select id from notifications where alert_id = ${ingested}::bigint and planned_at is null`.execute(db());
+    expect(unplanned).toEqual([]);
+    const { rows: owed } = await sql`
+      select id from alert_effects where kind = 'notifications.deliver' and alert_ids @> ${JSON.stringify([ingested])}::jsonb`.execute(
+      db(),
+    );
+    expect(owed).toEqual([]);
+    // The log: the step's entries, then planning's (nobody has no contact method).
+    const log = async (alertId: number) =>
+      (
+        await sql<{ type: string; message: string; data: unknown }>`
+          select type, message, data from alert_events where alert_id = ${alertId}::bigint
+            and type in ('escalated', 'no_contact_method') order by id`.execute(db())
+      ).rows;
+    expect(await log(ingested)).toEqual(await log(stepped));
+    expect((await log(ingested)).map((e) => e.type)).toEqual(["escalated", "no_contact_method"]);
+
+    expect(await sendDueDeliveries(deps(), { limit: 50 })).toMatchObject({ claimed: 4, sent: 4 });
+  });
+
+  it("an alert's deliveries go with it, deleted or truncated (no key since 2026-11-30T0710)", async () => {
+    await aliceRule("alice-hook", 0);
+    const [gone, kept] = [
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+    ];
+    expect(await deliveriesOf(gone)).toHaveLength(1);
+
+    await sql`delete from alerts where id = ${gone}::bigint`.execute(db());
+    expect(await deliveriesOf(gone)).toEqual([]);
+    expect(await deliveriesOf(kept)).toHaveLength(1);
+
+    await sql`truncate alerts cascade`.execute(db());
+    expect(await deliveriesOf(kept)).toEqual([]);
   });
 
   it("renders a channel message from the template a routing rule pinned", async () => {

@@ -5,10 +5,12 @@ import { getUsers, listContactMethods, searchUsers } from "../db/stores/director
 
 /**
  * The UserDirectory port over our own tables: the directory when no ONCALL_DIRECTORY_URL is set.
- * No cache: a query by primary key costs less than keeping a cache coherent with the management RPCs.
+ * No cache: a query by primary key costs less than keeping a cache coherent with the management RPCs
+ * (the first step planned by ingest remembers recipients, checked by the recipients version).
  */
 export function createEmbeddedUserDirectory(db: () => Kysely<Database>): UserDirectory {
   return {
+    inDatabase: true,
     async getUsers(ids) {
       return (await getUsers(db(), [...new Set(ids)])).map(toUser);
     },

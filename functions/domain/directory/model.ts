@@ -46,4 +46,10 @@ export interface UserDirectory {
   searchUsers(query: string, limit: number): Promise<DirectoryUser[]>;
   /** The user's contact methods (all of them, verified or not). */
   contactMethods(userId: string): Promise<ContactMethod[]>;
+  /**
+   * True when users and contact methods live in the oncall database (the embedded directory): a
+   * change to them is then seen by the recipients version, and planning may remember what it read
+   * (app/delivery-planning.ts). A remote directory has its own cache and TTL.
+   */
+  readonly inDatabase?: boolean;
 }

@@ -93,6 +93,20 @@ export function destinationKey(destination: Destination): string {
   return `${destination.kind}:${digest}`;
 }
 
+/** What every page key starts with, before its alert's id (pageKey). */
+const alertKeyHead = "alert:";
+
+/**
+ * A page key of `alertId` split around that id: `head + alertId + tail` is the key. A statement
+ * that learns an alert's id only as it writes the alert (the ingest statement) writes the keys of a
+ * planned delivery that way (adapters/db/stores/escalations.ts).
+ */
+export function pageKeyAround(key: string, alertId: number): { head: string; tail: string } {
+  const head = `${alertKeyHead}${alertId}`;
+  if (!key.startsWith(`${head}/`)) throw new Error(`not a page key of alert ${alertId}: ${key}`);
+  return { head: alertKeyHead, tail: key.slice(head.length) };
+}
+
 /** The idempotency key of a page: unique per alert, pass, step, recipient, destination and kind. */
 export function pageKey(input: {
   alertId: number;
@@ -103,7 +117,7 @@ export function pageKey(input: {
   messageKind: DeliveryMessageKind;
 }): string {
   return [
-    `alert:${input.alertId}`,
+    `${alertKeyHead}${input.alertId}`,
     `pass:${input.repeatCycle}`,
     `step:${input.stepIndex}`,
     `${input.recipient.kind}:${input.recipient.id}`,

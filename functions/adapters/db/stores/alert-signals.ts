@@ -127,6 +127,8 @@ export interface KeyedIngestResult {
   results: SignalResult[];
   /** The effects the changes owe (see AppliedSignals). */
   effects: OwedEffect[];
+  /** Deliveries the statement wrote (a first step planned with its deliveries), to announce. */
+  deliveries: { id: number; nextAttemptAt: Date }[];
 }
 
 /**
@@ -140,6 +142,13 @@ export async function ingestWithKey(
   input: KeyedIngestInput,
 ): Promise<KeyedIngestResult> {
   const hash = hashSecret(input.secret);
+  const routed =
+    input.routing &&
+    ingestRoutingParts(input.routing, {
+      serviceId: sql`(select service_id from admitted)`,
+      now: input.now,
+      firstSteps: input.firstSteps,
+    });
   const { rows } = await sql<{
     key_id: string;
     key_service_id: string;
@@ -154,6 +163,7 @@ export async function ingestWithKey(
     routed: boolean | null;
     results: ResultTuple[];
     effects: EffectTuple[];
+    deliveries: [id: number, nextAttemptAt: string][] | null;
   }>`${prepared}
     with ${countKeyRequest({
       hash,
@@ -176,8 +186,7 @@ export async function ingestWithKey(
         actor: sql`(select 'integration_key:' || id::text from admitted)`,
         admitted: sql`exists (select 1 from admitted)`,
       },
-      input.routing,
-      input.firstSteps,
+      routed,
     )},
     results as (${selectResults}),
     owed as (${owedEffectsOf(sql`(select service_id from admitted)`, input.now, owedEffectsPerRequest)})
@@ -186,13 +195,18 @@ export async function ingestWithKey(
       exists (select 1 from admitted) as admitted,
       (select escalation_policy_id from services s where s.id = k.service_id) as default_policy_id,
       ${input.routing ? sql`(select ok from decided_ok)` : sql`false`} as routed,
-      ${resultsAsJson} as results, ${effectsAsJson} as effects
+      ${resultsAsJson} as results, ${effectsAsJson} as effects${
+        routed?.delivered
+          ? sql`,
+      (select json_agg(json_build_array(id, next_attempt_at)) from ${routed.delivered} as delivered) as deliveries`
+          : sql``
+      }
     from key k
   `.execute(db);
   const first = rows[0];
   // The index found the row by hash; compare once more in constant time, as the contract asks.
   if (!first || !timingSafeEqual(Buffer.from(first.secret_hash, "hex"), Buffer.from(hash, "hex"))) {
-    return { admitted: false, routed: false, results: [], effects: [] };
+    return { admitted: false, routed: false, results: [], effects: [], deliveries: [] };
   }
   return {
     key: {
@@ -209,6 +223,7 @@ export async function ingestWithKey(
     routed: first.admitted && first.routed === true,
     results: first.admitted ? orderResults(input.signals, first.results) : [],
     effects: first.admitted ? first.effects.map(effectOf) : [],
+    deliveries: (first.deliveries ?? []).map(([id, at]) => ({ id: Number(id), nextAttemptAt: new Date(at) })),
   };
 }
 
@@ -235,11 +250,10 @@ function signalCtes(
   signals: readonly StoredSignal[],
   now: Date,
   on: { serviceId: RawBuilder<unknown>; actor: RawBuilder<unknown>; admitted: RawBuilder<unknown> },
-  routing?: IngestRouting,
-  firstSteps?: readonly FirstStep[],
+  /** The statement's routing parts (ingestRoutingParts), when routing was decided ahead. */
+  routed?: ReturnType<typeof ingestRoutingParts>,
 ): RawBuilder<unknown> {
   const perKey = lastSignalPerKey(signals);
-  const routed = routing && ingestRoutingParts(routing, { serviceId: on.serviceId, now, firstSteps });
   // A deduplicated trigger keeps the sender's labels (routing changes only the alert it opens).
   const senderLabels = routed?.labelsChanged.size
     ? JSON.stringify(

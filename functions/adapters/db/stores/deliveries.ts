@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 import type { AlertEventType } from "../../../domain/alerts/lifecycle.ts";
 import type {
   DeliveryMessageKind,
@@ -57,6 +57,22 @@ export async function rulesOfUsers(
   `.execute(db);
   for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), toRule(row)]);
   return byUser;
+}
+
+/**
+ * The version of what planning reads of recipients (directory users and contact methods, rules,
+ * channels): every write to those tables bumps it (migration 2026-11-30T0700).
+ */
+export async function recipientsVersion(db: Db): Promise<string> {
+  const { rows } = await sql<{ version: string }>`
+    select version::text as version from recipients_version where id = 1
+  `.execute(db);
+  return rows[0]?.version ?? "0";
+}
+
+/** Whether the recipients version is still `version` (SQL text): a boolean, for a statement to check. */
+export function recipientsVersionIs(version: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`coalesce((select version from recipients_version where id = 1) = (${version})::bigint, false)`;
 }
 
 /** Adds a rule (the same contact method and delay twice is one rule: the existing one is returned). */
@@ -168,30 +184,39 @@ function logJson(log: readonly DeliveryLogEntry[]): string {
 }
 
 function deliveryRowsJson(deliveries: readonly PlannedDelivery[]): string {
-  return JSON.stringify(
-    deliveries.map((d) => ({
-      idempotency_key: d.idempotencyKey,
-      alert_id: d.alertId,
-      notification_id: d.notificationId,
-      repeat_cycle: d.repeatCycle,
-      step_index: d.stepIndex,
-      recipient_kind: d.recipientKind,
-      recipient_id: d.recipientId,
-      contact_method_id: d.contactMethodId,
-      channel_id: d.channelId,
-      destination: d.destination,
-      destination_kind: d.destination.kind,
-      destination_key: d.destinationKey,
-      message_kind: d.messageKind,
-      rule_delay_minutes: d.ruleDelayMinutes,
-      context: d.context,
-      next_attempt_at: d.nextAttemptAt.toISOString(),
-      max_attempts: d.maxAttempts,
-      template_id: d.template?.id ?? null,
-      template_version: d.template?.version ?? null,
-    })),
-  );
+  return JSON.stringify(deliveries.map(deliveryRow));
 }
+
+/** A delivery as the JSON row `deliveryColumns` reads. */
+export function deliveryRow(d: PlannedDelivery) {
+  return {
+    idempotency_key: d.idempotencyKey,
+    alert_id: d.alertId,
+    notification_id: d.notificationId,
+    repeat_cycle: d.repeatCycle,
+    step_index: d.stepIndex,
+    recipient_kind: d.recipientKind,
+    recipient_id: d.recipientId,
+    contact_method_id: d.contactMethodId,
+    channel_id: d.channelId,
+    destination: d.destination,
+    destination_kind: d.destination.kind,
+    destination_key: d.destinationKey,
+    message_kind: d.messageKind,
+    rule_delay_minutes: d.ruleDelayMinutes,
+    context: d.context,
+    next_attempt_at: d.nextAttemptAt.toISOString(),
+    max_attempts: d.maxAttempts,
+    template_id: d.template?.id ?? null,
+    template_version: d.template?.version ?? null,
+  };
+}
+
+/** The column list of a `deliveryRow` (after `as x(`) for jsonb_to_recordset, less the keys and ids. */
+export const deliveryRowColumns = sql.raw(`repeat_cycle int, step_index int, recipient_kind text,
+        recipient_id text, contact_method_id text, channel_id text, destination jsonb, destination_kind text,
+        destination_key text, message_kind text, rule_delay_minutes int, context jsonb, next_attempt_at timestamptz,
+        max_attempts int, template_id text, template_version int`);
 
 /**
  * Writes a plan in one statement: the deliveries (a key already there is left as it is), the
@@ -228,20 +253,41 @@ export async function recordPlan(
 
 /** `insert into deliveries` from a JSON list of rows (deliveryRowsJson); existing keys are skipped. */
 function insertDeliveries(rowsJson: string, now: string) {
+  return insertDeliveryRows(
+    sql`jsonb_to_recordset(${rowsJson}::jsonb) as x(idempotency_key text, alert_id bigint, notification_id bigint,
+        ${deliveryRowColumns})`,
+    {
+      idempotencyKey: sql`x.idempotency_key`,
+      alertId: sql`x.alert_id`,
+      notificationId: sql`x.notification_id`,
+    },
+    now,
+  );
+}
+
+/**
+ * `insert into deliveries` of the rows `x` of `from` (a `deliveryRow` less its key and ids, which
+ * `ids` give); existing keys are skipped. Returns `id, next_attempt_at` of the rows written.
+ */
+export function insertDeliveryRows(
+  from: RawBuilder<unknown>,
+  ids: {
+    idempotencyKey: RawBuilder<unknown>;
+    alertId: RawBuilder<unknown>;
+    notificationId: RawBuilder<unknown>;
+  },
+  now: string,
+) {
   return sql`
       insert into deliveries (idempotency_key, alert_id, notification_id, repeat_cycle, step_index, recipient_kind,
         recipient_id, contact_method_id, channel_id, destination, destination_kind, destination_key, message_kind,
         rule_delay_minutes, context, status, next_attempt_at, max_attempts, template_id, template_version,
         created_at, updated_at)
-      select x.idempotency_key, x.alert_id, x.notification_id, x.repeat_cycle, x.step_index, x.recipient_kind,
+      select ${ids.idempotencyKey}, ${ids.alertId}, ${ids.notificationId}, x.repeat_cycle, x.step_index, x.recipient_kind,
         x.recipient_id, x.contact_method_id, x.channel_id, x.destination, x.destination_kind, x.destination_key,
         x.message_kind, x.rule_delay_minutes, x.context, ${PENDING}, x.next_attempt_at, x.max_attempts,
         x.template_id, x.template_version, ${now}::timestamptz, ${now}::timestamptz
-      from jsonb_to_recordset(${rowsJson}::jsonb) as x(idempotency_key text, alert_id bigint, notification_id bigint,
-        repeat_cycle int, step_index int, recipient_kind text, recipient_id text, contact_method_id text,
-        channel_id text, destination jsonb, destination_kind text, destination_key text, message_kind text,
-        rule_delay_minutes int, context jsonb, next_attempt_at timestamptz, max_attempts int, template_id text,
-        template_version int)
+      from ${from}
       order by x.next_attempt_at
       on conflict (idempotency_key) do nothing
       returning id, next_attempt_at`;

@@ -23,8 +23,10 @@ import {
   type ManualEscalationContext,
   type StepPlan,
 } from "../../../domain/escalation/index.ts";
+import { type PlannedDelivery, type PlanProblem, pageKeyAround } from "../../../domain/notifications/plan.ts";
 import type { Database, Json } from "../schema.ts";
 import { type EffectTuple, effectOf, insertEffects } from "./alert-effects.ts";
+import { deliveryRow, deliveryRowColumns, insertDeliveryRows, recipientsVersionIs } from "./deliveries.ts";
 import { policyDefinitionJson } from "./escalation-policies.ts";
 
 // Each alert's escalation state (alert_escalations) and the pending deliveries it records
@@ -163,6 +165,32 @@ export interface FirstStep {
   /** The policy as planned (`{ repeatCount, steps }`, as policyDefinitionJson reads it). */
   readonly definition: Omit<EscalationPolicy, "id">;
   readonly plan: StepPlan;
+  /**
+   * The step's notifications planned into deliveries ahead too (app/delivery-planning.ts
+   * planFirstStepDeliveries): the statement writes them and the notifications already planned, and
+   * owes no `notifications.deliver`. Undefined: the notifications are written unplanned and owe it.
+   */
+  readonly deliveries?: FirstStepDeliveries | undefined;
+}
+
+/**
+ * The alert id a first step's deliveries are planned for before their alerts exist (and their
+ * notification id): the statement writes each delivery for every alert of the step with the
+ * alert's own ids (its key split by pageKeyAround).
+ */
+export const FIRST_STEP_PLACEHOLDER_ID = 0;
+
+/** What planning made of each notification of a first step, for the alert FIRST_STEP_PLACEHOLDER_ID. */
+export interface FirstStepDeliveries {
+  /** Deliveries of the step's notifications, by recipient (`recipientKind`, `recipientId`). */
+  readonly deliveries: readonly PlannedDelivery[];
+  /** The recipients nobody could be paged through: `no_contact_method` entries on each alert's log. */
+  readonly problems: readonly PlanProblem[];
+  /**
+   * The recipients version (recipientsVersion) they were planned from, when planned from recipients
+   * remembered across requests: written only if it is still that (else planned after the statement).
+   */
+  readonly recipientsVersion?: string | undefined;
 }
 
 /**
@@ -199,7 +227,7 @@ export function openEscalationsWithAlerts(
   const entries = JSON.stringify(
     [...policyIds].flatMap((policyId) => {
       const first = firstSteps.find((f) => f.policyId === policyId);
-      const logged: { entry: EscalationLogEntry; first: boolean }[] = [
+      const logged: { entry: EscalationLogEntry; first: boolean; planning?: boolean }[] = [
         { entry: escalationStarted(policyId), first: false },
       ];
       if (first) {
@@ -207,11 +235,16 @@ export function openEscalationsWithAlerts(
         if (first.plan.next.status === "completed") {
           logged.push({ entry: escalationCompleted(first.plan.position), first: true });
         }
+        // Planning's entries follow the step's, as when planning ran after the statement.
+        for (const problem of first.deliveries?.problems ?? []) {
+          logged.push({ entry: problem, first: true, planning: true });
+        }
       }
-      return logged.map(({ entry, first }, ord) => ({
+      return logged.map(({ entry, first, planning }, ord) => ({
         policy_id: policyId,
         ord,
         first,
+        planning: planning ?? false,
         type: entry.type,
         message: entry.message,
         data: entry.data,
@@ -220,6 +253,7 @@ export function openEscalationsWithAlerts(
   );
   const deliver: EffectKind = "notifications.deliver";
   const withFirst = firstSteps.length > 0;
+  const templates = deliveryTemplateRows(firstSteps);
   return {
     ctes: sql`
     esc_named as (
@@ -233,20 +267,40 @@ export function openEscalationsWithAlerts(
       withFirst
         ? sql`
     esc_first as (
-      select f.* from jsonb_to_recordset(${JSON.stringify(firstStepRows(firstSteps))}::jsonb)
-        as f(policy_id uuid, definition jsonb, step_index int, repeat_cycle int, next_step_index int,
-          next_repeat_cycle int, next_status text, next_step_at timestamptz, notifications jsonb)
+      select f.policy_id, f.step_index, f.repeat_cycle, f.next_step_index, f.next_repeat_cycle, f.next_status,
+        f.next_step_at, f.notifications,
+        -- deliveries planned from recipients that are still as they were read (else planned after)
+        f.planned and (f.recipients_version is null or ${recipientsVersionIs(sql`f.recipients_version`)}) as planned
+      from jsonb_to_recordset(${JSON.stringify(firstStepRows(firstSteps))}::jsonb)
+        as f(policy_id uuid, definition jsonb, planned boolean, recipients_version text, step_index int,
+          repeat_cycle int, next_step_index int, next_repeat_cycle int, next_status text, next_step_at timestamptz,
+          notifications jsonb)
       -- planned from this very definition (else the execution runs the step, as without a plan)
       where ${policyDefinitionJson(sql`f.policy_id`)} = f.definition
     ),
-    esc_notified as (
-      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at,
-        updated_at)
-      select n.alert_id, f.repeat_cycle, f.step_index, x.kind, x.id, x.reason, ${now}::timestamptz, ${now}::timestamptz
-      from esc_named n join esc_first f on f.policy_id = n.policy_id,
-        jsonb_to_recordset(f.notifications) as x(kind text, id text, reason jsonb)
-      on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
-    ),`
+    esc_notified as (${insertStepNotifications(
+      sql`esc_named s join esc_first p on p.policy_id = s.policy_id`,
+      now,
+      sql`case when p.planned then ${now}::timestamptz end`,
+    )}),${
+      templates.length > 0
+        ? sql`
+    -- The deliveries planned ahead, for each notification just written (a recipient's plan is the
+    -- same whichever policy's first step notified them: their rules, at the step's time).
+    esc_delivered as (${insertDeliveryRows(
+      sql`esc_notified n join jsonb_to_recordset(${JSON.stringify(templates)}::jsonb)
+        as x(key_head text, key_tail text, ${deliveryRowColumns})
+        on x.recipient_kind = n.target_kind and x.recipient_id = n.target_id and x.step_index = n.step_index
+          and x.repeat_cycle = n.repeat_cycle and n.planned_at is not null`,
+      {
+        idempotencyKey: sql`x.key_head || n.alert_id || x.key_tail`,
+        alertId: sql`n.alert_id`,
+        notificationId: sql`n.id`,
+      },
+      now,
+    )}),`
+        : sql``
+    }`
         : sql``
     }
     esc_opened as (
@@ -271,8 +325,14 @@ export function openEscalationsWithAlerts(
       select alert_id, type, ${escalationActor}, message, data, ${now}::timestamptz from (
         select n.alert_id, m.ord, m.type, m.message, m.data
         from esc_named n join jsonb_to_recordset(${entries}::jsonb)
-          as m(policy_id uuid, ord int, first boolean, type text, message text, data jsonb) on m.policy_id = n.policy_id
-        ${withFirst ? sql`where not m.first or exists (select 1 from esc_first f where f.policy_id = n.policy_id)` : sql``}
+          as m(policy_id uuid, ord int, first boolean, planning boolean, type text, message text, data jsonb)
+          on m.policy_id = n.policy_id
+        ${
+          withFirst
+            ? sql`where not m.first
+          or exists (select 1 from esc_first f where f.policy_id = n.policy_id and (f.planned or not m.planning))`
+            : sql``
+        }
         order by n.alert_id, m.ord
       ) as esc_entries`,
     starts: withFirst
@@ -286,23 +346,59 @@ export function openEscalationsWithAlerts(
       where f.next_status is distinct from 'completed'
       group by n.policy_id
       union all
-      select ${deliver}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id), '{}'::jsonb
+      select ${deliver}::text, ${input.serviceId}, jsonb_agg(n.alert_id order by n.alert_id),
+        jsonb_build_object('firstStep', true)
       from esc_named n join esc_first f on f.policy_id = n.policy_id
-      where jsonb_array_length(f.notifications) > 0`
+      -- notifications planned by this statement owe no planning
+      where jsonb_array_length(f.notifications) > 0 and not f.planned`
       : sql`
       select ${input.kind}::text, ${input.serviceId}, jsonb_agg(alert_id order by alert_id),
         jsonb_build_object('policyId', policy_id, 'executionName', min(execution_name))
       from esc_named group by policy_id`,
+    /** The deliveries written (`id`, `next_attempt_at`), to announce; undefined when none can be. */
+    delivered: templates.length > 0 ? sql`(select id, next_attempt_at from esc_delivered)` : undefined,
   };
 }
 
 /** The JSON rows of `esc_first`: one per policy with a planned first step. */
 function firstStepRows(firstSteps: readonly FirstStep[]) {
-  return firstSteps.map(({ policyId, definition, plan }) => ({
+  return firstSteps.map(({ policyId, definition, plan, deliveries }) => ({
     policy_id: policyId,
     definition,
+    planned: deliveries !== undefined,
+    recipients_version: deliveries?.recipientsVersion ?? null,
     ...stepPlanRow(plan),
   }));
+}
+
+/**
+ * The deliveries planned ahead for first steps, each once (`deliveryRow`s whose key is split around
+ * the placeholder alert id, less their ids): the statement writes them per alert and notification.
+ */
+function deliveryTemplateRows(firstSteps: readonly FirstStep[]) {
+  const byKey = new Map<string, Record<string, unknown>>();
+  for (const delivery of firstSteps.flatMap((f) => f.deliveries?.deliveries ?? [])) {
+    const { head, tail } = pageKeyAround(delivery.idempotencyKey, FIRST_STEP_PLACEHOLDER_ID);
+    const { idempotency_key, alert_id, notification_id, ...row } = deliveryRow(delivery);
+    byKey.set(tail, { key_head: head, key_tail: tail, ...row });
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * `insert into notifications` of a planned step's recipients (`p.notifications`, from stepPlanRow)
+ * for each alert `s.alert_id` of `from` (which names the plan `p`), pending, marked planned at
+ * `plannedAt`; a notification already recorded is left as it is. Returns the rows written.
+ */
+function insertStepNotifications(from: RawBuilder<unknown>, now: string, plannedAt = sql`null`) {
+  return sql`
+      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, planned_at,
+        created_at, updated_at)
+      select s.alert_id, p.repeat_cycle, p.step_index, x.kind, x.id, x.reason, ${plannedAt}::timestamptz,
+        ${now}::timestamptz, ${now}::timestamptz
+      from ${from}, jsonb_to_recordset(p.notifications) as x(kind text, id text, reason jsonb)
+      on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
+      returning id, alert_id, repeat_cycle, step_index, target_kind, target_id, planned_at`;
 }
 
 /** A planned step as the JSON the step statements read: where it is, where it goes, whom it notifies. */
@@ -470,14 +566,7 @@ export async function commitCohortStep(
       returning e.alert_id, m.g
     ),
     -- The notifications of the step: one pending row per advanced alert and recipient.
-    notified as (
-      insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at,
-        updated_at)
-      select a.alert_id, p.repeat_cycle, p.step_index, x.kind, x.id, x.reason, ${now}::timestamptz, ${now}::timestamptz
-      from advanced a join plan p on p.g = a.g,
-        jsonb_to_recordset(p.notifications) as x(kind text, id text, reason jsonb)
-      on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
-    ),
+    notified as (${insertStepNotifications(sql`advanced s join plan p on p.g = s.g`, now)}),
     logged as (
       insert into alert_events (alert_id, type, actor, message, data, created_at)
       select a.alert_id, x.type, ${escalationActor}, x.message, x.data, ${now}::timestamptz

@@ -731,7 +731,8 @@ export interface SameDecision {
  * a new alert has one (its plain created entry is then left out), and `listed` the CTE that lists
  * them in routing_decisions, after the log insert `logged` (returning id, alert_id, type).
  * `events` selects other log entries (escalations started) and `starts` the `escalation.start`
- * effect rows (for insertEffects).
+ * effect rows (for insertEffects); `delivered` the deliveries a first step wrote (`id`,
+ * `next_attempt_at`), if it can write any.
  */
 export function ingestRoutingParts(
   routing: IngestRouting,
@@ -846,6 +847,7 @@ export function ingestRoutingParts(
       sql` union all `,
     ),
     applied: sql`(select ok from decided_ok)`,
+    delivered: opened?.delivered,
   };
 }
 
@@ -907,6 +909,7 @@ function sameDecisionParts(
       ? sql`${opened.starts} union all select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`
       : sql`select null::text, null::uuid, '[]'::jsonb, null::jsonb where false`,
     applied: sql`(select ok from decided_ok)`,
+    delivered: opened?.delivered,
   };
 }
 
