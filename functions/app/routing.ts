@@ -10,6 +10,7 @@ import {
   type DecisionRecord,
   deleteRule,
   existingReferences,
+  type IngestDecision,
   type IngestRouting,
   listDecisions,
   listRuleChanges,
@@ -39,6 +40,7 @@ import {
   type EvaluationBudget,
   evaluateRules,
   firstMissingReference,
+  labelChanges,
   MAX_RULES,
   type RoutingDecision,
   type RoutingRule,
@@ -586,18 +588,22 @@ export async function routeBeforeIngest(
         serviceId,
         defaultPolicyId,
         ruleSetVersion: ruleSet.version,
-        writes: [],
+        decisions: [],
+        decisionOf: new Map(),
         same,
       };
   }
   const memo = newBatchMemo();
-  const writes: (RoutingWrite & { dedupKey: string })[] = [];
   const alerts: AlertToRoute[] = [];
   for (const signal of lastByKey.values()) {
     if (signal.action !== "trigger") continue;
     alerts.push({ ...alertOfSignal(signal, { id: 0, serviceId, now }), defaultPolicyId });
   }
+  if (alerts.length === 0) return undefined;
   const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+  // Alerts that matched the same rules share a decision: written and listed once per request.
+  const groups = new Map<Shape, { ix: number; routing: AlertRouting; micros: number; alerts: number }>();
+  const decisionOf = new Map<string, number>();
   for (const [i, alert] of alerts.entries()) {
     const started = performance.now();
     const routing = routeWith(
@@ -609,11 +615,41 @@ export async function routeBeforeIngest(
       timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
     );
     if (routing.decision.aggregate) return undefined;
-    const write = writeOf(deps, alert, routing, ruleSet.version, started, now, memo);
-    writes.push({ ...(write instanceof Promise ? await write : write), dedupKey: alert.dedupKey });
+    const known = shapeOf(deps, routing, ruleSet.version, now, memo);
+    const shape = known instanceof Promise ? await known : known;
+    let group = groups.get(shape);
+    if (!group) {
+      group = { ix: groups.size, routing, micros: 0, alerts: 0 };
+      groups.set(shape, group);
+    }
+    group.micros += (performance.now() - started) * 1000;
+    group.alerts++;
+    decisionOf.set(alert.dedupKey, group.ix);
   }
-  if (writes.length === 0) return undefined;
-  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, writes };
+  const decisions = [...groups].map(([shape, { routing, micros, alerts: n }]) =>
+    ingestDecisionOf(shape, routing, Math.round(micros / n)),
+  );
+  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, decisions, decisionOf };
+}
+
+/** The decision of a group of alerts with one shape (`routing`: one of them), as ingest writes it. */
+function ingestDecisionOf(shape: Shape, routing: AlertRouting, durationMicros: number): IngestDecision {
+  const { decision, evaluation } = routing;
+  return {
+    event: shape.trivial ? null : eventOf[decision.outcome],
+    message: shape.message,
+    decision: shape.trivial ? null : { ...(shape.decision as Record<string, Json>), durationMicros },
+    state: shape.state,
+    reason: shape.reason,
+    labels: labelChanges(evaluation.actions) ?? null,
+    severity: decision.severity ?? null,
+    policyId: decision.outcome === "routed" ? (decision.policyId ?? null) : null,
+    notify: shape.notify,
+    tickets: decision.tickets.map((t) => ({
+      ruleId: t.ruleId,
+      spec: { system: t.system, project: t.project },
+    })),
+  };
 }
 
 /** Whether `rule` can match an alert of `serviceId` (enabled and in scope: what evaluateRules skips otherwise). */
@@ -661,13 +697,12 @@ export function countRoutedBeforeIngest(routing: IngestRouting, results: readonl
     );
     return;
   }
-  const opened = new Map(
-    results.flatMap((r) => (r.outcome === "created" && r.alertId != null ? [[r.dedupKey, r.alertId]] : [])),
-  );
   countOutcomes(
-    routing.writes.flatMap((w) => {
-      const alertId = opened.get(w.dedupKey);
-      return alertId === undefined ? [] : [{ ...w, alertId }];
+    results.flatMap((r) => {
+      const ix =
+        r.outcome === "created" && r.alertId != null ? routing.decisionOf.get(r.dedupKey) : undefined;
+      const decision = ix === undefined ? undefined : routing.decisions[ix];
+      return decision && r.alertId != null ? [{ alertId: r.alertId, state: decision.state }] : [];
     }),
   );
 }

@@ -412,6 +412,22 @@ function sharedResult(rule: CompiledRule, outcome: RuleOutcome): RuleResult {
   return shared;
 }
 
+/**
+ * What the set_labels actions among `actions` write over an alert's labels, in rule order (a later
+ * rule overwrites): the labels decideRouting gives are the alert's with these merged in. Undefined
+ * when no action sets labels. The same for every alert that matched the same rules: a write can
+ * send it once and merge it into each alert's labels.
+ */
+export function labelChanges(
+  actions: RuleSetEvaluation["actions"],
+): Readonly<Record<string, string>> | undefined {
+  let changes: Record<string, string> | undefined;
+  for (const { action } of actions) {
+    if (action.kind === "set_labels") changes = { ...changes, ...action.labels };
+  }
+  return changes;
+}
+
 /** What happens to the alert. */
 export type RoutingOutcome =
   /** Escalates along `policyId`. */
