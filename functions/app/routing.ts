@@ -40,12 +40,14 @@ import {
   type EvaluationBudget,
   evaluateRules,
   firstMissingReference,
+  indexRules,
   labelChanges,
   MAX_RULES,
   type RoutingDecision,
   type RoutingRule,
   type RuleAction,
   type RuleDraft,
+  type RuleIndex,
   type RuleResult,
   type RuleSetEvaluation,
   referencesOf,
@@ -96,6 +98,18 @@ export const ROUTING_BUDGET_MS_PER_ALERT = 5;
 interface CachedRuleSet {
   readonly version: number;
   readonly rules: readonly CompiledRule[];
+  /** The rules indexed for one service's alerts (indexRules), built on its first alert. */
+  readonly indexes: Map<string, RuleIndex>;
+}
+
+/** The live rule set indexed for the alerts of `serviceId`. */
+function indexFor(ruleSet: CachedRuleSet, serviceId: string): RuleIndex {
+  let index = ruleSet.indexes.get(serviceId);
+  if (!index) {
+    index = indexRules(ruleSet.rules, serviceId);
+    ruleSet.indexes.set(serviceId, index);
+  }
+  return index;
 }
 const compiledSets = new WeakMap<object, CachedRuleSet>();
 
@@ -145,7 +159,7 @@ async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedR
     const problem = dangling.get(rule.id);
     return problem ? { ...rule, condition: { problem } } : rule;
   });
-  const fresh = { version: loaded.version, rules };
+  const fresh = { version: loaded.version, rules, indexes: new Map<string, RuleIndex>() };
   compiledSets.set(deps.db, fresh);
   return fresh;
 }
@@ -177,7 +191,9 @@ async function routeOne(
   budget: EvaluationBudget,
 ): Promise<AlertRouting> {
   const maintenance = await deps.maintenance.verdictFor(alert, now);
-  return routeWith(rules, alert, maintenance, defaultPolicyId, now, budget);
+  // One alert (a simulation, a test of a draft): every condition runs, no index to build.
+  const everyRule: RuleIndex = { evaluate: (a, at, b) => evaluateRules(rules, a, at, b) };
+  return routeWith(everyRule, alert, maintenance, defaultPolicyId, now, budget);
 }
 
 /**
@@ -185,14 +201,14 @@ async function routeOne(
  * (a promise per alert cost as much as the rules it waited for, with async hooks installed).
  */
 function routeWith(
-  rules: readonly CompiledRule[],
+  rules: RuleIndex,
   alert: RoutableAlert,
   maintenance: MaintenanceVerdict,
   defaultPolicyId: string | null,
   now: Date,
   budget: EvaluationBudget,
 ): AlertRouting {
-  const evaluation = evaluateRules(rules, alert, now, budget);
+  const evaluation = rules.evaluate(alert, now, budget);
   return {
     evaluation,
     maintenance,
@@ -406,7 +422,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
       for (const [i, alert] of alerts.entries()) {
         const started = performance.now();
         const routing = routeWith(
-          ruleSet.rules,
+          indexFor(ruleSet, alert.serviceId),
           alert,
           verdicts[i]!,
           alert.defaultPolicyId,
@@ -601,13 +617,14 @@ export async function routeBeforeIngest(
   }
   if (alerts.length === 0) return undefined;
   const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+  const rules = indexFor(ruleSet, serviceId);
   // Alerts that matched the same rules share a decision: written and listed once per request.
   const groups = new Map<Shape, { ix: number; routing: AlertRouting; micros: number; alerts: number }>();
   const decisionOf = new Map<string, number>();
   for (const [i, alert] of alerts.entries()) {
     const started = performance.now();
     const routing = routeWith(
-      ruleSet.rules,
+      rules,
       alert,
       verdicts[i]!,
       defaultPolicyId,
