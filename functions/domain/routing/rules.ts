@@ -429,15 +429,23 @@ export function indexRules(rules: readonly CompiledRule[], serviceId: string): R
     string,
     { read: RequiredValue["read"]; byValue: Map<string, number[]>; all: number[] }
   >();
-  rules.forEach((rule, i) => {
+  for (const [i, rule] of rules.entries()) {
     ordinal.push(inScope.length);
-    if (!rule.enabled) return template.push(sharedResult(rule, "disabled"));
-    if (rule.serviceIds && rule.serviceIds.length > 0 && !rule.serviceIds.includes(serviceId))
-      return template.push(sharedResult(rule, "out_of_scope"));
+    if (!rule.enabled) {
+      template.push(sharedResult(rule, "disabled"));
+      continue;
+    }
+    if (rule.serviceIds && rule.serviceIds.length > 0 && !rule.serviceIds.includes(serviceId)) {
+      template.push(sharedResult(rule, "out_of_scope"));
+      continue;
+    }
     inScope.push(i);
     template.push(sharedResult(rule, "not_matched"));
     const needs = "problem" in rule.condition ? undefined : rule.condition.required?.[0];
-    if (!needs) return always.push(i);
+    if (!needs) {
+      always.push(i);
+      continue;
+    }
     let entry = byKey.get(needs.key);
     if (!entry) {
       entry = { read: needs.read, byValue: new Map(), all: [] };
@@ -447,7 +455,7 @@ export function indexRules(rules: readonly CompiledRule[], serviceId: string): R
     const same = entry.byValue.get(needs.value);
     if (same) same.push(i);
     else entry.byValue.set(needs.value, [i]);
-  });
+  }
   const keys = [...byKey.values()];
   return {
     evaluate(alert, now, budget = UNLIMITED_BUDGET) {
