@@ -83,8 +83,12 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     sql`drop trigger alert_events_unlist_routing_decisions on alert_events`,
     sql`drop function unlist_routing_decisions()`,
-    sql`alter table routing_decisions rename to routing_decision_groups`,
-    sql`alter index routing_decisions_service_idx rename to routing_decision_groups_service_idx`,
+    sql`
+      create table routing_decision_entries as
+      select u.event_id, u.alert_id, g.service_id, g.type
+      from routing_decisions g cross join unnest(g.event_ids, g.alert_ids) as u(event_id, alert_id)
+    `,
+    sql`drop table routing_decisions`,
     sql`
       create table routing_decisions (
         event_id bigint primary key,
@@ -93,12 +97,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
         type text not null
       )
     `,
-    sql`
-      insert into routing_decisions (event_id, alert_id, service_id, type)
-      select u.event_id, u.alert_id, g.service_id, g.type
-      from routing_decision_groups g cross join unnest(g.event_ids, g.alert_ids) as u(event_id, alert_id)
-    `,
-    sql`drop table routing_decision_groups`,
+    sql`insert into routing_decisions select event_id, alert_id, service_id, type from routing_decision_entries`,
+    sql`drop table routing_decision_entries`,
     sql`create index routing_decisions_service_idx on routing_decisions (service_id, event_id desc)`,
     sql`alter table alert_events drop column decision_id`,
     sql`
