@@ -257,6 +257,67 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     ]);
   });
 
+  it("writes and lists a decision once per request for the alerts that share it", async () => {
+    await post([{ host: "warm3", team: "web" }]);
+    const request = await post([
+      { host: "g1", team: "db" },
+      { host: "s1", team: "web", env: "staging" },
+      { host: "g2", team: "db" },
+      { host: "s2", team: "web", env: "staging" },
+      { host: "g3", team: "db" },
+    ]);
+    const ids = request.results.map((r) => r.alertId!);
+    const [g1, s1, g2, s2, g3] = ids;
+    const rows = await suite.handle.db
+      .selectFrom("routing_decisions")
+      .select(["type", "alert_ids", "event_ids"])
+      .where("alert_ids", "&&", sql<number[]>`array[${sql.join(ids.map((id) => sql`${id}::bigint`))}]`)
+      .orderBy("id")
+      .execute();
+    // One row per decision of the request, each listing its alerts' created entries in order.
+    expect(rows.map((r) => [r.type, r.alert_ids.map(Number).sort((x, y) => x - y)])).toEqual(
+      expect.arrayContaining([
+        ["routed", [g1, g2, g3].sort((x, y) => x! - y!)],
+        ["suppressed", [s1, s2].sort((x, y) => x! - y!)],
+      ]),
+    );
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      const entries = await Promise.all(row.alert_ids.map((id) => createdEntry(Number(id))));
+      expect(entries.map((e) => Number(e.id))).toEqual(row.event_ids.map(Number));
+    }
+    // Each alert's created entry carries the shared decision; each alert has its own labels.
+    expect(await createdEntry(g2!)).toMatchObject({
+      type: "created",
+      data: { outcome: "routed", policyId: policyA, durationMicros: expect.any(Number) },
+    });
+    expect((await alertRow(g3!)).labels).toEqual({
+      alertname: "Disk",
+      host: "g3",
+      team: "db",
+      routed_by: "db rule",
+    });
+    expect((await alertRow(s2!)).labels).toEqual({
+      alertname: "Disk",
+      host: "s2",
+      team: "web",
+      env: "staging",
+    });
+    const ofService = await listRoutingDecisions(routingDepsOf(ctx()), {
+      serviceId: seeded.serviceId,
+      limit: 3,
+    });
+    // Newest entry first (alerts are written in dedup-key order), entry by entry across the two rows.
+    const typeOf = new Map([g1, g2, g3].map((id) => [id, "routed"]));
+    const entries = await Promise.all(
+      ids.map(async (id) => ({ id, entry: Number((await createdEntry(id)).id) })),
+    );
+    const newest = entries.sort((x, y) => y.entry - x.entry).slice(0, 3);
+    expect(ofService.map((d) => [d.alertId, d.type])).toEqual(
+      newest.map(({ id }) => [id, typeOf.get(id) ?? "suppressed"]),
+    );
+  });
+
   it("keeps the sender's labels on a deduplicated trigger, as before", async () => {
     await post([{ host: "warm", team: "web" }]);
     const opened = await post([{ host: "e", team: "db" }]);

@@ -145,10 +145,11 @@ describe.skipIf(!alertmanagerAvailable)("maintenance scenario: real Alertmanager
     // Its decision: suppressed (its own entry, or its created one when ingest decided); routed again
     // by the service default, as without rules (no entry: the escalation's own entries say it).
     const decisions = await database.db
-      .selectFrom("routing_decisions")
-      .select("type")
-      .where("alert_id", "=", staging)
-      .orderBy("event_id")
+      .selectFrom("alert_events as e")
+      .innerJoin("routing_decisions as d", "d.id", "e.decision_id")
+      .select("d.type")
+      .where("e.alert_id", "=", staging)
+      .orderBy("e.id")
       .execute();
     expect(decisions.map((d) => d.type)).toEqual(["suppressed"]);
   });

@@ -186,7 +186,8 @@ describe.skipIf(!alertmanagerAvailable)("routing scenario: real Alertmanager →
     const routed = () =>
       database.db
         .selectFrom("alerts as a")
-        .innerJoin("routing_decisions as d", "d.alert_id", "a.id")
+        .innerJoin("alert_events as e", "e.alert_id", "a.id")
+        .innerJoin("routing_decisions as d", "d.id", "e.decision_id")
         .select(["a.id", "a.summary", "d.type"])
         .where("d.type", "in", ["routed", "suppressed", "unrouted"])
         .execute();

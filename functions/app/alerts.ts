@@ -261,5 +261,5 @@ export function createAlertUseCases(
 /** The policies routing chose for a request's new alerts. */
 function policiesOf(routing: IngestRouting): string[] {
   if (routing.same) return routing.same.policyId ? [routing.same.policyId] : [];
-  return [...new Set(routing.writes.flatMap((w) => (w.policyId ? [w.policyId] : [])))];
+  return [...new Set(routing.decisions.flatMap((d) => (d.policyId ? [d.policyId] : [])))];
 }

@@ -306,12 +306,14 @@ describeEachDatabase("maintenance windows", (suite) => {
     const suppressionEntry = (id: number, maintenance: Record<string, string>) =>
       sql`
         with e as (
-          insert into alert_events (alert_id, type, actor, data)
-          values (${id}::bigint, 'suppressed'::text, 'system'::text, ${JSON.stringify({ maintenance })}::jsonb)
-          returning id, alert_id
+          insert into alert_events (alert_id, type, actor, data, decision_id)
+          values (${id}::bigint, 'suppressed'::text, 'system'::text, ${JSON.stringify({ maintenance })}::jsonb,
+            nextval('routing_decisions_id_seq'))
+          returning id, alert_id, decision_id
         )
-        insert into routing_decisions (event_id, alert_id, service_id, type)
-        select e.id, e.alert_id, ${serviceId}::uuid, 'suppressed'::text from e`.execute(suite.handle.db);
+        insert into routing_decisions (id, service_id, type, first_event_id, last_event_id, event_ids, alert_ids)
+        select e.decision_id, ${serviceId}::uuid, 'suppressed'::text, e.id, e.id, array[e.id], array[e.alert_id]
+        from e`.execute(suite.handle.db);
     const suppressed = async (dedup: string, status: string, action = "suppress") => {
       const { rows } = await sql<{ id: number }>`
         insert into alerts (service_id, dedup_key, status, severity, summary, source, routing_state)

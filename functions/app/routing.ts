@@ -10,6 +10,7 @@ import {
   type DecisionRecord,
   deleteRule,
   existingReferences,
+  type IngestDecision,
   type IngestRouting,
   listDecisions,
   listRuleChanges,
@@ -39,11 +40,14 @@ import {
   type EvaluationBudget,
   evaluateRules,
   firstMissingReference,
+  indexRules,
+  labelChanges,
   MAX_RULES,
   type RoutingDecision,
   type RoutingRule,
   type RuleAction,
   type RuleDraft,
+  type RuleIndex,
   type RuleResult,
   type RuleSetEvaluation,
   referencesOf,
@@ -94,6 +98,18 @@ export const ROUTING_BUDGET_MS_PER_ALERT = 5;
 interface CachedRuleSet {
   readonly version: number;
   readonly rules: readonly CompiledRule[];
+  /** The rules indexed for one service's alerts (indexRules), built on its first alert. */
+  readonly indexes: Map<string, RuleIndex>;
+}
+
+/** The live rule set indexed for the alerts of `serviceId`. */
+function indexFor(ruleSet: CachedRuleSet, serviceId: string): RuleIndex {
+  let index = ruleSet.indexes.get(serviceId);
+  if (!index) {
+    index = indexRules(ruleSet.rules, serviceId);
+    ruleSet.indexes.set(serviceId, index);
+  }
+  return index;
 }
 const compiledSets = new WeakMap<object, CachedRuleSet>();
 
@@ -143,7 +159,7 @@ async function liveRuleSet(deps: RoutingDeps, version?: number): Promise<CachedR
     const problem = dangling.get(rule.id);
     return problem ? { ...rule, condition: { problem } } : rule;
   });
-  const fresh = { version: loaded.version, rules };
+  const fresh = { version: loaded.version, rules, indexes: new Map<string, RuleIndex>() };
   compiledSets.set(deps.db, fresh);
   return fresh;
 }
@@ -175,7 +191,9 @@ async function routeOne(
   budget: EvaluationBudget,
 ): Promise<AlertRouting> {
   const maintenance = await deps.maintenance.verdictFor(alert, now);
-  return routeWith(rules, alert, maintenance, defaultPolicyId, now, budget);
+  // One alert (a simulation, a test of a draft): every condition runs, no index to build.
+  const everyRule: RuleIndex = { evaluate: (a, at, b) => evaluateRules(rules, a, at, b) };
+  return routeWith(everyRule, alert, maintenance, defaultPolicyId, now, budget);
 }
 
 /**
@@ -183,14 +201,14 @@ async function routeOne(
  * (a promise per alert cost as much as the rules it waited for, with async hooks installed).
  */
 function routeWith(
-  rules: readonly CompiledRule[],
+  rules: RuleIndex,
   alert: RoutableAlert,
   maintenance: MaintenanceVerdict,
   defaultPolicyId: string | null,
   now: Date,
   budget: EvaluationBudget,
 ): AlertRouting {
-  const evaluation = evaluateRules(rules, alert, now, budget);
+  const evaluation = rules.evaluate(alert, now, budget);
   return {
     evaluation,
     maintenance,
@@ -404,7 +422,7 @@ export function routeEffectHandler(deps: RoutingDeps): EffectHandler {
       for (const [i, alert] of alerts.entries()) {
         const started = performance.now();
         const routing = routeWith(
-          ruleSet.rules,
+          indexFor(ruleSet, alert.serviceId),
           alert,
           verdicts[i]!,
           alert.defaultPolicyId,
@@ -586,22 +604,27 @@ export async function routeBeforeIngest(
         serviceId,
         defaultPolicyId,
         ruleSetVersion: ruleSet.version,
-        writes: [],
+        decisions: [],
+        decisionOf: new Map(),
         same,
       };
   }
   const memo = newBatchMemo();
-  const writes: (RoutingWrite & { dedupKey: string })[] = [];
   const alerts: AlertToRoute[] = [];
   for (const signal of lastByKey.values()) {
     if (signal.action !== "trigger") continue;
     alerts.push({ ...alertOfSignal(signal, { id: 0, serviceId, now }), defaultPolicyId });
   }
+  if (alerts.length === 0) return undefined;
   const verdicts = await deps.maintenance.verdictsFor(alerts, now);
+  const rules = indexFor(ruleSet, serviceId);
+  // Alerts that matched the same rules share a decision: written and listed once per request.
+  const groups = new Map<Shape, { ix: number; routing: AlertRouting; micros: number; alerts: number }>();
+  const decisionOf = new Map<string, number>();
   for (const [i, alert] of alerts.entries()) {
     const started = performance.now();
     const routing = routeWith(
-      ruleSet.rules,
+      rules,
       alert,
       verdicts[i]!,
       defaultPolicyId,
@@ -609,11 +632,41 @@ export async function routeBeforeIngest(
       timeBudget(ROUTING_BUDGET_MS_PER_ALERT),
     );
     if (routing.decision.aggregate) return undefined;
-    const write = writeOf(deps, alert, routing, ruleSet.version, started, now, memo);
-    writes.push({ ...(write instanceof Promise ? await write : write), dedupKey: alert.dedupKey });
+    const known = shapeOf(deps, routing, ruleSet.version, now, memo);
+    const shape = known instanceof Promise ? await known : known;
+    let group = groups.get(shape);
+    if (!group) {
+      group = { ix: groups.size, routing, micros: 0, alerts: 0 };
+      groups.set(shape, group);
+    }
+    group.micros += (performance.now() - started) * 1000;
+    group.alerts++;
+    decisionOf.set(alert.dedupKey, group.ix);
   }
-  if (writes.length === 0) return undefined;
-  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, writes };
+  const decisions = [...groups].map(([shape, { routing, micros, alerts: n }]) =>
+    ingestDecisionOf(shape, routing, Math.round(micros / n)),
+  );
+  return { serviceId, defaultPolicyId, ruleSetVersion: ruleSet.version, decisions, decisionOf };
+}
+
+/** The decision of a group of alerts with one shape (`routing`: one of them), as ingest writes it. */
+function ingestDecisionOf(shape: Shape, routing: AlertRouting, durationMicros: number): IngestDecision {
+  const { decision, evaluation } = routing;
+  return {
+    event: shape.trivial ? null : eventOf[decision.outcome],
+    message: shape.message,
+    decision: shape.trivial ? null : { ...(shape.decision as Record<string, Json>), durationMicros },
+    state: shape.state,
+    reason: shape.reason,
+    labels: labelChanges(evaluation.actions) ?? null,
+    severity: decision.severity ?? null,
+    policyId: decision.outcome === "routed" ? (decision.policyId ?? null) : null,
+    notify: shape.notify,
+    tickets: decision.tickets.map((t) => ({
+      ruleId: t.ruleId,
+      spec: { system: t.system, project: t.project },
+    })),
+  };
 }
 
 /** Whether `rule` can match an alert of `serviceId` (enabled and in scope: what evaluateRules skips otherwise). */
@@ -661,13 +714,12 @@ export function countRoutedBeforeIngest(routing: IngestRouting, results: readonl
     );
     return;
   }
-  const opened = new Map(
-    results.flatMap((r) => (r.outcome === "created" && r.alertId != null ? [[r.dedupKey, r.alertId]] : [])),
-  );
   countOutcomes(
-    routing.writes.flatMap((w) => {
-      const alertId = opened.get(w.dedupKey);
-      return alertId === undefined ? [] : [{ ...w, alertId }];
+    results.flatMap((r) => {
+      const ix =
+        r.outcome === "created" && r.alertId != null ? routing.decisionOf.get(r.dedupKey) : undefined;
+      const decision = ix === undefined ? undefined : routing.decisions[ix];
+      return decision && r.alertId != null ? [{ alertId: r.alertId, state: decision.state }] : [];
     }),
   );
 }

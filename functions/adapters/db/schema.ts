@@ -166,6 +166,8 @@ export interface AlertEventsTable {
   message: Generated<string>;
   data: Json | null;
   created_at: Generated<Date>;
+  /** The routing_decisions row that lists this entry (a routing decision), else null. */
+  decision_id: number | null;
 }
 
 /** JSONB columns that hold arrays or nested values: written only through `jsonb()` (see jsonb.ts). */
@@ -491,11 +493,18 @@ export interface BusinessCalendarsTable {
  * ListRoutingDecisions: `type` is the decision's entry type (routed, suppressed, aggregated,
  * unrouted), also when the entry is the alert's `created` one (a decision written with the alert).
  */
+/**
+ * One routing decision of one statement (a request's alerts that share it): the log entries that
+ * carry it and their alerts, parallel and in entry order (migration 2026-11-30T0600).
+ */
 export interface RoutingDecisionsTable {
-  event_id: number;
-  alert_id: number;
+  id: Generated<number>;
   service_id: string;
   type: string;
+  first_event_id: number;
+  last_event_id: number;
+  event_ids: number[];
+  alert_ids: number[];
 }
 
 /**

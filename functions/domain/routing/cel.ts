@@ -27,7 +27,7 @@ import { RE2JS } from "re2js";
 import { ValidationError } from "../errors.ts";
 import { DAY_MS, epochDayOf, MINUTE_MS, resolveZone, toLocal } from "../schedules/zone.ts";
 import { compileRegex, describeRegexError, MAX_REGEX_LENGTH } from "./matchers.ts";
-import type { BusinessCalendar, ConditionProblem, RoutableAlert } from "./model.ts";
+import type { BusinessCalendar, ConditionProblem, RequiredValue, RoutableAlert } from "./model.ts";
 import { type CompiledCalendar, compileCalendar, inBusinessHours, isoWeekdayOf } from "./time-windows.ts";
 
 export const MAX_CEL_LENGTH = 2048;
@@ -359,7 +359,13 @@ export type CelProgram = (alert: RoutableAlert, now: Date) => unknown;
 
 export type CelCompileResult =
   /** `calendars`: the business calendars the expression names (literally), for "which rules use it?". */
-  | { readonly ok: true; readonly program: CelProgram; readonly calendars: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly program: CelProgram;
+      readonly calendars: readonly string[];
+      /** The `field == "literal"` conjuncts: values the expression needs to be true (see RequiredValue). */
+      readonly required: readonly RequiredValue[];
+    }
   | { readonly ok: false; readonly problems: readonly ConditionProblem[] };
 
 /** Parses, type-checks and inspects `expression`; problems carry field "cel" and a 1-based position. */
@@ -397,7 +403,8 @@ export function compileCel(expression: string, calendarList: readonly BusinessCa
   const { problems, named } = inspect(parsed.ast as CelNode, expression, calendars);
   if (problems.length > 0) return { ok: false, problems };
   const evaluate = (alert: RoutableAlert, now: Date) => parsed({ alert: celAlertOf(alert), now });
-  return { ok: true, program: guarded(parsed.ast as CelNode, evaluate), calendars: [...named] };
+  const { program, required } = guarded(parsed.ast as CelNode, evaluate);
+  return { ok: true, program, calendars: [...named], required };
 }
 
 /** What a guard knows of its conjunct for one alert: true, false, or undefined (CEL would error: ask CEL). */
@@ -429,7 +436,7 @@ const SCALAR_FIELDS: Readonly<
 function guarded(
   root: CelNode,
   evaluate: (alert: RoutableAlert, now: Date) => unknown,
-): (alert: RoutableAlert, now: Date) => unknown {
+): { program: (alert: RoutableAlert, now: Date) => unknown; required: RequiredValue[] } {
   const conjuncts: CelNode[] = [];
   const flatten = (node: CelNode): void => {
     if (node.op === "&&" && Array.isArray(node.args) && node.args.length === 2 && node.args.every(isNode)) {
@@ -438,17 +445,22 @@ function guarded(
   };
   flatten(root);
   const guards = conjuncts.map(guardOf);
-  const known = guards.filter((g): g is Guard => g !== undefined);
-  if (known.length === 0) return evaluate;
+  const known = guards.filter((g): g is { guard: Guard; required?: RequiredValue } => g !== undefined);
+  const required = known.flatMap((g) => (g.required ? [g.required] : []));
+  if (known.length === 0) return { program: evaluate, required };
   const complete = known.length === guards.length;
-  return (alert, now) => {
-    let unsure = false;
-    for (const guard of known) {
-      const verdict = guard(alert);
-      if (verdict === false) return false;
-      if (verdict === undefined) unsure = true;
-    }
-    return complete && !unsure ? true : evaluate(alert, now);
+  const checks = known.map((g) => g.guard);
+  return {
+    program: (alert, now) => {
+      let unsure = false;
+      for (const guard of checks) {
+        const verdict = guard(alert);
+        if (verdict === false) return false;
+        if (verdict === undefined) unsure = true;
+      }
+      return complete && !unsure ? true : evaluate(alert, now);
+    },
+    required,
   };
 }
 
@@ -463,8 +475,15 @@ function mapOf(node: unknown): "labels" | "annotations" | undefined {
   return isAlert(object) && (field === "labels" || field === "annotations") ? field : undefined;
 }
 
+/** How a guard reads a string off the alert; `key` names the reading (RequiredValue.key). */
+interface Reader {
+  readonly key: string;
+  /** Undefined: CEL would error (a missing label read by `alert.labels.x`). */
+  readonly read: (alert: RoutableAlert) => string | undefined;
+}
+
 /** A reader of the string a node denotes on the alert (undefined from it: CEL would error), if it is one. */
-function readerOf(node: unknown): ((alert: RoutableAlert) => string | undefined) | undefined {
+function readerOf(node: unknown): Reader | undefined {
   if (!isNode(node) || !Array.isArray(node.args)) return undefined;
   const args = node.args as unknown[];
   if (node.op === ".") {
@@ -472,17 +491,15 @@ function readerOf(node: unknown): ((alert: RoutableAlert) => string | undefined)
     if (typeof field !== "string") return undefined;
     if (isAlert(object)) {
       const scalar = Object.hasOwn(SCALAR_FIELDS, field) ? SCALAR_FIELDS[field] : undefined;
-      return scalar && ((alert) => alert[scalar]);
+      return scalar && { key: scalar, read: (alert) => alert[scalar] };
     }
     const map = mapOf(object);
-    return map && ((alert) => (Object.hasOwn(alert[map], field) ? alert[map][field] : undefined));
+    return map && mapReader(map, field);
   }
   if (node.op === "[]") {
     const map = mapOf(args[0]);
     const name = stringLiteral(args[1]);
-    return map && name !== undefined
-      ? (alert) => (Object.hasOwn(alert[map], name) ? alert[map][name] : undefined)
-      : undefined;
+    return map && name !== undefined ? mapReader(map, name) : undefined;
   }
   if (node.op === "rcall" && (args[0] === "label" || args[0] === "annotation") && isAlert(args[1])) {
     const call = args[2];
@@ -491,14 +508,25 @@ function readerOf(node: unknown): ((alert: RoutableAlert) => string | undefined)
     const fallback = stringLiteral(call[1]);
     const map = args[0] === "label" ? "labels" : "annotations";
     return name !== undefined && fallback !== undefined
-      ? (alert) => (Object.hasOwn(alert[map], name) ? alert[map][name] : fallback)
+      ? {
+          key: `${map}(${JSON.stringify([name, fallback])})`,
+          read: (alert) => (Object.hasOwn(alert[map], name) ? alert[map][name] : fallback),
+        }
       : undefined;
   }
   return undefined;
 }
 
-/** The guard of one conjunct, if it is of a shape a guard reads (see `guarded`). */
-function guardOf(node: CelNode): Guard | undefined {
+/** `alert.labels.name` / `alert.labels["name"]`: undefined when missing (CEL errors). */
+function mapReader(map: "labels" | "annotations", name: string): Reader {
+  return {
+    key: `${map}.${name}`,
+    read: (alert) => (Object.hasOwn(alert[map], name) ? alert[map][name] : undefined),
+  };
+}
+
+/** The guard of one conjunct, if it is of a shape a guard reads (see `guarded`), and what it requires. */
+function guardOf(node: CelNode): { guard: Guard; required?: RequiredValue } | undefined {
   if (!Array.isArray(node.args)) return undefined;
   const args = node.args as unknown[];
   if (node.op === "==" && args.length === 2) {
@@ -507,11 +535,15 @@ function guardOf(node: CelNode): Guard | undefined {
       [args[1], args[0]],
     ] as const) {
       const value = stringLiteral(other);
-      const read = value === undefined ? undefined : readerOf(side);
-      if (read) {
-        return (alert) => {
-          const actual = read(alert);
-          return actual === undefined ? undefined : actual === value;
+      const reader = value === undefined ? undefined : readerOf(side);
+      if (reader && value !== undefined) {
+        const { read } = reader;
+        return {
+          guard: (alert) => {
+            const actual = read(alert);
+            return actual === undefined ? undefined : actual === value;
+          },
+          required: { key: reader.key, read, value },
         };
       }
     }
@@ -522,7 +554,9 @@ function guardOf(node: CelNode): Guard | undefined {
     if (!isNode(present) || present.op !== "." || !Array.isArray(present.args)) return undefined;
     const [object, name] = present.args as [unknown, unknown];
     const map = mapOf(object);
-    return map && typeof name === "string" ? (alert) => Object.hasOwn(alert[map], name) : undefined;
+    return map && typeof name === "string"
+      ? { guard: (alert) => Object.hasOwn(alert[map], name) }
+      : undefined;
   }
   return undefined;
 }

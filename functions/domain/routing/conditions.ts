@@ -15,13 +15,14 @@
  */
 import { ValidationError } from "../errors.ts";
 import { compileCel, errorMessage } from "./cel.ts";
-import { type AlertPredicate, compileMatcher, MAX_MATCHERS } from "./matchers.ts";
+import { type AlertPredicate, compileMatcher, MAX_MATCHERS, requiredValueOf } from "./matchers.ts";
 import type {
   BusinessCalendar,
   CompileResult,
   Condition,
   ConditionProblem,
   ConditionVerdict,
+  RequiredValue,
 } from "./model.ts";
 import { compileTimeCondition, inTimeCondition } from "./time-windows.ts";
 
@@ -47,6 +48,7 @@ export function compileCondition(condition: Condition, options: CompileOptions):
   const problems: ConditionProblem[] = [];
   const matchers = condition.matchers ?? [];
   const predicates: AlertPredicate[] = [];
+  const required: RequiredValue[] = [];
   if (!Array.isArray(matchers)) {
     problems.push({ field: "matchers", message: "must be a list" });
   } else if (matchers.length > MAX_MATCHERS) {
@@ -55,6 +57,8 @@ export function compileCondition(condition: Condition, options: CompileOptions):
     matchers.forEach((matcher, i) => {
       try {
         predicates.push(compileMatcher(matcher, `matchers[${i}]`));
+        const needs = requiredValueOf(matcher);
+        if (needs) required.push(needs);
       } catch (error) {
         problems.push(problemOf(error));
       }
@@ -77,6 +81,7 @@ export function compileCondition(condition: Condition, options: CompileOptions):
     if (compiled.ok) {
       cel = compiled.program;
       calendars = compiled.calendars;
+      required.push(...compiled.required);
     } else problems.push(...compiled.problems);
   }
 
@@ -97,5 +102,5 @@ export function compileCondition(condition: Condition, options: CompileOptions):
     if (result === false) return NOT_MATCHED;
     return { matched: false, error: `the expression gave ${typeof result}, not a bool` };
   };
-  return { ok: true, condition: { evaluate }, calendars };
+  return { ok: true, condition: { evaluate, required }, calendars };
 }

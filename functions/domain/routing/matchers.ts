@@ -11,7 +11,7 @@
  */
 import { RE2JS } from "re2js";
 import { ValidationError } from "../errors.ts";
-import { MATCH_OPERATORS, type Matcher, type RoutableAlert } from "./model.ts";
+import { MATCH_OPERATORS, type Matcher, type RequiredValue, type RoutableAlert } from "./model.ts";
 
 export const MAX_MATCHERS = 32;
 export const MAX_MATCH_VALUES = 100;
@@ -192,5 +192,38 @@ export function compileMatcher(matcher: Matcher, field: string): AlertPredicate 
     }
     default:
       throw new ValidationError(`${field}.operator`, `must be one of ${MATCH_OPERATORS.join(", ")}`);
+  }
+}
+
+/**
+ * What an `equals` matcher requires of the alert (see RequiredValue), for a rule index; undefined
+ * for other operators. Call after compileMatcher accepted the matcher.
+ */
+export function requiredValueOf(matcher: Matcher): RequiredValue | undefined {
+  if (matcher.operator !== "equals" || typeof matcher.value !== "string") return undefined;
+  const f = matcher.field;
+  const value = matcher.value;
+  switch (f.kind) {
+    case "label":
+    case "annotation": {
+      const name = f.name;
+      const map = f.kind === "label" ? "labels" : "annotations";
+      // A missing label fails `equals`: null (the CEL reader of the same label cannot tell: its own key).
+      return {
+        key: `${map}=${name}`,
+        read: (a) => (Object.hasOwn(a[map], name) ? (a[map][name] as string) : null),
+        value,
+      };
+    }
+    case "severity":
+      return { key: "severity", read: (a) => a.severity, value };
+    case "source":
+      return { key: "source", read: (a) => a.source, value };
+    case "service":
+      return { key: "serviceId", read: (a) => a.serviceId, value };
+    case "summary":
+      return { key: "summary", read: (a) => a.summary, value };
+    default:
+      return undefined;
   }
 }

@@ -99,8 +99,22 @@ export type ConditionVerdict =
   | { readonly matched: boolean; readonly error?: undefined }
   | { readonly matched: false; readonly error: string };
 
+/**
+ * A value a condition needs: unless `read(alert)` equals `value` the condition does not match (and
+ * does not error). `read` gives null when the alert has no such value (then it does not match
+ * either) and undefined when only evaluating can tell (CEL errors on a missing label). Readers with
+ * the same `key` read alike: a rule index reads each key once per alert (see indexRules).
+ */
+export interface RequiredValue {
+  readonly key: string;
+  readonly read: (alert: RoutableAlert) => string | null | undefined;
+  readonly value: string;
+}
+
 export interface CompiledCondition {
   evaluate(alert: RoutableAlert, now: Date): ConditionVerdict;
+  /** Values it needs (an `equals` matcher, a `field == "literal"` conjunct of CEL); none: [] or absent. */
+  readonly required?: readonly RequiredValue[];
 }
 
 export type CompileResult =

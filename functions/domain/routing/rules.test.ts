@@ -9,6 +9,8 @@ import {
   decideRouting,
   evaluateRules,
   firstMissingReference,
+  indexRules,
+  labelChanges,
   type RuleAction,
   type RuleDraft,
   referencesOf,
@@ -102,6 +104,149 @@ describe("evaluateRules", () => {
       outcome: "error",
       message: "cel: syntax error",
     });
+  });
+});
+
+describe("indexRules", () => {
+  const withMatchers = (
+    matchers: Condition["matchers"],
+    cel: string | undefined,
+    actions: RuleAction[],
+    extra: Partial<CompiledRule> = {},
+  ): CompiledRule => {
+    const compiled = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars: [] });
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
+    nextId++;
+    return {
+      id: `x${nextId}`,
+      name: `rule ${nextId}`,
+      enabled: true,
+      terminal: false,
+      actions,
+      condition: compiled.condition,
+      ...extra,
+    };
+  };
+  const team = (value: string) => ({
+    field: { kind: "label" as const, name: "team" },
+    operator: "equals" as const,
+    value,
+  });
+  // Conditions of every kind an index reads or cannot read, enabled or not, in scope or not.
+  const rules: CompiledRule[] = [
+    withMatchers([team("db")], undefined, [route("A")]),
+    withMatchers([], 'alert.severity == "critical" && alert.label("env", "") == "prod"', [route("B")]),
+    withMatchers([], 'alert.labels.env == "staging"', [{ kind: "suppress", reason: "staging" }]),
+    withMatchers([], 'has(alert.labels.env) && alert.labels.env == "prod"', [
+      { kind: "set_labels", labels: { prod: "yes" } },
+    ]),
+    withMatchers([team("web")], 'alert.severity == "info"', [route("C")], { terminal: true }),
+    withMatchers([], "alert.labels.missing == 'x' || true", [route("D")], { enabled: false }),
+    withMatchers([], 'alert.label("team", "none") == "none"', [route("E")], { serviceIds: [otherService] }),
+    withMatchers([{ field: { kind: "severity" }, operator: "equals", value: "warning" }], undefined, [
+      { kind: "set_severity", severity: "critical" },
+    ]),
+    withMatchers([], 'alert.labels.team.startsWith("d")', [route("F")]),
+    withMatchers([], 'alert.summary == "disk full" && alert.labels.team == "db"', [route("G")], {
+      terminal: true,
+    }),
+    { ...withMatchers([], "true", []), condition: { problem: "cel: no longer compiles" } },
+    withMatchers([team("db")], 'alert.labels.env == "prod"', [route("H")]),
+  ];
+  const alerts = [
+    alert(),
+    alert({ labels: { team: "web", env: "staging" }, severity: "info" }),
+    alert({ labels: { env: "prod" }, severity: "warning" }),
+    alert({ labels: {}, severity: "critical", summary: "x" }),
+    alert({ labels: { team: "db" }, severity: "info" }),
+    alert({ serviceId: otherService, labels: { team: "ops" } }),
+  ];
+
+  it("evaluates as evaluateRules does: results, actions, evaluated, budget", () => {
+    for (const a of alerts) {
+      const index = indexRules(rules, a.serviceId);
+      for (const maxRules of [Number.POSITIVE_INFINITY, 0, 1, 3, 6, 11]) {
+        const budget = { maxRules, overTime: () => false };
+        expect(index.evaluate(a, now, budget)).toEqual(evaluateRules(rules, a, now, budget));
+      }
+    }
+  });
+
+  it("does not run a condition whose required value the alert lacks", () => {
+    const runs: string[] = [];
+    const counted = (rule: CompiledRule): CompiledRule => {
+      const condition = rule.condition;
+      if ("problem" in condition) return rule;
+      return {
+        ...rule,
+        condition: {
+          ...condition,
+          evaluate: (a, at) => {
+            runs.push(rule.id);
+            return condition.evaluate(a, at);
+          },
+        },
+      };
+    };
+    const set = [
+      counted(withMatchers([team("db")], undefined, [route("A")], { id: "team-db" })),
+      counted(withMatchers([], 'alert.severity == "info"', [route("B")], { id: "info" })),
+      counted(withMatchers([], 'alert.labels.env == "prod"', [route("C")], { id: "env-prod" })),
+      counted(withMatchers([], "alert.summary.contains('disk')", [route("D")], { id: "no-key" })),
+    ];
+    const index = indexRules(set, service);
+    const result = index.evaluate(alert({ labels: { team: "web" }, severity: "critical" }), now);
+    // env is missing: CEL would error on alert.labels.env, so that condition runs (and says so).
+    expect(runs).toEqual(["env-prod", "no-key"]);
+    expect(result.results.map((r) => [r.ruleId, r.outcome])).toEqual([
+      ["team-db", "not_matched"],
+      ["info", "not_matched"],
+      ["env-prod", "error"],
+      ["no-key", "matched"],
+    ]);
+    expect(result.evaluated).toBe(4);
+  });
+
+  it("asks the time budget before each condition that runs", () => {
+    let checks = 0;
+    const set = [
+      withMatchers([], "true", [route("A")], { id: "first" }),
+      withMatchers([team("web")], undefined, [route("B")], { id: "skipped" }),
+      withMatchers([], "true", [route("C")], { id: "second" }),
+    ];
+    const result = indexRules(set, service).evaluate(alert(), now, {
+      maxRules: 100,
+      overTime: () => ++checks > 0,
+    });
+    expect(result.budgetExhausted).toBe(true);
+    expect(result.evaluated).toBe(2);
+    expect(result.results.map((r) => r.outcome)).toEqual(["matched", "not_matched", "not_reached"]);
+    expect(result.actions).toEqual([{ ruleId: "first", action: route("A") }]);
+  });
+});
+
+describe("labelChanges", () => {
+  it("merges set_labels actions in rule order, later rules winning; undefined without any", () => {
+    const changes = labelChanges([
+      { ruleId: "a", action: { kind: "set_labels", labels: { team: "db", tier: "1" } } },
+      { ruleId: "b", action: route("A") },
+      { ruleId: "c", action: { kind: "set_labels", labels: { tier: "2" } } },
+    ]);
+    expect(changes).toEqual({ team: "db", tier: "2" });
+    expect(labelChanges([{ ruleId: "b", action: route("A") }])).toBeUndefined();
+    // What decideRouting gives: the alert's labels with the changes merged in.
+    const decided = decideRouting(
+      alert(),
+      {
+        actions: [
+          { ruleId: "a", action: { kind: "set_labels", labels: { team: "web", tier: "1" } } },
+          { ruleId: "c", action: { kind: "set_labels", labels: { tier: "2" } } },
+        ],
+      },
+      none,
+      null,
+    );
+    expect(decided.labels).toEqual({ ...alert().labels, team: "web", tier: "2" });
   });
 });
 

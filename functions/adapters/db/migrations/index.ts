@@ -20,6 +20,7 @@ import * as routingReferences from "./2026-11-30T0200-routing-references.ts";
 import * as escalationStartByName from "./2026-11-30T0300-escalation-start-by-name.ts";
 import * as routingOnTheAlert from "./2026-11-30T0400-routing-on-the-alert.ts";
 import * as escalationStateWithoutFk from "./2026-11-30T0500-escalation-state-without-fk.ts";
+import * as routingDecisionsPerRequest from "./2026-11-30T0600-routing-decisions-per-request.ts";
 import * as recipientsVersion from "./2026-11-30T0700-recipients-version.ts";
 import * as deliveriesWithoutFk from "./2026-11-30T0710-deliveries-without-fk.ts";
 
@@ -49,6 +50,7 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0300-escalation-start-by-name": escalationStartByName,
   "2026-11-30T0400-routing-on-the-alert": routingOnTheAlert,
   "2026-11-30T0500-escalation-state-without-fk": escalationStateWithoutFk,
+  "2026-11-30T0600-routing-decisions-per-request": routingDecisionsPerRequest,
   "2026-11-30T0700-recipients-version": recipientsVersion,
   "2026-11-30T0710-deliveries-without-fk": deliveriesWithoutFk,
 };

@@ -254,16 +254,8 @@ function signalCtes(
   routed?: ReturnType<typeof ingestRoutingParts>,
 ): RawBuilder<unknown> {
   const perKey = lastSignalPerKey(signals);
-  // A deduplicated trigger keeps the sender's labels (routing changes only the alert it opens).
-  const senderLabels = routed?.labelsChanged.size
-    ? JSON.stringify(
-        Object.fromEntries(
-          perKey
-            .filter((k) => routed.labelsChanged.has(k.signal.dedupKey))
-            .map((k) => [k.signal.dedupKey, k.signal.labels]),
-        ),
-      )
-    : undefined;
+  // Each trigger's batch row carries the index of its routing decision (`g`), if routing decided.
+  const decisionOf = routed?.decisionOf;
   const batch = JSON.stringify(
     perKey.map(({ signal: s, triggers }, ord) => ({
       ord,
@@ -277,17 +269,20 @@ function signalCtes(
       labels: s.labels,
       annotations: s.annotations,
       raw: s.raw ?? null,
+      ...(decisionOf ? { g: decisionOf.get(s.dedupKey) ?? null } : {}),
     })),
   );
   const actions = new Set(perKey.map((k) => k.signal.action));
   const none = sql`select null::bigint as id, null::text as dedup_key where false`;
   const { serviceId, actor, admitted } = on;
   const { trigger, deduplicate, acknowledge, resolve } = TRANSITIONS;
+  const created = routed?.created;
+  const noDecision = created ? sql`, null::bigint` : sql``;
   return sql`
     last_signal as (
       select * from jsonb_to_recordset(${batch}::jsonb) as x(
         ord int, triggers int, action text, dedup_key text, summary text, details text, severity text,
-        source text, labels jsonb, annotations jsonb, raw jsonb)
+        source text, labels jsonb, annotations jsonb, raw jsonb${decisionOf ? sql`, g int` : sql``})
     ),${routed ? sql`${routed.before},` : sql``}
     triggered as (
       insert into alerts as a (
@@ -301,7 +296,13 @@ function signalCtes(
       on conflict (service_id, dedup_key) where ${openAlertIndexPredicate}
       do update set
         last_seen_at = excluded.last_seen_at,
-        labels = ${senderLabels ? sql`coalesce(${senderLabels}::jsonb -> excluded.dedup_key, excluded.labels)` : sql`excluded.labels`},
+        labels = ${
+          routed?.labelsPatched
+            ? // A deduplicated trigger keeps the sender's labels (routing changes only the alert it
+              // opens): read from the batch, once, and only by a statement that deduplicates.
+              sql`(select jsonb_object_agg(l.dedup_key, l.labels) from last_signal l) -> excluded.dedup_key`
+            : sql`excluded.labels`
+        },
         annotations = excluded.annotations,
         raw = excluded.raw,
         duplicate_count = a.duplicate_count + excluded.duplicate_count + 1
@@ -328,32 +329,30 @@ function signalCtes(
         : none
     }),${routed ? sql`${routed.after},` : sql``}
     logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
+      insert into alert_events (alert_id, type, actor, message, data, created_at${created ? sql`, decision_id` : sql``})
       ${
-        routed?.decisions
+        created
           ? // A new alert's routing decision is its created entry's message and data.
-            sql`select alert_id, ${trigger.event}, ${actor}, message, data, ${now}::timestamptz
-      from ${routed.decisions.rows} as decided_entries
-      union all
-      select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
-        null::jsonb, ${now}::timestamptz
-      from triggered where not ${routed.decisions.has(sql`id`)}`
+            sql`select alert_id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor},
+        case when event is not null then message else '' end, case when event is not null then data end,
+        ${now}::timestamptz, case when event is not null then decision_id end
+      from ${created} as created_entries`
           : sql`select id, case when inserted then ${trigger.event} else ${deduplicate.event} end, ${actor}, '',
         null::jsonb, ${now}::timestamptz
       from triggered`
       }
       union all
-      select id, ${acknowledge.event}, ${actor}, '', null, ${now}::timestamptz from acknowledged
+      select id, ${acknowledge.event}, ${actor}, '', null, ${now}::timestamptz${noDecision} from acknowledged
       union all
-      select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz from resolved${
+      select id, ${resolve.event}, ${actor}, '', null, ${now}::timestamptz${noDecision} from resolved${
         routed
           ? sql`
-      union all ${routed.events}`
+      union all select *${noDecision} from (${routed.events}) as routing_events`
           : sql``
       }${
         routed?.listed
           ? sql`
-      returning id, alert_id, type`
+      returning id, alert_id, decision_id`
           : sql``
       }
     ),${routed?.listed ? sql`${routed.listed},` : sql``}

@@ -420,7 +420,7 @@ export async function findSuppressedAlerts(
       -- The decision that suppressed it: its own entry, or the alert's created entry when ingest decided.
       select e.id as event_id, e.created_at as suppressed_at, e.data->'maintenance'->>'windowId' as window_id,
         e.data->'maintenance'->>'action' as action
-      from alert_events e join routing_decisions d on d.event_id = e.id
+      from alert_events e join routing_decisions d on d.id = e.decision_id
       where e.alert_id = a.id and d.type = ${input.suppressedEvent}::text
       order by e.id desc limit 1
     ) s

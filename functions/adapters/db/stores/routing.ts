@@ -385,8 +385,8 @@ export async function loadAlertsToRoute(
             and a.routing_state is null
             and not exists (select 1 from alert_escalations x where x.alert_id = a.id)
             and not exists (
-              select 1 from alert_events e join routing_decisions d on d.event_id = e.id
-              where e.alert_id = a.id
+              select 1 from alert_events e
+              where e.alert_id = a.id and e.decision_id is not null
                 -- Routed again after a maintenance window that suppressed it ended: only a decision
                 -- after that counts (app/maintenance.ts releaseEndedMaintenance).
                 and e.id > coalesce((select max(m.id) from alert_events m
@@ -621,19 +621,21 @@ export async function applyRouting(
   if (input.writes.some((w) => w.event !== null || w.aggregate)) {
     parts.push(sql`
     logged as (
-      insert into alert_events (alert_id, type, actor, message, data, created_at)
+      insert into alert_events (alert_id, type, actor, message, data, created_at, decision_id)
       select alert_id, case when head_id is null then event else ${aggregate.event} end, ${input.actor},
         case when head_id is null then message else 'folded into alert ' || head_id end,
         case when head_id is null then data else data || jsonb_build_object('aggregatedInto', head_id) end,
-        ${now}::timestamptz
+        ${now}::timestamptz, nextval('routing_decisions_id_seq')
       from routed where event is not null or head_id is not null
-      returning id, alert_id, type
+      returning id, alert_id, type, decision_id
     ),
     listed as (
-      -- Each entry's alert by key (joined with routed, two CTEs estimated at one row, the
-      -- planner looped over every pair).
-      insert into routing_decisions (event_id, alert_id, service_id, type)
-      select l.id, l.alert_id, a.service_id, l.type from logged l join alerts a on a.id = l.alert_id
+      -- One row per entry (each alert's decision here carries its own fold). Each entry's service
+      -- from its alert by key (joined with routed, two CTEs estimated at one row, the planner looped
+      -- over every pair).
+      insert into routing_decisions (id, service_id, type, first_event_id, last_event_id, event_ids, alert_ids)
+      select l.decision_id, a.service_id, l.type, l.id, l.id, array[l.id], array[l.alert_id]
+      from logged l join alerts a on a.id = l.alert_id
     )`);
   }
   if (input.writes.some((w) => w.notify.length > 0)) {
@@ -699,13 +701,34 @@ export interface IngestRouting {
   readonly serviceId: string;
   readonly defaultPolicyId: string | null;
   readonly ruleSetVersion: number;
-  /** One per trigger of the request (the last signal of its key); `alertId` is unused. Empty with `same`. */
-  readonly writes: readonly (RoutingWrite & { readonly dedupKey: string })[];
+  /**
+   * The request's distinct decisions (alerts that matched the same rules share one): each travels
+   * and is listed once. Empty with `same`.
+   */
+  readonly decisions: readonly IngestDecision[];
+  /** The decision (index in `decisions`) of each trigger, by dedup key (the last signal of its key). */
+  readonly decisionOf: ReadonlyMap<string, number>;
   /**
    * The one decision of every alert the statement opens, when no rule can apply to the service and
    * no maintenance window covers a trigger: no per-alert rows travel or are joined.
    */
   readonly same?: SameDecision | undefined;
+}
+
+/** One decision shared by some of a request's triggers (see RoutingWrite for the fields). */
+export interface IngestDecision {
+  readonly event: AlertEventType | null;
+  readonly message: string;
+  /** The decision as logged, the time spent included (`durationMicros`: per alert, on average). */
+  readonly decision: Json;
+  readonly state: string | null;
+  readonly reason: string | null;
+  /** What set_labels writes over the sender's labels (later rules win); null: nothing. */
+  readonly labels: Readonly<Record<string, string>> | null;
+  readonly severity: Severity | null;
+  readonly policyId: string | null;
+  readonly notify: RoutingWrite["notify"];
+  readonly tickets: RoutingWrite["tickets"];
 }
 
 /**
@@ -720,16 +743,19 @@ export interface SameDecision {
 
 /**
  * The parts of the ingest statement that write `routing` (see IngestRouting). `before` are CTEs
- * ahead of the insert: `decided` (the decisions by dedup key) and `decided_ok` (whether the
- * assumptions hold); `signalsWithDecisions` replaces `last_signal` as the insert's source (routed
- * labels and severity on new alerts, and their visible state as `routing_state`, `routing_reason`);
- * `labelsChanged` the keys whose labels routing changed (a deduplicated trigger of those stores the
- * sender's labels, as before); `after` are CTEs that follow the insert CTE
- * `triggered (id, dedup_key, inserted)`: `routed_new`, notifications and tickets.
+ * ahead of the insert: `decided_ok` (whether the assumptions hold) and `decision_groups` (the
+ * distinct decisions, `ix` their index, with the routing_decisions id of those logged);
+ * `decisionOf` the decision index each trigger's batch row carries as `g`;
+ * `signalsWithDecisions` replaces `last_signal` as the insert's source (the sender's labels with the
+ * rule's merged in, routed severity, and the visible state as `routing_state`, `routing_reason`);
+ * `labelsPatched` whether routing changes labels (a deduplicated trigger then still stores the
+ * sender's, as before); `after` are CTEs that follow the insert CTE
+ * `triggered (id, dedup_key, inserted)`: `decided_new` (every triggered row, with its decision when
+ * it opened an alert), `routed_new` (the new alerts' decisions), notifications and tickets.
  * A decision is written with the alert, as its `created` entry's message and data (one entry, not
- * two): `decisions.rows` (alert_id, message, data) are those entries, `decisions.has(id)` whether
- * a new alert has one (its plain created entry is then left out), and `listed` the CTE that lists
- * them in routing_decisions, after the log insert `logged` (returning id, alert_id, type).
+ * two): `created` selects every triggered row's entry fields (alert_id, inserted, message, data,
+ * decision_id), and `listed` lists each logged decision once in routing_decisions, after the log
+ * insert `logged` (returning id, alert_id, decision_id).
  * `events` selects other log entries (escalations started) and `starts` the `escalation.start`
  * effect rows (for insertEffects); `delivered` the deliveries a first step wrote (`id`,
  * `next_attempt_at`), if it can write any.
@@ -745,26 +771,36 @@ export function ingestRoutingParts(
 ) {
   if (routing.same) return sameDecisionParts(routing, routing.same, on);
   const now = on.now.toISOString();
-  const { writes } = routing;
-  const { groupRows, perAlert } = decisionParameters(writes, (w) => ({ dedup_key: w.dedupKey }));
+  const { decisions } = routing;
+  const entries = decisions.some((d) => d.event !== null);
+  const groupRows = decisions.map((d, ix) => ({
+    ix,
+    event: d.event,
+    message: d.message,
+    data: d.event === null ? null : d.decision,
+    state: d.state,
+    reason: d.reason,
+    labels: d.labels,
+    severity: d.severity,
+    policy_id: d.policyId,
+    notify: d.notify.length > 0 ? d.notify : null,
+    tickets: d.tickets.length > 0 ? d.tickets : null,
+  }));
   const after: RawBuilder<unknown>[] = [
+    // Every triggered row with its decision when it opened an alert (one pass: the log entries and
+    // the decisions' other writes read it, no join of CTEs per consumer).
     sql`
+    decided_new as (
+      select t.id as alert_id, t.inserted, d.ix, d.event, d.message, d.data, d.policy_id, d.notify, d.tickets,
+        ${entries ? sql`d.decision_id` : sql`null::bigint as decision_id`}
+      from triggered t join last_signal l on l.dedup_key = t.dedup_key
+        left join decision_groups d on d.ix = l.g and t.inserted and (select ok from decided_ok)
+    ),
     routed_new as (
-      select t.id as alert_id, d.* from triggered t join decided d on d.dedup_key = t.dedup_key
-      where t.inserted and (select ok from decided_ok)
+      select alert_id, policy_id, notify, tickets from decided_new where ix is not null
     )`,
   ];
-  const entries = writes.some((w) => w.event !== null);
-  if (entries) {
-    // Which new alerts' created entries carry a decision, and its type, by alert id: one small JSON
-    // object read per row (a join of two CTEs, each estimated at one row, looped over every pair;
-    // the same object holding the decisions themselves cost 2–4 ms to build per 100 alerts).
-    after.push(sql`
-    decision_types as (
-      select jsonb_object_agg(alert_id::text, event) as types from routed_new where event is not null
-    )`);
-  }
-  if (writes.some((w) => w.notify.length > 0)) {
+  if (decisions.some((d) => d.notify.length > 0)) {
     after.push(sql`
     notified as (
       insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, created_at)
@@ -773,7 +809,7 @@ export function ingestRoutingParts(
       on conflict do nothing
     )`);
   }
-  if (writes.some((w) => w.tickets.length > 0)) {
+  if (decisions.some((d) => d.tickets.length > 0)) {
     after.push(sql`
     ticketed as (
       insert into alert_pending_actions (alert_id, kind, rule_id, spec, created_at)
@@ -782,7 +818,7 @@ export function ingestRoutingParts(
     )`);
   }
   const start: EffectKind = "escalation.start";
-  const policyIds = writes.flatMap((w) => (w.policyId ? [w.policyId] : []));
+  const policyIds = decisions.flatMap((d) => (d.policyId ? [d.policyId] : []));
   const opened =
     policyIds.length > 0
       ? openEscalationsWithAlerts("routed_new", {
@@ -796,38 +832,41 @@ export function ingestRoutingParts(
   if (opened) after.push(opened.ctes);
   return {
     before: sql`
-    decided as (
-      select x.dedup_key, g.event, g.message, g.data || jsonb_build_object('durationMicros', x.micros) as data,
-        g.state, g.reason, x.labels, x.severity, x.policy_id, x.notify, x.tickets
-      from jsonb_to_recordset(${JSON.stringify(perAlert)}::jsonb) as x(dedup_key text, g int, micros int,
-        labels jsonb, severity text, policy_id uuid, notify jsonb, tickets jsonb)
-      join jsonb_to_recordset(${JSON.stringify(groupRows)}::jsonb)
-        as g(ix int, event text, message text, data jsonb, state text, reason text) on g.ix = x.g
-    ),
-    ${decidedOk(routing, on.serviceId)}`,
+    ${decidedOk(routing, on.serviceId)},
+    decision_groups as (
+      select g.*${
+        entries
+          ? sql`,
+        -- The routing_decisions row that will list the decision's entries (logged ones only).
+        case when g.event is not null then nextval('routing_decisions_id_seq') end as decision_id`
+          : sql``
+      }
+      from jsonb_to_recordset(${JSON.stringify(groupRows)}::jsonb) as g(ix int, event text, message text,
+        data jsonb, state text, reason text, labels jsonb, severity text, policy_id uuid, notify jsonb,
+        tickets jsonb)
+    )`,
     signalsWithDecisions: sql`(
       select l.ord, l.triggers, l.action, l.dedup_key, l.summary, l.details, l.source, l.annotations, l.raw,
-        case when o.ok then coalesce(d.labels, l.labels) else l.labels end as labels,
+        case when o.ok and d.labels is not null then l.labels || d.labels else l.labels end as labels,
         case when o.ok then coalesce(d.severity, l.severity) else l.severity end as severity,
         case when o.ok then d.state end as routing_state,
         case when o.ok and d.state is not null then coalesce(d.reason, '') end as routing_reason
-      from last_signal l left join decided d on d.dedup_key = l.dedup_key cross join decided_ok o)`,
-    labelsChanged: new Set(writes.filter((w) => w.labels).map((w) => w.dedupKey)),
+      from last_signal l left join decision_groups d on d.ix = l.g cross join decided_ok o)`,
+    decisionOf: routing.decisionOf as ReadonlyMap<string, number> | undefined,
+    labelsPatched: decisions.some((d) => d.labels !== null),
     after: sql.join(after, sql`,`),
-    decisions: entries
-      ? {
-          rows: sql`(select alert_id, message, data from routed_new where event is not null)`,
-          has: (alertId: RawBuilder<unknown>) =>
-            sql`coalesce((select types from decision_types) ? ${alertId}::text, false)`,
-        }
-      : undefined,
+    created: sql`decided_new` as RawBuilder<unknown> | undefined,
     listed: entries
       ? sql`
     listed as (
-      insert into routing_decisions (event_id, alert_id, service_id, type)
-      select l.id, l.alert_id, ${on.serviceId}, (select types from decision_types) ->> l.alert_id::text
-      from logged l
-      where l.type = ${TRANSITIONS.trigger.event} and (select types from decision_types) ? l.alert_id::text
+      insert into routing_decisions (id, service_id, type, first_event_id, last_event_id, event_ids, alert_ids)
+      select x.decision_id, ${on.serviceId}, (select g.event from decision_groups g where g.decision_id = x.decision_id),
+        x.first_event_id, x.last_event_id, x.event_ids, x.alert_ids
+      from (
+        select decision_id, min(id) as first_event_id, max(id) as last_event_id,
+          array_agg(id order by id) as event_ids, array_agg(alert_id order by id) as alert_ids
+        from logged where decision_id is not null group by decision_id
+      ) as x
     )`
       : undefined,
     events: opened ? opened.events : noEvents,
@@ -836,7 +875,7 @@ export function ingestRoutingParts(
     starts: sql.join(
       [
         ...(opened ? [opened.starts] : []),
-        ...(writes.some((w) => w.notify.length > 0)
+        ...(decisions.some((d) => d.notify.length > 0)
           ? [
               sql`select ${deliverEffect}::text, ${on.serviceId}, jsonb_agg(alert_id order by alert_id), '{}'::jsonb
                 from routed_new where notify is not null`,
@@ -900,9 +939,10 @@ function sameDecisionParts(
       select l.*, case when o.ok then ${same.state}::text end as routing_state,
         case when o.ok then ${same.reason ?? ""}::text end as routing_reason
       from last_signal l cross join decided_ok o)`,
-    labelsChanged: new Set<string>(),
+    decisionOf: undefined,
+    labelsPatched: false,
     after: sql.join(after, sql`,`),
-    decisions: undefined,
+    created: undefined,
     listed: undefined,
     events: opened ? opened.events : noEvents,
     starts: opened
@@ -936,8 +976,8 @@ export interface DecisionRecord {
 /**
  * The routing decisions in alert logs (the entries routing_decisions lists, with their decision's
  * type: `created` entries of alerts routed by ingest say routed, suppressed...), newest first, of one
- * alert (its log, by alert_events_alert_idx) or of one service or all (by routing_decisions: a page
- * reads `limit` entries however rare they are in the log).
+ * alert (its log, by alert_events_alert_idx: the entries that name a decision) or of one service or
+ * all (by routing_decisions: a page reads about `limit` entries however rare they are in the log).
  */
 export async function listDecisions(
   db: Db,
@@ -949,21 +989,39 @@ export async function listDecisions(
   },
 ): Promise<DecisionRecord[]> {
   const byService = input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`;
-  const before = input.beforeId === undefined ? sql`true` : sql`e.id < ${input.beforeId}::bigint`;
+  const before = input.beforeId ?? Number.MAX_SAFE_INTEGER;
   const { rows } =
     input.alertId !== undefined
       ? await sql<DecisionRow>`
           select e.id, e.alert_id, d.service_id, d.type, e.message, e.data, e.created_at
-          from alert_events e join routing_decisions d on d.event_id = e.id
-          where e.alert_id = ${input.alertId}::bigint and ${byService} and ${before}
+          from alert_events e join routing_decisions d on d.id = e.decision_id
+          where e.alert_id = ${input.alertId}::bigint and ${byService} and e.id < ${before}::bigint
           order by e.id desc limit ${input.limit}::int
         `.execute(db)
-      : await sql<DecisionRow>`
+      : // A row lists one decision's entries (of one request, by entry id between first and last).
+        // The newest `limit` rows by last entry hold at least `limit` entries below `before`: the
+        // `limit`-th newest of those (`cutoff`) bounds the page from below, and every row with an
+        // entry in the page has its last entry at or above it (rows of concurrent requests overlap).
+        await sql<DecisionRow>`
+          with newest as (
+            select d.event_ids from routing_decisions d
+            where ${byService} and d.first_event_id < ${before}::bigint
+            order by d.last_event_id desc limit ${input.limit}::int
+          ),
+          cutoff as (
+            select coalesce((
+              select u.event_id from newest n cross join unnest(n.event_ids) as u(event_id)
+              where u.event_id < ${before}::bigint
+              order by u.event_id desc offset ${input.limit - 1}::int limit 1), 0) as event_id
+          )
           select e.id, e.alert_id, d.service_id, d.type, e.message, e.data, e.created_at
-          from routing_decisions d join alert_events e on e.id = d.event_id
-          where ${input.serviceId === undefined ? sql`true` : sql`d.service_id = ${input.serviceId}::uuid`}
-            and ${input.beforeId === undefined ? sql`true` : sql`d.event_id < ${input.beforeId}::bigint`}
-          order by d.event_id desc limit ${input.limit}::int
+          from routing_decisions d
+          cross join unnest(d.event_ids) as u(event_id)
+          join alert_events e on e.id = u.event_id
+          where ${byService} and d.first_event_id < ${before}::bigint
+            and d.last_event_id >= (select event_id from cutoff)
+            and u.event_id < ${before}::bigint and u.event_id >= (select event_id from cutoff)
+          order by u.event_id desc limit ${input.limit}::int
         `.execute(db);
   return rows.map((r) => ({
     eventId: Number(r.id),
