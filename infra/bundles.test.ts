@@ -49,7 +49,7 @@ const budgets: Record<string, number> = {
   // nothing, so it no longer carries the maintenance check and its condition engine (-250 KB).
   "delivery-sender": 714_000,
   // Migrate bundles every migration (~3–5 KB each): it grows by one per schema change.
-  migrate: 380_000,
+  migrate: 395_000,
 };
 
 /** The biggest contributors by package or folder, to make a failure actionable. */
