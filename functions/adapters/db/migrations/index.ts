@@ -22,6 +22,7 @@ import * as routingOnTheAlert from "./2026-11-30T0400-routing-on-the-alert.ts";
 import * as escalationStateWithoutFk from "./2026-11-30T0500-escalation-state-without-fk.ts";
 import * as recipientsVersion from "./2026-11-30T0700-recipients-version.ts";
 import * as deliveriesWithoutFk from "./2026-11-30T0710-deliveries-without-fk.ts";
+import * as indexUpkeepOfPages from "./2026-11-30T0800-index-upkeep-of-pages.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0500-escalation-state-without-fk": escalationStateWithoutFk,
   "2026-11-30T0700-recipients-version": recipientsVersion,
   "2026-11-30T0710-deliveries-without-fk": deliveriesWithoutFk,
+  "2026-11-30T0800-index-upkeep-of-pages": indexUpkeepOfPages,
 };
