@@ -143,7 +143,7 @@ export function owedEffectsOf(serviceId: RawBuilder<unknown>, now: Date, limit: 
  * Marks effects done (they ran). The mark is committed without waiting for the WAL flush
  * (`synchronous_commit` off for this statement's transaction only): a crash that loses it leaves
  * the effects pending, to run again, as a crash just before it does (every handler is idempotent),
- * and a request that owed them no longer waits a flush to answer (issue 10: ~2 ms on Postgres).
+ * and a request that owed them no longer waits a flush to answer (issue 10).
  * Run it on its own, never inside a transaction: the setting would hold for that transaction's commit.
  */
 export async function completeEffects(db: Db, input: { ids: readonly number[]; now: Date }): Promise<void> {
