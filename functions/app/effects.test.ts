@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawNode, sql } from "kysely";
 import { beforeEach, describe, expect, it } from "vitest";
 import { describeEachDatabase } from "../../test/support/databases.ts";
 import { completeEffects, insertEffects } from "../adapters/db/stores/alert-effects.ts";
@@ -97,6 +97,42 @@ describeEachDatabase("effects outbox", (suite) => {
       "escalation.start:done:0",
       "escalation.start:done:0",
     ]);
+  });
+
+  it("requests completing effects while a completion is being written share the next statement", async () => {
+    const completions: number[] = [];
+    const db = suite.handle.db.withPlugin({
+      transformQuery({ node }) {
+        const text = node.kind === "RawNode" ? (node as RawNode).sqlFragments.join("") : "";
+        if (text.includes("set status = 'done'")) completions.push(completions.length);
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    });
+    const owed = await Promise.all([
+      owe("escalation.start"),
+      owe("escalation.start"),
+      owe("escalation.start"),
+    ]);
+    await Promise.all(owed.map((effects) => dispatchEffects({ ...deps(), db }, effects)));
+    // The first is written at once; the two that came while it was in flight, together after it.
+    expect(completions).toHaveLength(2);
+    expect(await statuses()).toEqual([
+      "escalation.start:done:0",
+      "escalation.start:done:0",
+      "escalation.start:done:0",
+    ]);
+  });
+
+  it("marks effects done without waiting for the WAL flush of that statement only", async () => {
+    const [effect] = await owe("escalation.start");
+    const setting = await suite.handle.db.connection().execute(async (connection) => {
+      await completeEffects(connection, { ids: [effect!.id], now: clock.now() });
+      return (await sql<{ s: string }>`select current_setting('synchronous_commit') as s`.execute(connection))
+        .rows[0]?.s;
+    });
+    expect(setting).toBe("on"); // the next statement on that connection commits as before
+    expect(await statuses()).toEqual(["escalation.start:done:0"]);
   });
 
   it("fails the request when a critical effect fails, records it, and still runs the other kinds", async () => {

@@ -160,9 +160,54 @@ async function runEffects(deps: EffectDeps, effects: readonly OwedEffect[]): Pro
       await recordFailure(deps, failedOnes, error);
     }
   }
-  if (ran.length > 0) await completeEffects(deps.db, { ids: ran, now: deps.clock.now() });
+  if (ran.length > 0) await completeTogether(deps.db, ran, deps.clock.now());
   if (followUps.length > 0) failed.push(...(await runEffects(deps, followUps)));
   return failed;
+}
+
+/** Completions waiting for the statement in flight to finish, per database. */
+const completions = new WeakMap<Kysely<Database>, { waiting: Completion[]; running: boolean }>();
+
+interface Completion {
+  readonly ids: readonly number[];
+  readonly now: Date;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Marks effects done, together with the completions of other requests that arrive while one is
+ * being written (issue 10): concurrent requests that each started an escalation share one
+ * statement (and one commit) instead of queueing one each behind the ingest statements. The first
+ * runs at once; each caller returns once its own ids are marked, or gets the statement's error.
+ */
+function completeTogether(db: Kysely<Database>, ids: readonly number[], now: Date): Promise<void> {
+  let queue = completions.get(db);
+  if (!queue) {
+    queue = { waiting: [], running: false };
+    completions.set(db, queue);
+  }
+  const pending = new Promise<void>((resolve, reject) => queue.waiting.push({ ids, now, resolve, reject }));
+  if (!queue.running) void writeCompletions(db, queue);
+  return pending;
+}
+
+async function writeCompletions(db: Kysely<Database>, queue: { waiting: Completion[]; running: boolean }) {
+  queue.running = true;
+  try {
+    while (queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0);
+      const now = new Date(Math.max(...batch.map((c) => c.now.getTime())));
+      try {
+        await completeEffects(db, { ids: batch.flatMap((c) => c.ids), now });
+        for (const c of batch) c.resolve();
+      } catch (error) {
+        for (const c of batch) c.reject(error);
+      }
+    }
+  } finally {
+    queue.running = false;
+  }
 }
 
 async function recordFailure(deps: EffectDeps, batch: readonly OwedEffect[], error: unknown): Promise<void> {

@@ -23,6 +23,7 @@ import * as escalationStateWithoutFk from "./2026-11-30T0500-escalation-state-wi
 import * as routingDecisionsPerRequest from "./2026-11-30T0600-routing-decisions-per-request.ts";
 import * as recipientsVersion from "./2026-11-30T0700-recipients-version.ts";
 import * as deliveriesWithoutFk from "./2026-11-30T0710-deliveries-without-fk.ts";
+import * as indexUpkeepOfPages from "./2026-11-30T0800-index-upkeep-of-pages.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0600-routing-decisions-per-request": routingDecisionsPerRequest,
   "2026-11-30T0700-recipients-version": recipientsVersion,
   "2026-11-30T0710-deliveries-without-fk": deliveriesWithoutFk,
+  "2026-11-30T0800-index-upkeep-of-pages": indexUpkeepOfPages,
 };

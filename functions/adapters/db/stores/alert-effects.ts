@@ -139,13 +139,20 @@ export function owedEffectsOf(serviceId: RawBuilder<unknown>, now: Date, limit: 
       limit ${limit}::int`;
 }
 
-/** Marks effects done (they ran). */
+/**
+ * Marks effects done (they ran). The mark is committed without waiting for the WAL flush
+ * (`synchronous_commit` off for this statement's transaction only): a crash that loses it leaves
+ * the effects pending, to run again, as a crash just before it does (every handler is idempotent),
+ * and a request that owed them no longer waits a flush to answer (issue 10).
+ * Run it on its own, never inside a transaction: the setting would hold for that transaction's commit.
+ */
 export async function completeEffects(db: Db, input: { ids: readonly number[]; now: Date }): Promise<void> {
   if (input.ids.length === 0) return;
   await sql`
     update alert_effects set status = 'done', last_error = null, updated_at = ${input.now.toISOString()}::timestamptz
     where id in (select value::bigint from jsonb_array_elements_text(${JSON.stringify(input.ids)}::jsonb))
       and status = 'pending'
+      and (select set_config('synchronous_commit', 'off', true)) is not null
   `.execute(db);
 }
 

@@ -267,7 +267,10 @@ function insertDeliveries(rowsJson: string, now: string) {
 
 /**
  * `insert into deliveries` of the rows `x` of `from` (a `deliveryRow` less its key and ids, which
- * `ids` give); existing keys are skipped. Returns `id, next_attempt_at` of the rows written.
+ * `ids` give); existing keys are skipped, unless the rows are `fresh`: keyed by alerts written by
+ * this very statement, so that no key can be there yet (a plain insert skips the speculative
+ * insertion `on conflict` costs per row; a key there after all fails the statement, never a page
+ * sent twice). Returns `id, next_attempt_at` of the rows written.
  */
 export function insertDeliveryRows(
   from: RawBuilder<unknown>,
@@ -277,6 +280,7 @@ export function insertDeliveryRows(
     notificationId: RawBuilder<unknown>;
   },
   now: string,
+  options: { fresh?: boolean } = {},
 ) {
   return sql`
       insert into deliveries (idempotency_key, alert_id, notification_id, repeat_cycle, step_index, recipient_kind,
@@ -289,7 +293,7 @@ export function insertDeliveryRows(
         x.template_id, x.template_version, ${now}::timestamptz, ${now}::timestamptz
       from ${from}
       order by x.next_attempt_at
-      on conflict (idempotency_key) do nothing
+      ${options.fresh ? sql`` : sql`on conflict (idempotency_key) do nothing`}
       returning id, next_attempt_at`;
 }
 

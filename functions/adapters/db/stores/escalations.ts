@@ -282,6 +282,7 @@ export function openEscalationsWithAlerts(
       sql`esc_named s join esc_first p on p.policy_id = s.policy_id`,
       now,
       sql`case when p.planned then ${now}::timestamptz end`,
+      { fresh: true },
     )}),${
       templates.length > 0
         ? sql`
@@ -298,6 +299,7 @@ export function openEscalationsWithAlerts(
         notificationId: sql`n.id`,
       },
       now,
+      { fresh: true },
     )}),`
         : sql``
     }`
@@ -319,7 +321,7 @@ export function openEscalationsWithAlerts(
       from esc_named
       order by alert_id`
       }
-      on conflict (alert_id) do nothing
+      -- no "on conflict": the alerts are new (written by this statement), none has an escalation yet
     )`,
     events: sql`
       select alert_id, type, ${escalationActor}, message, data, ${now}::timestamptz from (
@@ -388,16 +390,23 @@ function deliveryTemplateRows(firstSteps: readonly FirstStep[]) {
 /**
  * `insert into notifications` of a planned step's recipients (`p.notifications`, from stepPlanRow)
  * for each alert `s.alert_id` of `from` (which names the plan `p`), pending, marked planned at
- * `plannedAt`; a notification already recorded is left as it is. Returns the rows written.
+ * `plannedAt`; a notification already recorded is left as it is, unless the alerts are `fresh`
+ * (written by this very statement: none can have one yet, and a plain insert skips the speculative
+ * insertion that `on conflict` costs per row). Returns the rows written.
  */
-function insertStepNotifications(from: RawBuilder<unknown>, now: string, plannedAt = sql`null`) {
+function insertStepNotifications(
+  from: RawBuilder<unknown>,
+  now: string,
+  plannedAt = sql`null`,
+  options: { fresh?: boolean } = {},
+) {
   return sql`
       insert into notifications (alert_id, repeat_cycle, step_index, target_kind, target_id, reason, planned_at,
         created_at, updated_at)
       select s.alert_id, p.repeat_cycle, p.step_index, x.kind, x.id, x.reason, ${plannedAt}::timestamptz,
         ${now}::timestamptz, ${now}::timestamptz
       from ${from}, jsonb_to_recordset(p.notifications) as x(kind text, id text, reason jsonb)
-      on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing
+      ${options.fresh ? sql`` : sql`on conflict (alert_id, repeat_cycle, step_index, target_kind, target_id) do nothing`}
       returning id, alert_id, repeat_cycle, step_index, target_kind, target_id, planned_at`;
 }
 
