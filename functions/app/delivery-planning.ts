@@ -141,6 +141,8 @@ type Recipients = Awaited<ReturnType<typeof loadRecipients>>;
  * read before them, and the statement writes the plan only if the version is still that one (any
  * write to users, contact methods, rules or channels bumps it); else it owes the effect as above,
  * and `forget` drops what was remembered (the caller sees that effect: `firstStepsUnplanned`).
+ * A table planning comes to read must get the same bumping trigger (migration T0700), or plans
+ * made from what this remembers go stale without the statement noticing.
  */
 export function createFirstStepDeliveryPlanner(deps: DeliveryDeps) {
   let remembered:
