@@ -34,12 +34,17 @@ const alert = (overrides: Partial<RoutableAlert> = {}): RoutableAlert => ({
 });
 
 let nextId = 0;
-function rule(cel: string, actions: RuleAction[], extra: Partial<CompiledRule> = {}): CompiledRule {
-  const compiled = compileCondition({ matchers: [], cel }, { calendars: [] });
+function compiledRule(
+  condition: Condition,
+  actions: RuleAction[],
+  extra: Partial<CompiledRule> = {},
+  idPrefix = "r",
+): CompiledRule {
+  const compiled = compileCondition(condition, { calendars: [] });
   if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
   nextId++;
   return {
-    id: `r${nextId}`,
+    id: `${idPrefix}${nextId}`,
     name: `rule ${nextId}`,
     enabled: true,
     terminal: false,
@@ -48,6 +53,9 @@ function rule(cel: string, actions: RuleAction[], extra: Partial<CompiledRule> =
     ...extra,
   };
 }
+
+const rule = (cel: string, actions: RuleAction[], extra: Partial<CompiledRule> = {}): CompiledRule =>
+  compiledRule({ matchers: [], cel }, actions, extra);
 
 const route = (policyId: string): RuleAction => ({ kind: "route", policyId });
 const none: MaintenanceVerdict = { action: "none" };
@@ -113,20 +121,7 @@ describe("indexRules", () => {
     cel: string | undefined,
     actions: RuleAction[],
     extra: Partial<CompiledRule> = {},
-  ): CompiledRule => {
-    const compiled = compileCondition({ matchers, ...(cel ? { cel } : {}) }, { calendars: [] });
-    if (!compiled.ok) throw new Error(JSON.stringify(compiled.problems));
-    nextId++;
-    return {
-      id: `x${nextId}`,
-      name: `rule ${nextId}`,
-      enabled: true,
-      terminal: false,
-      actions,
-      condition: compiled.condition,
-      ...extra,
-    };
-  };
+  ): CompiledRule => compiledRule({ matchers, ...(cel ? { cel } : {}) }, actions, extra, "x");
   const team = (value: string) => ({
     field: { kind: "label" as const, name: "team" },
     operator: "equals" as const,
