@@ -501,14 +501,21 @@ function decisionParameters<W extends RoutingWrite>(
       ...keyOf(w),
       g: ix,
       micros: w.micros,
-      labels: w.labels,
-      severity: w.severity,
-      policy_id: w.policyId,
-      notify: w.notify.length > 0 ? w.notify : null,
-      tickets: w.tickets.length > 0 ? w.tickets : null,
+      ...actionColumns(w),
     };
   });
   return { groupRows, perAlert };
+}
+
+/** A decision's actions as the routing statements' JSON rows carry them (empty lists as null). */
+function actionColumns(d: Pick<RoutingWrite, "labels" | "severity" | "policyId" | "notify" | "tickets">) {
+  return {
+    labels: d.labels,
+    severity: d.severity,
+    policy_id: d.policyId,
+    notify: d.notify.length > 0 ? d.notify : null,
+    tickets: d.tickets.length > 0 ? d.tickets : null,
+  };
 }
 
 const startEffect: EffectKind = "escalation.start";
@@ -780,11 +787,7 @@ export function ingestRoutingParts(
     data: d.event === null ? null : d.decision,
     state: d.state,
     reason: d.reason,
-    labels: d.labels,
-    severity: d.severity,
-    policy_id: d.policyId,
-    notify: d.notify.length > 0 ? d.notify : null,
-    tickets: d.tickets.length > 0 ? d.tickets : null,
+    ...actionColumns(d),
   }));
   const after: RawBuilder<unknown>[] = [
     // Every triggered row with its decision when it opened an alert (one pass: the log entries and
