@@ -204,7 +204,6 @@ describe("escalation on the embedded runtime (real clock)", () => {
     expect(step2).toBeGreaterThanOrEqual(due - 50);
     expect((await events(id)).map((e) => e.type)).toEqual([
       "created",
-      "escalation_started",
       "escalated",
       "escalated",
       "escalation_completed",

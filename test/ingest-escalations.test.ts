@@ -368,7 +368,16 @@ describe("the first step, recorded with the alerts (issue 10)", () => {
       repeatCycle: 0,
       nextStepAt: new Date("2026-11-27T12:01:00Z"),
     });
-    expect(await logOf(id)).toEqual(["escalation_started", "escalated"]);
+    // Nothing pending to announce: no `escalation_started`, the step's entry names the policy.
+    expect(await logOf(id)).toEqual(["escalated"]);
+    expect(
+      (
+        await sql<{ data: { policyId: string } }>`
+          select data from alert_events where alert_id = ${id}::bigint and type = 'escalated'`.execute(
+          database.db,
+        )
+      ).rows[0]?.data.policyId,
+    ).toBe(policyId);
     expect(waits[1]).toEqual({ executionName: `alert-${id}`, waitUntil: "2026-11-27T12:01:00.000Z" });
     // Its deliveries were planned by the request (alice has no contact method here: logged).
     expect(
@@ -418,7 +427,7 @@ describe("the first step, recorded with the alerts (issue 10)", () => {
 
     expect(await listNotifications(database.db, id)).toMatchObject([{ stepIndex: 0, targetId: "alice" }]);
     expect((await loadEscalation(database.db, id))?.escalation.status).toBe("completed");
-    expect(await logOf(id)).toEqual(["escalation_started", "escalated", "escalation_completed"]);
+    expect(await logOf(id)).toEqual(["escalated", "escalation_completed"]);
     expect(waits.map((w) => w.executionName)).not.toContain(`alert-${id}`);
   });
 

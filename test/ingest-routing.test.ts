@@ -176,13 +176,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     // has no contact method, which the alert's log says (never a silent skip).
     // Its policy's first step too, recorded with it (dba has no contact method either). The decision
     // is the created entry's (one entry for creation and routing).
-    expect(await eventTypes(db!)).toEqual([
-      "created",
-      "escalation_started",
-      "escalated",
-      "no_contact_method",
-      "no_contact_method",
-    ]);
+    expect(await eventTypes(db!)).toEqual(["created", "escalated", "no_contact_method", "no_contact_method"]);
     expect(await createdEntry(db!)).toMatchObject({
       type: "created",
       message: expect.stringContaining(`Routed to escalation policy ${policyA} by rule`),
@@ -206,12 +200,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       { target_kind: "user", target_id: "dba" },
     ]);
     // No rule matched: the service default (the decision is logged: rules were evaluated).
-    expect(await eventTypes(plain!)).toEqual([
-      "created",
-      "escalation_started",
-      "escalated",
-      "no_contact_method",
-    ]);
+    expect(await eventTypes(plain!)).toEqual(["created", "escalated", "no_contact_method"]);
     expect(await createdEntry(plain!)).toMatchObject({
       data: { outcome: "routed", policyId: defaultPolicy, policySource: "service_default" },
     });
@@ -330,7 +319,6 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     });
     expect(await eventTypes(opened.results[0]!.alertId)).toEqual([
       "created",
-      "escalation_started",
       "escalated",
       "no_contact_method",
       "no_contact_method",
@@ -434,12 +422,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
       1, 1,
     ]);
     for (const r of escalated.results) {
-      expect(await eventTypes(r.alertId)).toEqual([
-        "created",
-        "escalation_started",
-        "escalated",
-        "no_contact_method",
-      ]);
+      expect(await eventTypes(r.alertId)).toEqual(["created", "escalated", "no_contact_method"]);
       expect(await alertRow(r.alertId)).toMatchObject({ state: null });
     }
     const escalations = await suite.handle.db
@@ -472,12 +455,7 @@ describeEachDatabase("routing decided before the ingest statement", (suite) => {
     const covered = await send(withDefault, ["w4", "w5"]);
     expect(await routeEffectsOf(withDefault.serviceId)).toBe(1);
     const [w4, w5] = covered.results.map((r) => r.alertId);
-    expect(await eventTypes(w4!)).toEqual([
-      "created",
-      "escalation_started",
-      "escalated",
-      "no_contact_method",
-    ]);
+    expect(await eventTypes(w4!)).toEqual(["created", "escalated", "no_contact_method"]);
     expect(await alertRow(w5!)).toMatchObject({ state: "suppressed" });
     expect(await eventTypes(w5!)).toEqual(["created"]);
     expect(await createdEntry(w5!)).toMatchObject({

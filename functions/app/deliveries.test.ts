@@ -218,14 +218,11 @@ describeEachDatabase("deliveries", (suite) => {
       rateLimitPerMinute: null,
       now: clock.now(),
     });
-    await attachPolicy(
-      db(),
-      serviceId,
-      await seedPolicy(db(), [
-        { delaySeconds: 60, targets },
-        { delaySeconds: 60, targets: [{ kind: "user", id: "bob" }] },
-      ]),
-    );
+    const policyId = await seedPolicy(db(), [
+      { delaySeconds: 60, targets },
+      { delaySeconds: 60, targets: [{ kind: "user", id: "bob" }] },
+    ]);
+    await attachPolicy(db(), serviceId, policyId);
     const alerts = createAlertUseCases(ctx);
     const ingest = async (dedup: string) => {
       const { results } = await alerts.ingest({
@@ -271,8 +268,16 @@ describeEachDatabase("deliveries", (suite) => {
           select type, message, data from alert_events where alert_id = ${alertId}::bigint
             and type in ('escalated', 'no_contact_method') order by id`.execute(db())
       ).rows;
-    expect(await log(ingested)).toEqual(await log(stepped));
-    expect((await log(ingested)).map((e) => e.type)).toEqual(["escalated", "no_contact_method"]);
+    // The same entries, each step's naming the policy it walks (the two alerts walk different ones).
+    const [ingestedLog, steppedLog] = [await log(ingested), await log(stepped)];
+    expect(ingestedLog[0]?.data).toMatchObject({ policyId });
+    const withoutPolicy = (entries: { type: string; message: string; data: unknown }[]) =>
+      entries.map(({ data, ...e }) => {
+        const { policyId: _, ...rest } = data as Record<string, unknown>;
+        return { ...e, data: rest };
+      });
+    expect(withoutPolicy(ingestedLog)).toEqual(withoutPolicy(steppedLog));
+    expect(ingestedLog.map((e) => e.type)).toEqual(["escalated", "no_contact_method"]);
 
     expect(await sendDueDeliveries(deps(), { limit: 50 })).toMatchObject({ claimed: 4, sent: 4 });
   });
@@ -291,6 +296,24 @@ describeEachDatabase("deliveries", (suite) => {
 
     await sql`truncate alerts cascade`.execute(db());
     expect(await deliveriesOf(kept)).toEqual([]);
+  });
+
+  it("a bundle that goes with its alert leaves the deliveries it carried unbundled (no key since 2026-11-30T0900)", async () => {
+    await aliceRule("alice-hook", 0);
+    const [bundleAlert, carriedAlert] = [
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+      await alertNotifying([{ kind: "user", id: "alice" }]),
+    ];
+    const [bundle] = await deliveriesOf(bundleAlert);
+    const [carried] = await deliveriesOf(carriedAlert);
+    await sql`update deliveries set bundled_into = ${bundle!.id}::bigint where id = ${carried!.id}::bigint`.execute(
+      db(),
+    );
+    expect((await deliveriesOf(carriedAlert))[0]?.bundledInto).toBe(bundle!.id);
+
+    await sql`delete from alerts where id = ${bundleAlert}::bigint`.execute(db());
+    expect(await deliveriesOf(bundleAlert)).toEqual([]);
+    expect(await deliveriesOf(carriedAlert)).toMatchObject([{ id: carried!.id, bundledInto: null }]);
   });
 
   it("renders a channel message from the template a routing rule pinned", async () => {

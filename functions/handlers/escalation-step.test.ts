@@ -132,6 +132,7 @@ describeEachDatabase("escalation task handlers", (suite) => {
       { delaySeconds: 0, targets: [{ kind: "user", id: "manager" }] },
     ]);
 
+    const policyId = (await loadEscalation(db(), alertId))?.escalation.policyId;
     await runStep(cohortOf(alertId));
     await runStep(cohortOf(alertId));
 
@@ -147,6 +148,7 @@ describeEachDatabase("escalation task handlers", (suite) => {
         type: "no_one_to_notify",
         message: `Step 1 of 2, pass 1 of 1: no one to notify (schedule ${empty}: no one on call; rotation 00000000-0000-4000-8000-000000000000: not found)`,
         data: {
+          policyId,
           stepIndex: 0,
           repeatCycle: 0,
           notified: [],
@@ -156,8 +158,12 @@ describeEachDatabase("escalation task handlers", (suite) => {
           ],
         },
       },
-      expect.objectContaining({ type: "escalated" }),
+      expect.objectContaining({
+        type: "escalated",
+        data: expect.objectContaining({ policyId, stepIndex: 1 }),
+      }),
     ]);
+    expect(policyId).toEqual(expect.any(String));
     expect((await listNotifications(db(), alertId)).map((n) => n.targetId)).toEqual(["manager"]);
   });
 

@@ -227,6 +227,7 @@ describe("planStep", () => {
       type: "escalated",
       message: "Step 1 of 2, pass 1 of 2: notified user alice, user bob, channel c1",
       data: {
+        policyId: "p1",
         stepIndex: 0,
         repeatCycle: 0,
         notified: [
@@ -253,6 +254,7 @@ describe("planStep", () => {
       message:
         "Step 1 of 2, pass 1 of 2: no one to notify (schedule s1: no one on call; rotation r1: not found)",
       data: {
+        policyId: "p1",
         stepIndex: 0,
         repeatCycle: 0,
         notified: [],

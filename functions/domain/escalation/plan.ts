@@ -110,6 +110,8 @@ export interface StepEvent {
   readonly type: "escalated" | "no_one_to_notify";
   readonly message: string;
   readonly data: {
+    /** The policy walked: the first step taken as the escalation opens has no `escalation_started` before it. */
+    readonly policyId: string;
     readonly stepIndex: number;
     readonly repeatCycle: number;
     readonly notified: readonly Recipient[];
@@ -184,7 +186,7 @@ export function planStep(
               ? `; ${notNotified} more recipient${notNotified === 1 ? "" : "s"} not notified (at most ${MAX_RECIPIENTS_PER_STEP} per step)`
               : ""
           }`,
-          data: { stepIndex, repeatCycle, notified, unresolved, ...overCap },
+          data: { policyId: policy.id, stepIndex, repeatCycle, notified, unresolved, ...overCap },
         }
       : {
           type: "no_one_to_notify",
@@ -193,7 +195,7 @@ export function planStep(
               ? "the step has no targets"
               : unresolved.map((u) => `${u.kind} ${u.id}: ${u.problem.replaceAll("_", " ")}`).join("; ")
           })`,
-          data: { stepIndex, repeatCycle, notified, unresolved },
+          data: { policyId: policy.id, stepIndex, repeatCycle, notified, unresolved },
         };
 
   const delayMs = (policy.steps[stepIndex]?.delaySeconds ?? 0) * 1000;

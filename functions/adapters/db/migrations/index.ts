@@ -24,6 +24,7 @@ import * as routingDecisionsPerRequest from "./2026-11-30T0600-routing-decisions
 import * as recipientsVersion from "./2026-11-30T0700-recipients-version.ts";
 import * as deliveriesWithoutFk from "./2026-11-30T0710-deliveries-without-fk.ts";
 import * as indexUpkeepOfPages from "./2026-11-30T0800-index-upkeep-of-pages.ts";
+import * as bundlesWithoutFk from "./2026-11-30T0900-bundles-without-fk.ts";
 
 /**
  * Every migration, in order. A static list (not a folder scan) so that esbuild bundles them
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   "2026-11-30T0700-recipients-version": recipientsVersion,
   "2026-11-30T0710-deliveries-without-fk": deliveriesWithoutFk,
   "2026-11-30T0800-index-upkeep-of-pages": indexUpkeepOfPages,
+  "2026-11-30T0900-bundles-without-fk": bundlesWithoutFk,
 };

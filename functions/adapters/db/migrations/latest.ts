@@ -3,4 +3,4 @@
  * it). A constant rather than computed from index.ts so that the API Lambda does not bundle every
  * migration to know it (~15 KB); latest.test.ts checks that it names the last entry of index.ts.
  */
-export const latestMigration = "2026-11-30T0800-index-upkeep-of-pages";
+export const latestMigration = "2026-11-30T0900-bundles-without-fk";

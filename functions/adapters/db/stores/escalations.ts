@@ -205,7 +205,8 @@ export interface FirstStepDeliveries {
  * With `firstSteps` (issue 10) the policy's first step is recorded here as well, for each policy
  * whose definition is still the one planned (CTE `esc_first`): the escalation is written at the
  * position after it, with its notifications, its `escalated` entry and their `notifications.deliver`
- * effect, as commitCohortStep would have written them a moment later; the start's payload carries
+ * effect, as commitCohortStep would have written them a moment later, but without the
+ * `escalation_started` entry: no step is pending (the step's entry names the policy); the start's payload carries
  * `nextStepAt`, so that the execution begins by waiting for the second step, and a policy the first
  * step completed owes no start. Nothing can race this step: the alerts are being created by this
  * very statement (no acknowledge can have seen them).
@@ -227,6 +228,8 @@ export function openEscalationsWithAlerts(
   const entries = JSON.stringify(
     [...policyIds].flatMap((policyId) => {
       const first = firstSteps.find((f) => f.policyId === policyId);
+      // `escalation_started` says the escalation is open and its first step pending: written only
+      // when the statement does not take that step (a step's entry names its policy).
       const logged: { entry: EscalationLogEntry; first: boolean; planning?: boolean }[] = [
         { entry: escalationStarted(policyId), first: false },
       ];
@@ -331,8 +334,9 @@ export function openEscalationsWithAlerts(
           on m.policy_id = n.policy_id
         ${
           withFirst
-            ? sql`where not m.first
-          or exists (select 1 from esc_first f where f.policy_id = n.policy_id and (f.planned or not m.planning))`
+            ? sql`where case when m.first
+            then exists (select 1 from esc_first f where f.policy_id = n.policy_id and (f.planned or not m.planning))
+            else not exists (select 1 from esc_first f where f.policy_id = n.policy_id) end`
             : sql``
         }
         order by n.alert_id, m.ord
