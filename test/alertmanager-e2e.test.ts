@@ -37,7 +37,7 @@ describe.skipIf(!alertmanagerAvailable)("real Alertmanager → oncall", () => {
   });
 
   afterAll(async () => {
-    alertmanager?.stop();
+    await alertmanager?.stop();
     await server?.close();
     await database?.close();
   });

@@ -170,7 +170,7 @@ describe.skipIf(!alertmanagerAvailable)("scenario: a real Alertmanager alert end
   }, 120_000);
 
   afterAll(async () => {
-    alertmanager?.stop();
+    await alertmanager?.stop();
     await server?.close();
     await runtime?.close();
     await receiver?.close();

@@ -27,8 +27,8 @@ export interface RunningAlertmanager {
   readonly url: string;
   /** What it printed so far (for failure messages). */
   output(): string;
-  /** Stops it and removes its folder. */
-  stop(): void;
+  /** Stops it and, once it has exited, removes its folder. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -85,8 +85,14 @@ export async function startAlertmanager(options: {
   );
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
-  const stop = () => {
-    child.kill("SIGTERM");
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Alertmanager writes its state (nflog, silences) into the folder as it shuts down: removing the
+  // folder before it has exited races those writes (ENOTEMPTY).
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const stuck = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(stuck);
     rmSync(workDir, { recursive: true, force: true });
   };
   try {
@@ -96,7 +102,7 @@ export async function startAlertmanager(options: {
       () => output,
     );
   } catch (error) {
-    stop();
+    await stop();
     throw error;
   }
   return { url, output: () => output, stop };
@@ -141,7 +147,9 @@ export function useAlertmanager(options: () => Parameters<typeof startAlertmanag
   beforeAll(async () => {
     running = await startAlertmanager(options());
   });
-  afterAll(() => running?.stop());
+  afterAll(async () => {
+    await running?.stop();
+  });
   return {
     get url() {
       if (!running) throw new Error("Alertmanager has not started (use its url inside a test)");
