@@ -85,7 +85,11 @@ export async function startAlertmanager(options: {
   );
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // A child that never started ("error", no "exit") counts as exited too: stop() must not hang on it.
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
   // Alertmanager writes its state (nflog, silences) into the folder as it shuts down: removing the
   // folder before it has exited races those writes (ENOTEMPTY).
   const stop = async () => {
