@@ -110,7 +110,10 @@ export interface StepEvent {
   readonly type: "escalated" | "no_one_to_notify";
   readonly message: string;
   readonly data: {
-    /** The policy walked: the first step taken as the escalation opens has no `escalation_started` before it. */
+    /**
+     * The policy walked (a first step taken as the escalation opens has no `escalation_started`
+     * entry before it to name it).
+     */
     readonly policyId: string;
     readonly stepIndex: number;
     readonly repeatCycle: number;

@@ -206,9 +206,9 @@ export interface FirstStepDeliveries {
  * whose definition is still the one planned (CTE `esc_first`): the escalation is written at the
  * position after it, with its notifications, its `escalated` entry and their `notifications.deliver`
  * effect, as commitCohortStep would have written them a moment later, but without the
- * `escalation_started` entry: no step is pending (the step's entry names the policy); the start's payload carries
- * `nextStepAt`, so that the execution begins by waiting for the second step, and a policy the first
- * step completed owes no start. Nothing can race this step: the alerts are being created by this
+ * `escalation_started` entry: no step is pending (the step's entry names the policy). The start's
+ * payload carries `nextStepAt`, so that the execution begins by waiting for the second step, and a
+ * policy the first step completed owes no start. Nothing can race this step: the alerts are being created by this
  * very statement (no acknowledge can have seen them).
  */
 export function openEscalationsWithAlerts(
